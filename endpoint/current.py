@@ -1,0 +1,19 @@
+"""Accessors for the request's settings and release."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+
+from endpoint.release import Release
+from kusei.settings import Settings
+
+
+def settings() -> Settings:
+    return current_app.config["KUSEI"]
+
+
+def release() -> Release:
+    # One release per request, so a swap in the middle of a request cannot mix two releases.
+    if "kusei_release" not in g:
+        g.kusei_release = current_app.extensions["kusei_release"].get()
+    return g.kusei_release

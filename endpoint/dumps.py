@@ -1,0 +1,5 @@
+"""Placeholder until written."""
+
+from flask import Blueprint
+
+bp = Blueprint("dumps", __name__)
