@@ -1,0 +1,337 @@
+"""The build: records → validated named graphs → dumps and store → atomic switch of release.
+
+Nothing under ``<data_dir>/current`` changes until every step has succeeded: the new release is
+written to a temporary directory, renamed into ``releases/`` and only then does the ``current``
+symlink move to it (a rename, atomic on POSIX). A failed build leaves the served release as it was.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from graph.dataset import Counts, dataset_quads
+from graph.dumps import describe_file, sorted_quads, write_checksums, write_dumps
+from graph.mapping import MappedDocument, map_record
+from graph.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
+from graph.records import Record, RecordError, load_record
+from graph.reference import Reference
+from graph.textmatch import SourceText
+from graph.validate import (
+    ONTOLOGY_DIR,
+    SHAPES_DIR,
+    load_turtle_files,
+    rebased_turtle,
+    to_rdflib,
+    validate_graphs,
+)
+from graph.verify import RECORDS_DIR, SOURCES_DIR, locate_all
+from kusei.settings import Settings
+
+KEEP_RELEASES = 3
+
+
+class BuildError(Exception):
+    """The build stopped; ``problems`` says where and why, one line each."""
+
+    def __init__(self, step: str, problems: list[str]) -> None:
+        super().__init__(f"{step}: {len(problems)} problem(s)")
+        self.step = step
+        self.problems = problems
+
+    def report(self) -> str:
+        return "\n".join([f"build failed while {self.step}:", *(f"  {p}" for p in self.problems),
+                          "nothing was published; the previous release is still served."])
+
+
+@dataclass
+class BuildResult:
+    release_id: str
+    path: Path
+    graph_triples: dict[str, int]
+    classes_per_document: dict[str, dict[str, int]]
+    timings: dict[str, float] = field(default_factory=dict)
+    reused: bool = False
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Steps:
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self.report = report
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.report(f"· {name} …")
+        start = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - start
+        self.report(f"  {name}: {self.timings[name]:.2f} s")
+
+
+def _check_numbers(record: Record, file: str, lines: dict[tuple, int]) -> list[RecordError]:
+    """Measure numbers are unique within a plan (the IRIs depend on it)."""
+    seen: dict[str, int] = {}
+    problems = []
+    for index, measure in enumerate(record.plan.measures):
+        if measure.number is None:
+            continue
+        key = unicodedata.normalize("NFKC", measure.number)
+        if not key.isascii() or not key.isalnum():
+            problems.append(RecordError(file, lines.get(("plan", "measures", index, "number")),
+                                        f"plan.measures[{index}].number", f"{measure.number!r} is not a number"))
+        if key in seen:
+            problems.append(RecordError(file, lines.get(("plan", "measures", index, "number")),
+                                        f"plan.measures[{index}].number",
+                                        f"duplicate measure number {measure.number!r} (also measures[{seen[key]}])"))
+        seen[key] = index
+    return problems
+
+
+def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms,
+                 reference: Reference) -> list[MappedDocument]:
+    paths = sorted(records_dir.glob("*.yaml"))
+    if not paths:
+        raise BuildError("reading records", [f"no *.yaml records in {records_dir}"])
+    problems: list[str] = []
+    mapped: list[MappedDocument] = []
+    plans: dict[str, str] = {}
+    for path in paths:
+        try:
+            record, lines = load_record(path)
+        except RecordError as exc:
+            problems.append(str(exc))
+            continue
+        source_path = sources_dir / record.document.file
+        if not source_path.is_file():
+            problems.append(str(RecordError(path.name, lines.get(("document", "file")), "document.file",
+                                            f"no such source document {record.document.file}")))
+            continue
+        source = SourceText(source_path)
+        spans, missing = locate_all(record, lines, source, path.name)
+        problems.extend(str(p) for p in missing + _check_numbers(record, path.name, lines))
+        if missing:
+            continue
+        plan_key = f"{record.document.ward}/{record.plan.fiscal_year.year}"
+        if plan_key in plans:
+            problems.append(f"{path.name}: plan.fiscal_year: plan {plan_key} is also described by {plans[plan_key]}")
+            continue
+        plans[plan_key] = path.name
+        try:
+            mapped.append(map_record(record, path.name, lines, spans, source, terms, reference))
+        except RecordError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise BuildError("reading records", problems)
+    return mapped
+
+
+def _cited(mapped: list[MappedDocument], terms: Terms) -> dict[str, set]:
+    found: dict[str, set] = {"themes": set(), "strategies": set(), "policies": set()}
+    prefix = terms.mtp().value + "/"
+    for doc in mapped:
+        for quad in doc.quads:
+            value = getattr(quad.object, "value", "")
+            if isinstance(quad.object, ox.NamedNode) and value.startswith(prefix):
+                kind, _, number = value[len(prefix):].partition("/")
+                if kind == "theme":
+                    found["themes"].add(number)
+                elif kind == "strategy":
+                    found["strategies"].add(int(number))
+                elif kind == "policy":
+                    found["policies"].add(int(number))
+    return found
+
+
+def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
+    year_prop = terms.kusei("year")
+    return {int(q.object.value) for d in mapped for q in d.quads if q.predicate == year_prop}
+
+
+def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.interpretation]
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "Kusei's editorial interpretations: the policy areas of each measure and the SDGs a project "
+        "serves. The documents do not state these; they are offered for comparison and can be disputed.",
+        "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
+    return quads
+
+
+def _ontology_quads(base: str, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads = []
+    for path in sorted(ONTOLOGY_DIR.glob("*.ttl")):
+        text = rebased_turtle(path, base)
+        quads.extend(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE, to_graph=graph))
+    return quads
+
+
+def _counts(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) -> Counts:
+    classes: dict[str, set] = defaultdict(set)
+    subjects: set[str] = set()
+    namespaces: set[str] = set()
+    id_prefix = f"{terms.base}/id/"
+    for quad in data:
+        if quad.predicate == TYPE:
+            classes[quad.object.value].add(quad.subject)
+        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(id_prefix):
+            subjects.add(quad.subject.value)
+        for term in (quad.predicate, quad.object if quad.predicate == TYPE else None):
+            if isinstance(term, ox.NamedNode):
+                value = term.value
+                cut = max(value.rfind("#"), value.rfind("/"))
+                namespaces.add(value[: cut + 1])
+    distinct = {(str(q.subject), str(q.predicate), str(q.object)) for q in data}
+    examples = sorted(s for s in subjects if "/id/plan/" in s and s.count("/") == id_prefix.count("/") + 2)
+    return Counts(graph_triples=graph_triples, triples=len(distinct), entities=len(subjects),
+                  classes={c: len(s) for c, s in classes.items()},
+                  vocabularies=sorted(n for n in namespaces if not n.startswith(f"{terms.base}/id/")),
+                  examples=examples[:5])
+
+
+def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
+    # Written by us rather than dumped from pyshacl, so the file is identical build to build.
+    quads = []
+    graph = ox.DefaultGraph()
+    for doc in mapped:
+        node = terms.id(f"dataset/kusei/validation/{doc.doc_id}")
+        quads += [
+            ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
+            ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
+            ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
+                f"{doc.record_file} (named graph {doc.graph.value}) with the reference and interpretation "
+                "graphs, validated against shapes.ttl", "en"), graph),
+        ]
+    triples = [q.triple for q in sorted_quads(quads)]
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes={"sh": SH, "rdfs": RDFS})
+
+
+def _swap_current(data_dir: Path, release_dir: Path) -> None:
+    link = data_dir / "current"
+    temp = data_dir / f".current-{os.getpid()}"
+    if temp.is_symlink() or temp.exists():
+        temp.unlink()
+    temp.symlink_to(Path("releases") / release_dir.name)
+    os.replace(temp, link)
+
+
+def _prune(data_dir: Path, keep: Path) -> None:
+    releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in releases[KEEP_RELEASES:]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
+          sources_dir: Path = SOURCES_DIR, report: Callable[[str], None] = _stderr) -> BuildResult:
+    settings = settings or Settings()
+    terms = Terms(settings.base)
+    steps = Steps(report)
+    reference = Reference()
+
+    with steps.step("reading records and checking every text against its document"):
+        mapped = load_and_map(records_dir, sources_dir, terms, reference)
+
+    with steps.step("assembling named graphs"):
+        cited = _cited(mapped, terms)
+        reference_graph = terms.graph("reference")
+        reference_quads = reference.quads(terms, reference_graph, years=_years(mapped, terms), **cited)
+        interpretation_graph = terms.graph("interpretation")
+        interpretation_quads = _interpretation_quads(mapped, terms, interpretation_graph)
+        ontology_quads = _ontology_quads(settings.base, terms.graph("ontology"))
+        data = [q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + ontology_quads
+        graph_triples = dict(Counter(q.graph_name.value for q in sorted_quads(data)))
+
+    with steps.step("validating against the SHACL shapes"):
+        shapes = load_turtle_files(SHAPES_DIR, settings.base)
+        ontology = to_rdflib([q.triple for q in ontology_quads])
+        shared = [q.triple for q in reference_quads + interpretation_quads]
+        outcome = validate_graphs([(d.record_file, [q.triple for q in d.quads]) for d in mapped],
+                                  shared, shapes, ontology)
+        if not outcome.conforms:
+            raise BuildError("validating against the SHACL shapes", [str(v) for v in outcome.violations])
+
+    data_dir = settings.data_dir
+    (data_dir / "releases").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=data_dir / "releases"))
+    try:
+        with steps.step("writing dumps"):
+            dumps_dir = work / "dumps"
+            files = write_dumps(dumps_dir, data, prefixes(settings.base))
+            shapes_text = "".join(rebased_turtle(p, settings.base) for p in sorted(SHAPES_DIR.glob("*.ttl")))
+            (dumps_dir / "shapes.ttl").write_text(shapes_text, encoding="utf-8")
+            (dumps_dir / "validation-report.ttl").write_bytes(_validation_report(terms, mapped))
+            files += [describe_file(dumps_dir / "shapes.ttl", "shapes"),
+                      describe_file(dumps_dir / "validation-report.ttl", "validation-report")]
+            dataset_graph = terms.graph("dataset")
+            counts = _counts(data, terms, graph_triples)
+            description = sorted_quads(dataset_quads(terms, settings, dataset_graph, files, counts))
+            void = ox.serialize([q.triple for q in description], format=ox.RdfFormat.TURTLE,
+                                prefixes=prefixes(settings.base))
+            (dumps_dir / "void.ttl").write_bytes(void)
+            all_files = [*files, describe_file(dumps_dir / "void.ttl", "void")]
+            write_checksums(dumps_dir, all_files)
+            shutil.copytree(sources_dir, work / "sources", ignore=shutil.ignore_patterns("README.md"))
+
+        digest = hashlib.sha256()
+        for f in sorted(all_files, key=lambda f: f.name):
+            digest.update(f"{f.name} {f.sha256}\n".encode())
+        release_id = digest.hexdigest()[:16]
+        target = data_dir / "releases" / release_id
+
+        with steps.step("loading the store"):
+            store = ox.Store(str(work / "store"))
+            store.extend(sorted_quads(data + description))
+            store.flush()
+            del store
+            gc.collect()  # closes the RocksDB handle before the directory is renamed
+
+        graph_triples[dataset_graph.value] = len(description)
+        manifest = {
+            "id": release_id,
+            "base": settings.base,
+            "published_at": settings.published_at,
+            "modified": settings.modified,
+            "graphs": dict(sorted(graph_triples.items())),
+            "files": [f.as_json() for f in sorted(all_files, key=lambda f: f.name)],
+            "documents": {d.doc_id: d.record_file for d in mapped},
+        }
+        (work / "release.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                           encoding="utf-8")
+        reused = target.exists()
+        if reused:
+            shutil.rmtree(work)  # same inputs, same release: keep the one already there
+        else:
+            os.rename(work, target)
+        _swap_current(data_dir, target)
+        os.utime(target)
+        _prune(data_dir, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+    per_doc: dict[str, dict[str, int]] = {}
+    for doc in mapped:
+        types = Counter(q.object.value.rsplit("/", 1)[-1] for q in doc.quads
+                        if q.predicate == TYPE and q.object.value.startswith(terms.vocab))
+        per_doc[doc.record_file] = dict(sorted(types.items()))
+    return BuildResult(release_id, target, graph_triples, per_doc, steps.timings, reused)
+

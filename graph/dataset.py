@@ -1,0 +1,132 @@
+"""The dataset description (VoID + DCAT): what the release holds and where to get it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from graph.dumps import DumpFile
+from graph.namespaces import (
+    DCAT,
+    DCTERMS,
+    FOAF,
+    RDFS,
+    SD,
+    SPDX,
+    TYPE,
+    VOID,
+    XSD,
+    Terms,
+    iri,
+    lit,
+    typed,
+)
+from kusei.settings import Settings
+
+FORMAT_NAMES = {
+    "ttl": "Turtle", "trig": "TriG", "nq": "N-Quads", "nt": "N-Triples", "jsonld": "JSON-LD",
+    "context": "JSON-LD context", "shapes": "SHACL shapes (Turtle)",
+    "validation-report": "SHACL validation report (Turtle)",
+}
+IANA = "https://www.iana.org/assignments/media-types/"
+
+
+@dataclass(frozen=True)
+class Counts:
+    graph_triples: dict[str, int]  # graph IRI -> triples
+    triples: int  # distinct triples over all data graphs
+    entities: int
+    classes: dict[str, int]  # class IRI -> instances
+    vocabularies: list[str]
+    examples: list[str]
+
+
+def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: list[DumpFile],
+                  counts: Counts) -> list[ox.Quad]:
+    out: list[ox.Quad] = []
+
+    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.Term) -> None:
+        out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
+
+    published = settings.published_at
+    dataset = terms.id("dataset/kusei")
+    publisher = terms.id("agent/kusei")
+    service = ox.NamedNode(f"{published}/sparql")
+    for cls in (VOID + "Dataset", DCAT + "Dataset"):
+        add(dataset, TYPE.value, ox.NamedNode(cls))
+    for lang, title in (("ja", "Kusei 横浜市区運営方針データ"), ("en", "Kusei: Yokohama ward management policies")):
+        add(dataset, DCTERMS + "title", lit(title, lang))
+        add(dataset, RDFS + "label", lit(title, lang))
+    add(dataset, DCTERMS + "description", lit(
+        "横浜市の区役所が毎年公表する区運営方針 (基本目標、施策、主な事業、組織運営、課の使命、局事業など) を、"
+        "原文の行まで辿れる Linked Open Data として公開するデータセット。", "ja"))
+    add(dataset, DCTERMS + "description", lit(
+        "The annual management policies of Yokohama's ward offices (basic goals, measures, main projects, "
+        "office operation, section missions, city-bureau projects) as Linked Open Data, every fact traceable "
+        "to the lines of the document it came from.", "en"))
+    add(dataset, DCTERMS + "publisher", publisher)
+    add(publisher, TYPE.value, ox.NamedNode(FOAF + "Agent"))
+    add(publisher, FOAF + "name", lit("Kusei"))
+    add(publisher, RDFS + "label", lit("Kusei"))
+    add(dataset, DCTERMS + "license", ox.NamedNode(settings.licence))
+    add(ox.NamedNode(settings.licence), TYPE.value, ox.NamedNode(DCTERMS + "LicenseDocument"))
+    add(dataset, RDFS + "comment", lit(
+        "The source documents print no licence. The dataset licence is a setting (KUSEI_LICENCE); its default, "
+        "CC BY 4.0, follows the city's statement for the open data it publishes and awaits confirmation.", "en"))
+    add(dataset, DCTERMS + "issued", typed("2026-11-23", "date"))
+    add(dataset, DCTERMS + "modified", typed(settings.modified, "date"))
+    add(dataset, DCTERMS + "language", ox.NamedNode("http://id.loc.gov/vocabulary/iso639-1/ja"))
+    add(dataset, DCTERMS + "spatial", terms.area("141003"))
+    add(dataset, VOID + "sparqlEndpoint", service)
+    add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
+    add(dataset, VOID + "triples", typed(counts.triples, "integer"))
+    add(dataset, VOID + "entities", typed(counts.entities, "integer"))
+    for vocabulary in counts.vocabularies:
+        add(dataset, VOID + "vocabulary", ox.NamedNode(vocabulary))
+    for example in counts.examples:
+        add(dataset, VOID + "exampleResource", ox.NamedNode(example))
+    for class_iri, instances in sorted(counts.classes.items()):
+        partition = iri(dataset, "class", class_iri.rsplit("/", 1)[-1].rsplit("#", 1)[-1])
+        add(dataset, VOID + "classPartition", partition)
+        add(partition, TYPE.value, ox.NamedNode(VOID + "Dataset"))
+        add(partition, VOID + "class", ox.NamedNode(class_iri))
+        add(partition, VOID + "entities", typed(instances, "integer"))
+    for graph_iri, triples in sorted(counts.graph_triples.items()):
+        subset = ox.NamedNode(graph_iri)
+        add(dataset, VOID + "subset", subset)
+        add(subset, TYPE.value, ox.NamedNode(VOID + "Dataset"))
+        add(subset, TYPE.value, ox.NamedNode(SD + "NamedGraph"))
+        add(subset, SD + "name", subset)
+        add(subset, VOID + "triples", typed(triples, "integer"))
+        add(subset, RDFS + "label", lit(f"named graph {graph_iri.removeprefix(terms.base)}", "en"))
+
+    access = iri(dataset, "service")
+    add(access, TYPE.value, ox.NamedNode(DCAT + "DataService"))
+    add(access, DCTERMS + "title", lit("Kusei SPARQL endpoint", "en"))
+    add(access, DCAT + "endpointURL", service)
+    add(access, DCAT + "servesDataset", dataset)
+    add(access, DCTERMS + "conformsTo", ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/"))
+
+    for dump in sorted(files, key=lambda f: f.name):
+        node = iri(dataset, "distribution", dump.name.replace(".", "-"))
+        url = ox.NamedNode(f"{published}/dumps/{dump.name}")
+        add(dataset, DCAT + "distribution", node)
+        if dump.format in ("ttl", "nt", "nq", "trig", "jsonld"):
+            add(dataset, VOID + "dataDump", url)
+        add(node, TYPE.value, ox.NamedNode(DCAT + "Distribution"))
+        base_format = dump.format.removesuffix(".gz")
+        title = FORMAT_NAMES.get(base_format, base_format) + (" (gzip)" if dump.format.endswith(".gz") else "")
+        add(node, DCTERMS + "title", lit(title, "en"))
+        add(node, DCAT + "accessURL", url)
+        add(node, DCAT + "downloadURL", url)
+        add(node, DCAT + "accessService", access)
+        add(node, DCAT + "mediaType", ox.NamedNode(IANA + dump.media_type))
+        add(node, DCAT + "byteSize", typed(dump.bytes, "nonNegativeInteger"))
+        add(node, DCTERMS + "license", ox.NamedNode(settings.licence))
+        checksum = iri(node, "checksum")
+        add(node, SPDX + "checksum", checksum)
+        add(checksum, TYPE.value, ox.NamedNode(SPDX + "Checksum"))
+        add(checksum, SPDX + "algorithm", ox.NamedNode(SPDX + "checksumAlgorithm_sha256"))
+        add(checksum, SPDX + "checksumValue", ox.Literal(dump.sha256, datatype=ox.NamedNode(XSD + "hexBinary")))
+    return out

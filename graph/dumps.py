@@ -1,0 +1,134 @@
+"""Writing the dumps: the same quads in every format, byte-identical for the same input."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+
+MEDIA_TYPES = {
+    ".ttl": "text/turtle",
+    ".trig": "application/trig",
+    ".nq": "application/n-quads",
+    ".nt": "application/n-triples",
+    ".jsonld": "application/ld+json",
+    ".txt": "text/plain",
+    ".gz": "application/gzip",
+}
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    name: str
+    bytes: int
+    sha256: str
+    media_type: str
+    format: str  # short name used in IRIs and the listing
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "bytes": self.bytes, "sha256": self.sha256,
+                "media_type": self.media_type, "format": self.format}
+
+
+def term_key(term: ox.Term) -> str:
+    return str(term)
+
+
+def sorted_quads(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """Distinct quads in a fixed order, so serialisations do not depend on insertion order."""
+    unique = {(term_key(q.graph_name), term_key(q.subject), term_key(q.predicate), term_key(q.object)): q
+              for q in quads}
+    return [unique[key] for key in sorted(unique)]
+
+
+def sorted_triples(quads: list[ox.Quad]) -> list[ox.Triple]:
+    unique = {(term_key(q.subject), term_key(q.predicate), term_key(q.object)): q.triple for q in quads}
+    return [unique[key] for key in sorted(unique)]
+
+
+def context_document(prefixes: dict[str, str]) -> dict:
+    return {"@context": dict(sorted(prefixes.items()))}
+
+
+def _canonical(value: object) -> object:
+    """Sort JSON-LD node arrays and keys so rdflib's set-ordered output becomes reproducible."""
+    if isinstance(value, dict):
+        return {k: (_canonical(v) if k != "@list" else [_canonical(x) for x in v]) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_canonical(v) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return value
+
+
+def to_rdflib_term(term: ox.Term) -> rdflib.term.Node:
+    """Term by term, so blank-node ids survive (parsing N-Quads would rename them at random)."""
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+
+
+def jsonld_bytes(quads: list[ox.Quad], prefixes: dict[str, str]) -> bytes:
+    dataset = rdflib.Dataset()
+    for quad in quads:
+        graph = dataset.graph(rdflib.URIRef(quad.graph_name.value))
+        graph.add((to_rdflib_term(quad.subject), to_rdflib_term(quad.predicate), to_rdflib_term(quad.object)))
+    context = context_document(prefixes)["@context"]
+    text = dataset.serialize(format="json-ld", context=context, auto_compact=True)
+    document = _canonical(json.loads(text))
+    return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _gzip(data: bytes) -> bytes:
+    # mtime=0 and no file name: the compressed bytes depend on the content only.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _describe(path: Path, fmt: str) -> DumpFile:
+    data = path.read_bytes()
+    suffix = path.suffix
+    return DumpFile(path.name, len(data), hashlib.sha256(data).hexdigest(),
+                    MEDIA_TYPES.get(suffix, "application/octet-stream"), fmt)
+
+
+def write_dumps(directory: Path, quads: list[ox.Quad], prefixes: dict[str, str],
+                stem: str = "kusei") -> list[DumpFile]:
+    """Write Turtle, TriG, N-Quads, N-Triples and JSON-LD (each also gzipped) of ``quads``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ordered = sorted_quads(quads)
+    triples = sorted_triples(ordered)
+    nquads = ox.serialize(ordered, format=ox.RdfFormat.N_QUADS)
+    outputs = {
+        "nq": (f"{stem}.nq", nquads),
+        "trig": (f"{stem}.trig", ox.serialize(ordered, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
+        "ttl": (f"{stem}.ttl", ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)),
+        "nt": (f"{stem}.nt", ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)),
+        "jsonld": (f"{stem}.jsonld", jsonld_bytes(ordered, prefixes)),
+    }
+    files: list[DumpFile] = []
+    for fmt, (name, data) in outputs.items():
+        (directory / name).write_bytes(data)
+        (directory / f"{name}.gz").write_bytes(_gzip(data))
+        files.append(_describe(directory / name, fmt))
+        files.append(_describe(directory / f"{name}.gz", f"{fmt}.gz"))
+    context = json.dumps(context_document(prefixes), ensure_ascii=False, indent=1) + "\n"
+    (directory / "context.jsonld").write_text(context, encoding="utf-8")
+    files.append(_describe(directory / "context.jsonld", "context"))
+    return files
+
+
+def describe_file(path: Path, fmt: str) -> DumpFile:
+    return _describe(path, fmt)
+
+
+def write_checksums(directory: Path, files: list[DumpFile]) -> None:
+    lines = [f"{f.sha256}  {f.name}\n" for f in sorted(files, key=lambda f: f.name)]
+    (directory / "SHA256SUMS").write_text("".join(lines), encoding="utf-8")

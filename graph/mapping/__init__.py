@@ -1,0 +1,61 @@
+"""Record → RDF: one named graph per document, plus Kusei's interpretations of it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from graph.mapping import organisation, plan, ward_news
+from graph.mapping.context import Context
+from graph.mapping.emitter import Emitter
+from graph.namespaces import Terms
+from graph.records import Record
+from graph.reference import Reference
+from graph.textmatch import SourceText, Span
+
+
+@dataclass(frozen=True)
+class MappedDocument:
+    doc_id: str
+    record_file: str
+    graph: ox.NamedNode
+    quads: list[ox.Quad]
+    interpretation: list[ox.Triple]
+
+
+def doc_id_of(file_name: str) -> str:
+    """``000_a9155f3b6863ac96.txt`` → ``a9155f3b6863ac96``: the stable part of the file name."""
+    return file_name.rsplit(".", 1)[0].split("_", 1)[-1]
+
+
+def map_record(record: Record, record_file: str, lines: dict[tuple, int], spans: dict[tuple, Span],
+               source: SourceText, terms: Terms, reference: Reference) -> MappedDocument:
+    doc_id = doc_id_of(record.document.file)
+    graph = terms.graph(f"document/{doc_id}")
+    ward = reference.ward(record.document.ward)
+    if ward is None:
+        raise reference.unknown_ward(record_file, lines.get(("document", "ward")), record.document.ward)
+    cx = Context(
+        record=record, record_file=record_file, lines=lines, terms=terms,
+        emit=Emitter(terms, graph, terms.document(doc_id), spans), doc_id=doc_id,
+        ward_name=ward["name"], ward_en=ward["en"], city_code=reference.city["code"],
+        source_line_count=len(source.raw.splitlines()),
+        section_types=reference.section_keys, bureau_keys=reference.bureau_keys,
+    )
+    organisation.map_document(cx, hashlib.sha256(source.raw.encode("utf-8")).hexdigest())
+    organisation.map_letter(cx)
+    plan.map_plan(cx)
+    organisation.map_mascots(cx)
+    organisation.map_sections(cx)
+    organisation.map_contacts(cx)
+    organisation.map_accounts(cx)
+    ward_news.map_population(cx)
+    ward_news.map_ward_symbols(cx)
+    ward_news.map_bureau_projects(cx)
+    ward_news.map_facility_projects(cx)
+    ward_news.map_campaigns(cx)
+    ward_news.map_notices(cx)
+    cx.emit.finish()
+    return MappedDocument(doc_id, record_file, graph, cx.emit.quads, cx.emit.interpretation)

@@ -1,0 +1,177 @@
+"""Mapping of the plan itself: basic goal, measures, projects, bullet items, operation, columns."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pyoxigraph as ox
+
+from graph.mapping.context import Context
+from graph.namespaces import DCTERMS, RDFS, SDG, iri, lit, typed
+from graph.records import Column, Measure, OperationItem, Project, Text, printed
+
+TITLE = ox.NamedNode(DCTERMS + "title")
+DESCRIPTION = ox.NamedNode(DCTERMS + "description")
+
+
+def measure_key(measure: Measure, order: int) -> str:
+    """Printed number in ASCII digits (「１」→ "1"), or u<order> for an unnumbered measure."""
+    if measure.number is None:
+        return f"u{order}"
+    return unicodedata.normalize("NFKC", measure.number)
+
+
+def map_plan(cx: Context) -> None:
+    e, t, plan = cx.emit, cx.terms, cx.record.plan
+    node = cx.plan
+    e.typed_entity(node, t.kusei("Plan"))
+    e.set_lines(node, 1, cx.source_line_count)
+    year_label = plan.fiscal_year.printed and printed(plan.fiscal_year.printed) or f"{plan.fiscal_year.year}年度"
+    e.label(node, f"{cx.ward_name} {year_label} 区運営方針")
+    e.label(node, f"{cx.ward_en} management policy FY{plan.fiscal_year.year}", "en")
+    e.text(node, TITLE, plan.title, ("plan", "title"))
+    e.add(node, ox.NamedNode(DCTERMS + "spatial"), cx.ward_area)
+    e.add(node, ox.NamedNode(DCTERMS + "publisher"), cx.office)
+    e.add(node, ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"), cx.document)
+    e.kusei(node, "fiscalYear", t.fiscal_year(plan.fiscal_year.year))
+    e.kusei(node, "year", typed(plan.fiscal_year.year, "integer"))
+    e.kusei(node, "fiscalYearInferred", typed(plan.fiscal_year.inferred, "boolean"))
+    e.text(node, t.kusei("fiscalYearPrinted"), plan.fiscal_year.printed, ("plan", "fiscal_year", "printed"))
+    if plan.fiscal_year.reason:
+        e.kusei(node, "fiscalYearInferenceNote", lit(plan.fiscal_year.reason, "en"))
+    e.paragraphs(node, t.kusei("preface"), plan.preface, ("plan", "preface"))
+    if plan.mtp_basic_strategy is not None:
+        e.kusei(node, "citesBasicStrategy", t.mtp("basic-strategy"))
+        e.text(node, t.kusei("basicStrategyText"), plan.mtp_basic_strategy, ("plan", "mtp_basic_strategy"))
+    e.paragraphs(node, t.kusei("measuresIntro"), plan.measures_intro, ("plan", "measures_intro"))
+
+    _map_goal(cx)
+    measure_nodes: dict[str, ox.NamedNode] = {}
+    for order, measure in enumerate(plan.measures, start=1):
+        key = measure_key(measure, order)
+        measure_nodes[key] = _map_measure(cx, measure, order, key, ("plan", "measures", order - 1))
+    for order, item in enumerate(plan.operation, start=1):
+        _map_operation(cx, item, order, ("plan", "operation", order - 1))
+    for order, column in enumerate(plan.columns, start=1):
+        _map_column(cx, column, order, measure_nodes, ("plan", "columns", order - 1))
+
+
+def _component(cx: Context, node: ox.NamedNode, cls: str, parent: ox.NamedNode, order: int | None) -> None:
+    cx.emit.typed_entity(node, cx.terms.kusei(cls))
+    cx.emit.kusei(node, "plan", cx.plan)
+    cx.emit.part_of(node, parent)
+    if order is not None:
+        cx.emit.position(node, order)
+
+
+def _label_from(cx: Context, node: ox.NamedNode, *candidates: Text | None) -> None:
+    for candidate in candidates:
+        if candidate is not None:
+            cx.emit.label(node, printed(candidate))
+            return
+
+
+def map_items(cx: Context, parent: ox.NamedNode, items: list[Text], path: tuple) -> None:
+    for order, text in enumerate(items, start=1):
+        node = iri(parent, "item", order)
+        _component(cx, node, "ActionItem", parent, order)
+        cx.emit.kusei(node, "itemOf", parent)
+        cx.emit.text(node, ox.NamedNode(RDFS + "label"), text, (*path, order - 1))
+
+
+def _captions(cx: Context, node: ox.NamedNode, captions: list[Text], path: tuple) -> None:
+    for index, caption in enumerate(captions):
+        cx.emit.text(node, cx.terms.kusei("caption"), caption, (*path, index))
+
+
+def _map_goal(cx: Context) -> None:
+    goal, e, t = cx.record.plan.basic_goal, cx.emit, cx.terms
+    node = iri(cx.plan, "goal")
+    _component(cx, node, "BasicGoal", cx.plan, None)
+    e.kusei(cx.plan, "basicGoal", node)
+    path = ("plan", "basic_goal")
+    e.text(node, TITLE, goal.title, (*path, "title"))
+    e.label(node, printed(goal.title))
+    e.text(node, t.kusei("tagline"), goal.subtitle, (*path, "subtitle"))
+    e.paragraphs(node, DESCRIPTION, goal.statements, (*path, "statements"))
+    _captions(cx, node, goal.captions, (*path, "captions"))
+
+
+def _map_measure(cx: Context, measure: Measure, order: int, key: str, path: tuple) -> ox.NamedNode:
+    e, t = cx.emit, cx.terms
+    node = iri(cx.plan, "measure", key)
+    _component(cx, node, "Measure", cx.plan, order)
+    if measure.number is not None:
+        e.kusei(node, "printedNumber", typed(measure.number, "string"))
+    e.text(node, TITLE, measure.title, (*path, "title"))
+    e.label(node, printed(measure.title))
+    e.text(node, t.kusei("tagline"), measure.tagline, (*path, "tagline"))
+    e.text(node, t.kusei("group"), measure.group, (*path, "group"))
+    e.paragraphs(node, DESCRIPTION, measure.description, (*path, "description"))
+    _captions(cx, node, measure.captions, (*path, "captions"))
+    map_items(cx, node, measure.items, (*path, "items"))
+    for index, citation in enumerate(measure.mtp_basic_strategy):
+        e.kusei(node, "citesPerspective", t.mtp(f"basic-strategy/{citation.ref}"))
+        e.text(node, t.kusei("mtpReferenceText"), citation.printed,
+               (*path, "mtp_basic_strategy", index, "printed"))
+    for area in measure.policy_areas:
+        e.interpret(node, "policyArea", t.id(f"policy-area/{area}"))
+    for order_p, project in enumerate(measure.projects, start=1):
+        _map_project(cx, project, node, order_p, (*path, "projects", order_p - 1))
+    return node
+
+
+def _map_project(cx: Context, project: Project, measure: ox.NamedNode, order: int, path: tuple) -> None:
+    e, t = cx.emit, cx.terms
+    node = iri(measure, "project", order)
+    _component(cx, node, "Project", measure, order)
+    e.kusei(node, "measure", measure)
+    e.text(node, TITLE, project.title, (*path, "title"))
+    e.label(node, printed(project.title))
+    if project.marker:
+        e.kusei(node, "marker", typed(project.marker, "string"))
+    e.paragraphs(node, DESCRIPTION, project.description, (*path, "description"))
+    _captions(cx, node, project.captions, (*path, "captions"))
+    map_items(cx, node, project.items, (*path, "items"))
+    if project.mtp is not None:
+        ref = project.mtp
+        e.text(node, t.kusei("mtpReferenceText"), ref.printed, (*path, "mtp", "printed"))
+        if ref.theme:
+            e.kusei(node, "mtpTheme", t.mtp(f"theme/{ref.theme}"))
+        if ref.strategy:
+            e.kusei(node, "mtpStrategy", t.mtp(f"strategy/{ref.strategy}"))
+        for policy in ref.policies:
+            e.kusei(node, "mtpPolicy", t.mtp(f"policy/{policy}"))
+    for goal in project.sdgs:
+        e.interpret(node, "sdg", ox.NamedNode(f"{SDG}{goal}"))
+
+
+def _map_operation(cx: Context, item: OperationItem, order: int, path: tuple) -> None:
+    e, t = cx.emit, cx.terms
+    node = iri(cx.plan, "operation", order)
+    _component(cx, node, "OperationItem", cx.plan, order)
+    e.text(node, t.kusei("group"), item.group, (*path, "group"))
+    if item.number is not None:
+        e.kusei(node, "printedNumber", typed(item.number, "string"))
+    e.text(node, TITLE, item.title, (*path, "title"))
+    e.paragraphs(node, DESCRIPTION, item.description, (*path, "description"))
+    map_items(cx, node, item.items, (*path, "items"))
+    first_text = item.description[0] if item.description else (item.items[0] if item.items else None)
+    _label_from(cx, node, item.title, first_text, item.group)
+
+
+def _map_column(cx: Context, column: Column, order: int, measures: dict[str, ox.NamedNode],
+                path: tuple) -> None:
+    e = cx.emit
+    node = iri(cx.plan, "column", order)
+    _component(cx, node, "Column", cx.plan, order)
+    if column.measure is not None:
+        key = unicodedata.normalize("NFKC", column.measure)
+        if key not in measures:
+            cx.fail((*path, "measure"), f"no measure {column.measure!r} in this plan")
+        e.kusei(node, "measure", measures[key])
+    e.text(node, TITLE, column.title, (*path, "title"))
+    e.label(node, printed(column.title))
+    e.paragraphs(node, DESCRIPTION, column.description, (*path, "description"))
+    _captions(cx, node, column.captions, (*path, "captions"))
+    map_items(cx, node, column.items, (*path, "items"))
