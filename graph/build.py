@@ -241,7 +241,8 @@ def _prune(data_dir: Path, keep: Path) -> None:
 
 
 def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
-          sources_dir: Path = SOURCES_DIR, report: Callable[[str], None] = _stderr) -> BuildResult:
+          sources_dir: Path = SOURCES_DIR, shapes_dir: Path = SHAPES_DIR,
+          report: Callable[[str], None] = _stderr) -> BuildResult:
     settings = settings or Settings()
     terms = Terms(settings.base)
     steps = Steps(report)
@@ -261,7 +262,7 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         graph_triples = dict(Counter(q.graph_name.value for q in sorted_quads(data)))
 
     with steps.step("validating against the SHACL shapes"):
-        shapes = load_turtle_files(SHAPES_DIR, settings.base)
+        shapes = load_turtle_files(shapes_dir, settings.base)
         ontology = to_rdflib([q.triple for q in ontology_quads])
         shared = [q.triple for q in reference_quads + interpretation_quads]
         outcome = validate_graphs([(d.record_file, [q.triple for q in d.quads]) for d in mapped],
@@ -276,7 +277,7 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         with steps.step("writing dumps"):
             dumps_dir = work / "dumps"
             files = write_dumps(dumps_dir, data, prefixes(settings.base))
-            shapes_text = "".join(rebased_turtle(p, settings.base) for p in sorted(SHAPES_DIR.glob("*.ttl")))
+            shapes_text = "".join(rebased_turtle(p, settings.base) for p in sorted(shapes_dir.glob("*.ttl")))
             (dumps_dir / "shapes.ttl").write_text(shapes_text, encoding="utf-8")
             (dumps_dir / "validation-report.ttl").write_bytes(_validation_report(terms, mapped))
             files += [describe_file(dumps_dir / "shapes.ttl", "shapes"),

@@ -215,5 +215,6 @@ class Reference:
 
         population = terms.id("dataset/population")
         add(population, TYPE.value, ox.NamedNode(QB + "DataSet"))
-        labels(population, "区の人口・世帯数 (資料掲載値)", "Ward population and households (as printed in the documents)")
+        labels(population, "区の人口・世帯数 (資料掲載値)",
+               "Ward population and households (as printed in the documents)")
         return out

@@ -1,0 +1,215 @@
+"""The build: what it publishes, that it is reproducible, and that bad input publishes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from graph.build import BuildError, build
+from graph.namespaces import DCAT, SPDX
+from graph.records import load_record
+from graph.reference import check_digit_ok
+from graph.textmatch import squash
+from graph.verify import RECORDS_DIR, SOURCES_DIR
+from kusei.settings import Settings
+
+EXEMPLAR = "000_a9155f3b6863ac96.yaml"
+KUSEI = "https://w3id.org/kusei/def/"
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("build")
+    result = build(Settings(data_dir=data_dir), report=quiet)
+    return result.path
+
+
+@pytest.fixture(scope="module")
+def store(release: Path) -> ox.Store:
+    return ox.Store.read_only(str(release / "store"))
+
+
+def select(store: ox.Store, query: str) -> list[tuple]:
+    solutions = store.query(query, use_default_graph_as_union=True)
+    return [tuple(s[v] for v in solutions.variables) for s in solutions]
+
+
+def test_release_layout_and_manifest(release: Path) -> None:
+    manifest = json.loads((release / "release.json").read_text())
+    assert manifest["id"] == release.name
+    names = {f["name"] for f in manifest["files"]}
+    for stem in ("kusei.ttl", "kusei.trig", "kusei.nq", "kusei.nt", "kusei.jsonld"):
+        assert stem in names and f"{stem}.gz" in names
+    assert {"shapes.ttl", "validation-report.ttl", "void.ttl", "context.jsonld"} <= names
+    for entry in manifest["files"]:
+        data = (release / "dumps" / entry["name"]).read_bytes()
+        assert len(data) == entry["bytes"]
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    sums = (release / "dumps" / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == len(manifest["files"])
+    records = sorted(RECORDS_DIR.glob("*.yaml"))
+    assert len(manifest["documents"]) == len(records)
+    assert sorted((release / "sources").glob("*.txt")) != []
+
+
+def test_one_named_graph_per_document_plus_reference_graphs(store: ox.Store, release: Path) -> None:
+    graphs = {g.value for g in store.named_graphs()}
+    manifest = json.loads((release / "release.json").read_text())
+    for doc_id in manifest["documents"]:
+        assert f"https://w3id.org/kusei/graph/document/{doc_id}" in graphs
+    for name in ("reference", "interpretation", "ontology", "dataset"):
+        assert f"https://w3id.org/kusei/graph/{name}" in graphs
+    # the union default graph is what queries see; the store's own default graph stays empty
+    assert not list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+
+
+def test_build_is_reproducible(release: Path, tmp_path: Path) -> None:
+    again = build(Settings(data_dir=tmp_path), report=quiet)
+    assert again.release_id == release.name
+    for path in (release / "dumps").iterdir():
+        assert (again.path / "dumps" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_dataset_description_states_true_sizes_and_checksums(release: Path) -> None:
+    graph = ox.parse(path=str(release / "dumps" / "void.ttl"), format=ox.RdfFormat.TURTLE)
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in graph)
+    rows = store.query(f"""
+        SELECT ?url ?size ?sum WHERE {{
+          ?d <{DCAT}downloadURL> ?url ; <{DCAT}byteSize> ?size ;
+             <{SPDX}checksum>/<{SPDX}checksumValue> ?sum }}""")
+    seen = 0
+    for row in rows:
+        name = row["url"].value.rsplit("/", 1)[-1]
+        data = (release / "dumps" / name).read_bytes()
+        assert int(row["size"].value) == len(data)
+        assert row["sum"].value == hashlib.sha256(data).hexdigest()
+        seen += 1
+    assert seen >= 12
+
+
+def test_every_document_entity_points_at_lines_that_print_its_title(store: ox.Store, release: Path) -> None:
+    rows = select(store, f"""
+        SELECT ?e ?file ?first ?last ?title WHERE {{
+          ?e <{KUSEI}sourceDocument> ?doc ; <{KUSEI}firstLine> ?first ; <{KUSEI}lastLine> ?last ;
+             <http://purl.org/dc/terms/title> ?title .
+          ?doc <{KUSEI}fileName> ?file }}""")
+    assert len(rows) >= 10
+    for entity, file, first, last, title in rows:
+        lines = (release / "sources" / file.value).read_text(encoding="utf-8").splitlines()
+        first, last = int(first.value), int(last.value)
+        assert 1 <= first <= last <= len(lines), entity
+        window = squash("".join(re.sub(r"^\s*(#{1,6}\s+|-\s+)", "", line) for line in lines[first - 1:last]))
+        assert squash(title.value) in window, (entity, title.value, first, last)
+
+
+def test_corrections_keep_the_printed_text(store: ox.Store) -> None:
+    rows = select(store, f"""
+        SELECT ?printed ?corrected ?value WHERE {{
+          ?e <{KUSEI}correction> ?c . ?c <{KUSEI}printedText> ?printed ; <{KUSEI}correctedText> ?corrected ;
+             <{KUSEI}correctedProperty> ?p . ?e ?p ?value }}""")
+    assert rows
+    for printed, corrected, value in rows:
+        assert printed.value != corrected.value
+        assert printed.value in value.value  # the value published is the printed form
+
+
+def test_other_base_rebases_every_minted_iri(tmp_path: Path) -> None:
+    result = build(Settings(data_dir=tmp_path, base="http://example.org/k"), report=quiet)
+    nquads = (result.path / "dumps" / "kusei.nq").read_text(encoding="utf-8")
+    assert "https://w3id.org/kusei" not in nquads
+    assert "<http://example.org/k/def/Plan>" in nquads
+
+
+@pytest.mark.parametrize("code, ok", [("141003", True), ("141089", True), ("141160", True),
+                                      ("141097", True), ("141088", False), ("14116", False)])
+def test_local_government_code_check_digit(code: str, ok: bool) -> None:
+    assert check_digit_ok(code) is ok
+
+
+# --- bad input: each stops the build with file, line/field and reason, and publishes nothing ---
+
+BAD_RECORDS = {
+    "yaml syntax": (lambda t: t.replace("title: 子育て応援事業}", "title: 子育て応援事業"), r":\d+: \(yaml\)"),
+    "missing field": (lambda t: t.replace("      title: 暮らしの安全・安心\n", ""),
+                      r":\d+: plan\.measures\[2\]\.title: missing required field"),
+    "unknown key": (lambda t: t.replace("  kind: newsletter\n", "  kind: newsletter\n  colour: red\n"),
+                    r":\d+: document\.colour: unknown key"),
+    "wrong type": (lambda t: t.replace("population: 194207", "population: many"),
+                   r":\d+: population\.population: .*integer"),
+    "text not in document": (lambda t: t.replace("子育て応援事業}", "子育て応援事業です}"),
+                             r":\d+: plan\.measures\[0\]\.projects\[1\]\.title: text not found"),
+    "duplicate number": (lambda t: t.replace('  - number: "4"', '  - number: "3"'),
+                         r":\d+: plan\.measures\[3\]\.number: duplicate measure number"),
+    "unknown section type": (lambda t: t.replace("key: koseki", "key: kosekii"),
+                             r"sections\[0\]\.key: unknown section type"),
+}
+
+
+@pytest.fixture()
+def published(tmp_path: Path) -> tuple[Settings, Path]:
+    records = tmp_path / "records"
+    records.mkdir()
+    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    settings = Settings(data_dir=tmp_path / "data")
+    build(settings, records_dir=records, report=quiet)
+    return settings, records
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RECORDS))
+def test_bad_record_stops_the_build_and_keeps_the_release(case: str, published: tuple[Settings, Path]) -> None:
+    settings, records = published
+    before = os.readlink(settings.data_dir / "current")
+    mutate, expected = BAD_RECORDS[case]
+    path = records / EXEMPLAR
+    original = path.read_text(encoding="utf-8")
+    changed = mutate(original)
+    assert changed != original, "the mutation must apply"
+    path.write_text(changed, encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(settings, records_dir=records, report=quiet)
+    report = info.value.report()
+    assert EXEMPLAR in report
+    assert re.search(expected, report), report
+    assert os.readlink(settings.data_dir / "current") == before
+    current = settings.data_dir / "current"
+    assert ox.Store.read_only(str(current / "store")) is not None
+    assert not [p for p in (settings.data_dir / "releases").iterdir() if p.name.startswith(".build-")]
+
+
+def test_shape_violation_stops_the_build(published: tuple[Settings, Path], tmp_path: Path) -> None:
+    settings, records = published
+    before = os.readlink(settings.data_dir / "current")
+    shapes = tmp_path / "shapes"
+    shapes.mkdir()
+    (shapes / "strict.ttl").write_text(f"""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:test:MascotNeedsThreeRoles> a sh:NodeShape ; sh:targetClass <{KUSEI}Mascot> ;
+          sh:property [ sh:path <{KUSEI}role> ; sh:minCount 3 ; sh:message "a mascot needs three roles"@en ] .
+        """, encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(settings, records_dir=records, shapes_dir=shapes, report=quiet)
+    report = info.value.report()
+    assert f"{EXEMPLAR}: https://w3id.org/kusei/id/mascot/141089/botan-chan" in report
+    assert "a mascot needs three roles" in report and f"{KUSEI}role" in report
+    assert os.readlink(settings.data_dir / "current") == before
+
+
+def test_record_loader_reports_line_of_the_field() -> None:
+    record, lines = load_record(RECORDS_DIR / EXEMPLAR)
+    assert record.document.ward == "141089"
+    line = lines[("population", "population")]
+    text = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8").splitlines()[line - 1]
+    assert "194207" in text
+    assert (SOURCES_DIR / record.document.file).is_file()
