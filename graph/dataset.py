@@ -13,6 +13,7 @@ from graph.namespaces import (
     FOAF,
     RDFS,
     SD,
+    SKOS,
     SPDX,
     TYPE,
     VOID,
@@ -30,6 +31,9 @@ FORMAT_NAMES = {
     "validation-report": "SHACL validation report (Turtle)",
 }
 IANA = "https://www.iana.org/assignments/media-types/"
+EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language"
+# DCAT-AP 3 names checksum algorithms under the https form of the SPDX namespace.
+SHA256 = ox.NamedNode("https://spdx.org/rdf/terms#checksumAlgorithm_sha256")
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,13 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         "CC BY 4.0, follows the city's statement for the open data it publishes and awaits confirmation.", "en"))
     add(dataset, DCTERMS + "issued", typed("2026-11-23", "date"))
     add(dataset, DCTERMS + "modified", typed(settings.modified, "date"))
-    add(dataset, DCTERMS + "language", ox.NamedNode("http://id.loc.gov/vocabulary/iso639-1/ja"))
+    # Typed and drawn from the EU language table so DCAT-AP validators accept them.
+    japanese = ox.NamedNode(EU_LANGUAGE + "/JPN")
+    add(dataset, DCTERMS + "language", japanese)
+    add(japanese, TYPE.value, ox.NamedNode(DCTERMS + "LinguisticSystem"))
+    add(japanese, SKOS + "inScheme", ox.NamedNode(EU_LANGUAGE))
     add(dataset, DCTERMS + "spatial", terms.area("141003"))
+    add(terms.area("141003"), TYPE.value, ox.NamedNode(DCTERMS + "Location"))
     add(dataset, VOID + "sparqlEndpoint", service)
     add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
     add(dataset, VOID + "triples", typed(counts.triples, "integer"))
@@ -106,7 +115,10 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     add(access, DCTERMS + "title", lit("Kusei SPARQL endpoint", "en"))
     add(access, DCAT + "endpointURL", service)
     add(access, DCAT + "servesDataset", dataset)
-    add(access, DCTERMS + "conformsTo", ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/"))
+    protocol = ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/")
+    add(access, DCTERMS + "conformsTo", protocol)
+    add(protocol, TYPE.value, ox.NamedNode(DCTERMS + "Standard"))
+    add(SHA256, TYPE.value, ox.NamedNode(SPDX + "ChecksumAlgorithm"))
 
     for dump in sorted(files, key=lambda f: f.name):
         node = iri(dataset, "distribution", dump.name.replace(".", "-"))
@@ -121,12 +133,14 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         add(node, DCAT + "accessURL", url)
         add(node, DCAT + "downloadURL", url)
         add(node, DCAT + "accessService", access)
-        add(node, DCAT + "mediaType", ox.NamedNode(IANA + dump.media_type))
+        media_type = ox.NamedNode(IANA + dump.media_type)
+        add(node, DCAT + "mediaType", media_type)
+        add(media_type, TYPE.value, ox.NamedNode(DCTERMS + "MediaType"))
         add(node, DCAT + "byteSize", typed(dump.bytes, "nonNegativeInteger"))
         add(node, DCTERMS + "license", ox.NamedNode(settings.licence))
         checksum = iri(node, "checksum")
         add(node, SPDX + "checksum", checksum)
         add(checksum, TYPE.value, ox.NamedNode(SPDX + "Checksum"))
-        add(checksum, SPDX + "algorithm", ox.NamedNode(SPDX + "checksumAlgorithm_sha256"))
+        add(checksum, SPDX + "algorithm", SHA256)
         add(checksum, SPDX + "checksumValue", ox.Literal(dump.sha256, datatype=ox.NamedNode(XSD + "hexBinary")))
     return out
