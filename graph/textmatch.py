@@ -15,12 +15,13 @@ from pathlib import Path
 # Markup the extraction added around the printed text, not part of it.
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|-\s+|<p>)")
 _INLINE_MARKUP = re.compile(r"\*\*|</?p>")
+_AUTOLINK = re.compile(r"<(https?://[^\s<>]+)>")
 _SPACE = re.compile(r"\s+")
 
 
 def squash(text: str) -> str:
     """The comparison form of a text: markup and all white space removed."""
-    return _SPACE.sub("", _INLINE_MARKUP.sub("", text))
+    return _SPACE.sub("", _INLINE_MARKUP.sub("", _AUTOLINK.sub(r"\1", text)))
 
 
 @dataclass(frozen=True)
