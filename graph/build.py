@@ -179,7 +179,8 @@ def _ontology_quads(base: str, graph: ox.NamedNode) -> list[ox.Quad]:
     quads = []
     for path in sorted(ONTOLOGY_DIR.glob("*.ttl")):
         text = rebased_turtle(path, base)
-        quads.extend(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE, to_graph=graph))
+        triples = ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE)
+        quads.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
     return quads
 
 

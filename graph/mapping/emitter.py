@@ -45,13 +45,19 @@ class Emitter:
     def span_of(self, path: Path) -> Span | None:
         return self.spans.get(path)
 
-    def text(self, s: ox.NamedNode, prop: ox.NamedNode, value: Text | None, path: Path) -> None:
-        """A printed text as a ja literal; a recorded correction goes beside it."""
+    def text(self, s: ox.NamedNode, prop: ox.NamedNode, value: Text | None, path: Path,
+             *, own_lines: bool = True) -> None:
+        """A printed text as a ja literal; a recorded correction goes beside it.
+
+        ``own_lines=False`` for a heading shared by several entities (a group heading), which
+        would otherwise stretch each entity's line range up to the heading.
+        """
         if value is None:
             return
         printed = value.printed if isinstance(value, Corrected) else value
         self.add(s, prop, lit(printed, "ja"))
-        self._note_span(s, path)
+        if own_lines:
+            self._note_span(s, path)
         if isinstance(value, Corrected):
             self._correction(s, prop, value)
 

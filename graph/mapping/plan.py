@@ -106,7 +106,7 @@ def _map_measure(cx: Context, measure: Measure, order: int, key: str, path: tupl
     e.text(node, TITLE, measure.title, (*path, "title"))
     e.label(node, printed(measure.title))
     e.text(node, t.kusei("tagline"), measure.tagline, (*path, "tagline"))
-    e.text(node, t.kusei("group"), measure.group, (*path, "group"))
+    e.text(node, t.kusei("group"), measure.group, (*path, "group"), own_lines=False)
     e.paragraphs(node, DESCRIPTION, measure.description, (*path, "description"))
     _captions(cx, node, measure.captions, (*path, "captions"))
     map_items(cx, node, measure.items, (*path, "items"))
@@ -150,7 +150,7 @@ def _map_operation(cx: Context, item: OperationItem, order: int, path: tuple) ->
     e, t = cx.emit, cx.terms
     node = iri(cx.plan, "operation", order)
     _component(cx, node, "OperationItem", cx.plan, order)
-    e.text(node, t.kusei("group"), item.group, (*path, "group"))
+    e.text(node, t.kusei("group"), item.group, (*path, "group"), own_lines=False)
     if item.number is not None:
         e.kusei(node, "printedNumber", typed(item.number, "string"))
     e.text(node, TITLE, item.title, (*path, "title"))
