@@ -25,7 +25,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from graph.dataset import Counts, dataset_quads
-from graph.dumps import describe_file, sorted_quads, write_checksums, write_dumps
+from graph.dumps import describe_file, sorted_quads, stable_blank_nodes, write_checksums, write_dumps
 from graph.mapping import MappedDocument, map_record
 from graph.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
 from graph.records import Record, RecordError, load_record
@@ -179,7 +179,7 @@ def _ontology_quads(base: str, graph: ox.NamedNode) -> list[ox.Quad]:
     quads = []
     for path in sorted(ONTOLOGY_DIR.glob("*.ttl")):
         text = rebased_turtle(path, base)
-        triples = ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE)
+        triples = stable_blank_nodes(list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE)))
         quads.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
     return quads
 

@@ -35,6 +35,50 @@ class DumpFile:
                 "media_type": self.media_type, "format": self.format}
 
 
+def stable_blank_nodes(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """Relabel blank nodes by what they say and where they hang, instead of the parser's random ids.
+
+    Anonymous nodes in Turtle files (``owl:unionOf`` lists, restrictions) get fresh ids on every
+    parse; ids derived from content and referrer keep dumps byte-identical across builds.
+    """
+    outgoing: dict[ox.BlankNode, list[tuple[ox.NamedNode, ox.Term]]] = {}
+    incoming: dict[ox.BlankNode, tuple[ox.Term, ox.NamedNode]] = {}
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode):
+            outgoing.setdefault(t.subject, []).append((t.predicate, t.object))
+        if isinstance(t.object, ox.BlankNode):
+            incoming.setdefault(t.object, (t.subject, t.predicate))
+    content: dict[ox.BlankNode, str] = {}
+
+    def content_of(node: ox.BlankNode, seen: frozenset = frozenset()) -> str:
+        if node not in content:
+            if node in seen:
+                return "cycle"
+            parts = sorted(f"{p} {content_of(o, seen | {node}) if isinstance(o, ox.BlankNode) else o}"
+                           for p, o in outgoing.get(node, []))
+            content[node] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        return content[node]
+
+    def place_of(node: ox.BlankNode, depth: int = 0) -> str:
+        if node not in incoming or depth > 50:
+            return ""
+        subject, predicate = incoming[node]
+        where = place_of(subject, depth + 1) if isinstance(subject, ox.BlankNode) else str(subject)
+        return f"{where} {predicate}"
+
+    labels: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def relabel(term: ox.Term) -> ox.Term:
+        if not isinstance(term, ox.BlankNode):
+            return term
+        if term not in labels:
+            digest = hashlib.sha256(f"{content_of(term)}|{place_of(term)}".encode()).hexdigest()[:24]
+            labels[term] = ox.BlankNode(f"b{digest}")
+        return labels[term]
+
+    return [ox.Triple(relabel(t.subject), t.predicate, relabel(t.object)) for t in triples]
+
+
 def term_key(term: ox.Term) -> str:
     return str(term)
 
