@@ -16,11 +16,11 @@ from pydantic import BaseModel
 from graph.records import Corrected, Record, RecordError, load_record
 from graph.textmatch import SourceText, Span
 
-# Fields that hold Kusei's own words or codes, not printed text.
+# String fields that hold Kusei's own words or codes, not printed text. (Numbers and dates are
+# never texts; listing them here would also hide models that share their name.)
 EDITORIAL_FIELDS = frozenset(
     {"origin", "licence", "reason", "note", "key", "ref", "section", "service", "measure",
-     "number", "marker", "file", "ward", "kind", "line", "year", "inferred", "theme", "strategy",
-     "policies", "sdgs", "policy_areas", "bureaus", "as_of", "population", "households", "issued"}
+     "number", "marker", "file", "ward", "kind", "theme", "policy_areas", "bureaus"}
 )
 
 SOURCES_DIR = Path(__file__).parent / "sources"
