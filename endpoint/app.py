@@ -14,9 +14,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["KUSEI"] = settings
     app.extensions["kusei_release"] = CurrentRelease(settings.data_dir)
 
-    from endpoint import dumps, pages, sparql
+    from endpoint import dumps, pages, sparql, web
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(dumps.bp)
     app.register_blueprint(pages.bp)
+    web.init_app(app)  # CORS, gzip, release ETags, security headers, error bodies
     return app

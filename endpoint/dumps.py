@@ -1,5 +1,141 @@
-"""Placeholder until written."""
+"""The release's files: a listing with sizes and checksums, and each file with Range and 304 support."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import mimetypes
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, request, send_file
+
+from endpoint import current, formats, web
+from endpoint.release import Release
 
 bp = Blueprint("dumps", __name__)
+
+# Files the build writes but does not describe in the manifest.
+EXTRA_TYPES = {"SHA256SUMS": "text/plain"}
+
+
+@dataclass(frozen=True)
+class DumpEntry:
+    name: str
+    path: Path
+    bytes: int
+    sha256: str
+    media_type: str
+    modified: datetime
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "url": f"/dumps/{self.name}", "bytes": self.bytes,
+                "media_type": self.media_type, "sha256": self.sha256,
+                "modified": self.modified.isoformat().replace("+00:00", "Z")}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _scan(release: Release) -> dict[str, DumpEntry]:
+    """Every regular file of the dumps directory by name, then the source documents as ``sources/<name>``."""
+    described = {f["name"]: f for f in release.manifest.get("files", [])}
+    found: dict[str, DumpEntry] = {}
+    for directory, prefix in ((release.dumps_dir, ""), (release.sources_dir, "sources/")):
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            # Only plain files directly in the directory: no sub-directories, no symlinks out of it.
+            if not path.is_file() or path.is_symlink() or path.name.startswith("."):
+                continue
+            stat = path.stat()
+            info = described.get(path.name, {}) if not prefix else {}
+            media_type = (info.get("media_type") or EXTRA_TYPES.get(path.name)
+                          or mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+            found[prefix + path.name] = DumpEntry(
+                name=prefix + path.name, path=path, bytes=stat.st_size,
+                sha256=info.get("sha256") or _sha256(path), media_type=media_type,
+                modified=datetime.fromtimestamp(int(stat.st_mtime), UTC))
+    return found
+
+
+# A release never changes once published, so its listing is computed once per process.
+_CACHE: dict[str, dict[str, DumpEntry]] = {}
+
+
+def entries(release: Release) -> dict[str, DumpEntry]:
+    cached = _CACHE.get(release.id)
+    if cached is None:
+        cached = _scan(release)
+        if len(_CACHE) >= 4:  # old releases are pruned by the build; forget them here too
+            _CACHE.clear()
+        _CACHE[release.id] = cached
+    return cached
+
+
+@bp.get("/dumps/")
+def listing() -> Response:
+    release = current.release()
+    wanted = request.args.get("format", "").lower()
+    accept = request.headers.get("Accept")
+    as_json = wanted in ("json", "application/json") or (
+        not wanted and formats.prefers(accept, "application/json", over=["text/html"]))
+    if wanted and wanted not in ("json", "application/json", "html", "text/html"):
+        return web.error_response(406, "format= must be json or html.", code="not-acceptable",
+                                  offered="text/html, application/json")
+    etag = web.release_etag(request.full_path, "json" if as_json else "html")
+    cached = web.not_modified(etag)
+    if cached is not None:
+        cached.vary.add("Accept")
+        return cached
+    files = list(entries(release).values())
+    if as_json:
+        body = json.dumps({"release": release.id, "modified": release.manifest.get("modified"),
+                           "files": [entry.as_json() for entry in files]}, ensure_ascii=False, indent=1)
+        response = Response(body + "\n", content_type="application/json")
+    else:
+        response = Response(_html(release, files), content_type="text/html; charset=utf-8")
+    response.set_etag(etag)
+    response.vary.add("Accept")
+    return response
+
+
+def _html(release: Release, files: list[DumpEntry]) -> str:
+    rows = "".join(
+        f'<tr><td><a href="{html.escape(e.name)}">{html.escape(e.name)}</a></td>'
+        f'<td class="num">{e.bytes:,}</td><td>{html.escape(e.media_type)}</td>'
+        f"<td><code>{e.sha256}</code></td><td>{e.modified:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
+        for e in files)
+    title = f"Kusei dumps — release {html.escape(release.id)}"
+    return (
+        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
+        f"<h1>{title}</h1>"
+        "<p>Every file of the release: the dumps and, under <code>sources/</code>, the documents they "
+        "were read from. Check dump downloads with <code>sha256sum -c SHA256SUMS</code>; "
+        'this list is also available as <a href="?format=json">JSON</a>.</p>'
+        "<table><thead><tr><th>file</th><th>bytes</th><th>media type</th><th>SHA-256</th>"
+        f"<th>date</th></tr></thead><tbody>{rows}</tbody></table></html>\n")
+
+
+@bp.get("/dumps/<name>")
+@bp.get("/dumps/sources/<name>", defaults={"folder": "sources/"})
+def dump_file(name: str, folder: str = "") -> Response:
+    # The name is only ever looked up in the listing, never joined to a path, so "..", encoded
+    # slashes or absolute paths cannot reach a file outside the release's directories.
+    entry = entries(current.release()).get(folder + name)
+    if entry is None:
+        abort(404, description=f"No file {name!r} in this release; see /dumps/ for the list.")
+    is_gzip = entry.name.endswith(".gz")
+    response = send_file(
+        entry.path, mimetype=entry.media_type, as_attachment=is_gzip, download_name=entry.name,
+        conditional=True, etag=entry.sha256, last_modified=entry.modified, max_age=None)
+    response.cache_control.public = True
+    response.cache_control.no_cache = True
+    return response

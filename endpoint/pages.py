@@ -1,5 +1,275 @@
-"""Placeholder until written."""
+"""Linked-Data pages: every IRI under the base resolves here, as HTML or as RDF by negotiation.
 
-from flask import Blueprint
+The request path is appended to the release's base, so a server on localhost answers for the
+public IRIs. RDF comes by ``Accept`` (bare ``*/*`` gets Turtle, so curl gets data), by ``format=``
+or by a suffix URL (``/id/plan/141089/2024.ttl``); browsers, which ask for text/html, get a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, render_template, request
+from markupsafe import Markup
+
+from endpoint import current, formats, web
+from endpoint.describe import describe, is_known
+from endpoint.pages_home import build_home
+from endpoint.pages_query import ROWS_SHOWN, load_examples, run_query
+from endpoint.pages_resource import ResourceBuilder
+from endpoint.pages_terms import PATH_SAFE, Namer
+from endpoint.pages_vocab import build_vocabulary
 
 bp = Blueprint("pages", __name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Suffix URLs, as Japan Search offers them: one per graph format a person is likely to want.
+SUFFIXES = {
+    ".ttl": "text/turtle",
+    ".jsonld": "application/ld+json",
+    ".rdf": "application/rdf+xml",
+    ".nt": "application/n-triples",
+}
+FORMAT_NAMES = {
+    "text/turtle": "Turtle",
+    "application/ld+json": "JSON-LD",
+    "application/rdf+xml": "RDF/XML",
+    "application/n-triples": "N-Triples",
+}
+
+
+@dataclass(frozen=True)
+class Alternate:
+    name: str
+    media_type: str
+    href: str
+
+
+def _namer() -> Namer:
+    release = current.release()
+    return Namer(release.base, formats.prefixes(release.base))
+
+
+def _format_for(media_type: str) -> formats.GraphFormat:
+    for fmt in formats.GRAPH_FORMATS:
+        if fmt.media_type == media_type:
+            return fmt
+    raise LookupError(media_type)
+
+
+def _alternates(path: str) -> list[Alternate]:
+    # A path ending in "/" (the vocabulary) has no file name to put a suffix on; use format=.
+    alternates = []
+    for suffix, media_type in SUFFIXES.items():
+        href = f"{path}?{urlencode({'format': suffix[1:]})}" if path.endswith("/") else path + suffix
+        alternates.append(Alternate(FORMAT_NAMES[media_type], media_type, href))
+    return alternates
+
+
+def _link_header(path: str) -> str:
+    links = [f'<{path}>; rel="alternate"; type="text/html"']
+    links += [f'<{alt.href}>; rel="alternate"; type="{alt.media_type}"' for alt in _alternates(path)]
+    return ", ".join(links)
+
+
+def _wants(accept: str | None, format_param: str | None) -> formats.GraphFormat | str | None:
+    """"html", a graph format, or None when nothing acceptable is offered (406)."""
+    if format_param:
+        if format_param.lower() in ("html", "text/html"):
+            return "html"
+        return formats.negotiate_graph(accept, format_param)
+    if not accept or not accept.strip():
+        return _format_for("text/turtle")
+    offered = {fmt.media_type for fmt in formats.GRAPH_FORMATS}
+    parsed = formats.parse_accept(accept)
+    html_q = max((q for mime, q in parsed if mime in HTML_TYPES), default=0)
+    rdf_q = max((q for mime, q in parsed if mime in offered), default=0)
+    # HTML only when asked for by name and liked at least as much as any RDF type named; a
+    # bare */* is a script or curl, and gets data.
+    if html_q > 0 and html_q >= rdf_q:
+        return "html"
+    return formats.negotiate_graph(accept, None)
+
+
+def _json_ld_script(triples: list[ox.Triple], base: str) -> Markup:
+    body = formats.serialize_graph(triples, _format_for("application/ld+json"), base).decode("utf-8")
+    # Inside <script>, "</script>" or "<!--" in a literal would end or confuse the block; the
+    # \u escapes are the same JSON, and <, >, & occur only inside JSON strings.
+    body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(body)
+
+
+def _finish(response: Response, *, negotiated: bool) -> Response:
+    # ETag, Cache-Control, compression and CSP are added app-wide by endpoint.web.
+    if negotiated:
+        response.vary.add("Accept")
+    return response
+
+
+def _unchanged(mimetype: str, *, negotiated: bool) -> Response | None:
+    """A 304 before any work, when the client holds this release's rendering of this URL.
+
+    The ETag is the one endpoint.web sets on the full response (URL, media type, release).
+    """
+    response = web.not_modified(web.release_etag(request.full_path, mimetype, ""))
+    return _finish(response, negotiated=negotiated) if response is not None else None
+
+
+def _render(template: str, status: int = 200, **context: object) -> Response:
+    html = render_template(template, release_id=current.release().id, **context)
+    return Response(html, status, content_type="text/html; charset=utf-8")
+
+
+def _rdf(triples: list[ox.Triple], fmt: formats.GraphFormat, path: str, *, negotiated: bool) -> Response:
+    base = current.release().base
+    response = Response(formats.serialize_graph(triples, fmt, base), content_type=fmt.content_type)
+    response.headers["Link"] = _link_header(path)
+    return _finish(response, negotiated=negotiated)
+
+
+def _not_acceptable() -> Response:
+    offered = ["text/html", *(fmt.media_type for fmt in formats.GRAPH_FORMATS)]
+    response = web.error_response(406, "None of the formats in Accept is offered here.", offered=", ".join(offered))
+    response.vary.add("Accept")
+    return response
+
+
+def _not_found(iri: str, wanted: formats.GraphFormat | str | None) -> Response:
+    if wanted == "html":
+        response = _render("not_found.html", 404, iri=iri)
+    else:
+        response = web.error_response(404, f"The data says nothing about <{iri}>.", code="unknown-iri")
+    response.vary.add("Accept")
+    return response
+
+
+def _valid_iri(iri: str) -> bool:
+    # A path with a space or "<" is no IRI, so nothing in the data can be about it.
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return True
+
+
+def _split_suffix(path: str, store: ox.Store, base: str) -> tuple[str, str | None]:
+    """``/x.ttl`` → (``/x``, "text/turtle") when ``/x`` is a resource and ``/x.ttl`` is not."""
+    for suffix, media_type in SUFFIXES.items():
+        if path.endswith(suffix) and len(path) > len(suffix) and _valid_iri(base + path):
+            stripped = path[: -len(suffix)]
+            if not is_known(store, base + path) and is_known(store, base + stripped):
+                return stripped, media_type
+    return path, None
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home() -> Response:
+    release = current.release()
+    return _finish(
+        _render("home.html", home=build_home(release, _namer()), sparql_url=request.url_root + "sparql"),
+        negotiated=False,
+    )
+
+
+@bp.get("/id/<path:rest>")
+@bp.get("/graph/<path:rest>")
+@bp.get("/def/<path:rest>")
+def resource(rest: str) -> Response:
+    release = current.release()
+    path, suffix_type = _split_suffix(request.path, release.store, release.base)
+    iri = release.base + path
+    path = quote(path, safe=PATH_SAFE)  # as it goes into Link headers and hrefs
+    if suffix_type is not None:
+        wanted: formats.GraphFormat | str | None = _format_for(suffix_type)
+    else:
+        wanted = _wants(request.headers.get("Accept"), request.args.get("format"))
+    if not _valid_iri(iri) or not is_known(release.store, iri):
+        return _not_found(iri, wanted)
+    if wanted is None:
+        return _not_acceptable()
+    mimetype = "text/html" if wanted == "html" else wanted.media_type
+    unchanged = _unchanged(mimetype, negotiated=suffix_type is None)
+    if unchanged is not None:
+        return unchanged
+    if wanted != "html":
+        triples = describe(release.store, iri, base=release.base)
+        return _rdf(triples, wanted, path, negotiated=suffix_type is None)
+
+    namer = _namer()
+    view = ResourceBuilder(release, namer).build(iri)
+    vocabulary = build_vocabulary(release, namer)
+    graph_query = f"SELECT ?s ?p ?o WHERE {{\n  GRAPH <{iri}> {{ ?s ?p ?o }}\n}}\nORDER BY ?s ?p\nLIMIT 500"
+    response = _render(
+        "resource.html",
+        view=view,
+        short=namer.short(iri),
+        alternates=_alternates(path),
+        jsonld=_json_ld_script(view.triples, release.base),
+        vocabulary_title=vocabulary.title_ja or vocabulary.title_en or "Kusei vocabulary",
+        graph_query_href="/query?" + urlencode({"query": graph_query}),
+    )
+    response.headers["Link"] = _link_header(path)
+    return _finish(response, negotiated=True)
+
+
+@bp.get("/def/")
+def vocabulary() -> Response:
+    release = current.release()
+    path = request.path
+    wanted = _wants(request.headers.get("Accept"), request.args.get("format"))
+    if wanted is None:
+        return _not_acceptable()
+    unchanged = _unchanged("text/html" if wanted == "html" else wanted.media_type, negotiated=True)
+    if unchanged is not None:
+        return unchanged
+    namer = _namer()
+    vocab = build_vocabulary(release, namer)
+    if wanted != "html":
+        # The ontology IRI stands for the whole vocabulary, so its RDF is the ontology graph.
+        return _rdf(vocab.triples, wanted, path, negotiated=True)
+    response = _render(
+        "vocabulary.html",
+        vocab=vocab,
+        alternates=_alternates(path),
+        jsonld=_json_ld_script(describe(release.store, vocab.iri, base=release.base), release.base),
+    )
+    response.headers["Link"] = _link_header(path)
+    return _finish(response, negotiated=True)
+
+
+@bp.get("/query")
+def query_page() -> Response:
+    release = current.release()
+    namer = _namer()
+    query = request.args.get("query", "")
+    examples = load_examples()
+    context: dict[str, object] = {}
+    if query.strip():
+        outcome = run_query(query, namer)
+        context["result" if hasattr(outcome, "rows") else "error"] = outcome
+    elif examples:
+        query = examples[0].query
+
+    current_example = next((ex for ex in examples if ex.query == query), None)
+
+    def download(fmt: str) -> str:
+        return "/sparql?" + urlencode({"query": query, "format": fmt})
+
+    return _render(
+        "query.html",
+        query=query,
+        examples=examples,
+        current_example=current_example,
+        prefixes=formats.prefixes(release.base),
+        permalink="/query?" + urlencode({"query": query}),
+        downloads={"csv": download("csv"), "tsv": download("tsv"), "json": download("json")},
+        sparql_path="/sparql",
+        base=release.base,
+        rows_shown=ROWS_SHOWN,
+        **context,
+    )

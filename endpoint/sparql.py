@@ -1,5 +1,268 @@
-"""Placeholder until written."""
+"""``/sparql``: the SPARQL 1.1 Protocol (queries only), its service description, and ``/.well-known/void``."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, redirect, request
+from werkzeug.datastructures import MultiDict
+
+from endpoint import current, engine, formats, web
+from endpoint.release import Release
+from graph.namespaces import DCTERMS, RDFS, SD, VOID
+from kusei.settings import Settings
 
 bp = Blueprint("sparql", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
+TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
+READ_ONLY = ("This endpoint is read-only: SPARQL Update is not accepted. "
+             "The data are published as dumps (/dumps/) you can load into a store of your own.")
+
+
+class ProtocolError(Exception):
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    query: str | None
+    default_graph_uris: list[str]
+    named_graph_uris: list[str]
+    timeout: float
+
+
+def _params() -> tuple[MultiDict, str | None]:
+    """All protocol parameters (URL and form body) and, for a direct POST, the body as the query."""
+    params: MultiDict = MultiDict(request.args)
+    if request.method != "POST":  # GET or HEAD
+        return params, None
+    mimetype = request.mimetype
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if mimetype == UPDATE:
+        raise ProtocolError(403, READ_ONLY, "update-refused")
+    if mimetype not in (FORM, DIRECT):
+        given = f"Content-Type {mimetype!r}" if mimetype else "no Content-Type"
+        raise ProtocolError(415, f"A POST to /sparql needs Content-Type {FORM} or {DIRECT}; got {given}.")
+    if charset not in ("utf-8", "utf8"):
+        raise ProtocolError(415, f"Queries must be sent as UTF-8, not {charset}.")
+    if mimetype == FORM:
+        params.update(request.form)
+        return params, None
+    try:
+        return params, request.get_data().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(400, f"The request body is not valid UTF-8 ({exc}).") from exc
+
+
+def _read(settings: Settings) -> QueryRequest:
+    params, body = _params()
+    if any(name in params for name in UPDATE_PARAMS):
+        raise ProtocolError(403, READ_ONLY, "update-refused")
+    queries = params.getlist("query") + ([body] if body is not None else [])
+    if len(queries) > 1:
+        raise ProtocolError(400, "More than one query was given; send exactly one.")
+    if not queries and request.method == "POST":
+        raise ProtocolError(400, f"No query: send it as the query parameter or as an {DIRECT} body.")
+    timeout = settings.query_timeout
+    if "timeout" in params:
+        try:
+            # A client may ask for less time than the server allows, never more.
+            timeout = min(timeout, float(params["timeout"]))
+        except ValueError as exc:
+            raise ProtocolError(400, "timeout= must be a number of seconds.") from exc
+        if not timeout > 0:
+            raise ProtocolError(400, "timeout= must be a positive number of seconds.")
+    query = queries[0] if queries else None
+    if query is not None and len(query) > settings.max_query_length:
+        raise ProtocolError(413, f"The query is {len(query)} characters long; this endpoint accepts at most "
+                                 f"{settings.max_query_length}.", "query-too-long")
+    return QueryRequest(query, default_graph_uris=params.getlist("default-graph-uri"),
+                        named_graph_uris=params.getlist("named-graph-uri"), timeout=timeout)
+
+
+def _not_acceptable(offered: tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]) -> Response:
+    media_types = formats.offered_media_types(offered)
+    response = web.error_response(
+        406, "None of the formats this endpoint offers here is acceptable. Offered: " + ", ".join(media_types)
+        + " (or format=" + "|".join(fmt.name for fmt in offered) + ").",
+        code="not-acceptable", offered=media_types)
+    response.vary.add("Accept")
+    return response
+
+
+def _negotiate(kind: str) -> formats.ResultFormat | formats.GraphFormat | None:
+    accept, format_param = request.headers.get("Accept"), request.values.get("format")
+    if kind == "graph":
+        return formats.negotiate_graph(accept, format_param)
+    return formats.negotiate_results(accept, format_param)
+
+
+def _offered(kind: str) -> tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]:
+    return formats.GRAPH_FORMATS if kind == "graph" else formats.RESULT_FORMATS
+
+
+def _kind_of_form(form: str | None) -> str | None:
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        return "graph"
+    if form in ("SELECT", "ASK"):
+        return "results"
+    return None
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Response:
+    settings = current.settings()
+    try:
+        parsed = _read(settings)
+    except ProtocolError as exc:
+        return web.error_response(exc.status, exc.message, code=exc.code)
+    if parsed.query is None:
+        return _service_description()
+    return _answer(parsed, settings)
+
+
+def _answer(parsed: QueryRequest, settings: Settings) -> Response:
+    assert parsed.query is not None
+    release = current.release()
+    # Negotiate before running when the query form is plain to see, so a 406 costs nothing.
+    kind = _kind_of_form(engine.query_form(parsed.query))
+    fmt = _negotiate(kind) if kind else None
+    if kind and fmt is None:
+        return _not_acceptable(_offered(kind))
+    etag = None
+    cacheable = request.method != "POST"  # GET or HEAD
+    if cacheable and fmt is not None:
+        etag = web.release_etag(request.full_path, fmt.name)
+        cached = web.not_modified(etag)
+        if cached is not None:
+            cached.vary.add("Accept")
+            return cached
+    try:
+        outcome = engine.execute(release, parsed.query, default_graph_uris=parsed.default_graph_uris,
+                                 named_graph_uris=parsed.named_graph_uris, timeout=parsed.timeout,
+                                 max_rows=settings.max_result_rows)
+    except engine.QuerySyntaxError as exc:
+        return web.error_response(400, exc.message, code=exc.code, line=exc.line, column=exc.column)
+    except engine.QueryError as exc:
+        return web.error_response(exc.status, exc.message, code=exc.code)
+    if kind is None:
+        kind = "graph" if outcome.kind == "graph" else "results"
+        fmt = _negotiate(kind)
+        if fmt is None:
+            return _not_acceptable(_offered(kind))
+        if cacheable:
+            etag = web.release_etag(request.full_path, fmt.name)
+    try:
+        if isinstance(fmt, formats.GraphFormat):
+            body = formats.serialize_graph(outcome.triples or [], fmt, release.base)
+        else:
+            assert fmt is not None
+            body = formats.serialize_solutions(outcome, fmt)
+    except (ValueError, TypeError) as exc:
+        # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
+        return web.error_response(406, f"The result cannot be written as {fmt.media_type}: {exc}",
+                                  code="not-acceptable")
+    if len(body) > settings.max_result_bytes:
+        return web.error_response(
+            422, f"The result is larger than {settings.max_result_bytes} bytes; add LIMIT/OFFSET to fetch it "
+                 "in pages, or download the dumps.", code="result-too-large")
+    response = Response(body, content_type=fmt.content_type)
+    response.vary.add("Accept")
+    if etag:
+        response.set_etag(etag)
+    return response
+
+
+# -- service description and VoID -------------------------------------------------------------------
+
+
+def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
+                  html_redirect: str | None = None) -> Response:
+    """``triples_of(release)`` in the negotiated RDF format, with a release-tied ETag."""
+    accept, format_param = request.headers.get("Accept"), request.args.get("format")
+    graph_types = formats.offered_media_types(formats.GRAPH_FORMATS)
+    if html_redirect and not format_param and formats.prefers(accept, "text/html", over=graph_types):
+        response = redirect(request.script_root + html_redirect, 303)
+        response.vary.add("Accept")
+        return response
+    fmt = formats.negotiate_graph(accept, format_param)
+    if fmt is None:
+        return _not_acceptable(formats.GRAPH_FORMATS)
+    etag = web.release_etag(request.full_path, fmt.name)
+    cached = web.not_modified(etag)
+    if cached is not None:
+        cached.vary.add("Accept")
+        return cached
+    release = current.release()
+    response = Response(formats.serialize_graph(triples_of(release), fmt, release.base),
+                        content_type=fmt.content_type)
+    response.set_etag(etag)
+    response.vary.add("Accept")
+    return response
+
+
+def _service_description() -> Response:
+    return _rdf_response(service_description, html_redirect="/query")
+
+
+@bp.get("/.well-known/void")
+def well_known_void() -> Response:
+    return _rdf_response(dataset_description)
+
+
+def dataset_description(release: Release) -> list[ox.Triple]:
+    """The VoID/DCAT description of the release: the ``/graph/dataset`` named graph."""
+    graph = ox.NamedNode(f"{release.base}/graph/dataset")
+    return [quad.triple for quad in release.store.quads_for_pattern(None, None, None, graph)]
+
+
+def service_description(release: Release) -> list[ox.Triple]:
+    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset."""
+    published = release.manifest.get("published_at") or release.base
+    dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
+    service = ox.NamedNode(f"{release.base}/id/dataset/kusei/service")
+    out: list[ox.Triple] = []
+
+    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
+        out.append(ox.Triple(s, ox.NamedNode(p), o))
+
+    add(service, TYPE.value, ox.NamedNode(SD + "Service"))
+    add(service, DCTERMS + "title", ox.Literal("Kusei SPARQL endpoint", language="en"))
+    add(service, SD + "endpoint", ox.NamedNode(f"{published}/sparql"))
+    add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query"))
+    for fmt in (*formats.RESULT_FORMATS, *formats.GRAPH_FORMATS):
+        add(service, SD + "resultFormat", ox.NamedNode(fmt.iri))
+    # The default graph is the union of the named graphs. No sd:BasicFederatedQuery: SERVICE is
+    # refused, and stating so by omission is what the vocabulary allows.
+    add(service, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))
+    add(service, SD + "defaultEntailmentRegime", ox.NamedNode("http://www.w3.org/ns/entailment/Simple"))
+    add(service, RDFS + "seeAlso", ox.NamedNode(f"{published}/.well-known/void"))
+    add(service, SD + "defaultDataset", dataset)
+    add(dataset, TYPE.value, ox.NamedNode(SD + "Dataset"))
+    add(dataset, TYPE.value, ox.NamedNode(VOID + "Dataset"))
+    add(dataset, VOID + "sparqlEndpoint", ox.NamedNode(f"{published}/sparql"))
+    default_graph = ox.BlankNode("defaultGraph")
+    add(dataset, SD + "defaultGraph", default_graph)
+    add(default_graph, TYPE.value, ox.NamedNode(SD + "Graph"))
+    add(default_graph, RDFS + "comment", ox.Literal("The union of all named graphs.", language="en"))
+    for index, (graph_iri, triples) in enumerate(sorted(release.manifest.get("graphs", {}).items())):
+        named = ox.NamedNode(graph_iri)
+        graph = ox.BlankNode(f"graph{index}")
+        add(dataset, SD + "namedGraph", named)
+        add(named, TYPE.value, ox.NamedNode(SD + "NamedGraph"))
+        add(named, SD + "name", named)
+        add(named, SD + "graph", graph)
+        add(graph, TYPE.value, ox.NamedNode(SD + "Graph"))
+        add(graph, VOID + "triples", ox.Literal(str(triples), datatype=ox.NamedNode(
+            "http://www.w3.org/2001/XMLSchema#integer")))
+    return out

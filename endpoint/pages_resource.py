@@ -1,0 +1,352 @@
+"""The model of a resource page: labels, properties, incoming links, breadcrumbs, source lines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+
+from endpoint.describe import describe, incoming_counts
+from endpoint.pages_cache import cached
+from endpoint.pages_terms import (
+    DCTERMS,
+    LABEL_PREDICATES,
+    RDF_TYPE,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    Labels,
+    Namer,
+    lang_rank,
+    natural_key,
+)
+from endpoint.release import Release
+
+KUSEI_PATH = "/def/"
+# Properties shown first, in this order; the rest follow by CURIE.
+LEADING = (RDF_TYPE, RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", DCTERMS + "title")
+# Incoming links listed per property on the page; the count says how many there are in all.
+INCOMING_SHOWN = 50
+# A plan spans a hundred lines or more; past this the page links to the document instead.
+SOURCE_LINES_SHOWN = 60
+
+
+@dataclass
+class Value:
+    kind: str  # "iri", "bnode" or "literal"
+    text: str
+    href: str | None = None
+    note: str | None = None  # CURIE or IRI of a resource; datatype of a literal
+    lang: str | None = None
+    rows: list[PropertyRow] = field(default_factory=list)  # a blank node's own properties
+
+
+@dataclass
+class PropertyRow:
+    iri: str
+    href: str
+    curie: str
+    label_ja: str | None
+    label_en: str | None
+    comment: str | None
+    values: list[Value] = field(default_factory=list)
+    count: int = 0  # incoming links: how many in all
+    more_href: str | None = None
+
+
+@dataclass
+class Crumb:
+    text: str
+    href: str
+
+
+@dataclass
+class SourceQuote:
+    document_href: str
+    document_title: str
+    file_name: str
+    first: int
+    last: int
+    lines: list[tuple[int, str]]
+    truncated: bool
+
+
+@dataclass
+class ResourceView:
+    iri: str
+    label_ja: str | None
+    label_en: str | None
+    types: list[Value]
+    rows: list[PropertyRow]
+    incoming: list[PropertyRow]
+    crumbs: list[Crumb]
+    sources: list[SourceQuote]
+    document_lines: list[tuple[int, str]]  # the whole text, on a source document's own page
+    graph_size: int | None  # number of triples, when the IRI names a graph
+    vocabulary_anchor: str | None  # "#Term" in /def/, for vocabulary terms
+    triples: list[ox.Triple]
+
+
+def vocabulary_labels(release: Release) -> tuple[Labels, dict[str, str]]:
+    """Labels and English comments of every term the ontology graph describes, cached per release."""
+
+    def compute() -> tuple[Labels, dict[str, str]]:
+        graph = ox.NamedNode(release.base + "/graph/ontology")
+        labels = Labels()
+        comments: dict[str, tuple[int, str]] = {}
+        for quad in release.store.quads_for_pattern(None, None, None, graph):
+            subject, pred, obj = quad.subject, quad.predicate.value, quad.object
+            if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
+                continue
+            if pred in LABEL_PREDICATES:
+                labels.add(subject.value, pred, obj)
+            elif pred in (RDFS + "comment", SKOS + "definition"):
+                # English first: the tooltip reads alongside the CURIE, which is Latin script.
+                rank = 0 if obj.language == "en" else 1
+                if subject.value not in comments or rank < comments[subject.value][0]:
+                    comments[subject.value] = (rank, obj.value)
+        return labels, {iri: text for iri, (_, text) in comments.items()}
+
+    return cached(release, "vocabulary-labels", compute)
+
+
+class ResourceBuilder:
+    def __init__(self, release: Release, namer: Namer) -> None:
+        self.release = release
+        self.store = release.store
+        self.namer = namer
+        self.term_labels, self.term_comments = vocabulary_labels(release)
+        self.labels = Labels()
+
+    # -- terms -------------------------------------------------------------------------------
+    def value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal, blanks: dict) -> Value:
+        if isinstance(term, ox.Literal):
+            datatype = term.datatype.value
+            note = None
+            if not term.language and datatype != "http://www.w3.org/2001/XMLSchema#string":
+                note = self.namer.short(datatype)
+            return Value("literal", term.value, lang=term.language, note=note)
+        if isinstance(term, ox.BlankNode):
+            return Value("bnode", "", rows=self.rows(blanks.get(term, []), blanks, nested=True))
+        if isinstance(term, ox.NamedNode):
+            iri = term.value
+            label = self.labels.best(iri) or self.term_labels.best(iri)
+            short = self.namer.short(iri)
+            return Value("iri", label or short, href=self.namer.href(iri), note=short if label else None)
+        return Value("literal", str(term))
+
+    def property_row(self, iri: str) -> PropertyRow:
+        return PropertyRow(
+            iri=iri,
+            href=self.namer.href(iri),
+            curie=self.namer.curie(iri) or iri,
+            label_ja=self.term_labels.get(iri, "ja"),
+            label_en=self.term_labels.get(iri, "en"),
+            comment=self.term_comments.get(iri),
+        )
+
+    def rows(self, triples: list[ox.Triple], blanks: dict, *, nested: bool = False) -> list[PropertyRow]:
+        grouped: dict[str, list[ox.Triple]] = {}
+        for triple in triples:
+            grouped.setdefault(triple.predicate.value, []).append(triple)
+
+        def order(pred: str) -> tuple[int, str]:
+            rank = LEADING.index(pred) if pred in LEADING else len(LEADING)
+            return rank, self.namer.curie(pred) or pred
+
+        rows = []
+        for pred in sorted(grouped, key=order):
+            row = self.property_row(pred)
+            objects = [t.object for t in grouped[pred]]
+            objects.sort(key=self._object_order)
+            row.values = [self.value(obj, blanks) for obj in objects]
+            row.count = len(objects)
+            rows.append(row)
+        return rows
+
+    def _object_order(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> tuple:
+        if isinstance(term, ox.Literal):
+            return (1, lang_rank(term.language), natural_key(term.value))
+        if isinstance(term, ox.NamedNode):
+            # By IRI, numbers compared as numbers: measures and projects come out in print order.
+            return (0, 0, natural_key(term.value))
+        return (2, 0, [])
+
+    # -- page parts --------------------------------------------------------------------------
+    def _objects(self, subject: str, predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
+        quads = self.store.quads_for_pattern(ox.NamedNode(subject), ox.NamedNode(predicate), None, None)
+        return sorted({q.object for q in quads}, key=self._object_order)
+
+    def _first_iri(self, subject: str, predicate: str) -> str | None:
+        for obj in self._objects(subject, predicate):
+            if isinstance(obj, ox.NamedNode):
+                return obj.value
+        return None
+
+    def _label_of(self, iri: str) -> str:
+        known = self.labels.best(iri)
+        if known:
+            return known
+        labels = Labels()
+        for pred in LABEL_PREDICATES:
+            for obj in self._objects(iri, pred):
+                if isinstance(obj, ox.Literal):
+                    labels.add(iri, pred, obj)
+        return labels.best(iri) or self.namer.short(iri)
+
+    def crumbs(self, iri: str) -> list[Crumb]:
+        """Ward → plan → measure → project → item: the chain of parents above the resource."""
+        kusei = self.release.base + KUSEI_PATH
+        parents = (
+            DCTERMS + "isPartOf",
+            kusei + "itemOf",
+            kusei + "measure",
+            kusei + "plan",
+            kusei + "mascotOf",
+            "http://purl.org/linked-data/sdmx/2009/dimension#refArea",
+            "http://www.w3.org/ns/org#subOrganizationOf",
+            kusei + "jurisdiction",
+            DCTERMS + "spatial",
+        )
+        chain: list[Crumb] = []
+        seen = {iri}
+        current = iri
+        for _ in range(8):
+            parent = next(filter(None, (self._first_iri(current, p) for p in parents)), None)
+            if parent is None or parent in seen or self.namer.local_path(parent) is None:
+                break
+            seen.add(parent)
+            chain.append(Crumb(self._label_of(parent), self.namer.href(parent)))
+            current = parent
+        return list(reversed(chain))
+
+    def _document_lines(self, document: str) -> tuple[str, list[str]] | None:
+        names = [o.value for o in self._objects(document, self.release.base + KUSEI_PATH + "fileName")]
+        for name in names:
+            # The file name comes from the data; only a plain name may reach the file system.
+            if not re.fullmatch(r"[\w][\w.-]*", name) or ".." in name:
+                continue
+            path = Path(self.release.sources_dir) / name
+            if path.is_file():
+                # str.splitlines, as the build numbers lines (graph/textmatch.py).
+                return name, path.read_text(encoding="utf-8").splitlines()
+        return None
+
+    def sources(self, iri: str) -> list[SourceQuote]:
+        kusei = self.release.base + KUSEI_PATH
+        first = self._objects(iri, kusei + "firstLine")
+        last = self._objects(iri, kusei + "lastLine")
+        if not first or not isinstance(first[0], ox.Literal):
+            return []
+        try:
+            start = int(first[0].value)
+            end = int(last[0].value) if last and isinstance(last[0], ox.Literal) else start
+        except ValueError:
+            return []
+        quotes = []
+        for document in self._objects(iri, kusei + "sourceDocument"):
+            if not isinstance(document, ox.NamedNode):
+                continue
+            found = self._document_lines(document.value)
+            if found is None:
+                continue
+            name, lines = found
+            shown_end = min(end, start + SOURCE_LINES_SHOWN - 1)
+            numbered = [(n, lines[n - 1]) for n in range(start, shown_end + 1) if 0 < n <= len(lines)]
+            titles = [o.value for o in self._objects(document.value, DCTERMS + "title")]
+            quotes.append(
+                SourceQuote(
+                    document_href=self.namer.href(document.value),
+                    document_title=titles[0] if titles else self._label_of(document.value),
+                    file_name=name,
+                    first=start,
+                    last=end,
+                    lines=numbered,
+                    truncated=shown_end < end,
+                )
+            )
+        return quotes
+
+    def incoming(self, iri: str, triples: list[ox.Triple], blanks: dict) -> list[PropertyRow]:
+        counts = incoming_counts(self.store, iri)
+        grouped: dict[str, list[ox.Triple]] = {}
+        for triple in triples:
+            grouped.setdefault(triple.predicate.value, []).append(triple)
+        rows = []
+        for pred in sorted(counts, key=lambda p: self.namer.curie(p) or p):
+            row = self.property_row(pred)
+            subjects = sorted({t.subject for t in grouped.get(pred, [])}, key=self._object_order)
+            row.values = [self.value(s, blanks) for s in subjects[:INCOMING_SHOWN]]
+            row.count = counts[pred]
+            if row.count > len(row.values):
+                query = (
+                    "SELECT ?s ?label WHERE {\n"
+                    f"  ?s <{pred}> <{iri}> .\n"
+                    "  OPTIONAL { ?s rdfs:label ?label FILTER(lang(?label) = \"ja\") }\n"
+                    "} ORDER BY ?s"
+                )
+                row.more_href = "/query?" + urlencode({"query": query})
+            rows.append(row)
+        return rows
+
+    def _add_fallback_labels(self, triples: list[ox.Triple]) -> None:
+        # describe() brings rdfs:label and skos:prefLabel; things named only by a title or a
+        # schema:name (distributions, contact points) would otherwise show as bare paths.
+        linked = {
+            term.value
+            for t in triples
+            for term in (t.subject, t.object)
+            if isinstance(term, ox.NamedNode) and self.labels.best(term.value) is None
+        }
+        for other in sorted(linked):
+            for pred in (SCHEMA + "name", DCTERMS + "title"):
+                for obj in self._objects(other, pred):
+                    if isinstance(obj, ox.Literal):
+                        self.labels.add(other, pred, obj)
+
+    def graph_size(self, iri: str) -> int | None:
+        node = ox.NamedNode(iri)
+        if not self.store.contains_named_graph(node):
+            return None
+        return cached(
+            self.release,
+            "graph-size " + iri,
+            lambda: sum(1 for _ in self.store.quads_for_pattern(None, None, None, node)),
+        )
+
+    def build(self, iri: str) -> ResourceView:
+        triples = describe(self.store, iri, base=self.release.base)
+        self.labels.add_triples(triples)
+        self._add_fallback_labels(triples)
+        node = ox.NamedNode(iri)
+        own = [t for t in triples if t.subject == node]
+        blanks: dict[ox.BlankNode, list[ox.Triple]] = {}
+        for triple in triples:
+            if isinstance(triple.subject, ox.BlankNode):
+                blanks.setdefault(triple.subject, []).append(triple)
+        incoming = [t for t in triples if t.object == node and t.subject != node]
+        types = [self.value(t.object, blanks) for t in own if t.predicate.value == RDF_TYPE]
+        rows = self.rows([t for t in own if t.predicate.value != RDF_TYPE], blanks)
+
+        document = self._document_lines(iri)
+        vocabulary = self.release.base + KUSEI_PATH
+        anchor = None
+        if iri.startswith(vocabulary) and len(iri) > len(vocabulary):
+            anchor = "#" + iri[len(vocabulary) :]
+        return ResourceView(
+            iri=iri,
+            label_ja=self.labels.get(iri, "ja") or self.term_labels.get(iri, "ja"),
+            label_en=self.labels.get(iri, "en") or self.term_labels.get(iri, "en"),
+            types=types,
+            rows=rows,
+            incoming=self.incoming(iri, incoming, blanks),
+            crumbs=self.crumbs(iri),
+            sources=self.sources(iri),
+            document_lines=list(enumerate(document[1], start=1)) if document else [],
+            graph_size=self.graph_size(iri),
+            vocabulary_anchor=anchor,
+            triples=triples,
+        )

@@ -1,0 +1,171 @@
+"""Conventions every response follows: compression, CORS, release-tied ETags, security headers, errors.
+
+``init_app(app)`` wires them in; views only call :func:`release_etag`, :func:`not_modified` and
+:func:`error_response`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from importlib import metadata
+
+from flask import Flask, Response, current_app, request
+from flask_compress import Compress
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from endpoint import current, formats
+from endpoint.release import ReleaseError
+
+try:
+    # The code version is part of every ETag: a deployment may change how the same release is
+    # rendered (prefixes, templates), and a strong validator must then change too.
+    VERSION = metadata.version("kusei")
+except metadata.PackageNotFoundError:
+    VERSION = "dev"
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'none'",
+    "frame-ancestors 'none'", "form-action 'self'",
+])
+
+# Text formats worth compressing; application/gzip dumps are already compressed.
+COMPRESSED_TYPES = sorted({
+    "text/html", "text/css", "text/plain", "text/javascript", "application/javascript", "image/svg+xml",
+    "application/json", "application/xml", "text/xml",
+    *(fmt.media_type for fmt in formats.RESULT_FORMATS), *(fmt.media_type for fmt in formats.GRAPH_FORMATS),
+})
+
+# What a browser-side client (YASGUI, Comunica) may read from a cross-origin response.
+EXPOSED_HEADERS = ["Content-Length", "Content-Range", "Accept-Ranges", "Content-Disposition", "ETag",
+                   "Last-Modified", "Link", "Location", "Retry-After", "Vary"]
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["KUSEI"]
+    app.config.setdefault("MAX_CONTENT_LENGTH", settings.max_body_bytes)
+    app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
+    app.config.setdefault("COMPRESS_ALGORITHM", "gzip")
+    app.config.setdefault("COMPRESS_STREAMS", False)
+    # Registered by hand below, so that files served with Range support are never re-encoded.
+    app.config["COMPRESS_REGISTER"] = False
+    compress = Compress(app)
+    app.extensions["kusei_compress"] = compress
+    # Public, read-only data: any origin, never credentials; flask-cors answers preflights.
+    CORS(app, resources={r"/*": {}}, origins="*", send_wildcard=True, supports_credentials=False,
+         methods=["GET", "HEAD", "POST", "OPTIONS"], expose_headers=EXPOSED_HEADERS, max_age=86400)
+    app.after_request(_finish)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(ReleaseError, _release_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+# -- validators -----------------------------------------------------------------------------------
+
+
+def release_etag(*parts: str) -> str:
+    """A strong ETag (unquoted) for a representation determined by the release and ``parts``.
+
+    ``parts`` must name everything else the bytes depend on: the URL with its query string and the
+    negotiated format. The release id comes first so it is readable in logs.
+    """
+    release = current.release()
+    digest = hashlib.sha256("\x00".join([VERSION, release.id, *parts]).encode("utf-8")).hexdigest()
+    return f"{release.id}-{digest[:20]}"
+
+
+def not_modified(etag: str) -> Response | None:
+    """A 304 if the client already holds ``etag`` (plain or as gzipped by flask-compress)."""
+    if request.method not in ("GET", "HEAD") or not request.if_none_match:
+        return None
+    for candidate in (etag, f"{etag}:gzip"):
+        if request.if_none_match.contains(candidate):
+            response = Response(status=304)
+            response.set_etag(candidate)
+            return response
+    return None
+
+
+def _finish(response: Response) -> Response:
+    cacheable = (request.method in ("GET", "HEAD") and response.status_code == 200
+                 and not response.direct_passthrough and not response.is_streamed)
+    if cacheable and "ETag" not in response.headers:
+        try:
+            response.set_etag(release_etag(request.full_path, response.mimetype or "",
+                                           response.headers.get("Content-Language", "")))
+        except ReleaseError:
+            pass
+    if "ETag" in response.headers and "Cache-Control" not in response.headers:
+        # Stored, but revalidated every time: a release can be swapped at any moment, and a
+        # revalidation costs a 304.
+        response.cache_control.public = True
+        response.cache_control.no_cache = True
+    if response.status_code == 200 and not response.direct_passthrough:
+        response = current_app.extensions["kusei_compress"].after_request(response)
+    if cacheable and "Content-Encoding" not in response.headers and "ETag" in response.headers:
+        response.make_conditional(request)  # flask-compress does this itself when it compresses
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def _slug(status: int) -> str:
+    return HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "-").replace("'", "")
+
+
+def error_response(status: int, message: str, *, code: str | None = None, **details: object) -> Response:
+    """An error as JSON if the client prefers JSON, a small HTML page for browsers, else plain text.
+
+    ``details`` (``line``, ``column``, ``offered`` …) are added to the JSON object and, one per
+    line, to the plain text; None values are left out.
+    """
+    code = code or _slug(status)
+    extra = {key: value for key, value in details.items() if value is not None}
+    best = formats.parse_accept(request.headers.get("Accept")).best_match(
+        ["text/plain", "application/json", "text/html"])
+    if best == "application/json":
+        body = json.dumps({"error": code, "message": message, **extra}, ensure_ascii=False, indent=1)
+        return Response(body + "\n", status, content_type="application/json")
+    if best == "text/html":
+        items = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in extra.items())
+        title = html.escape(f"{status} {HTTP_STATUS_CODES.get(status, 'Error')}")
+        body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
+                f"<h1>{title}</h1><pre>{html.escape(message)}</pre>"
+                + (f"<ul>{items}</ul>" if items else "") + '<p><a href="/">Kusei</a></p></html>\n')
+        return Response(body, status, content_type="text/html; charset=utf-8")
+    lines = [message, *(f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
+                        for key, value in extra.items())]
+    return Response("\n".join(lines) + "\n", status, content_type="text/plain; charset=utf-8")
+
+
+def _http_error(exc: HTTPException) -> Response | HTTPException:
+    if exc.code is None or exc.code < 400:
+        return exc  # routing redirects are HTTPExceptions too
+    response = error_response(exc.code, exc.description or exc.name)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":  # keep Allow, Retry-After, Content-Range …
+            response.headers[name] = value
+    return response
+
+
+def _release_error(exc: ReleaseError) -> Response:
+    current_app.logger.error("no release: %s", exc)
+    response = error_response(503, "No data release is published yet; try again later.", code="no-release")
+    response.headers["Retry-After"] = "60"
+    return response
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    # The traceback goes to the log only; the client learns that it was our fault, not its own.
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "Internal server error; the problem was logged.")

@@ -1,0 +1,133 @@
+"""Shared fixtures: a built data directory, the Flask app on it, and real gunicorn servers.
+
+``data_dir`` and ``server_url`` are session-wide (one build, one server for the whole run);
+``start_server`` starts further servers on other data directories. Every server binds 127.0.0.1
+on a free port, is stopped at the end of the session, and dies with the test process if pytest
+itself is killed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from endpoint.app import create_app
+from graph.build import build
+from kusei.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 60.0
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with one release built from the repository's records.
+
+    KUSEI_TEST_DATA_DIR names an already built data directory to use instead (read only), to
+    skip the build while iterating on the server.
+    """
+    prebuilt = os.environ.get("KUSEI_TEST_DATA_DIR")
+    if prebuilt:
+        return Path(prebuilt).resolve()
+    directory = tmp_path_factory.mktemp("data")
+    build(Settings(data_dir=directory), report=_quiet)
+    return directory
+
+
+@pytest.fixture
+def app(data_dir: Path) -> Flask:
+    app = create_app(Settings(data_dir=data_dir))
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux: SIGTERM the server when the process that started it goes away, so a killed test
+    # run leaves no server behind. Elsewhere the fixture's teardown is all there is.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _wait_until_ready(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {process.returncode} before serving {url}")
+        try:
+            if requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer on {url} within {READY_TIMEOUT:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """A function ``start(data_dir, **env) -> base URL`` that runs ``gunicorn endpoint.wsgi:app``."""
+    processes: list[subprocess.Popen] = []
+    logs = tmp_path_factory.mktemp("gunicorn")
+
+    def start(directory: Path, **env: str) -> str:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                   "--threads", "4", "--graceful-timeout", "2", "endpoint.wsgi:app"]
+        environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **env}
+        log = logs / f"{port}.log"  # a file, not a pipe: nobody reads it while tests run
+        with log.open("wb") as sink:
+            process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=sink, stderr=sink,
+                                       preexec_fn=_die_with_parent)
+        processes.append(process)
+        try:
+            _wait_until_ready(process, url)
+        except RuntimeError as exc:
+            process.kill()
+            process.wait(timeout=10)
+            raise RuntimeError(f"{exc}\n{log.read_text(errors='replace')[-4000:]}") from exc
+        return url
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url(data_dir: Path, start_server: Callable[..., str]) -> str:
+    """Base URL (no trailing slash) of a gunicorn server on ``data_dir``."""
+    return start_server(data_dir)
