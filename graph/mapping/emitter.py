@@ -30,6 +30,7 @@ class Emitter:
         self.quads: list[ox.Quad] = []
         self.interpretation: list[ox.Triple] = []
         self._lines: dict[ox.NamedNode, list[Span]] = defaultdict(list)
+        self._typed: set[ox.NamedNode] = set()
 
     def add(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode, o: ox.Term) -> None:
         self.quads.append(ox.Quad(s, p, o, self.graph))
@@ -41,6 +42,7 @@ class Emitter:
         for cls in classes:
             self.add(s, TYPE, cls)
         self._lines.setdefault(s, [])
+        self._typed.add(s)
 
     def span_of(self, path: Path) -> Span | None:
         return self.spans.get(path)
@@ -106,6 +108,8 @@ class Emitter:
 
     def finish(self) -> None:
         for entity, spans in self._lines.items():
+            if entity not in self._typed:
+                continue  # a fact about a reference entity (the ward's flower): the graph is its provenance
             self.kusei(entity, "sourceDocument", self.document)
             if spans:
                 self.kusei(entity, "firstLine", typed(min(s.first_line for s in spans), "positiveInteger"))
