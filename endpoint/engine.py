@@ -110,8 +110,8 @@ def query_form(query: str) -> str | None:
 
 def _dataset(default_graph_uris: list[str], named_graph_uris: list[str]) -> dict:
     if not default_graph_uris and not named_graph_uris:
-        # The store keeps everything in named graphs; the default graph is their union.
-        return {"use_default_graph_as_union": True}
+        # The build stores the merge of all named graphs as the default graph (each triple once).
+        return {}
     # SPARQL Protocol: given parameters define the whole dataset and override FROM/FROM NAMED.
     try:
         return {"default_graph": [ox.NamedNode(iri) for iri in default_graph_uris],

@@ -25,7 +25,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from graph.dataset import Counts, dataset_quads
-from graph.dumps import describe_file, sorted_quads, stable_blank_nodes, write_checksums, write_dumps
+from graph.dumps import (
+    describe_file,
+    sorted_quads,
+    sorted_triples,
+    stable_blank_nodes,
+    write_checksums,
+    write_dumps,
+)
 from graph.mapping import MappedDocument, map_record
 from graph.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
 from graph.records import Record, RecordError, load_record
@@ -301,7 +308,13 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
 
         with steps.step("loading the store"):
             store = ox.Store(str(work / "store"))
-            store.extend(sorted_quads(data + description))
+            named = sorted_quads(data + description)
+            store.extend(named)
+            # The SPARQL default graph is the merge of all named graphs, stored once per triple:
+            # pyoxigraph's union-graph flag repeats a solution for every graph that holds the
+            # triple and overrides a query's FROM, so the endpoint queries this graph instead.
+            store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                         for t in sorted_triples(named))
             store.flush()
             del store
             gc.collect()  # closes the RocksDB handle before the directory is renamed
