@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import pyoxigraph as ox
 
-from endpoint import formats
+from endpoint import executor, formats, guard
 from endpoint.describe import describe
 from endpoint.release import Release
+from kusei.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +60,16 @@ class StoreFailure(QueryError):
 class QueryTimeout(QueryError):
     status = 503
     code = "timeout"
+
+
+class FederationRefused(QueryError):
+    code = "federation-disabled"
+
+
+class Busy(QueryError):
+    # Every query slot is taken; the client may retry shortly.
+    status = 503
+    code = "busy"
 
 
 class ResultTooLarge(QueryError):
@@ -108,16 +116,12 @@ def query_form(query: str) -> str | None:
     return keyword.group().upper() if keyword else None
 
 
-def _dataset(default_graph_uris: list[str], named_graph_uris: list[str]) -> dict:
-    if not default_graph_uris and not named_graph_uris:
-        # The build stores the merge of all named graphs as the default graph (each triple once).
-        return {}
-    # SPARQL Protocol: given parameters define the whole dataset and override FROM/FROM NAMED.
-    try:
-        return {"default_graph": [ox.NamedNode(iri) for iri in default_graph_uris],
-                "named_graphs": [ox.NamedNode(iri) for iri in named_graph_uris]}
-    except ValueError as exc:
-        raise QueryError(f"invalid graph IRI in default-graph-uri or named-graph-uri: {exc}") from exc
+def _check_graph_iris(*iris: str) -> None:
+    for iri in iris:
+        try:
+            ox.NamedNode(iri)
+        except ValueError as exc:
+            raise QueryError(f"invalid graph IRI in default-graph-uri or named-graph-uri: {exc}") from exc
 
 
 def _syntax_error(exc: SyntaxError) -> QuerySyntaxError:
@@ -128,66 +132,76 @@ def _syntax_error(exc: SyntaxError) -> QuerySyntaxError:
     return QuerySyntaxError(message, None, None)
 
 
+def _pool(release: Release, settings: Settings) -> executor.QueryExecutor:
+    """This gunicorn worker's query processes, switched to ``release`` if it is newer."""
+    store = release.path / "store"
+    prefixes, base_iri = formats.prefixes(release.base), f"{release.base}/sparql"
+    pool = executor.process_executor(lambda: executor.QueryExecutor(
+        store, workers=max(1, settings.max_concurrent_queries // max(1, settings.workers)),
+        max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
+        prefixes=prefixes, base_iri=base_iri, union_default_graph=False))
+    pool.reopen(store, prefixes=prefixes, base_iri=base_iri)  # no-op unless the release changed
+    return pool
+
+
 def execute(release: Release, query: str, *, default_graph_uris: list[str], named_graph_uris: list[str],
-            timeout: float, max_rows: int | None = None) -> Outcome:
+            timeout: float, max_rows: int | None = None, settings: Settings | None = None) -> Outcome:
     """Run ``query`` on ``release``; raise a :class:`QueryError` if it cannot be answered in full.
 
-    Runs in-process: ``timeout`` is checked between solutions, so it stops long result streams
-    but not a single long step (a sort, an aggregate). ``max_rows`` bounds SELECT rows and
-    CONSTRUCT/DESCRIBE triples; exceeding it is an error, never a silently truncated answer.
+    The guard refuses federation, LOAD and updates before any engine sees the text. The query
+    then runs in a worker process that is killed when ``timeout`` passes, so a runaway query
+    releases its CPU instead of running on in a thread. Results travel as SPARQL JSON (lossless
+    for every term) and are read back here; over-limit results are an error, never truncated.
     """
+    settings = settings or Settings()
     form = query_form(query)
     if form in UPDATE_FORMS:
         raise UpdateRefused(
             f"This endpoint is read-only: SPARQL Update ({form}) is not accepted. "
             "The data are published as dumps you can load into a store of your own.")
-    deadline = time.monotonic() + timeout
     try:
-        result = release.store.query(
-            query,
-            base_iri=f"{release.base}/sparql",
-            prefixes=formats.prefixes(release.base),
-            **_dataset(default_graph_uris, named_graph_uris),
-        )
-        if isinstance(result, ox.QueryBoolean):
-            return Outcome(boolean=bool(result))
-        if isinstance(result, ox.QuerySolutions):
-            variables = tuple(v.value for v in result.variables)
-            rows = [tuple(solution[name] for name in variables)
-                    for solution in _bounded(result, deadline, timeout, max_rows)]
-            return Outcome(variables=variables, rows=rows)
-        triples = list(_bounded(result, deadline, timeout, max_rows))
-    except SyntaxError as exc:
-        raise _syntax_error(exc) from exc
-    except OSError as exc:
-        # A storage failure is ours, not the client's; the detail goes to the log only.
-        logger.error("query failed in the store: %s", exc)
-        raise StoreFailure("The query failed while reading the store; the problem was logged.") from exc
-    if form == "DESCRIBE":
-        triples = _bounded_descriptions(release, triples)
-        if max_rows is not None and len(triples) > max_rows:
-            raise _too_large(max_rows)
-    return Outcome(triples=triples)
-
-
-T = TypeVar("T")
+        guard.check_query(query, max_length=settings.max_query_length)
+    except guard.QueryRefused as exc:
+        refused = FederationRefused(exc.message)
+        refused.status = exc.status
+        raise refused from exc
+    _check_graph_iris(*default_graph_uris, *named_graph_uris)
+    if max_rows is not None:
+        settings = settings.with_overrides(max_result_rows=min(max_rows, settings.max_result_rows))
+    try:
+        result = _pool(release, settings).run(
+            query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
+            timeout=timeout, result_format="json")
+    except executor.QueryTimeout as exc:
+        raise QueryTimeout(f"The query ran longer than {timeout:g} s and was stopped.") from exc
+    except executor.ExecutorBusy as exc:
+        raise Busy("All query slots are busy; retry in a moment.") from exc
+    except executor.ResultTooLarge as exc:
+        raise ResultTooLarge(f"{exc} Add LIMIT/OFFSET to fetch it in pages, or download the dumps.") from exc
+    except executor.QuerySyntaxError as exc:
+        raise _syntax_error(SyntaxError(str(exc))) from exc
+    except (executor.WorkerCrashed, executor.StoreUnavailable) as exc:
+        logger.error("query worker failed: %s", exc)
+        raise StoreFailure("The query could not be answered; the problem was logged.") from exc
+    except executor.QueryFailed as exc:
+        raise QueryError(str(exc)) from exc
+    if result.kind == "graph":
+        triples = list(ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES))
+        if form == "DESCRIBE":
+            triples = _bounded_descriptions(release, triples)
+            if len(triples) > settings.max_result_rows:
+                raise _too_large(settings.max_result_rows)
+        return Outcome(triples=triples)
+    answer = ox.parse_query_results(result.body, format=ox.QueryResultsFormat.JSON)
+    if isinstance(answer, ox.QueryBoolean):
+        return Outcome(boolean=bool(answer))
+    variables = tuple(v.value for v in answer.variables)
+    return Outcome(variables=variables, rows=[tuple(s[name] for name in variables) for s in answer])
 
 
 def _too_large(max_rows: int) -> ResultTooLarge:
     return ResultTooLarge(f"The result has more than {max_rows} rows; add LIMIT/OFFSET to fetch it in pages, "
                           "or download the dumps.")
-
-
-def _bounded(items: Iterable[T], deadline: float, timeout: float, max_rows: int | None) -> Iterator[T]:
-    for count, item in enumerate(items, 1):
-        if max_rows is not None and count > max_rows:
-            raise _too_large(max_rows)
-        # The clock is read every 256 items: cheap, and still well under a second apart.
-        if count % 256 == 0 and time.monotonic() > deadline:
-            raise QueryTimeout(f"The query ran longer than {timeout:g} s and was stopped.")
-        yield item
-    if time.monotonic() > deadline:
-        raise QueryTimeout(f"The query ran longer than {timeout:g} s and was stopped.")
 
 
 def _bounded_descriptions(release: Release, found: list[ox.Triple]) -> list[ox.Triple]:

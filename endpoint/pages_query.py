@@ -116,6 +116,8 @@ def _term_cell(term: ox.NamedNode | ox.BlankNode | ox.Literal, namer: Namer) -> 
         return Cell("iri", term.value, href=namer.href(term.value), display=namer.short(term.value))
     if isinstance(term, ox.BlankNode):
         return Cell("bnode", "_:" + term.value)
+    if isinstance(term, ox.Triple):  # a triple term (RDF 1.2) is shown in its N-Triples form
+        return Cell("literal", str(term))
     datatype = term.datatype.value
     short = namer.short(datatype) if not term.language and datatype != XSD + "string" else None
     return Cell("literal", term.value, lang=term.language, datatype=short)

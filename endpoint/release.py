@@ -46,9 +46,12 @@ def open_release(path: Path) -> Release:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         store = ox.Store.read_only(str(path / "store"))
-    except (OSError, ValueError) as exc:
-        raise ReleaseError(f"release at {path} is unreadable: {exc}") from exc
-    return Release(id=manifest["id"], path=path, manifest=manifest, store=store)
+        release_id = manifest["id"]
+        manifest["base"]  # noqa: B018 - a manifest without these is not a release
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+        # RocksDB reports corruption as RuntimeError; a manifest without its keys as KeyError.
+        raise ReleaseError(f"release at {path} is unreadable: {exc!r}") from exc
+    return Release(id=release_id, path=path, manifest=manifest, store=store)
 
 
 class CurrentRelease:

@@ -150,7 +150,7 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     try:
         outcome = engine.execute(release, parsed.query, default_graph_uris=parsed.default_graph_uris,
                                  named_graph_uris=parsed.named_graph_uris, timeout=parsed.timeout,
-                                 max_rows=settings.max_result_rows)
+                                 max_rows=settings.max_result_rows, settings=settings)
     except engine.QuerySyntaxError as exc:
         return web.error_response(400, exc.message, code=exc.code, line=exc.line, column=exc.column)
     except engine.QueryError as exc:

@@ -47,7 +47,8 @@ EXPOSED_HEADERS = ["Content-Length", "Content-Range", "Accept-Ranges", "Content-
 
 def init_app(app: Flask) -> None:
     settings = app.config["KUSEI"]
-    app.config.setdefault("MAX_CONTENT_LENGTH", settings.max_body_bytes)
+    # Flask's default config already holds MAX_CONTENT_LENGTH = None, so setdefault would not apply.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
     app.config.setdefault("COMPRESS_ALGORITHM", "gzip")
     app.config.setdefault("COMPRESS_STREAMS", False)
