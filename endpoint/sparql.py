@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from endpoint import current, engine, formats, web
 from endpoint.release import Release
-from graph.namespaces import DCTERMS, RDFS, SD, VOID
+from graph.namespaces import DCTERMS, RDFS, SD, VOID, XSD
 from kusei.settings import Settings
 
 bp = Blueprint("sparql", __name__)
@@ -226,6 +226,29 @@ def dataset_description(release: Release) -> list[ox.Triple]:
     return [quad.triple for quad in release.store.quads_for_pattern(None, None, None, graph)]
 
 
+def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
+    """The published limits: what a client may send and get back before a 4xx/503 says no."""
+    settings = current.settings()
+    kusei = f"{current.release().base}/def/"
+    limits = {
+        "queryTimeLimit": (settings.query_timeout, "decimal"),
+        "maxQueryLength": (settings.max_query_length, "integer"),
+        "maxRequestBodyBytes": (settings.max_body_bytes, "integer"),
+        "maxResultRows": (settings.max_result_rows, "integer"),
+        "maxResultBytes": (settings.max_result_bytes, "integer"),
+        "maxConcurrentQueries": (settings.max_concurrent_queries, "integer"),
+    }
+    for name, (value, datatype) in limits.items():
+        add(service, kusei + name, ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype)))
+    add(service, RDFS + "comment", ox.Literal(
+        f"Read-only. Queries stop after {settings.query_timeout:g} s (503; timeout= may only lower it); "
+        f"at most {settings.max_query_length} characters (413) and a {settings.max_body_bytes}-byte body (413); "
+        f"results over {settings.max_result_rows} rows or {settings.max_result_bytes} bytes are a 422, never "
+        f"truncated; {settings.max_concurrent_queries} queries run at once, more wait briefly, then 503. "
+        "SERVICE, LOAD and updates are refused (400/403): this endpoint makes no outbound requests.",
+        language="en"))
+
+
 def service_description(release: Release) -> list[ox.Triple]:
     """An ``sd:Service`` for this endpoint: language, result formats, features and dataset."""
     published = release.manifest.get("published_at") or release.base
@@ -247,6 +270,7 @@ def service_description(release: Release) -> list[ox.Triple]:
     add(service, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))
     add(service, SD + "defaultEntailmentRegime", ox.NamedNode("http://www.w3.org/ns/entailment/Simple"))
     add(service, RDFS + "seeAlso", ox.NamedNode(f"{published}/.well-known/void"))
+    _limits(service, add)
     add(service, SD + "defaultDataset", dataset)
     add(dataset, TYPE.value, ox.NamedNode(SD + "Dataset"))
     add(dataset, TYPE.value, ox.NamedNode(VOID + "Dataset"))

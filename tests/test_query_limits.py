@@ -84,3 +84,17 @@ def test_over_long_query_is_refused(limited: str) -> None:
     query = "SELECT * WHERE { ?s ?p ?o } #" + "x" * 3000
     response = requests.post(f"{limited}/sparql", data={"query": query}, timeout=30)
     assert response.status_code == 413
+
+
+def test_service_description_states_the_limits(limited: str) -> None:
+    import rdflib
+
+    graph = rdflib.Graph().parse(data=requests.get(f"{limited}/sparql", headers={"Accept": "text/turtle"},
+                                                   timeout=30).text, format="turtle")
+    kusei = rdflib.Namespace("https://w3id.org/kusei/def/")
+    assert float(next(graph.objects(None, kusei.queryTimeLimit))) == 2.0
+    assert int(next(graph.objects(None, kusei.maxResultRows))) == 50
+    assert int(next(graph.objects(None, kusei.maxQueryLength))) == 2000
+    assert int(next(graph.objects(None, kusei.maxConcurrentQueries))) == 3
+    federated = rdflib.URIRef("http://www.w3.org/ns/sparql-service-description#BasicFederatedQuery")
+    assert federated not in set(graph.objects())
