@@ -171,7 +171,8 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
     try:
         result = _pool(release, settings).run(
             query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
-            timeout=timeout, result_format="json")
+            timeout=timeout, result_format="json", max_rows=settings.max_result_rows,
+            max_bytes=settings.max_result_bytes)
     except executor.QueryTimeout as exc:
         raise QueryTimeout(f"The query ran longer than {timeout:g} s and was stopped.") from exc
     except executor.ExecutorBusy as exc:

@@ -266,6 +266,8 @@ class QueryExecutor:
         named_graph_uris: list[str] | None = None,
         timeout: float,
         result_format: str = "json",
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
     ) -> ExecResult:
         """Answer ``query`` within ``timeout`` seconds of evaluation.
 
@@ -284,8 +286,9 @@ class QueryExecutor:
         request: dict[str, Any] = {
             "query": query,
             "format": result_format,
-            "max_rows": self._max_rows,
-            "max_bytes": self._max_bytes,
+            # Per-call limits may only tighten the pool's own.
+            "max_rows": min(self._max_rows, max_rows or self._max_rows),
+            "max_bytes": min(self._max_bytes, max_bytes or self._max_bytes),
         }
         if default_graph_uris or named_graph_uris:
             request["default_graph"] = list(default_graph_uris or [])
