@@ -24,6 +24,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reporting import report
 
 # Example counts per test; together they are the request budget.
 BUDGET = {
@@ -273,18 +274,6 @@ def session(request: pytest.FixtureRequest) -> Iterator[requests.Session]:
             + ", ".join(f"{name} {SENT[name]} in {ELAPSED[name]:.1f} s" for name in BUDGET if name in SENT)
             + "; statuses " + ", ".join(f"{status}: {n}" for status, n in sorted(STATUSES.items())))
     report(request.config, line)
-
-
-def report(config: pytest.Config, line: str) -> None:
-    """Print ``line`` on the terminal even while pytest captures output."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        print(line)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(line)
 
 
 def send(http: requests.Session, name: str, method: str, url: str, **kwargs: object) -> requests.Response:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from reporting import report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUERIES = sorted((PROJECT_ROOT / "endpoint" / "queries").glob("*.rq"))
@@ -109,18 +110,6 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
     return ordered[rank - 1]
-
-
-def report(config: pytest.Config, line: str) -> None:
-    """Print ``line`` on the terminal even while pytest captures output."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:
-        print(line)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        reporter.write_line(line)
 
 
 def test_concurrent_clients_run_the_example_queries(load_server: str, request: pytest.FixtureRequest) -> None:
