@@ -22,8 +22,23 @@ if TYPE_CHECKING:  # engine imports nothing from here, but keep the type-only ed
     from endpoint.engine import Outcome
 
 
+class _Serialisation:
+    """What result and graph formats share: the W3C format IRI and the Content-Type header."""
+
+    media_type: str
+    ox_format: ox.QueryResultsFormat | ox.RdfFormat
+
+    @property
+    def iri(self) -> str:
+        return self.ox_format.iri
+
+    @property
+    def content_type(self) -> str:
+        return _with_charset(self.media_type)
+
+
 @dataclass(frozen=True)
-class ResultFormat:
+class ResultFormat(_Serialisation):
     """A serialisation of SELECT/ASK results."""
 
     name: str  # the format= short name
@@ -32,17 +47,9 @@ class ResultFormat:
     aliases: tuple[str, ...] = ()  # other media types that select it
     other_names: tuple[str, ...] = ()  # other format= names that select it
 
-    @property
-    def iri(self) -> str:
-        return self.ox_format.iri
-
-    @property
-    def content_type(self) -> str:
-        return _with_charset(self.media_type)
-
 
 @dataclass(frozen=True)
-class GraphFormat:
+class GraphFormat(_Serialisation):
     """A serialisation of CONSTRUCT/DESCRIBE results and resource descriptions."""
 
     name: str
@@ -50,14 +57,6 @@ class GraphFormat:
     ox_format: ox.RdfFormat
     aliases: tuple[str, ...] = ()
     other_names: tuple[str, ...] = ()
-
-    @property
-    def iri(self) -> str:
-        return self.ox_format.iri
-
-    @property
-    def content_type(self) -> str:
-        return _with_charset(self.media_type)
 
 
 def _with_charset(media_type: str) -> str:
