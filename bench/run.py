@@ -199,7 +199,7 @@ def request(url: str, method: str, headers: dict[str, str],
 class Cell:
     server: str
     query: str
-    mode: str  # "uncached" | "repeated"
+    mode: str  # "uncached" | "repeated" | "revalidated"
     concurrency: int
     requests: int = 0
     errors: int = 0
@@ -237,10 +237,10 @@ def run_cell(endpoint: str, query: Query, mode: str, concurrency: int, duration:
                     n = next(counter)
                     if n >= max_requests:
                         return
-                text = query.text if mode == "repeated" else f"{query.text}\n# bench {n}\n"
+                text = query.text if mode != "uncached" else f"{query.text}\n# bench {n}\n"
                 url = f"{endpoint}?query={urllib.parse.quote(text)}"
                 headers = {"Accept": accept}
-                if mode == "repeated" and etag:
+                if mode == "revalidated" and etag:
                     headers["If-None-Match"] = etag
                 started = time.perf_counter()
                 try:
@@ -417,7 +417,7 @@ def timeout_stop(store_path: Path) -> dict:
 def print_table(cells: list[Cell], queries: list[Query], servers: list[str]) -> None:
     """One table per mode and concurrency; every server's ratio is taken against Oxigraph's."""
     by_key = {(c.server, c.query, c.mode, c.concurrency): c for c in cells}
-    modes = sorted({c.mode for c in cells}, reverse=True)
+    modes = [mode for mode in ("uncached", "repeated", "revalidated") if any(c.mode == mode for c in cells)]
     concurrencies = sorted({c.concurrency for c in cells})
     others = [name for name in servers if name != "oxigraph"]
 
@@ -454,8 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=20)
     parser.add_argument("--queries", nargs="*", help="query name prefixes (default: all)")
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8])
-    parser.add_argument("--modes", nargs="*", default=["uncached", "repeated"],
-                        choices=["uncached", "repeated"])
+    parser.add_argument("--modes", nargs="*", default=["uncached", "repeated", "revalidated"],
+                        choices=["uncached", "repeated", "revalidated"])
+    parser.add_argument("--no-floor", action="store_true",
+                        help="leave out the fixed-answer gunicorn app that measures the HTTP stack alone")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell (server x query x …)")
     parser.add_argument("--max-requests", type=int, default=5000, help="requests per cell at most")
     parser.add_argument("--max-total", type=float, default=1800.0,
@@ -481,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_http:
         cells: list[Cell] = []
         apps = {"kusei": "endpoint.wsgi:app"}
+        if not args.no_floor:
+            apps["floor"] = "bench.floor_app:app"
         ports = {name: free_port() for name in [*apps, "oxigraph"]}
         endpoints = {name: f"http://127.0.0.1:{ports[name]}/sparql" for name in apps}
         endpoints["oxigraph"] = f"http://127.0.0.1:{ports['oxigraph']}/query"
@@ -492,9 +496,10 @@ def main(argv: list[str] | None = None) -> int:
                     args.query_timeout, app))
             stack.enter_context(oxigraph_server(
                 store_path, ports["oxigraph"], args.workdir, args.oxigraph_timeout))
-            print("answers (" + " | ".join(servers) + "):")
+            compared = [name for name in servers if name != "floor"]  # floor answers anything alike
+            print("answers (" + " | ".join(compared) + "):")
             for query in queries:
-                sizes = " | ".join(answer_size(endpoints[name], query) for name in servers)
+                sizes = " | ".join(answer_size(endpoints[name], query) for name in compared)
                 print(f"  {query.name:34s} {sizes}", flush=True)
             for mode in args.modes:
                 for conc in args.concurrency:

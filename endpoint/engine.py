@@ -7,6 +7,7 @@ without the HTTP layer noticing. Serialisation lives in ``endpoint.formats``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -79,6 +80,16 @@ class ResultTooLarge(QueryError):
 
 
 @dataclass(frozen=True)
+class Written:
+    """An answer the query worker already wrote in the format the client asked for (``format``:
+    json, xml, csv, tsv or nt): the bytes go out as they are, with no second serialisation."""
+
+    kind: str  # "solutions" | "boolean" | "graph"
+    format: str
+    body: bytes
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Exactly one of: ``rows`` (SELECT, with ``variables``), ``boolean`` (ASK), ``triples``."""
 
@@ -132,10 +143,16 @@ def _syntax_error(exc: SyntaxError) -> QuerySyntaxError:
     return QuerySyntaxError(message, None, None)
 
 
+@functools.lru_cache(maxsize=8)
+def _query_options(base: str) -> tuple[dict[str, str], str]:
+    # Asked on every query; the answer only changes with the base (the executor copies the dict).
+    return formats.prefixes(base), f"{base}/sparql"
+
+
 def _pool(release: Release, settings: Settings) -> executor.QueryExecutor:
     """This gunicorn worker's query processes, switched to ``release`` if it is newer."""
     store = release.path / "store"
-    prefixes, base_iri = formats.prefixes(release.base), f"{release.base}/sparql"
+    prefixes, base_iri = _query_options(release.base)
     pool = executor.process_executor(lambda: executor.QueryExecutor(
         store, workers=max(1, settings.max_concurrent_queries // max(1, settings.workers)),
         max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
@@ -145,13 +162,20 @@ def _pool(release: Release, settings: Settings) -> executor.QueryExecutor:
 
 
 def execute(release: Release, query: str, *, default_graph_uris: list[str], named_graph_uris: list[str],
-            timeout: float, max_rows: int | None = None, settings: Settings | None = None) -> Outcome:
+            timeout: float, max_rows: int | None = None, settings: Settings | None = None,
+            write_as: str | None = None) -> Outcome | Written:
     """Run ``query`` on ``release``; raise a :class:`QueryError` if it cannot be answered in full.
 
     The guard refuses federation, LOAD and updates before any engine sees the text. The query
     then runs in a worker process that is killed when ``timeout`` passes, so a runaway query
-    releases its CPU instead of running on in a thread. Results travel as SPARQL JSON (lossless
-    for every term) and are read back here; over-limit results are an error, never truncated.
+    releases its CPU instead of running on in a thread. Over-limit results are an error, never
+    truncated.
+
+    ``write_as`` is the format the caller will send. When the worker can write it itself (a
+    results format for SELECT/ASK, ``nt`` for CONSTRUCT), the answer is returned as those bytes
+    (:class:`Written`): most clients ask for exactly that, and reading an answer back only to
+    write it again in the same format doubled the cost of a small query. Otherwise the answer
+    travels as SPARQL JSON or N-Triples (lossless for every term) and comes back as terms.
     """
     settings = settings or Settings()
     form = query_form(query)
@@ -166,12 +190,13 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
         refused.status = exc.status
         raise refused from exc
     _check_graph_iris(*default_graph_uris, *named_graph_uris)
-    if max_rows is not None:
-        settings = settings.with_overrides(max_result_rows=min(max_rows, settings.max_result_rows))
+    if max_rows is not None and max_rows < settings.max_result_rows:
+        settings = settings.with_overrides(max_result_rows=max_rows)
+    results_format = write_as if write_as in executor.RESULT_FORMATS and form in ("SELECT", "ASK") else "json"
     try:
         result = _pool(release, settings).run(
             query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
-            timeout=timeout, result_format="json", max_rows=settings.max_result_rows,
+            timeout=timeout, result_format=results_format, max_rows=settings.max_result_rows,
             max_bytes=settings.max_result_bytes)
     except executor.QueryTimeout as exc:
         raise QueryTimeout(f"The query ran longer than {timeout:g} s and was stopped.") from exc
@@ -186,6 +211,10 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
         raise StoreFailure("The query could not be answered; the problem was logged.") from exc
     except executor.QueryFailed as exc:
         raise QueryError(str(exc)) from exc
+    if result.kind == "graph" and write_as == "nt" and form != "DESCRIBE":
+        return Written(result.kind, "nt", result.body)
+    if result.kind != "graph" and write_as == results_format:
+        return Written(result.kind, results_format, result.body)
     if result.kind == "graph":
         triples = list(ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES))
         if form == "DESCRIBE":

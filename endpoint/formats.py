@@ -6,6 +6,7 @@ type, ``format=`` short name, prefixes, JSON-LD context) everywhere on the site.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -117,7 +118,10 @@ def _negotiate(
             if wanted in (fmt.name, fmt.media_type) or wanted in fmt.aliases or wanted in fmt.other_names:
                 return fmt
         return None
-    if not accept or not accept.strip():
+    parsed = parse_accept(accept)
+    if not parsed:
+        # No Accept, or one with no valid entry (e.g. `*/*;q=abc`): RFC 9110 lets a server disregard
+        # it, and the pages and dumps already do, so every URL answers such a client alike.
         return offered[0]
     by_type: dict[str, F] = {}
     for fmt in offered:
@@ -125,15 +129,19 @@ def _negotiate(
     for fmt in offered:  # aliases after every primary type, so they never win a tie
         for alias in fmt.aliases:
             by_type.setdefault(alias, fmt)
-    best = parse_accept(accept).best_match(list(by_type))
+    best = parsed.best_match(list(by_type))
     return by_type[best] if best else None
 
 
+# Clients send the same few Accept headers over and over; parsing one costs more than the rest of
+# choosing a format, so the choice is remembered (bounded: gunicorn caps a header at 8 KiB).
+@functools.lru_cache(maxsize=256)
 def negotiate_results(accept: str | None, format_param: str | None) -> ResultFormat | None:
     """The results format for an Accept header, or ``format=`` (short name or media type) if given."""
     return _negotiate(RESULT_FORMATS, accept, format_param)
 
 
+@functools.lru_cache(maxsize=256)
 def negotiate_graph(accept: str | None, format_param: str | None) -> GraphFormat | None:
     """The RDF format for an Accept header, or ``format=`` (short name or media type) if given."""
     return _negotiate(GRAPH_FORMATS, accept, format_param)

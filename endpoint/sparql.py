@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
-from endpoint import current, engine, formats, web
+from endpoint import current, engine, formats, result_cache, web
 from endpoint.release import Release
 from graph.namespaces import DCTERMS, RDFS, SD, VOID, XSD
 from kusei.settings import Settings
@@ -77,10 +78,12 @@ def _read(settings: Settings) -> QueryRequest:
     if "timeout" in params:
         try:
             # A client may ask for less time than the server allows, never more.
-            timeout = min(timeout, float(params["timeout"]))
+            asked = float(params["timeout"])
         except ValueError as exc:
             raise ProtocolError(400, "timeout= must be a number of seconds.") from exc
-        if not timeout > 0:
+        # NaN would compare false with everything and so pass for the server's own limit.
+        timeout = min(timeout, asked)
+        if math.isnan(asked) or not timeout > 0:
             raise ProtocolError(400, "timeout= must be a positive number of seconds.")
     query = queries[0] if queries else None
     if query is not None and len(query) > settings.max_query_length:
@@ -147,14 +150,27 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
         if cached is not None:
             cached.vary.add("Accept")
             return cached
+    key = None
+    if fmt is not None:
+        key = result_cache.Key(release.id, parsed.query, tuple(parsed.default_graph_uris),
+                               tuple(parsed.named_graph_uris), fmt.name)
+        body = _cache().get(key)
+        if body is not None:
+            response = _result_response(body, fmt, etag, settings)
+            response.headers["Cache-Status"] = result_cache.status(hit=True)
+            return response
     try:
         outcome = engine.execute(release, parsed.query, default_graph_uris=parsed.default_graph_uris,
                                  named_graph_uris=parsed.named_graph_uris, timeout=parsed.timeout,
-                                 max_rows=settings.max_result_rows, settings=settings)
+                                 max_rows=settings.max_result_rows, settings=settings,
+                                 write_as=fmt.name if fmt is not None else None)
     except engine.QuerySyntaxError as exc:
         return web.error_response(400, exc.message, code=exc.code, line=exc.line, column=exc.column)
     except engine.QueryError as exc:
         return web.error_response(exc.status, exc.message, code=exc.code)
+    if isinstance(outcome, engine.Written):
+        assert fmt is not None and fmt.name == outcome.format
+        return _result_response(outcome.body, fmt, etag, settings, key)
     if kind is None:
         kind = "graph" if outcome.kind == "graph" else "results"
         fmt = _negotiate(kind)
@@ -172,6 +188,16 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
         return web.error_response(406, f"The result cannot be written as {fmt.media_type}: {exc}",
                                   code="not-acceptable")
+    return _result_response(body, fmt, etag, settings, key)
+
+
+def _cache() -> result_cache.ResultCache:
+    return current_app.extensions["kusei_result_cache"]
+
+
+def _result_response(body: bytes, fmt: formats.ResultFormat | formats.GraphFormat, etag: str | None,
+                     settings: Settings, key: result_cache.Key | None = None) -> Response:
+    """The answer as sent; kept under ``key`` in the result cache if that is given."""
     if len(body) > settings.max_result_bytes:
         return web.error_response(
             422, f"The result is larger than {settings.max_result_bytes} bytes; add LIMIT/OFFSET to fetch it "
@@ -180,6 +206,8 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     response.vary.add("Accept")
     if etag:
         response.set_etag(etag)
+    if key is not None and _cache().enabled:
+        response.headers["Cache-Status"] = result_cache.status(hit=False, stored=_cache().put(key, body))
     return response
 
 
@@ -238,6 +266,8 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         "maxResultBytes": (settings.max_result_bytes, "integer"),
         "maxConcurrentQueries": (settings.max_concurrent_queries, "integer"),
     }
+    if settings.rate_limit:  # optional throttling (endpoint/throttle.py): stated only when on
+        limits["rateLimit"] = (settings.rate_limit, "string")
     for name, (value, datatype) in limits.items():
         add(service, kusei + name, ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype)))
     add(service, RDFS + "comment", ox.Literal(
@@ -245,7 +275,9 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         f"at most {settings.max_query_length} characters (413) and a {settings.max_body_bytes}-byte body (413); "
         f"results over {settings.max_result_rows} rows or {settings.max_result_bytes} bytes are a 422, never "
         f"truncated; {settings.max_concurrent_queries} queries run at once, more wait briefly, then 503. "
-        "SERVICE, LOAD and updates are refused (400/403): this endpoint makes no outbound requests.",
+        "SERVICE, LOAD and updates are refused (400/403): this endpoint makes no outbound requests."
+        + (f" Each client address may send {settings.rate_limit} queries (counted by each server process); "
+           "more get 429 with Retry-After." if settings.rate_limit else ""),
         language="en"))
 
 

@@ -42,7 +42,7 @@ COMPRESSED_TYPES = sorted({
 
 # What a browser-side client (YASGUI, Comunica) may read from a cross-origin response.
 EXPOSED_HEADERS = ["Content-Length", "Content-Range", "Accept-Ranges", "Content-Disposition", "ETag",
-                   "Last-Modified", "Link", "Location", "Retry-After", "Vary"]
+                   "Last-Modified", "Link", "Location", "Retry-After", "Vary", "Cache-Status"]
 
 
 def init_app(app: Flask) -> None:

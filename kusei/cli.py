@@ -52,7 +52,15 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args).with_overrides(host=args.host, port=args.port, workers=args.workers)
+    settings = _settings(args).with_overrides(host=args.host, port=args.port, workers=args.workers,
+                                              rate_limit=args.rate_limit)
+    from endpoint.throttle import parse_rate_limit
+
+    try:
+        parse_rate_limit(settings.rate_limit)  # refused here, not by every gunicorn worker failing to boot
+    except ValueError as exc:
+        print(f"cannot serve: {exc}", file=sys.stderr)
+        return 2
     if not (settings.data_dir / "current").exists():
         print("no release yet: building first", file=sys.stderr)
         if cmd_build(args) != 0:
@@ -62,6 +70,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KUSEI_BASE": settings.base,
         "KUSEI_HOST": settings.host,
         "KUSEI_PORT": str(settings.port),
+        "KUSEI_WORKERS": str(settings.workers),  # the app splits max_concurrent_queries over them
+        "KUSEI_RATE_LIMIT": settings.rate_limit,
     }
     if args.timeout:
         env["KUSEI_QUERY_TIMEOUT"] = str(args.timeout)
@@ -96,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     serve.add_argument("--timeout", type=float, help="query time limit in seconds (KUSEI_QUERY_TIMEOUT)")
+    serve.add_argument("--rate-limit", help="queries per client address, e.g. 120/minute (KUSEI_RATE_LIMIT; off)")
     args = parser.parse_args(argv)
     return {"build": cmd_build, "serve": cmd_serve}[args.command](args)
 

@@ -38,7 +38,11 @@ class Settings:
     max_body_bytes: int = field(default_factory=lambda: _int("KUSEI_MAX_BODY_BYTES", 100_000))
     max_result_rows: int = field(default_factory=lambda: _int("KUSEI_MAX_RESULT_ROWS", 100_000))
     max_result_bytes: int = field(default_factory=lambda: _int("KUSEI_MAX_RESULT_BYTES", 50_000_000))
+    # Memory per server process for answers to repeated queries (0 turns the cache off).
+    result_cache_bytes: int = field(default_factory=lambda: _int("KUSEI_RESULT_CACHE_BYTES", 64 << 20))
     max_concurrent_queries: int = field(default_factory=lambda: _int("KUSEI_MAX_CONCURRENT_QUERIES", 8))
+    # Queries per client address on /sparql, in flask-limiter notation ("120/minute"); empty = off.
+    rate_limit: str = field(default_factory=lambda: os.environ.get("KUSEI_RATE_LIMIT", "").strip())
 
     @property
     def published_at(self) -> str:

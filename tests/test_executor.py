@@ -225,6 +225,8 @@ def test_timeout_kills_the_worker_and_others_keep_answering(store_path: Path) ->
 def test_busy_when_every_worker_is_occupied(store_path: Path) -> None:
     with QueryExecutor(store_path, workers=1, max_rows=1000, max_bytes=1_000_000, prefixes=PREFIXES,
                        busy_wait=0.2) as ex:
+        # A worker still starting is not busy; on a loaded machine a start can take over 0.2 s.
+        assert ex.wait_ready(30)
         ex.run(NORMAL, timeout=20)
         outcome: list[BaseException] = []
 

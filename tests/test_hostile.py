@@ -314,9 +314,9 @@ def test_update_as_a_query_is_refused(server_url: str, session: requests.Session
     ([("timeout", "-1")], (400,)),
     ([("timeout", "0")], (400,)),
     ([("timeout", "-inf")], (400,)),
-    ([("timeout", "nan")], (200, 400)),
-    ([("timeout", "inf")], (200, 400)),
-    ([("timeout", "1e400")], (200, 400)),
+    ([("timeout", "nan")], (400,)),
+    ([("timeout", "inf")], (200,)),  # no extra limit: the server's applies
+    ([("timeout", "1e400")], (200,)),
     ([("timeout", "5"), ("timeout", "x")], (200, 400)),
     ([("default-graph-uri", "not an iri")], (400,)),
     ([("named-graph-uri", "\x00")], (400,)),

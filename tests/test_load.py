@@ -3,7 +3,8 @@
 Part of the normal suite, bounded in time: KUSEI_LOAD_SECONDS (default 60 on CI, i.e. CI=true,
 else 15). Throughput and latency percentiles are printed and written to tests/artifacts/load.json.
 The server gets its own gunicorn with enough threads for every client to be served at once:
-2 workers × 16 threads, on a machine with two cores.
+2 workers × 16 threads, on a machine with two cores. Its result cache is off: the example queries
+repeat, and with it on the figures would be the cache's, not the engine's.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def load_server(data_dir: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
                "--threads", str(THREADS), "--graceful-timeout", "5", "endpoint.wsgi:app"]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, "KUSEI_DATA_DIR": str(data_dir)},
+    environment = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_RESULT_CACHE_BYTES": "0"}
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -122,6 +122,16 @@ def test_timeout_parameter_can_only_shorten(sparql: str) -> None:
     assert longer.status_code == 200
 
 
+@pytest.mark.parametrize("accept", ["*/*;q=abc", "application/json;q=nan"])
+def test_an_accept_header_with_no_valid_entry_is_disregarded(sparql: str, accept: str) -> None:
+    # RFC 9110 lets a server ignore an unusable Accept; /sparql does as the dumps and pages do.
+    response = requests.get(sparql, params={"query": "ASK {}"}, headers={"Accept": accept}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/sparql-results+json")
+    listing = requests.get(sparql.replace("/sparql", "/dumps/"), headers={"Accept": accept}, timeout=30)
+    assert listing.status_code == 200
+
+
 def test_too_many_rows_is_an_error_not_a_truncated_answer(data_dir: Path) -> None:
     app = create_app(Settings(data_dir=data_dir, max_result_rows=10))
     response = app.test_client().get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"})

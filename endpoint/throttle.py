@@ -1,0 +1,79 @@
+"""Optional per-client throttling of ``/sparql``: the ``rate_limit`` setting, a 429 with ``Retry-After``.
+
+``init_app(app)`` does nothing when the setting is empty (the default). Otherwise each client
+address may send that many ``GET``, ``HEAD`` or ``POST /sparql`` requests (queries, and the service
+description) in any window of the stated length; CORS preflights, pages, dumps and the service's
+other URLs are never counted.
+
+Counts live in the memory of each server process (flask-limiter's ``memory://`` storage): a
+shared one would need a service such as Redis. Under gunicorn with W workers a client is thus
+never refused before the limit, and always refused past W times the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Flask, Response, current_app
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
+
+from endpoint.web import error_response
+
+QUERY_VIEW = "sparql.sparql"
+# Preflights never reach the view anyway (Flask answers them itself); listed so that stays true.
+COUNTED_METHODS = ["GET", "HEAD", "POST"]
+
+
+def parse_rate_limit(value: str) -> list[RateLimitItem]:
+    """The limits in ``value`` ("120/minute", "10/second;500/hour"); none for an empty value.
+
+    Raises ValueError with a message naming the setting, so a bad value stops the server at start.
+    """
+    if not value.strip():
+        return []
+    try:
+        items = parse_many(value)
+    except ValueError:
+        raise ValueError(f"KUSEI_RATE_LIMIT {value!r} is not a rate limit such as '120/minute' or "
+                         "'10/second;500/hour' (empty turns throttling off)") from None
+    if any(item.amount < 1 for item in items):
+        raise ValueError(f"KUSEI_RATE_LIMIT {value!r} allows no query at all; leave it empty to turn throttling off")
+    return items
+
+
+def init_app(app: Flask) -> None:
+    rate_limit = app.config["KUSEI"].rate_limit
+    if not parse_rate_limit(rate_limit):
+        return
+    # The moving window makes "N per minute" hold for any 60 s, not just for fixed slots that a
+    # client could straddle with 2 N queries. X-RateLimit-* headers stay off: their counts would be
+    # those of one gunicorn worker. The address is the TCP peer's; X-Forwarded-For is not trusted.
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", strategy="moving-window",
+                      headers_enabled=False)
+    # The same as decorating sparql() with @limiter.limit(...), done here so the view need not know.
+    app.view_functions[QUERY_VIEW] = limiter.limit(rate_limit, methods=COUNTED_METHODS)(app.view_functions[QUERY_VIEW])
+    app.extensions["kusei_limiter"] = limiter
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
+
+
+def _too_many_requests(exc: RateLimitExceeded) -> Response:
+    limit = exc.limit.limit
+    breached = current_app.extensions["kusei_limiter"].current_limit
+    # When the oldest counted query leaves the window; whole seconds, at least 1, so that a client
+    # retrying at once is not simply refused again.
+    reset = breached.window.reset_time if breached is not None else time.time() + limit.get_expiry()
+    retry_after = max(1, math.ceil(reset - time.time()))
+    response = error_response(
+        429, f"Too many queries from your address: at most {limit.amount} per {_period(limit)}. "
+             f"Try again in {retry_after} s.",
+        limit=str(limit), retry_after=retry_after)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _period(limit: RateLimitItem) -> str:
+    unit = limit.GRANULARITY.name
+    return unit if limit.multiples == 1 else f"{limit.multiples} {unit}s"
