@@ -3,6 +3,9 @@
 A description is: every triple with the resource as subject (over all named graphs), the blank
 nodes those triples reach expanded recursively, a bounded number of incoming links, and the
 labels of every resource linked either way, so a client can show names without a second round trip.
+
+It reads the store's default graph, which ``kusei build`` fills with the merge of all named graphs:
+each statement once, where reading every graph would meet it once per graph holding it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import pyoxigraph as ox
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 SKOS_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
 LABEL_PROPERTIES = (RDFS_LABEL, SKOS_PREF_LABEL)
+MERGED = ox.DefaultGraph()
 
 # Enough for every incoming link of an entity of this dataset (a plan has a few hundred parts),
 # while a class such as kusei:Measure cannot pull the whole graph into one page.
@@ -34,9 +38,7 @@ def triple_sort_key(triple: ox.Triple) -> tuple[tuple[int, str], ...]:
 
 
 def _outgoing(store: ox.Store, node: ox.NamedNode | ox.BlankNode) -> set[ox.Triple]:
-    # The same statement may sit in several named graphs (a document graph and the reference
-    # graph); a description is a graph, so it holds it once.
-    return {q.triple for q in store.quads_for_pattern(node, None, None, None)}
+    return {q.triple for q in store.quads_for_pattern(node, None, None, MERGED)}
 
 
 def _sorted(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
@@ -73,7 +75,7 @@ def describe(
 
     incoming: set[ox.Triple] = set()
     if iri.startswith(base.rstrip("/") + "/") and incoming_limit > 0:
-        for quad in store.quads_for_pattern(None, None, node, None):
+        for quad in store.quads_for_pattern(None, None, node, MERGED):
             # A link from a blank node means nothing without the blank node's own context.
             if isinstance(quad.subject, ox.NamedNode) and quad.subject != node:
                 incoming.add(quad.triple)
@@ -89,7 +91,7 @@ def describe(
     labels: set[ox.Triple] = set()
     for other in linked:
         for prop in LABEL_PROPERTIES:
-            labels.update(q.triple for q in store.quads_for_pattern(other, prop, None, None))
+            labels.update(q.triple for q in store.quads_for_pattern(other, prop, None, MERGED))
     labels -= described
 
     return _sorted(own) + _sorted(blank_triples) + _sorted(incoming) + _sorted(labels)
