@@ -456,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8])
     parser.add_argument("--modes", nargs="*", default=["uncached", "repeated", "revalidated"],
                         choices=["uncached", "repeated", "revalidated"])
+    parser.add_argument("--inprocess", action="store_true",
+                        help="also serve Kusei with queries evaluated in-process (no time limit), to measure "
+                             "what the worker processes cost over HTTP")
     parser.add_argument("--no-floor", action="store_true",
                         help="leave out the fixed-answer gunicorn app that measures the HTTP stack alone")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell (server x query x …)")
@@ -483,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_http:
         cells: list[Cell] = []
         apps = {"kusei": "endpoint.wsgi:app"}
+        if args.inprocess:
+            apps["inproc"] = "bench.inprocess_app:app"
         if not args.no_floor:
             apps["floor"] = "bench.floor_app:app"
         ports = {name: free_port() for name in [*apps, "oxigraph"]}

@@ -281,22 +281,12 @@ class QueryExecutor:
             raise RuntimeError("a QueryExecutor cannot be used across fork(); create one per process")
         if not timeout > 0:  # also refuses NaN, which would never time out
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        if result_format not in RESULT_FORMATS:
-            raise ValueError(f"unknown result format {result_format!r}; expected one of {RESULT_FORMATS}")
-        request: dict[str, Any] = {
-            "query": query,
-            "format": result_format,
+        request = make_request(
+            query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
+            result_format=result_format, union_default_graph=self._union_default_graph,
             # Per-call limits may only tighten the pool's own.
-            "max_rows": min(self._max_rows, max_rows or self._max_rows),
-            "max_bytes": min(self._max_bytes, max_bytes or self._max_bytes),
-        }
-        if default_graph_uris or named_graph_uris:
-            request["default_graph"] = list(default_graph_uris or [])
-            request["named_graphs"] = list(named_graph_uris or [])
-        else:
-            # The default graph is the union of the named graphs, unless the query's own FROM
-            # clauses say otherwise (pyoxigraph's union option would silently override them).
-            request["union"] = self._union_default_graph and not has_dataset_clause(query)
+            max_rows=min(self._max_rows, max_rows or self._max_rows),
+            max_bytes=min(self._max_bytes, max_bytes or self._max_bytes))
         worker = self._acquire()
         healthy = False
         try:
@@ -317,7 +307,7 @@ class QueryExecutor:
             healthy = True
             header, body = reply
             elapsed = time.monotonic() - started
-            return _result(header, body, elapsed)
+            return read_reply(header, body, elapsed)
         finally:
             self._release(worker, healthy)
 
@@ -526,7 +516,25 @@ def process_executor(factory: Callable[[], QueryExecutor]) -> QueryExecutor:
         return _process_executor[1]
 
 
-def _result(header: dict, body: bytes, elapsed: float) -> ExecResult:
+def make_request(query: str, *, default_graph_uris: list[str] | None, named_graph_uris: list[str] | None,
+                 result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int) -> dict[str, Any]:
+    """The frame a worker answers (see :meth:`QueryExecutor.run` for the dataset rules)."""
+    if result_format not in RESULT_FORMATS:
+        raise ValueError(f"unknown result format {result_format!r}; expected one of {RESULT_FORMATS}")
+    request: dict[str, Any] = {"query": query, "format": result_format, "max_rows": max_rows,
+                               "max_bytes": max_bytes}
+    if default_graph_uris or named_graph_uris:
+        request["default_graph"] = list(default_graph_uris or [])
+        request["named_graphs"] = list(named_graph_uris or [])
+    else:
+        # The default graph is the union of the named graphs, unless the query's own FROM
+        # clauses say otherwise (pyoxigraph's union option would silently override them).
+        request["union"] = union_default_graph and not has_dataset_clause(query)
+    return request
+
+
+def read_reply(header: dict, body: bytes, elapsed: float) -> ExecResult:
+    """A worker's reply as an :class:`ExecResult`, or the error it reports raised."""
     status = header.get("status")
     message = str(header.get("message", ""))
     if status == "ok":
@@ -680,7 +688,7 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child; covered by 
         request = reader.frame()
         if request is None:  # the parent closed the pipe: it is gone or closing us
             return
-        header, body = _answer(ox, store, request, options)
+        header, body = answer(ox, store, request, options)
         _write_frame(proto_out, header, body)
 
 
@@ -746,7 +754,8 @@ def _isolate_network() -> bool:
     return False
 
 
-def _answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, bytes]:
+def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, bytes]:
+    """Evaluate one request frame on ``store``: what a worker does, callable in-process for comparison."""
     fmt = request["format"]
     max_rows = int(request["max_rows"])
     max_bytes = int(request["max_bytes"])

@@ -1,0 +1,46 @@
+"""Kusei with the timeout mechanism taken out: for measuring what that mechanism costs, never to serve.
+
+The app is the real one (``endpoint.app.create_app``) except that ``engine`` evaluates each query
+in the gunicorn thread itself, with the very function a query worker runs
+(``executor.answer``), instead of sending it to a worker process that can be killed. A runaway
+query here runs on until it ends: this app has no time limit at all. Comparing it with the real
+app under the same load isolates the cost of the worker processes (pipes, process switches).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pyoxigraph as ox
+
+from endpoint import engine, executor
+from endpoint.app import create_app
+from endpoint.release import Release
+from kusei.settings import Settings
+
+
+class InProcess:
+    """Stands in for ``executor.QueryExecutor`` with the same ``run`` contract, minus the timeout."""
+
+    def __init__(self, release: Release, settings: Settings) -> None:
+        prefixes, base_iri = engine._query_options(release.base)
+        self.store = release.store
+        self.options: dict[str, Any] = {"prefixes": prefixes, "base_iri": base_iri}
+        self.max_rows, self.max_bytes = settings.max_result_rows, settings.max_result_bytes
+
+    def run(self, query: str, *, default_graph_uris: list[str] | None = None,
+            named_graph_uris: list[str] | None = None, timeout: float, result_format: str = "json",
+            max_rows: int | None = None, max_bytes: int | None = None) -> executor.ExecResult:
+        request = executor.make_request(
+            query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
+            result_format=result_format, union_default_graph=False,
+            max_rows=min(self.max_rows, max_rows or self.max_rows),
+            max_bytes=min(self.max_bytes, max_bytes or self.max_bytes))
+        started = time.monotonic()
+        header, body = executor.answer(ox, self.store, request, self.options)
+        return executor.read_reply(header, body, time.monotonic() - started)
+
+
+engine._pool = InProcess  # type: ignore[assignment]  # (release, settings) -> runner, as engine calls it
+app = create_app()
