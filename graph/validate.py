@@ -4,6 +4,7 @@ into, must conform to ``shapes/`` before anything is published."""
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,41 +86,135 @@ class Violation:
 class ValidationOutcome:
     conforms: bool
     violations: list[Violation]
-    report: rdflib.Graph  # all reports merged, published beside the dumps
+    report: rdflib.Graph  # every result kept, under one sh:ValidationReport
+
+
+# What a violation in the reference or interpretation graph is attributed to, in place of a record file.
+SHARED_SOURCE = "(reference and interpretation graphs)"
+
+ResultKey = tuple[str, str, str, str]  # focus, path, message, shape: one result, whichever run found it
+
+
+@dataclass(frozen=True)
+class _Result:
+    key: ResultKey
+    focus: rdflib.term.Node
+    node: rdflib.term.Node  # the sh:ValidationResult in ``report``
+    report: rdflib.Graph
+    is_violation: bool
 
 
 def _english_message(report: rdflib.Graph, result: rdflib.term.Node) -> str:
     messages = list(report.objects(result, rdflib.URIRef(SH + "resultMessage")))
     english = [m for m in messages if getattr(m, "language", None) == "en"]
-    return str((english or messages or ["(no message)"])[0])
+    if english or not messages:
+        return str((english or ["(no message)"])[0])
+    # pyshacl drops the language tags of SPARQL constraints' messages when it fills in {?value},
+    # and the report's order is arbitrary; the message with the least non-ASCII text is the English
+    # one, and picking it every time keeps a result's key the same in every run.
+    return str(min(messages, key=lambda m: (sum(ord(c) > 127 for c in m), str(m))))
+
+
+def _shacl(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph) -> list[_Result]:
+    _conforms, report, text = shacl_validate(
+        data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True, allow_warnings=True,
+    )
+    if not isinstance(report, rdflib.Graph):  # a ValidationFailure: the shapes themselves are broken
+        raise RuntimeError(text)
+    results = []
+    for node in report.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationResult")):
+        focus = report.value(node, rdflib.URIRef(SH + "focusNode"))
+        key = (str(focus), str(report.value(node, rdflib.URIRef(SH + "resultPath")) or ""),
+               _english_message(report, node), str(report.value(node, rdflib.URIRef(SH + "sourceShape"))))
+        severity = report.value(node, rdflib.URIRef(SH + "resultSeverity"))
+        results.append(_Result(key, focus, node, report, severity == rdflib.URIRef(SH + "Violation")))
+    return results
+
+
+def _touched(document: rdflib.Graph, shared: rdflib.Graph) -> set[rdflib.term.Node]:
+    """The nodes whose validation a document can change: those it says something about, and the
+    shared nodes pointing at them (the document may type their values, which sh:class checks).
+    A shared node the document merely links to validates as the shared graphs alone describe it,
+    because no shape follows a link from a document backwards: the inverse paths that start at
+    shared nodes (the city's wards, the Medium-Term Plan scheme's concepts) follow reference links."""
+    subjects = set(document.subjects())
+    return subjects | {s for node in subjects for s in shared.subjects(None, node)}
+
+
+def _with_support(document: rdflib.Graph, shared: rdflib.Graph, touched: set[rdflib.term.Node]) -> rdflib.Graph:
+    """The document with the shared triples that validating its touched nodes can read: all that
+    is reachable from the document's nodes and from the shared nodes linking to touched ones (for
+    inverse paths), however many hops a shape follows: the interpretation of the document's own
+    entities, a ward and its city, a fiscal year and its instants, a concept and its scheme. That
+    is a bounded part of the shared graphs, whatever the number of documents: the interpretation of
+    other documents and the fiscal years they alone cite are not reachable from this one."""
+    data = rdflib.Graph()
+    data += document
+    todo = [n for n in set(document.subjects()) | set(document.objects()) if not isinstance(n, rdflib.Literal)]
+    todo += [s for node in touched for s in shared.subjects(None, node)]
+    seen: set[rdflib.term.Node] = set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for _s, p, o in shared.triples((node, None, None)):
+            data.add((node, p, o))
+            if not isinstance(o, rdflib.Literal):
+                todo.append(o)
+    return data
 
 
 def validate_graphs(parts: list[tuple[str, list[ox.Triple]]], shared: list[ox.Triple],
                     shapes: rdflib.Graph, ontology: rdflib.Graph) -> ValidationOutcome:
-    """Validate each (source file, triples) part together with the shared triples."""
-    merged_report = rdflib.Graph()
-    violations: list[Violation] = []
+    """Validate each (source file, triples) part together with the shared triples, as if each part
+    were validated on its own with all the shared triples, but in time linear in the parts.
+
+    The shared graphs are validated once on their own. Each part is validated with the shared
+    triples reachable from it, and of its results only those whose focus node the part can change
+    (``_touched``) are kept: every other node was validated already, with all the data it needs,
+    in the shared run. A result found in the shared run is reported once, attributed to the shared
+    graphs, rather than once per part; one that only a part's data causes is the part's. A shared
+    result is dropped only when every part touches its focus node, because then no part's run
+    sees that node as the shared graphs alone describe it."""
+    if not parts:
+        return ValidationOutcome(True, [], rdflib.Graph())
     shared_graph = to_rdflib(shared)
-    for source_file, triples in parts:
-        data = to_rdflib(triples) + shared_graph
-        with memoised_sparql():
-            conforms, report, _text = shacl_validate(
-                data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True,
-                allow_warnings=True,
-            )
-        merged_report += report
-        if conforms:
-            continue
-        for result in report.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationResult")):
-            severity = report.value(result, rdflib.URIRef(SH + "resultSeverity"))
-            if severity != rdflib.URIRef(SH + "Violation"):
-                continue
-            violations.append(Violation(
-                source_file=source_file,
-                focus=str(report.value(result, rdflib.URIRef(SH + "focusNode"))),
-                path=str(report.value(result, rdflib.URIRef(SH + "resultPath")) or ""),
-                message=_english_message(report, result),
-                shape=str(report.value(result, rdflib.URIRef(SH + "sourceShape"))),
-            ))
-    violations.sort(key=lambda v: (v.source_file, v.focus, v.path, v.message))
-    return ValidationOutcome(not violations, violations, merged_report)
+    kept: list[tuple[str, _Result]] = []
+    with memoised_sparql():
+        shared_results: dict[ResultKey, list[_Result]] = defaultdict(list)
+        for result in _shacl(shared_graph, shapes, ontology):
+            shared_results[result.key].append(result)
+        seen_in_part: set[ResultKey] = set()
+        touched_by_all: set[rdflib.term.Node] | None = None
+        for source_file, triples in parts:
+            document = to_rdflib(triples)
+            touched = _touched(document, shared_graph)
+            touched_by_all = touched if touched_by_all is None else touched_by_all & touched
+            for result in _shacl(_with_support(document, shared_graph, touched), shapes, ontology):
+                if result.focus not in touched:
+                    continue
+                if result.key in shared_results:
+                    seen_in_part.add(result.key)
+                else:
+                    kept.append((source_file, result))
+    assert touched_by_all is not None
+    kept += [(SHARED_SOURCE, r) for key, results in shared_results.items() for r in results
+             if r.focus not in touched_by_all or key in seen_in_part]
+
+    violations = sorted({Violation(source, *r.key) for source, r in kept if r.is_violation},
+                        key=lambda v: (v.source_file, v.focus, v.path, v.message, v.shape))
+    return ValidationOutcome(not violations, violations, _merged_report([r for _, r in kept], not violations))
+
+
+def _merged_report(results: list[_Result], conforms: bool) -> rdflib.Graph:
+    """One sh:ValidationReport holding every kept result with what it points to (its blank-node
+    paths and values, copied whole)."""
+    merged = rdflib.Graph()
+    report = rdflib.BNode()
+    merged.add((report, rdflib.RDF.type, rdflib.URIRef(SH + "ValidationReport")))
+    merged.add((report, rdflib.URIRef(SH + "conforms"), rdflib.Literal(conforms)))
+    for result in results:
+        merged.add((report, rdflib.URIRef(SH + "result"), result.node))
+        merged += result.report.cbd(result.node)
+    return merged
