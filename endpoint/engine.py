@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
-from endpoint import executor, formats, guard
+from endpoint import executor, formats, guard, slots
 from endpoint.describe import describe
 from endpoint.release import Release
 from kusei.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# How long a query waits for one of the server's query slots before the client gets a 503.
+QUEUE_WAIT = 2.0
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
@@ -149,12 +154,26 @@ def _query_options(base: str) -> tuple[dict[str, str], str]:
     return formats.prefixes(base), f"{base}/sparql"
 
 
+@functools.lru_cache(maxsize=8)
+def _server_slots(data_dir: Path, count: int, parent: int) -> slots.QuerySlots:
+    # ``parent`` is in the key because a forked child (a new gunicorn worker) must look its own up.
+    return slots.server_slots(data_dir, count)
+
+
+def _slots(settings: Settings) -> slots.QuerySlots:
+    return _server_slots(settings.data_dir, settings.max_concurrent_queries, os.getppid())
+
+
 def _pool(release: Release, settings: Settings) -> executor.QueryExecutor:
     """This gunicorn worker's query processes, switched to ``release`` if it is newer."""
     store = release.path / "store"
     prefixes, base_iri = _query_options(release.base)
+    # Any one gunicorn worker may get every running query (keep-alive connections stay where they
+    # landed), so its pool may grow to the whole limit; it starts with its share. The limit itself
+    # is held server-wide by _slots().
+    share = -(-settings.max_concurrent_queries // max(1, settings.workers))
     pool = executor.process_executor(lambda: executor.QueryExecutor(
-        store, workers=max(1, settings.max_concurrent_queries // max(1, settings.workers)),
+        store, workers=settings.max_concurrent_queries, prestart=share,
         max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
         prefixes=prefixes, base_iri=base_iri, union_default_graph=False))
     pool.reopen(store, prefixes=prefixes, base_iri=base_iri)  # no-op unless the release changed
@@ -194,10 +213,13 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
         settings = settings.with_overrides(max_result_rows=max_rows)
     results_format = write_as if write_as in executor.RESULT_FORMATS and form in ("SELECT", "ASK") else "json"
     try:
-        result = _pool(release, settings).run(
-            query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
-            timeout=timeout, result_format=results_format, max_rows=settings.max_result_rows,
-            max_bytes=settings.max_result_bytes)
+        with _slots(settings).hold(wait=QUEUE_WAIT):
+            result = _pool(release, settings).run(
+                query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
+                timeout=timeout, result_format=results_format, max_rows=settings.max_result_rows,
+                max_bytes=settings.max_result_bytes)
+    except slots.NoSlot as exc:
+        raise Busy(f"All {settings.max_concurrent_queries} query slots are busy; retry in a moment.") from exc
     except executor.QueryTimeout as exc:
         raise QueryTimeout(f"The query ran longer than {timeout:g} s and was stopped.") from exc
     except executor.ExecutorBusy as exc:

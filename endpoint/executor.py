@@ -187,8 +187,9 @@ class _Worker:
 class QueryExecutor:
     """A pool of query worker processes over one release store.
 
-    ``workers`` bounds the queries running at once (the ``max_concurrent_queries`` setting, or
-    that divided by the number of gunicorn workers). ``max_rows``/``max_bytes`` are the result
+    ``workers`` bounds the queries this pool runs at once (the endpoint passes the server's
+    ``max_concurrent_queries``, which ``endpoint/slots.py`` holds across gunicorn workers);
+    ``prestart`` says how many to start at once (True: all). ``max_rows``/``max_bytes`` are the result
     limits; ``prefixes`` and ``base_iri`` are passed to every ``Store.query``. A caller that
     finds every worker busy waits up to ``busy_wait`` seconds, then gets :class:`ExecutorBusy`.
     ``isolate_network`` puts the workers in a network namespace with no interfaces, if the
@@ -212,7 +213,7 @@ class QueryExecutor:
         base_iri: str | None = None,
         busy_wait: float = 2.0,
         isolate_network: bool = True,
-        prestart: bool = True,
+        prestart: bool | int = True,
         max_worker_rss: int | None = 1 << 30,
         union_default_graph: bool = True,
     ) -> None:
@@ -244,7 +245,7 @@ class QueryExecutor:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kusei-query-spawner")
         if prestart:
             with self._cond:
-                for _ in range(workers):
+                for _ in range(workers if prestart is True else min(int(prestart), workers)):
                     self._start_worker_locked()
 
     # -- public interface ------------------------------------------------------------------------

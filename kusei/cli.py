@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KUSEI_BASE": settings.base,
         "KUSEI_HOST": settings.host,
         "KUSEI_PORT": str(settings.port),
-        "KUSEI_WORKERS": str(settings.workers),  # the app splits max_concurrent_queries over them
+        "KUSEI_WORKERS": str(settings.workers),  # each starts its share of the query processes
         "KUSEI_RATE_LIMIT": settings.rate_limit,
     }
     if args.timeout:

@@ -93,14 +93,14 @@ def _wait_until_ready(process: subprocess.Popen, url: str) -> None:
 
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """A function ``start(data_dir, **env) -> base URL`` that runs ``gunicorn endpoint.wsgi:app``."""
+    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn endpoint.wsgi:app``."""
     processes: list[subprocess.Popen] = []
     logs = tmp_path_factory.mktemp("gunicorn")
 
-    def start(directory: Path, **env: str) -> str:
+    def start(directory: Path, workers: int = 1, **env: str) -> str:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                    "--threads", "4", "--graceful-timeout", "2", "endpoint.wsgi:app"]
         environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **env}
         log = logs / f"{port}.log"  # a file, not a pipe: nobody reads it while tests run
