@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 # How long a query waits for one of the server's query slots before the client gets a 503.
 QUEUE_WAIT = 2.0
+# A query holding a slot always has a place in its worker's pool, but may wait for the process to
+# start: slow on a machine busy with the other queries, and no reason to refuse it.
+POOL_WAIT = 15.0
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
@@ -173,7 +176,7 @@ def _pool(release: Release, settings: Settings) -> executor.QueryExecutor:
     # is held server-wide by _slots().
     share = -(-settings.max_concurrent_queries // max(1, settings.workers))
     pool = executor.process_executor(lambda: executor.QueryExecutor(
-        store, workers=settings.max_concurrent_queries, prestart=share,
+        store, workers=settings.max_concurrent_queries, prestart=share, busy_wait=POOL_WAIT,
         max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
         prefixes=prefixes, base_iri=base_iri, union_default_graph=False))
     pool.reopen(store, prefixes=prefixes, base_iri=base_iri)  # no-op unless the release changed
