@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -81,10 +80,10 @@ def _read(settings: Settings) -> QueryRequest:
             asked = float(params["timeout"])
         except ValueError as exc:
             raise ProtocolError(400, "timeout= must be a number of seconds.") from exc
-        # NaN would compare false with everything and so pass for the server's own limit.
-        timeout = min(timeout, asked)
-        if math.isnan(asked) or not timeout > 0:
+        # Checked before min(): NaN compares false with everything, so min() would hide it.
+        if not asked > 0:
             raise ProtocolError(400, "timeout= must be a positive number of seconds.")
+        timeout = min(timeout, asked)
     query = queries[0] if queries else None
     if query is not None and len(query) > settings.max_query_length:
         raise ProtocolError(413, f"The query is {len(query)} characters long; this endpoint accepts at most "
@@ -206,8 +205,9 @@ def _result_response(body: bytes, fmt: formats.ResultFormat | formats.GraphForma
     response.vary.add("Accept")
     if etag:
         response.set_etag(etag)
-    if key is not None and _cache().enabled:
-        response.headers["Cache-Status"] = result_cache.status(hit=False, stored=_cache().put(key, body))
+    cache = _cache()
+    if key is not None and cache.enabled:
+        response.headers["Cache-Status"] = result_cache.status(hit=False, stored=cache.put(key, body))
     return response
 
 
