@@ -3,7 +3,7 @@
 Each scale N copies the five seed records N times. Copy k of record i is moved to its own plan
 (ward i of the reference table, fiscal year 1990 + k) and its own source file, so every copy is a
 distinct document graph that passes the same text checks and shapes as the original. The real
-``graph.build.build`` then runs on the copies; times are printed with the ratio to scale 1 from
+``kusei.graph.build.build`` then runs on the copies; times are printed with the ratio to scale 1 from
 the same run.
 
     .venv/bin/python -m bench.build_scaling --scales 1 10 100
@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from kusei.graph.build import build
+from kusei.graph.input.reference import Reference
+from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
 from ruamel.yaml import YAML
 
-from graph.build import build
-from graph.reference import Reference
-from graph.verify import RECORDS_DIR, SOURCES_DIR
 from kusei.settings import Settings
 
 FIRST_YEAR = 1990

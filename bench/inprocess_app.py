@@ -1,6 +1,6 @@
 """Kusei with the timeout mechanism taken out: for measuring what that mechanism costs, never to serve.
 
-The app is the real one (``endpoint.app.create_app``) except that ``engine`` evaluates each query
+The app is the real one (``kusei.endpoint.web.app.create_app``) except that ``engine`` evaluates each query
 in the gunicorn thread itself, with the very function a query worker runs
 (``executor.answer``), instead of sending it to a worker process that can be killed. A runaway
 query here runs on until it ends: this app has no time limit at all. Comparing it with the real
@@ -13,10 +13,11 @@ import time
 from typing import Any
 
 import pyoxigraph as ox
+from kusei.endpoint.query import executor
+from kusei.endpoint.query import service as engine
+from kusei.endpoint.web.app import create_app
 
-from endpoint import engine, executor
-from endpoint.app import create_app
-from endpoint.release import Release
+from kusei.release import Release
 from kusei.settings import Settings
 
 

@@ -154,7 +154,7 @@ def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -
 
 
 def kusei_server(data_dir: Path, port: int, workers: int, threads: int, logdir: Path,
-                 timeout: float, app: str = "endpoint.wsgi:app") -> AbstractContextManager[None]:
+                 timeout: float, app: str = "kusei.endpoint.wsgi:app") -> AbstractContextManager[None]:
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                "--threads", str(threads), "--timeout", str(int(timeout) + 30), "--graceful-timeout", "5",
                app]
@@ -301,8 +301,10 @@ def _in_process_paths(store_path: Path, prefixes: dict[str, str]) -> dict[str, C
 
     paths: dict[str, Callable[[Query], None]] = {"raw": raw}
     try:  # the app's current in-process path (engine + formats); skipped if its API has moved on
-        from endpoint import engine, formats
-        from endpoint.release import open_release
+        from kusei.endpoint.query import formats
+        from kusei.endpoint.query import service as engine
+
+        from kusei.release import open_release
 
         release = open_release(store_path.parent)
         json_format = formats.negotiate_results(None, "json")
@@ -326,7 +328,7 @@ def _in_process_paths(store_path: Path, prefixes: dict[str, str]) -> dict[str, C
 def executor_overhead(store_path: Path, queries: list[Query], duration: float, threads: int) -> dict:
     """Per query: p50 of executor.run vs in-process paths, alternating in one process; then the
     whole mix at ``threads`` concurrent callers, executor vs raw in-process."""
-    from endpoint.executor import QueryExecutor
+    from kusei.endpoint.query.executor import QueryExecutor
 
     prefixes = {"kusei": f"{BASE}/def/"}
     paths = _in_process_paths(store_path, prefixes)
@@ -394,7 +396,7 @@ def executor_overhead(store_path: Path, queries: list[Query], duration: float, t
 
 def timeout_stop(store_path: Path) -> dict:
     """How soon after its timeout a runaway query is stopped, and what replacing the worker costs."""
-    from endpoint.executor import QueryExecutor, QueryTimeout
+    from kusei.endpoint.query.executor import QueryExecutor, QueryTimeout
 
     pathological = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={}) as executor:
@@ -485,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_http:
         cells: list[Cell] = []
-        apps = {"kusei": "endpoint.wsgi:app"}
+        apps = {"kusei": "kusei.endpoint.wsgi:app"}
         if args.inprocess:
             apps["inproc"] = "bench.inprocess_app:app"
         if not args.no_floor:

@@ -1,5 +1,5 @@
-"""WSGI entry point: ``gunicorn endpoint.wsgi:app`` serves the data directory of KUSEI_DATA_DIR."""
+"""WSGI entry point: ``gunicorn kusei.endpoint.wsgi:app`` serves the data directory of KUSEI_DATA_DIR."""
 
-from endpoint.app import create_app
+from kusei.endpoint.web.app import create_app
 
 app = create_app()

@@ -23,22 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-
-from graph.dataset import Counts, dataset_quads
-from graph.dumps import (
-    describe_file,
-    sorted_quads,
-    sorted_triples,
-    stable_blank_nodes,
-    write_checksums,
-    write_dumps,
-)
-from graph.mapping import MappedDocument, map_record
-from graph.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
-from graph.records import Record, RecordError, load_record
-from graph.reference import Reference
-from graph.textmatch import SourceText
-from graph.validate import (
+from kusei.graph.gate.validate import (
     ONTOLOGY_DIR,
     SHAPES_DIR,
     load_turtle_files,
@@ -46,7 +31,22 @@ from graph.validate import (
     to_rdflib,
     validate_graphs,
 )
-from graph.verify import RECORDS_DIR, SOURCES_DIR, locate_all
+from kusei.graph.input.record import Record, RecordError, load_record
+from kusei.graph.input.reference import Reference
+from kusei.graph.input.textmatch import SourceText
+from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
+from kusei.graph.mapping import MappedDocument, map_record
+from kusei.graph.publish.dataset import Counts, dataset_quads
+from kusei.graph.publish.dumps import (
+    describe_file,
+    sorted_quads,
+    sorted_triples,
+    stable_blank_nodes,
+    write_checksums,
+    write_dumps,
+)
+
+from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
 from kusei.settings import Settings
 
 KEEP_RELEASES = 3

@@ -34,8 +34,8 @@ def _print_summary(result) -> None:  # noqa: ANN001 - BuildResult, imported lazi
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from graph.build import BuildError, build
-    from graph.records import RecordError
+    from kusei.graph.build import BuildError, build
+    from kusei.graph.input.record import RecordError
 
     settings = _settings(args)
     try:
@@ -54,7 +54,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args).with_overrides(host=args.host, port=args.port, workers=args.workers,
                                               rate_limit=args.rate_limit)
-    from endpoint.throttle import parse_rate_limit
+    from kusei.endpoint.web.throttle import parse_rate_limit
 
     try:
         parse_rate_limit(settings.rate_limit)  # refused here, not by every gunicorn worker failing to boot
@@ -76,7 +76,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.timeout:
         env["KUSEI_QUERY_TIMEOUT"] = str(args.timeout)
     os.environ.update(env)
-    from endpoint.release import CurrentRelease, ReleaseError
+    from kusei.release import CurrentRelease, ReleaseError
 
     try:
         CurrentRelease(settings.data_dir)
@@ -86,7 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"serving on http://{settings.host}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
     gunicorn = [sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.port}",
                 "--workers", str(settings.workers), "--threads", "4",
-                "--timeout", str(int(settings.query_timeout) + 30), "endpoint.wsgi:app"]
+                "--timeout", str(int(settings.query_timeout) + 30), "kusei.endpoint.wsgi:app"]
     os.execv(sys.executable, gunicorn)
     return 0  # not reached
 

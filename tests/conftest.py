@@ -22,9 +22,9 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from kusei.endpoint.web.app import create_app
+from kusei.graph.build import build
 
-from endpoint.app import create_app
-from graph.build import build
 from kusei.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,7 @@ def _wait_until_ready(process: subprocess.Popen, url: str) -> None:
 
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn endpoint.wsgi:app``."""
+    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn kusei.endpoint.wsgi:app``."""
     processes: list[subprocess.Popen] = []
     logs = tmp_path_factory.mktemp("gunicorn")
 
@@ -101,7 +101,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                   "--threads", "4", "--graceful-timeout", "2", "endpoint.wsgi:app"]
+                   "--threads", "4", "--graceful-timeout", "2", "kusei.endpoint.wsgi:app"]
         environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **env}
         log = logs / f"{port}.log"  # a file, not a pipe: nobody reads it while tests run
         with log.open("wb") as sink:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from kusei.graph.build import BuildError, build
+from kusei.graph.input.record import load_record
+from kusei.graph.input.reference import check_digit_ok
+from kusei.graph.input.textmatch import squash
+from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
 
-from graph.build import BuildError, build
-from graph.namespaces import DCAT, SPDX
-from graph.records import load_record
-from graph.reference import check_digit_ok
-from graph.textmatch import squash
-from graph.verify import RECORDS_DIR, SOURCES_DIR
+from kusei.namespaces import DCAT, SPDX
 from kusei.settings import Settings
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"

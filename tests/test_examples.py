@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from endpoint.pages_query import QUERIES_DIR, load_examples
+from kusei.endpoint.web.pages.query import QUERIES_DIR, load_examples
 
 EXAMPLES = sorted(QUERIES_DIR.glob("*.rq"))
 LATENCIES: dict[str, float] = {}

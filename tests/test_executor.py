@@ -17,8 +17,7 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from endpoint.executor import (
+from kusei.endpoint.query.executor import (
     ExecutorBusy,
     QueryExecutor,
     QuerySyntaxError,
@@ -265,7 +264,7 @@ def test_workers_die_with_their_parent(store_path: Path) -> None:
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from endpoint.executor import QueryExecutor
+        from kusei.endpoint.query.executor import QueryExecutor
         ex = QueryExecutor(Path({str(store_path)!r}), workers=2, max_rows=10, max_bytes=10**6, prefixes={{}})
         ex.run("ASK {{ ?s ?p ?o }}", timeout=20)
         while len(ex.worker_pids()) < 2:
@@ -341,7 +340,7 @@ def _sparql_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
 
 
 def test_missing_store_fails_fast_and_recovers(tmp_path: Path, store_path: Path) -> None:
-    from endpoint.executor import StoreUnavailable
+    from kusei.endpoint.query.executor import StoreUnavailable
 
     with QueryExecutor(tmp_path / "nowhere", workers=1, max_rows=10, max_bytes=10_000, prefixes={},
                        busy_wait=5) as ex:
@@ -364,7 +363,7 @@ def test_bloated_worker_is_replaced(store_path: Path) -> None:
 
 
 def test_worker_killed_from_outside_is_reported_and_replaced(store_path: Path) -> None:
-    from endpoint.executor import WorkerCrashed
+    from kusei.endpoint.query.executor import WorkerCrashed
 
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10_000, prefixes={}) as ex:
         ex.run("ASK {}", timeout=20)
@@ -377,7 +376,7 @@ def test_worker_killed_from_outside_is_reported_and_replaced(store_path: Path) -
 
 
 def test_process_executor_is_one_per_process(store_path: Path) -> None:
-    from endpoint import executor as module
+    from kusei.endpoint.query import executor as module
 
     made: list[QueryExecutor] = []
 

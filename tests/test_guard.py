@@ -11,8 +11,7 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from endpoint.guard import STATUS_REFUSED, STATUS_TOO_LONG, QueryRefused, check_query, has_dataset_clause
+from kusei.endpoint.query.guard import STATUS_REFUSED, STATUS_TOO_LONG, QueryRefused, check_query, has_dataset_clause
 
 ACCEPTED = [
     'SELECT * WHERE { ?s ?p "SERVICE" }',

@@ -589,7 +589,7 @@ def private_server(data_dir: Path) -> Iterator[str]:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-               "--threads", "4", "--graceful-timeout", "2", "endpoint.wsgi:app"]
+               "--threads", "4", "--graceful-timeout", "2", "kusei.endpoint.wsgi:app"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, "KUSEI_DATA_DIR": str(data_dir)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

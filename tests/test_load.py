@@ -45,7 +45,7 @@ def load_server(data_dir: Path) -> Iterator[str]:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-               "--threads", str(THREADS), "--graceful-timeout", "5", "endpoint.wsgi:app"]
+               "--threads", str(THREADS), "--graceful-timeout", "5", "kusei.endpoint.wsgi:app"]
     environment = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_RESULT_CACHE_BYTES": "0"}
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -13,8 +13,8 @@ import pytest
 import rdflib
 from flask import Flask
 from flask.testing import FlaskClient
+from kusei.endpoint.web.app import create_app
 
-from endpoint.app import create_app
 from kusei.settings import Settings
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"

@@ -16,9 +16,9 @@ import pytest
 import rdflib
 import requests
 from flask import Flask
+from kusei.endpoint.query.describe import describe
+from kusei.endpoint.web.app import create_app
 
-from endpoint.app import create_app
-from endpoint.describe import describe
 from kusei.settings import Settings
 
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")

@@ -27,12 +27,12 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from kusei.endpoint.web.app import create_app
+from kusei.graph.build import BuildError, build
+from kusei.graph.input.record import RecordError
+from kusei.graph.input.verify import RECORDS_DIR
 
-from endpoint.app import create_app
-from endpoint.release import ReleaseError
-from graph.build import BuildError, build
-from graph.records import RecordError
-from graph.verify import RECORDS_DIR
+from kusei.release import ReleaseError
 from kusei.settings import DEFAULT_BASE, Settings
 
 # One record keeps each build at a few seconds; the swap does not care how big the release is.

@@ -13,11 +13,11 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from kusei.endpoint.query import executor
+from kusei.endpoint.query.cache import Key, ResultCache
+from kusei.endpoint.web.app import create_app
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from endpoint import executor
-from endpoint.app import create_app
-from endpoint.result_cache import Key, ResultCache
 from kusei.settings import Settings
 
 QUERY = "SELECT ?plan WHERE { ?plan a kusei:Plan } ORDER BY ?plan"

@@ -11,8 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from endpoint.slots import NoSlot, QuerySlots
+from kusei.endpoint.query.slots import NoSlot, QuerySlots
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +46,7 @@ def test_a_killed_process_gives_its_slot_back(tmp_path: Path) -> None:
     holder = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from endpoint.slots import QuerySlots
+        from kusei.endpoint.query.slots import QuerySlots
         with QuerySlots(Path({str(tmp_path)!r}), 1).hold(wait=5):
             print("holding", flush=True)
             time.sleep(60)

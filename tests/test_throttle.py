@@ -14,10 +14,10 @@ import pytest
 import rdflib
 from flask import Flask
 from flask.testing import FlaskClient
+from kusei.endpoint.web import throttle
+from kusei.endpoint.web.app import create_app
 from werkzeug.test import TestResponse
 
-from endpoint import throttle
-from endpoint.app import create_app
 from kusei import cli
 from kusei.settings import Settings
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import kusei.graph.build
 import pyoxigraph as ox
 import pytest
 import rdflib
+from kusei.graph.gate.validate import SHARED_SOURCE, Violation, _shacl, memoised_sparql, to_rdflib, validate_graphs
 
-import graph.build
-from graph.validate import SHARED_SOURCE, Violation, _shacl, memoised_sparql, to_rdflib, validate_graphs
 from kusei.settings import Settings
 
 KUSEI = "https://w3id.org/kusei/def/"
@@ -55,9 +55,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
         raise _Captured
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(graph.build, "validate_graphs", capture)
+        patch.setattr(kusei.graph.build, "validate_graphs", capture)
         with pytest.raises(_Captured):
-            graph.build.build(Settings(data_dir=Path(tmp_path_factory.mktemp("capture"))), report=lambda _: None)
+            kusei.graph.build.build(Settings(data_dir=Path(tmp_path_factory.mktemp("capture"))), report=lambda _: None)
     result = captured["inputs"]
     assert len(result.parts) >= 3 and result.shared
     return result

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+from kusei.graph.input.record import Record, RecordError
+from kusei.graph.mapping.emitter import Emitter
 
-from graph.mapping.emitter import Emitter
-from graph.namespaces import Terms
-from graph.records import Record, RecordError
+from kusei.namespaces import Terms
 
 
 @dataclass

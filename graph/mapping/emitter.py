@@ -6,10 +6,10 @@ import hashlib
 from collections import defaultdict
 
 import pyoxigraph as ox
+from kusei.graph.input.record import Corrected, Text
+from kusei.graph.input.textmatch import Span
 
-from graph.namespaces import DCTERMS, RDFS, SCHEMA, TYPE, Terms, lit, typed
-from graph.records import Corrected, Text
-from graph.textmatch import Span
+from kusei.namespaces import DCTERMS, RDFS, SCHEMA, TYPE, Terms, lit, typed
 
 Path = tuple
 

@@ -4,10 +4,10 @@ mascots, sections, contact points and online accounts."""
 from __future__ import annotations
 
 import pyoxigraph as ox
+from kusei.graph.input.record import printed
+from kusei.graph.mapping.context import Context
 
-from graph.mapping.context import Context
-from graph.namespaces import DCTERMS, FOAF, ORG, PROV, SCHEMA, iri, lit, typed
-from graph.records import printed
+from kusei.namespaces import DCTERMS, FOAF, ORG, PROV, SCHEMA, iri, lit, typed
 
 SERVICE_HOMEPAGES = {
     "x": "https://x.com/",

@@ -4,11 +4,11 @@ city-bureau projects, facility and infrastructure projects, campaigns and notice
 from __future__ import annotations
 
 import pyoxigraph as ox
+from kusei.graph.input.record import Text, printed
+from kusei.graph.mapping.context import Context
+from kusei.graph.mapping.plan import map_items
 
-from graph.mapping.context import Context
-from graph.mapping.plan import map_items
-from graph.namespaces import DCTERMS, QB, SCHEMA, SDMX_DIM, iri, typed
-from graph.records import Text, printed
+from kusei.namespaces import DCTERMS, QB, SCHEMA, SDMX_DIM, iri, typed
 
 TITLE = ox.NamedNode(DCTERMS + "title")
 DESCRIPTION = ox.NamedNode(DCTERMS + "description")

@@ -1,6 +1,6 @@
 """Checking a record against its document: every printed text must be found in it.
 
-Run ``python -m graph.verify graph/records/<file>.yaml`` while editing a record: it lists every
+Run ``python -m kusei.graph.input.verify graph/records/<file>.yaml`` while editing a record: it lists every
 text that is not found, with the record line and field, and exits non-zero.
 """
 
@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kusei.graph.input.record import Corrected, Record, RecordError, load_record
+from kusei.graph.input.textmatch import SourceText, Span
 from pydantic import BaseModel
-
-from graph.records import Corrected, Record, RecordError, load_record
-from graph.textmatch import SourceText, Span
 
 # String fields that hold Kusei's own words or codes, not printed text. (Numbers and dates are
 # never texts; listing them here would also hide models that share their name.)
@@ -23,8 +22,9 @@ EDITORIAL_FIELDS = frozenset(
      "number", "marker", "file", "ward", "kind", "theme", "policy_areas", "bureaus"}
 )
 
-SOURCES_DIR = Path(__file__).parent / "sources"
-RECORDS_DIR = Path(__file__).parent / "records"
+GRAPH_DIR = Path(__file__).resolve().parent.parent
+SOURCES_DIR = GRAPH_DIR / "sources"
+RECORDS_DIR = GRAPH_DIR / "records"
 
 
 @dataclass(frozen=True)

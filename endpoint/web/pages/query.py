@@ -17,11 +17,10 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from flask import current_app
+from kusei.endpoint.web.pages.terms import XSD, Namer
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from endpoint.pages_terms import XSD, Namer
-
-QUERIES_DIR = Path(__file__).parent / "queries"
+QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
 # The form renders at most this many rows; the downloads carry everything.
 ROWS_SHOWN = 1000
 # application/json last: results never come as it, but errors then arrive as JSON with line/column.

@@ -3,7 +3,7 @@
 A record transcribes what a document prints. Every text field holds the printed text with
 line breaks and layout noise removed; where the print has a slip, the field is written as
 ``{printed: ..., corrected: ..., note: ...}`` so the clean-up is visible and never silent.
-The build checks every printed text against the document (see ``graph.textmatch``).
+The build checks every printed text against the document (see ``kusei.graph.input.textmatch``).
 
 Loading reports problems as ``file:line: field: reason`` so an editor can go straight to them.
 """

@@ -17,10 +17,10 @@ import rdflib
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from graph.namespaces import prefixes as _dump_prefixes
+from kusei.namespaces import prefixes as _dump_prefixes
 
 if TYPE_CHECKING:  # engine imports nothing from here, but keep the type-only edge explicit
-    from endpoint.engine import Outcome
+    from kusei.endpoint.query.service import Outcome
 
 
 class _Serialisation:

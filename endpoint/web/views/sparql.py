@@ -7,11 +7,15 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
+from kusei.endpoint.query import cache as result_cache
+from kusei.endpoint.query import formats
+from kusei.endpoint.query import service as engine
+from kusei.endpoint.web import current
+from kusei.endpoint.web import http as web
 from werkzeug.datastructures import MultiDict
 
-from endpoint import current, engine, formats, result_cache, web
-from endpoint.release import Release
-from graph.namespaces import DCTERMS, RDFS, SD, VOID, XSD
+from kusei.namespaces import DCTERMS, RDFS, SD, VOID, XSD
+from kusei.release import Release
 from kusei.settings import Settings
 
 bp = Blueprint("sparql", __name__)

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from endpoint.release import Release
+from kusei.release import Release
 
 T = TypeVar("T")
 

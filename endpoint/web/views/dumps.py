@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, send_file
+from kusei.endpoint.query import formats
+from kusei.endpoint.web import current
+from kusei.endpoint.web import http as web
 
-from endpoint import current, formats, web
-from endpoint.release import Release
+from kusei.release import Release
 
 bp = Blueprint("dumps", __name__)
 

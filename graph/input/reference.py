@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+from kusei.graph.input.record import RecordError
 from ruamel.yaml import YAML
 
-from graph.namespaces import (
+from kusei.namespaces import (
     DCTERMS,
     ESTAT_SAC,
     ORG,
@@ -27,9 +28,8 @@ from graph.namespaces import (
     lit,
     typed,
 )
-from graph.records import RecordError
 
-REFERENCE_DIR = Path(__file__).parent / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 
 
 def check_digit_ok(code: str) -> bool:

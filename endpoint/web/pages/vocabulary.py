@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+from kusei.endpoint.web.pages.memo import cached
+from kusei.endpoint.web.pages.terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
 
-from endpoint.pages_cache import cached
-from endpoint.pages_terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
-from endpoint.release import Release
+from kusei.release import Release
 
 OWL = "http://www.w3.org/2002/07/owl#"
 CLASS_TYPES = {OWL + "Class", RDFS + "Class"}

@@ -2,7 +2,7 @@
 
 The interface is deliberately small (``execute`` → ``Outcome`` of plain pyoxigraph terms, or a
 ``QueryError``), so a process-based runner that can kill runaway queries can take over the body
-without the HTTP layer noticing. Serialisation lives in ``endpoint.formats``.
+without the HTTP layer noticing. Serialisation lives in ``kusei.endpoint.query.formats``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
+from kusei.endpoint.query import executor, formats, guard, slots
+from kusei.endpoint.query.describe import describe
 
-from endpoint import executor, formats, guard, slots
-from endpoint.describe import describe
-from endpoint.release import Release
+from kusei.release import Release
 from kusei.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask
+from kusei.endpoint.query.cache import ResultCache
 
-from endpoint.release import CurrentRelease
-from endpoint.result_cache import ResultCache
+from kusei.release import CurrentRelease
 from kusei.settings import Settings
 
 
@@ -16,7 +16,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["kusei_release"] = CurrentRelease(settings.data_dir)
     app.extensions["kusei_result_cache"] = ResultCache(settings.result_cache_bytes)
 
-    from endpoint import dumps, pages, sparql, throttle, web
+    from kusei.endpoint.web import http as web
+    from kusei.endpoint.web import throttle
+    from kusei.endpoint.web.views import dumps, pages, sparql
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(dumps.bp)

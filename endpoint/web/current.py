@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from endpoint.release import Release
+from kusei.release import Release
 from kusei.settings import Settings
 
 

@@ -18,7 +18,7 @@ from rdflib.plugins.sparql import processor as sparql_processor
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
-from graph.namespaces import SH
+from kusei.namespaces import SH
 from kusei.settings import DEFAULT_BASE, PROJECT_ROOT
 
 SHAPES_DIR = PROJECT_ROOT / "shapes"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+from kusei.graph.publish.dumps import DumpFile
 
-from graph.dumps import DumpFile
-from graph.namespaces import (
+from kusei.namespaces import (
     DCAT,
     DCTERMS,
     FOAF,

@@ -12,15 +12,16 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
+from kusei.endpoint.query import formats
+from kusei.endpoint.query.describe import describe, is_known
+from kusei.endpoint.web import current
+from kusei.endpoint.web import http as web
+from kusei.endpoint.web.pages.home import build_home
+from kusei.endpoint.web.pages.query import ROWS_SHOWN, load_examples, run_query
+from kusei.endpoint.web.pages.resource import ResourceBuilder
+from kusei.endpoint.web.pages.terms import PATH_SAFE, Namer
+from kusei.endpoint.web.pages.vocabulary import build_vocabulary
 from markupsafe import Markup
-
-from endpoint import current, formats, web
-from endpoint.describe import describe, is_known
-from endpoint.pages_home import build_home
-from endpoint.pages_query import ROWS_SHOWN, load_examples, run_query
-from endpoint.pages_resource import ResourceBuilder
-from endpoint.pages_terms import PATH_SAFE, Namer
-from endpoint.pages_vocab import build_vocabulary
 
 bp = Blueprint("pages", __name__)
 
@@ -111,7 +112,7 @@ def _finish(response: Response, *, negotiated: bool) -> Response:
 def _unchanged(mimetype: str, *, negotiated: bool) -> Response | None:
     """A 304 before any work, when the client holds this release's rendering of this URL.
 
-    The ETag is the one endpoint.web sets on the full response (URL, media type, release).
+    The ETag is the one kusei.endpoint.web.http sets on the full response (URL, media type, release).
     """
     response = web.not_modified(web.release_etag(request.full_path, mimetype, ""))
     return _finish(response, negotiated=negotiated) if response is not None else None

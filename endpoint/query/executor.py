@@ -12,12 +12,12 @@ or TSV; CONSTRUCT/DESCRIBE: N-Triples), counting rows as it writes: a result ove
 or ``max_bytes`` stops the serialisation early and is reported as :class:`ResultTooLarge`,
 never truncated.
 
-Children are started with ``python -m endpoint.executor`` and talk to the parent over their
+Children are started with ``python -m kusei.endpoint.query.executor`` and talk to the parent over their
 stdin/stdout pipes with length-prefixed frames (a small JSON header, then the body). They die
 with the parent (``PR_SET_PDEATHSIG``; they are started from one long-lived thread, because the
 signal follows the *thread* that forked) and, where the kernel allows, run in a network
 namespace of their own with no interfaces up, so no query can reach any host even if
-``endpoint.guard`` let a ``SERVICE`` through.
+``kusei.endpoint.query.guard`` let a ``SERVICE`` through.
 
 One executor per process: it is thread-safe (gunicorn ``gthread`` workers share it) but must not
 cross a fork, so each gunicorn worker creates its own after forking (see :func:`process_executor`).
@@ -42,12 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from endpoint.guard import has_dataset_clause
+from kusei.endpoint.query.guard import has_dataset_clause
 
 logger = logging.getLogger(__name__)
 
 _FRAME = struct.Struct("!II")  # header length, body length
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
 _MEDIA_TYPES = {
     "json": "application/sparql-results+json",
@@ -456,9 +455,8 @@ class QueryExecutor:
         error: str | None = None
         try:
             env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
             proc = subprocess.Popen(
-                [sys.executable, "-m", "endpoint.executor"],
+                [sys.executable, "-m", "kusei.endpoint.query.executor"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=env,

@@ -8,10 +8,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-
-from endpoint.describe import describe, incoming_counts
-from endpoint.pages_cache import cached
-from endpoint.pages_terms import (
+from kusei.endpoint.query.describe import describe, incoming_counts
+from kusei.endpoint.web.pages.memo import cached
+from kusei.endpoint.web.pages.terms import (
     DCTERMS,
     LABEL_PREDICATES,
     RDF_TYPE,
@@ -23,7 +22,8 @@ from endpoint.pages_terms import (
     lang_rank,
     natural_key,
 )
-from endpoint.release import Release
+
+from kusei.release import Release
 
 KUSEI_PATH = "/def/"
 # Properties shown first, in this order; the rest follow by CURIE.

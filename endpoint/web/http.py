@@ -14,11 +14,12 @@ from importlib import metadata
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 from flask_cors import CORS
+from kusei.endpoint.query import formats
+from kusei.endpoint.web import current
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from endpoint import current, formats
-from endpoint.release import ReleaseError
+from kusei.release import ReleaseError
 
 try:
     # The code version is part of every ETag: a deployment may change how the same release is

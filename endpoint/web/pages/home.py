@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+from kusei.endpoint.web.pages.memo import cached
+from kusei.endpoint.web.pages.terms import Labels, Namer
 
-from endpoint.pages_cache import cached
-from endpoint.pages_terms import Labels, Namer
-from endpoint.release import Release
+from kusei.release import Release
 
 TYPE_COUNT_QUERY = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}"
 PLANS_QUERY = """
