@@ -20,7 +20,7 @@ from kusei.endpoint.query.errors import (
     UnsupportedMediaType,
     UpdateRefused,
 )
-from kusei.endpoint.web import current
+from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
 from kusei.namespaces import DCTERMS, RDFS, SD, VOID, XSD
 from kusei.release import Release
@@ -102,8 +102,8 @@ def _not_acceptable(offered: tuple[formats.ResultFormat, ...] | tuple[formats.Gr
 def _negotiate(kind: str) -> formats.ResultFormat | formats.GraphFormat | None:
     accept, format_param = request.headers.get("Accept"), request.values.get("format")
     if kind == "graph":
-        return formats.negotiate_graph(accept, format_param)
-    return formats.negotiate_results(accept, format_param)
+        return negotiation.negotiate_graph(accept, format_param)
+    return negotiation.negotiate_results(accept, format_param)
 
 
 def _offered(kind: str) -> tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]:
@@ -203,13 +203,13 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
     """``triples_of(release)`` in the negotiated RDF format, with a release-tied ETag."""
     accept, format_param = request.headers.get("Accept"), request.args.get("format")
     graph_types = formats.offered_media_types(formats.GRAPH_FORMATS)
-    if html_redirect and not format_param and formats.prefers(accept, "text/html", over=graph_types):
+    if html_redirect and not format_param and negotiation.prefers(accept, "text/html", over=graph_types):
         # Relative: the request's Host header is the client's to choose, never a redirect target.
         response = redirect(request.script_root + html_redirect, 303)
         response.autocorrect_location_header = False
         response.vary.add("Accept")
         return response
-    fmt = formats.negotiate_graph(accept, format_param)
+    fmt = negotiation.negotiate_graph(accept, format_param)
     if fmt is None:
         raise _not_acceptable(formats.GRAPH_FORMATS)
     etag = web.release_etag(request.full_path, fmt.name)
@@ -270,7 +270,8 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
 
 def service_description(release: Release) -> list[ox.Triple]:
     """An ``sd:Service`` for this endpoint: language, result formats, features and dataset."""
-    published = release.manifest.published_at or release.base
+    # The public URL the server was started with wins over the one the build wrote down.
+    published = current.settings().public_url or release.manifest.published_at or release.base
     dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
     service = ox.NamedNode(f"{release.base}/id/dataset/kusei/service")
     out: list[ox.Triple] = []
