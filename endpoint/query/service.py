@@ -336,7 +336,12 @@ def incoming_counts(release: Release, iri: str, *, settings: Settings) -> dict[s
     node = ox.NamedNode(iri)
     rows = select(release, f"SELECT ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p {node} "
                            f"FILTER(isIRI(?s) && ?s != {node}) }} GROUP BY ?p", settings=settings)
-    return {row["p"].value: int(row["n"].value) for row in rows}
+    counts: dict[str, int] = {}
+    for row in rows:
+        predicate, n = row["p"], row["n"]
+        if isinstance(predicate, ox.NamedNode) and isinstance(n, ox.Literal):
+            counts[predicate.value] = int(n.value)
+    return counts
 
 
 def graph_triples(release: Release, graph: str, *, settings: Settings) -> list[ox.Triple]:
