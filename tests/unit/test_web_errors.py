@@ -100,3 +100,14 @@ def test_the_service_description_follows_the_public_url_the_server_is_given(data
     app = create_app(Settings(data_dir=data_dir, public_url="https://data.example.org/kusei"))
     response = app.test_client().get("/sparql", headers={"Accept": "application/n-triples"})
     assert b"<https://data.example.org/kusei/sparql>" in response.data
+
+
+@pytest.mark.parametrize(("query", "media_type"), [
+    ("ASKWHERE{?s ?p ?o}", "application/sparql-results+json"),
+    ("CONSTRUCTWHERE{?s a ?o}LIMIT 1", "text/turtle"),
+])
+def test_a_query_whose_form_is_glued_to_its_body_is_answered(client, query: str, media_type: str) -> None:  # noqa: ANN001
+    # The form is only known from the answer; the format is then negotiated for its kind.
+    response = client.get("/sparql", query_string={"query": query})
+    assert response.status_code == 200, response.data
+    assert response.mimetype == media_type

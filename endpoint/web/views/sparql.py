@@ -165,7 +165,7 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
         if cacheable:
             etag = web.release_etag(request.full_path, fmt.name)
     try:
-        if isinstance(fmt, formats.GraphFormat):
+        if outcome.kind == "graph":
             body = formats.serialize_graph(outcome.triples or [], fmt, release.base)
         else:
             assert fmt is not None
