@@ -164,15 +164,15 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
             raise _not_acceptable(_offered(kind))
         if cacheable:
             etag = web.release_etag(request.full_path, fmt.name)
+    assert fmt is not None
     try:
         if outcome.kind == "graph":
             body = formats.serialize_graph(outcome.triples or [], fmt, release.base)
         else:
-            assert fmt is not None
             body = formats.serialize_solutions(outcome, fmt)
     except (ValueError, TypeError) as exc:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
-        raise NotAcceptable(f"The result cannot be written as {fmt.media_type if fmt else 'asked'}: {exc}") from exc
+        raise NotAcceptable(f"The result cannot be written as {fmt.media_type}: {exc}") from exc
     return _result_response(body, fmt, etag, settings, key)
 
 
