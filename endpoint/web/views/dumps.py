@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, send_file
+from werkzeug.http import parse_range_header
 
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
@@ -123,6 +124,11 @@ def dump_file(name: str, folder: str = "") -> Response:
     entry = entries(current.release()).get(folder + name)
     if entry is None:
         abort(404, description=f"No file {name!r} in this release; see /dumps/ for the list.")
+    asked = parse_range_header(request.headers["Range"]) if "Range" in request.headers else None
+    if "Range" in request.headers and (asked is None or asked.units != "bytes"):
+        # A Range the server cannot read (bytes=abc, bytes=5-1, items=0-5) is ignored and the whole
+        # file sent, as RFC 9110 (14.2) lets a server do; Werkzeug would answer 416.
+        request.environ.pop("HTTP_RANGE", None)
     is_gzip = entry.name.endswith(".gz")
     response = send_file(
         entry.path, mimetype=entry.media_type, as_attachment=is_gzip, download_name=entry.name,
