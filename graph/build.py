@@ -240,12 +240,35 @@ def _swap_current(data_dir: Path, release_dir: Path) -> None:
     os.replace(temp, link)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: leave its work alone
+    return True
+
+
+def _remove_stale_work(releases: Path) -> None:
+    """Work directories of builds that were killed (``.build-<pid>-…``) and whose process is gone."""
+    for work in releases.glob(".build-*"):
+        owner = work.name.split("-")[1] if work.name.count("-") >= 2 else ""
+        if work.is_dir() and (not owner.isdecimal() or not _pid_alive(int(owner))):
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def _prune(data_dir: Path, keep: Path) -> None:
     releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for old in releases[KEEP_RELEASES:]:
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _disk_problem(exc: OSError) -> str:
+    where = exc.filename or "the data directory"
+    return f"{where}: {exc.strerror or exc}"
 
 
 def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
@@ -279,8 +302,13 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             raise BuildError("validating against the SHACL shapes", [str(v) for v in outcome.violations])
 
     data_dir = settings.data_dir
-    (data_dir / "releases").mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=data_dir / "releases"))
+    try:
+        (data_dir / "releases").mkdir(parents=True, exist_ok=True)
+        _remove_stale_work(data_dir / "releases")
+        # The pid in the name tells a later build whether this work directory's build is still running.
+        work = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=data_dir / "releases"))
+    except OSError as exc:
+        raise BuildError("writing the release", [_disk_problem(exc)]) from exc
     try:
         with steps.step("writing dumps"):
             dumps_dir = work / "dumps"
@@ -333,6 +361,10 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         _swap_current(data_dir, target)
         os.utime(target)
         _prune(data_dir, target)
+    except OSError as exc:
+        # A full or read-only disk: one line with the path, not a traceback.
+        shutil.rmtree(work, ignore_errors=True)
+        raise BuildError("writing the release", [_disk_problem(exc)]) from exc
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
