@@ -7,6 +7,8 @@ or by a suffix URL (``/id/plan/141089/2024.ttl``); browsers, which ask for text/
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
@@ -17,13 +19,23 @@ from kusei.endpoint.query.describe import describe, is_known
 from kusei.endpoint.web import current
 from kusei.endpoint.web import http as web
 from kusei.endpoint.web.pages.home import build_home
+from kusei.endpoint.web.pages.outline import build_outline, build_place
 from kusei.endpoint.web.pages.query import ROWS_SHOWN, load_examples, run_query
-from kusei.endpoint.web.pages.resource import ResourceBuilder
+from kusei.endpoint.web.pages.resource import ResourceBuilder, vocabulary_labels
 from kusei.endpoint.web.pages.terms import PATH_SAFE, Namer
 from kusei.endpoint.web.pages.vocabulary import build_vocabulary
 from markupsafe import Markup
 
 bp = Blueprint("pages", __name__)
+
+# Markup some extracted texts carry (one document came from HTML); an excerpt shows the words.
+_MARKUP = re.compile(r"</?(?:p|br|div|span|strong|em|b|i|u|ul|ol|li|h[1-6]|table|tr|td|th)\b[^<>]*>", re.I)
+
+
+@bp.app_template_filter("plain")
+def plain_text(text: str) -> str:
+    """The text of a source line without HTML tags; entities are turned back into characters."""
+    return html.unescape(_MARKUP.sub("", text))
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Suffix URLs, as Japan Search offers them: one per graph format a person is likely to want.
@@ -202,12 +214,18 @@ def resource(rest: str) -> Response:
         return _rdf(triples, wanted, path, negotiated=suffix_type is None)
 
     namer = _namer()
-    view = ResourceBuilder(release, namer).build(iri)
+    term_labels, _ = vocabulary_labels(release)
+    outline = build_outline(release, namer, iri, term_labels)
+    # The outline lists the plan's parts; incoming links from them would list them again.
+    view = ResourceBuilder(release, namer).build(iri, shown=frozenset(outline.iris()) if outline else frozenset())
+    place = None if outline else build_place(release, namer, iri, term_labels)
     vocabulary = build_vocabulary(release, namer)
     graph_query = f"SELECT ?s ?p ?o WHERE {{\n  GRAPH <{iri}> {{ ?s ?p ?o }}\n}}\nORDER BY ?s ?p\nLIMIT 500"
     response = _render(
         "resource.html",
         view=view,
+        outline=outline,
+        place=place,
         short=namer.short(iri),
         alternates=_alternates(path),
         jsonld=_json_ld_script(view.triples, release.base),
