@@ -8,6 +8,7 @@ or by a suffix URL (``/id/plan/141089/2024.ttl``); browsers, which ask for text/
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -22,6 +23,7 @@ from kusei.endpoint.web.pages.home import build_home
 from kusei.endpoint.web.pages.outline import build_outline, build_place
 from kusei.endpoint.web.pages.query import ROWS_SHOWN, load_examples, run_query
 from kusei.endpoint.web.pages.resource import ResourceBuilder, vocabulary_labels
+from kusei.endpoint.web.pages.search import search as run_search
 from kusei.endpoint.web.pages.terms import PATH_SAFE, Namer
 from kusei.endpoint.web.pages.vocabulary import build_vocabulary
 from markupsafe import Markup
@@ -177,6 +179,60 @@ def _split_suffix(path: str, store: ox.Store, base: str) -> tuple[str, str | Non
     return path, None
 
 
+# -- error pages, data variants ------------------------------------------------------------------
+
+ERROR_TITLES = {
+    400: ("リクエストが正しくありません", "Bad request", "送られた内容を読み取れませんでした。"),
+    404: ("見つかりません", "Not found", "このアドレスのページはありません。"),
+    405: ("この方法では使えません", "Method not allowed", "このアドレスはこの HTTP メソッドを受け付けません。"),
+    406: ("この形式では返せません", "Not acceptable", "求められた形式ではこの内容を返せません。"),
+    413: ("大きすぎます", "Payload too large", "送られた内容が大きすぎます。"),
+    429: ("リクエストが多すぎます", "Too many requests", "しばらく待ってからもう一度お試しください。"),
+    500: ("サーバーの問題です", "Internal server error", "サーバー側で問題が起きました。記録されています。"),
+    503: ("一時的に使えません", "Service unavailable", "しばらく待ってからもう一度お試しください。"),
+}
+
+
+def render_error_page(status: int, message: str, details: dict[str, object]) -> Response:
+    """An HTTP error for a browser, in the site layout and both languages."""
+    title_ja, title_en, explain_ja = ERROR_TITLES.get(status, ("エラー", "Error", None))
+    try:
+        release_id = current.release().id
+    except Exception:  # noqa: BLE001 - the error page must render even without a release
+        release_id = None
+    html_text = render_template(
+        "error.html", status=status, title_ja=title_ja, title_en=title_en, explain_ja=explain_ja,
+        message=message, details=sorted((k, v) for k, v in details.items()), release_id=release_id,
+    )
+    return Response(html_text, status, content_type="text/html; charset=utf-8")
+
+
+@bp.record_once
+def _install_error_page(state: object) -> None:
+    state.app.extensions["kusei_html_error"] = render_error_page  # type: ignore[attr-defined]
+
+
+def wants_json(suffix: str | None) -> bool:
+    """JSON for a ``.json`` URL, ``format=json`` or an Accept preferring it to HTML."""
+    if suffix == "json":
+        return True
+    wanted = request.args.get("format", "").lower()
+    if wanted:
+        return wanted in ("json", "application/json")
+    return formats.prefers(request.headers.get("Accept"), "application/json", over=["text/html"])
+
+
+def json_response(data: object) -> Response:
+    response = Response(json.dumps(data, ensure_ascii=False, indent=1) + "\n", content_type="application/json")
+    response.vary.add("Accept")
+    return response
+
+
+def _with_suffix(path: str, suffix: str) -> str:
+    query = request.query_string.decode("latin-1")
+    return path + suffix + (("?" + query) if query else "")
+
+
 # -- routes -------------------------------------------------------------------------------------
 
 
@@ -292,3 +348,23 @@ def query_page() -> Response:
         rows_shown=ROWS_SHOWN,
         **context,
     )
+
+
+@bp.get("/search")
+@bp.get("/search.<any(json):suffix>")
+def search_page(suffix: str | None = None) -> Response:
+    release = current.release()
+    namer = _namer()
+    term_labels, _ = vocabulary_labels(release)
+    query = request.args.get("q", "").strip()[:200]
+    results = run_search(release, namer, term_labels, query)
+    if wants_json(suffix):
+        return json_response({
+            "query": results.query,
+            "terms": results.terms,
+            "total": results.total,
+            "results": [hit.as_json() for hit in results.hits],
+        })
+    response = _render("search.html", results=results, search_query=query, json_href=_with_suffix("/search", ".json"))
+    response.vary.add("Accept")
+    return response
