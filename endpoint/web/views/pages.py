@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from kusei.endpoint.query import formats
 from kusei.endpoint.query.describe import describe, is_known
 from kusei.endpoint.web import current
 from kusei.endpoint.web import http as web
+from kusei.endpoint.web.pages import compare as cmp
+from kusei.endpoint.web.pages.data import select
 from kusei.endpoint.web.pages.home import build_home
 from kusei.endpoint.web.pages.outline import build_outline, build_place
 from kusei.endpoint.web.pages.query import ROWS_SHOWN, load_examples, run_query
@@ -228,6 +230,16 @@ def json_response(data: object) -> Response:
     return response
 
 
+def csv_response(text: str, name: str) -> Response:
+    response = Response(text, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'inline; filename="{name}.csv"'
+    return response
+
+
+def wants_csv(suffix: str | None) -> bool:
+    return suffix == "csv" or request.args.get("format", "").lower() in ("csv", "text/csv")
+
+
 def _with_suffix(path: str, suffix: str) -> str:
     query = request.query_string.decode("latin-1")
     return path + suffix + (("?" + query) if query else "")
@@ -275,6 +287,9 @@ def resource(rest: str) -> Response:
     # The outline lists the plan's parts; incoming links from them would list them again.
     view = ResourceBuilder(release, namer).build(iri, shown=frozenset(outline.iris()) if outline else frozenset())
     place = None if outline else build_place(release, namer, iri, term_labels)
+    ward = None
+    if path.startswith("/id/area/"):
+        ward = cmp.catalogue(release, namer).ward(path.rsplit("/", 1)[-1])
     vocabulary = build_vocabulary(release, namer)
     graph_query = f"SELECT ?s ?p ?o WHERE {{\n  GRAPH <{iri}> {{ ?s ?p ?o }}\n}}\nORDER BY ?s ?p\nLIMIT 500"
     response = _render(
@@ -282,6 +297,7 @@ def resource(rest: str) -> Response:
         view=view,
         outline=outline,
         place=place,
+        ward_page=ward.page_href if ward else None,
         short=namer.short(iri),
         alternates=_alternates(path),
         jsonld=_json_ld_script(view.triples, release.base),
@@ -366,5 +382,119 @@ def search_page(suffix: str | None = None) -> Response:
             "results": [hit.as_json() for hit in results.hits],
         })
     response = _render("search.html", results=results, search_query=query, json_href=_with_suffix("/search", ".json"))
+    response.vary.add("Accept")
+    return response
+
+
+def _ward_or_404(code: str) -> cmp.WardSummary:
+    ward = cmp.catalogue(current.release(), _namer()).ward(code)
+    if ward is None:
+        abort(404, description=f"No ward has the code {code}.")
+    return ward
+
+
+@bp.get("/ward/<code>")
+@bp.get("/ward/<code>.<any(json, csv):suffix>")
+def ward_page(code: str, suffix: str | None = None) -> Response:
+    ward = _ward_or_404(code)
+    if wants_csv(suffix):
+        return csv_response(cmp.wards_csv([ward]), f"ward-{code}")
+    if wants_json(suffix):
+        return json_response(cmp.ward_json(ward))
+    response = _render("ward.html", ward=ward, json_href=f"/ward/{code}.json", csv_href=f"/ward/{code}.csv",
+                       years_href=f"/ward/{code}/years")
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/ward/<code>/years")
+@bp.get("/ward/<code>/years.<any(json, csv):suffix>")
+def years_page(code: str, suffix: str | None = None) -> Response:
+    ward = _ward_or_404(code)
+    steps = cmp.year_over_year(ward)
+    if wants_csv(suffix):
+        return csv_response(cmp.years_csv(steps), f"ward-{code}-years")
+    if wants_json(suffix):
+        return json_response(cmp.years_json(ward, steps))
+    base = f"/ward/{code}/years"
+    response = _render("years.html", ward=ward, steps=steps, json_href=base + ".json", csv_href=base + ".csv")
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/compare")
+@bp.get("/compare.<any(json, csv):suffix>")
+def compare_page(suffix: str | None = None) -> Response:
+    cat = cmp.catalogue(current.release(), _namer())
+    comparison = cmp.compare(cat, request.args.getlist("plan"))
+    if wants_csv(suffix):
+        return csv_response(cmp.comparison_csv(comparison), "compare")
+    if wants_json(suffix):
+        return json_response(cmp.comparison_json(comparison))
+    response = _render("compare.html", comparison=comparison, all_plans=cat.plans, chart=cmp.chart(comparison),
+                       json_href=_with_suffix("/compare", ".json"), csv_href=_with_suffix("/compare", ".csv"))
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/id/")
+@bp.get("/id/index.json", defaults={"suffix": "json"})
+def browse_all(suffix: str | None = None) -> Response:
+    release = current.release()
+    namer = _namer()
+    cat = cmp.catalogue(release, namer)
+    term_labels, _ = vocabulary_labels(release)
+    kusei = release.base + "/def/"
+    counts = select(release, f"""
+SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?class FILTER(STRSTARTS(STR(?class), "{kusei}")) }}
+GROUP BY ?class ORDER BY DESC(?n)""")
+    used: dict[str, int] = {}
+    for plan in cat.plans:
+        for measure in plan.measures:
+            for area in measure.areas:
+                used[area] = used.get(area, 0) + 1
+    sections = [
+        {"title_ja": "運営方針", "title_en": "Plans", "count": len(cat.plans),
+         "entries": [{"href": "/id/plan/", "text": "運営方針の一覧 All plans", "note": None}]
+         + [{"href": p.href, "text": p.label, "note": p.goal_title} for p in cat.plans]},
+        {"title_ja": "区", "title_en": "Wards", "count": len(cat.wards),
+         "entries": [{"href": w.page_href, "text": w.label_ja, "note": f"運営方針 {len(w.plans)}"} for w in cat.wards]},
+        {"title_ja": "政策分野", "title_en": "Policy areas", "count": len(cat.areas),
+         "entries": [{"href": a.href, "text": a.label_ja, "note": f"施策 {used.get(a.iri, 0)}"} for a in cat.areas]},
+        {"title_ja": "種類", "title_en": "Kinds of things", "count": None,
+         "entries": [{"href": namer.href(row["class"].value),
+                      "text": term_labels.get(row["class"].value, "ja") or namer.short(row["class"].value),
+                      "note": f"{int(row['n'].value)} 件"} for row in counts]},
+    ]
+    if wants_json(suffix):
+        return json_response({"sections": sections})
+    response = _render("browse.html", title_ja="一覧", title_en="Browse the data", sections=sections, crumbs=[],
+                       note_ja="このデータの運営方針、区、政策分野、種類ごとの件数です。",
+                       note_en="The plans, wards, policy areas and kinds of things in the data.",
+                       json_href="/id/index.json", csv_href=None)
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/id/plan/")
+@bp.get("/id/plan/index.<any(json, csv):suffix>")
+def browse_plans(suffix: str | None = None) -> Response:
+    cat = cmp.catalogue(current.release(), _namer())
+    with_plans = [w for w in cat.wards if w.plans]
+    if wants_csv(suffix):
+        return csv_response(cmp.wards_csv(with_plans), "plans")
+    if wants_json(suffix):
+        return json_response({"wards": [cmp.ward_json(w) for w in with_plans]})
+    sections = [
+        {"title_ja": w.label_ja, "title_en": w.label_en or "", "count": len(w.plans),
+         "entries": [{"href": p.href, "text": f"FY{p.year} {p.label}" if p.year else p.label,
+                      "note": f"{p.goal_title or ''} · 施策 {len(p.measures)} · 事業 {p.project_count}"}
+                     for p in w.plans]}
+        for w in with_plans
+    ]
+    response = _render("browse.html", title_ja="運営方針の一覧", title_en="All plans", sections=sections,
+                       crumbs=[{"href": "/id/", "text": "一覧"}],
+                       note_ja="区ごと、年度順です。", note_en="By ward, in fiscal-year order.",
+                       json_href="/id/plan/index.json", csv_href="/id/plan/index.csv")
     response.vary.add("Accept")
     return response
