@@ -23,7 +23,7 @@ from kusei.endpoint.web.pages import compare as cmp
 from kusei.endpoint.web.pages.data import select
 from kusei.endpoint.web.pages.home import build_home
 from kusei.endpoint.web.pages.outline import build_outline, build_place
-from kusei.endpoint.web.pages.query import ROWS_SHOWN, load_examples, run_query
+from kusei.endpoint.web.pages.query import EXPLANATIONS, PAGE_SIZE, call_sparql, load_examples, run_query
 from kusei.endpoint.web.pages.resource import ResourceBuilder, vocabulary_labels
 from kusei.endpoint.web.pages.search import search as run_search
 from kusei.endpoint.web.pages.terms import PATH_SAFE, Namer
@@ -341,7 +341,8 @@ def query_page() -> Response:
     examples = load_examples()
     context: dict[str, object] = {}
     if query.strip():
-        outcome = run_query(query, namer)
+        page = request.args.get("page", "1")
+        outcome = run_query(query, namer, int(page) if page.isdigit() else 1)
         context["result" if hasattr(outcome, "rows") else "error"] = outcome
     elif examples:
         query = examples[0].query
@@ -351,6 +352,9 @@ def query_page() -> Response:
     def download(fmt: str) -> str:
         return "/sparql?" + urlencode({"query": query, "format": fmt})
 
+    def page_href(number: int) -> str:
+        return "/query?" + urlencode({"query": query, "page": number})
+
     return _render(
         "query.html",
         query=query,
@@ -358,12 +362,32 @@ def query_page() -> Response:
         current_example=current_example,
         prefixes=formats.prefixes(release.base),
         permalink="/query?" + urlencode({"query": query}),
-        downloads={"csv": download("csv"), "tsv": download("tsv"), "json": download("json")},
+        downloads={
+            "table": [("CSV", download("csv")), ("CSV (Excel, BOM)", "/query/download?" + urlencode(
+                {"query": query, "format": "csv-bom"})), ("TSV", download("tsv")), ("JSON", download("json"))],
+            "graph": [("Turtle", download("ttl")), ("N-Triples", download("nt")), ("JSON-LD", download("jsonld"))],
+        },
+        page_href=page_href,
         sparql_path="/sparql",
         base=release.base,
-        rows_shown=ROWS_SHOWN,
+        page_size=PAGE_SIZE,
+        explanations=[{"pattern": p, "ja": ja, "en": en} for p, ja, en in EXPLANATIONS],
         **context,
     )
+
+
+@bp.get("/query/download")
+def query_download() -> Response:
+    """CSV with a byte-order mark, so Excel opens the Japanese text as UTF-8 (works without JavaScript)."""
+    query = request.args.get("query", "")
+    if request.args.get("format") != "csv-bom" or not query.strip():
+        abort(400, description="query= and format=csv-bom are required.")
+    status, headers, body = call_sparql(query, "text/csv", "csv")
+    if status != 200:
+        return web.error_response(status, body.decode("utf-8", "replace").strip()[:2000])
+    response = Response(b"\xef\xbb\xbf" + body, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = 'attachment; filename="kusei-query.csv"'
+    return response
 
 
 @bp.get("/search")
