@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -71,11 +72,14 @@ def test_query_page_runs_examples_and_links_to_resources(page: object, server_ur
     page.locator("a.example", has_text="マスコット").click()
     assert "kusei:Mascot" in page.locator("#query").input_value()
     page.locator("#run").click()
-    page.wait_for_function("document.querySelector('#status').textContent.includes('rows')")
+    # Locators and expect, not wait_for_function(str): the pages' CSP forbids eval.
+    expect(page.locator("#status")).to_contain_text("rows")
     assert result_rows(page).count() > 0
     assert re.search(r"\d+ 行 rows · \d+ ms", page.locator("#status").inner_text())
     assert "/query?query=" in page.url
     assert not page.locator("#downloads").is_hidden()
+    # A SELECT offers table downloads only.
+    assert page.locator("#dl-table").is_visible() and page.locator("#dl-graph").is_hidden()
     shot(page, "query-mascots")
 
     # The name in the first row is the label the mascot's own page shows.
@@ -92,10 +96,7 @@ def test_query_page_runs_examples_and_links_to_resources(page: object, server_ur
     page.go_back()
     page.locator("a.example", has_text="人口と世帯数").click()
     page.locator("#query").press("Control+Enter")
-    page.wait_for_function(
-        "document.querySelector('#results th') && "
-        "[...document.querySelectorAll('#results th')].some(th => th.textContent === '?population')"
-    )
+    expect(page.locator("#results th", has_text="?population")).to_have_count(1)
     assert result_rows(page).count() > 0
     assert not page.console_errors, page.console_errors
 
