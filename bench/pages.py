@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import requests
+
 from kusei.graph.build import build
 from kusei.graph.publish.search import build_index
-
 from kusei.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+
 from kusei.graph.gate.validate import (
     ONTOLOGY_DIR,
     SHAPES_DIR,
@@ -47,8 +47,8 @@ from kusei.graph.publish.dumps import (
 )
 from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
 from kusei.graph.publish.search import write_index as write_search_index
-
 from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
+from kusei.release import Manifest
 from kusei.settings import Settings
 
 KEEP_RELEASES = 3
@@ -323,17 +323,11 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             gc.collect()  # closes the RocksDB handle before the directory is renamed
 
         graph_triples[dataset_graph.value] = len(description)
-        manifest = {
-            "id": release_id,
-            "base": settings.base,
-            "published_at": settings.published_at,
-            "modified": settings.modified,
-            "graphs": dict(sorted(graph_triples.items())),
-            "files": [f.as_json() for f in sorted(all_files, key=lambda f: f.name)],
-            "documents": {d.doc_id: d.record_file for d in mapped},
-        }
-        (work / "release.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
-                                           encoding="utf-8")
+        Manifest(
+            id=release_id, base=settings.base, published_at=settings.published_at, modified=settings.modified,
+            graphs=dict(sorted(graph_triples.items())), files=sorted(all_files, key=lambda f: f.name),
+            documents={d.doc_id: d.record_file for d in mapped},
+        ).write(work)
         reused = target.exists()
         if reused:
             shutil.rmtree(work)  # same inputs, same release: keep the one already there

@@ -22,9 +22,9 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import build
-
 from kusei.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

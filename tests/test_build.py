@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+
 from kusei.graph.build import BuildError, build
 from kusei.graph.input.record import load_record
 from kusei.graph.input.reference import check_digit_ok
 from kusei.graph.input.textmatch import squash
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
-
 from kusei.namespaces import DCAT, SPDX
 from kusei.settings import Settings
 

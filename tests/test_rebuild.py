@@ -27,11 +27,11 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import BuildError, build
 from kusei.graph.input.record import RecordError
 from kusei.graph.input.verify import RECORDS_DIR
-
 from kusei.release import ReleaseError
 from kusei.settings import DEFAULT_BASE, Settings
 

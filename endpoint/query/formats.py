@@ -1,4 +1,4 @@
-"""Content negotiation and serialisation of query results and graphs.
+"""Content negotiation and serialisation of query results and graphs (the formats: ``kusei.formats``).
 
 Shared by the SPARQL endpoint and the resource pages, so a format means the same thing (media
 type, ``format=`` short name, prefixes, JSON-LD context) everywhere on the site.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import pyoxigraph as ox
@@ -17,78 +16,13 @@ import rdflib
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from kusei.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, GraphFormat, ResultFormat
 from kusei.namespaces import prefixes as _dump_prefixes
+
+__all__ = ["GRAPH_FORMATS", "RESULT_FORMATS", "Format", "GraphFormat", "ResultFormat"]
 
 if TYPE_CHECKING:  # engine imports nothing from here, but keep the type-only edge explicit
     from kusei.endpoint.query.service import Outcome
-
-
-class _Serialisation:
-    """What result and graph formats share: the W3C format IRI and the Content-Type header."""
-
-    media_type: str
-    ox_format: ox.QueryResultsFormat | ox.RdfFormat
-
-    @property
-    def iri(self) -> str:
-        return self.ox_format.iri
-
-    @property
-    def content_type(self) -> str:
-        return _with_charset(self.media_type)
-
-
-@dataclass(frozen=True)
-class ResultFormat(_Serialisation):
-    """A serialisation of SELECT/ASK results."""
-
-    name: str  # the format= short name
-    media_type: str
-    ox_format: ox.QueryResultsFormat
-    aliases: tuple[str, ...] = ()  # other media types that select it
-    other_names: tuple[str, ...] = ()  # other format= names that select it
-
-
-@dataclass(frozen=True)
-class GraphFormat(_Serialisation):
-    """A serialisation of CONSTRUCT/DESCRIBE results and resource descriptions."""
-
-    name: str
-    media_type: str
-    ox_format: ox.RdfFormat
-    aliases: tuple[str, ...] = ()
-    other_names: tuple[str, ...] = ()
-
-
-def _with_charset(media_type: str) -> str:
-    # Every format here is UTF-8; saying so stops browsers and Excel guessing Shift_JIS.
-    return f"{media_type}; charset=utf-8"
-
-
-# Order is the server's preference: it breaks ties, so */* gets the first one.
-RESULT_FORMATS: tuple[ResultFormat, ...] = (
-    ResultFormat("json", "application/sparql-results+json", ox.QueryResultsFormat.JSON,
-                 ("application/json",)),
-    ResultFormat("xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML, ("application/xml",)),
-    ResultFormat("csv", "text/csv", ox.QueryResultsFormat.CSV),
-    ResultFormat("tsv", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
-)
-
-# Turtle first: with no Accept or a bare */*, curl users get readable data, and the W3C protocol
-# tests expect one of RDF/XML, Turtle or N-Triples. The other names are those clients send:
-# SPARQLWrapper adds format=xml|json|turtle|n3|rdf+xml|json-ld to every query, as Virtuoso and
-# Fuseki accept, so format=xml on a CONSTRUCT means RDF/XML (and Turtle is valid N3).
-GRAPH_FORMATS: tuple[GraphFormat, ...] = (
-    GraphFormat("ttl", "text/turtle", ox.RdfFormat.TURTLE, ("application/x-turtle",), ("turtle", "n3")),
-    GraphFormat("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES, ("text/plain",),
-                ("ntriples", "n-triples")),
-    GraphFormat("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD, ("application/json",),
-                ("json-ld", "json")),
-    GraphFormat("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML, ("application/xml",),
-                ("xml", "rdfxml", "rdf+xml", "rdf/xml")),
-    GraphFormat("trig", "application/trig", ox.RdfFormat.TRIG),
-    GraphFormat("nq", "application/n-quads", ox.RdfFormat.N_QUADS, (), ("nquads", "n-quads")),
-)
 
 
 def prefixes(base: str) -> dict[str, str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
-from kusei.endpoint.query.cache import ResultCache
 
+from kusei.endpoint.query.cache import ResultCache
 from kusei.release import CurrentRelease
 from kusei.settings import Settings
 

@@ -6,9 +6,9 @@ import hashlib
 from collections import defaultdict
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Corrected, Text
 from kusei.graph.input.textmatch import Span
-
 from kusei.namespaces import DCTERMS, RDFS, SCHEMA, TYPE, Terms, lit, typed
 
 Path = tuple

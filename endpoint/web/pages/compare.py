@@ -12,10 +12,8 @@ import io
 from dataclasses import dataclass, field
 
 from kusei.endpoint.web.pages.data import select
-from kusei.endpoint.web.pages.memo import cached
 from kusei.endpoint.web.pages.terms import DCTERMS, RDFS, SCHEMA, SKOS, Namer, natural_key
 from kusei.graph.publish.search import fold
-
 from kusei.release import Release
 
 
@@ -203,7 +201,7 @@ SELECT ?area ?ja ?en WHERE {{
 
 
 def catalogue(release: Release, namer: Namer) -> Catalogue:
-    return cached(release, "catalogue", lambda: _build(release, namer))
+    return release.memo("catalogue", lambda: _build(release, namer))
 
 
 # -- comparison ---------------------------------------------------------------------------------

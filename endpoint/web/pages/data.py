@@ -1,32 +1,22 @@
-"""The one door through which page models read the store: SPARQL text in, plain rows out.
+"""The page models' way to the data: SPARQL text through the one query service.
 
-Pages ask in SPARQL so that, when every page query goes through the query service (time limit,
-guard), only this module changes. The store's default graph already holds the merge of the
-named graphs, so no union flag is passed.
+Kept as a small door so the page models read like the queries they ask; the service applies
+the guard, the limits, the time limit and the merged default graph, and serves pages on a lane
+of their own.
 """
 
 from __future__ import annotations
 
-import pyoxigraph as ox
-
+from kusei.endpoint.query import service
+from kusei.endpoint.web import current
 from kusei.release import Release
 
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Term = service.Term
 
 
 def select(release: Release, query: str) -> list[dict[str, Term]]:
     """Rows of a SELECT, each a dict of bound variables (unbound ones are left out)."""
-    solutions = release.store.query(query)
-    names = [variable.value for variable in solutions.variables]
-    rows = []
-    for solution in solutions:
-        row = {}
-        for name in names:
-            term = solution[name]
-            if term is not None:
-                row[name] = term
-        rows.append(row)
-    return rows
+    return service.select(release, query, settings=current.settings())
 
 
 def iri_list(iris: list[str] | set[str]) -> str:

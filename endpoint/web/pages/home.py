@@ -6,9 +6,7 @@ from dataclasses import dataclass
 
 from kusei.endpoint.web.pages.compare import WardSummary, catalogue
 from kusei.endpoint.web.pages.data import select
-from kusei.endpoint.web.pages.memo import cached
 from kusei.endpoint.web.pages.terms import Namer
-
 from kusei.release import Release
 
 TYPE_COUNT_QUERY = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}"
@@ -40,4 +38,4 @@ def _compute(release: Release, namer: Namer) -> Home:
 
 
 def build_home(release: Release, namer: Namer) -> Home:
-    return cached(release, "home", lambda: _compute(release, namer))
+    return release.memo("home", lambda: _compute(release, namer))

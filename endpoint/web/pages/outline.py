@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
+
 from kusei.endpoint.web.pages.data import iri_list, select
-from kusei.endpoint.web.pages.memo import cached
 from kusei.endpoint.web.pages.terms import (
     DCTERMS,
     LABEL_PREDICATES,
@@ -22,7 +22,6 @@ from kusei.endpoint.web.pages.terms import (
     Namer,
     natural_key,
 )
-
 from kusei.release import Release
 
 # Groups of top-level parts, in the order the plans print them; a part goes into the first group
@@ -155,7 +154,7 @@ def _literal_text(literals: list[ox.Literal]) -> list[str]:
 
 def build_outline(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Outline | None:
     """The outline of ``plan``, or None when the IRI has no parts (not a plan)."""
-    return cached(release, "outline " + plan, lambda: _build(release, namer, plan, term_labels))
+    return release.memo("outline " + plan, lambda: _build(release, namer, plan, term_labels))
 
 
 def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Outline | None:

@@ -1,8 +1,8 @@
 """The query page's server side: the example queries, and running a query for the no-JavaScript form.
 
-The form is a client of /sparql like the script in the browser: it sends the query over the
-SPARQL protocol (in-process), so timeouts, limits, prefixes and error messages are the
-endpoint's own and the two paths cannot drift apart.
+The form runs its query through the same query service as /sparql (guard, limits, time limit,
+prefixes, error family), called directly: a request to itself would make every visitor of the
+page one client address for the rate limit.
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import current_app
+
+from kusei.endpoint.query import service
+from kusei.endpoint.query.errors import KuseiError, NotAcceptable
 from kusei.endpoint.web.pages.terms import XSD, Namer
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+from kusei.release import Release
+from kusei.settings import Settings
 
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
-# application/json last: results never come as it, but errors then arrive as JSON with line/column.
-RESULT_TYPES = "application/sparql-results+json, application/n-triples;q=0.9, application/json;q=0.1"
 _HEADER = re.compile(r"#\s*(title|title-ja|description-ja|description)\s*:\s*(.*)")
 # Rows per page of the result table, on the server-rendered form and in the script alike.
 PAGE_SIZE = 100
@@ -173,40 +174,16 @@ def error_position(message: str) -> tuple[int | None, int | None]:
     return (int(match.group(1)), int(match.group(2))) if match else (None, None)
 
 
-def _error(status: int, body: bytes, query: str) -> QueryError:
-    text = body.decode("utf-8", "replace").strip()
-    line = column = None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        line = data.get("line") if isinstance(data.get("line"), int) else None
-        column = data.get("column") if isinstance(data.get("column"), int) else None
-        text = str(data.get("message") or data.get("error") or text)
-    if line is None:
-        line, column = error_position(text)
+def _error(exc: KuseiError, query: str) -> QueryError:
+    line, column = exc.details.get("line"), exc.details.get("column")
+    if not isinstance(line, int):
+        line, column = error_position(exc.message)
     context: list[tuple[int, str]] = []
     lines = query.splitlines()
     if line is not None and 0 < line <= len(lines):
         context = [(n, lines[n - 1]) for n in range(max(1, line - 1), line + 1)]
-    return QueryError(status, text, line, column, context, explain(text))
-
-
-def call_sparql(query: str, accept: str, fmt: str | None = None) -> tuple[int, dict, bytes]:
-    """Send ``query`` to /sparql in-process: status, headers and body, as a client gets them."""
-    builder = EnvironBuilder(
-        path="/sparql",
-        method="POST",
-        data={"query": query, **({"format": fmt} if fmt else {})},
-        headers={"Accept": accept},
-    )
-    try:
-        app_iter, status, headers = run_wsgi_app(current_app.wsgi_app, builder.get_environ(), buffered=True)
-        body = b"".join(app_iter)
-    finally:
-        builder.close()
-    return int(status.split()[0]), dict(headers), body
+    return QueryError(exc.status, exc.message, line, column if isinstance(column, int) else None, context,
+                      explain(exc.message))
 
 
 def _page_of(total: int, page: int) -> tuple[int, int, int]:
@@ -215,16 +192,17 @@ def _page_of(total: int, page: int) -> tuple[int, int, int]:
     return page, pages, (page - 1) * PAGE_SIZE
 
 
-def run_query(query: str, namer: Namer, page: int = 1) -> ResultTable | QueryError:
-    """Run ``query`` through /sparql in-process and shape one page of the answer as a table."""
+def run_query(query: str, namer: Namer, release: Release, settings: Settings,
+              page: int = 1) -> ResultTable | QueryError:
+    """Run ``query`` through the query service, as /sparql would, and shape one page of the answer."""
     started = time.perf_counter()
-    code, headers, body = call_sparql(query, RESULT_TYPES)
+    try:
+        outcome = service.execute(release, query, settings=settings, write_as="json")
+    except KuseiError as exc:
+        return _error(exc, query)
     elapsed = (time.perf_counter() - started) * 1000
-    if code != 200:
-        return _error(code, body, query)
-    content_type = headers.get("Content-Type", "").split(";")[0].strip()
-    if content_type == "application/n-triples":
-        triples = list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+    if isinstance(outcome, service.Outcome):  # CONSTRUCT or DESCRIBE
+        triples = outcome.triples or []
         page, pages, start = _page_of(len(triples), page)
         rows: list[list[Cell | None]] = [
             [_term_cell(t.subject, namer), _term_cell(t.predicate, namer), _term_cell(t.object, namer)]
@@ -232,7 +210,7 @@ def run_query(query: str, namer: Namer, page: int = 1) -> ResultTable | QueryErr
         ]
         return ResultTable(["subject", "predicate", "object"], rows, len(triples), elapsed, kind="graph",
                            page=page, pages=pages, first_row=start + 1)
-    data = json.loads(body)
+    data = json.loads(outcome.body)
     if "boolean" in data:
         return ResultTable([], [], 0, elapsed, boolean=bool(data["boolean"]), kind="boolean")
     variables = data.get("head", {}).get("vars", [])
@@ -242,3 +220,11 @@ def run_query(query: str, namer: Namer, page: int = 1) -> ResultTable | QueryErr
         [_cell(b[v], namer) if v in b else None for v in variables] for b in bindings[start:start + PAGE_SIZE]
     ]
     return ResultTable(variables, rows, len(bindings), elapsed, page=page, pages=pages, first_row=start + 1)
+
+
+def csv_with_bom(query: str, release: Release, settings: Settings) -> bytes:
+    """The query's CSV with a byte-order mark, as a client of /sparql would get it (same lane)."""
+    outcome = service.execute(release, query, settings=settings, write_as="csv")
+    if not isinstance(outcome, service.Written) or outcome.format != "csv":
+        raise NotAcceptable("CSV is offered for SELECT and ASK results; use Turtle, N-Triples or JSON-LD.")
+    return b"\xef\xbb\xbf" + outcome.body

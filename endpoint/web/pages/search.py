@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from kusei.endpoint.web.pages.memo import cached
 from kusei.endpoint.web.pages.terms import Labels, Namer
 from kusei.graph.publish.search import INDEX_FILE, INDEX_VERSION, fold, fold_with_map
-
 from kusei.release import Release
 
 SNIPPET_BEFORE = 30
@@ -77,7 +75,7 @@ def load_index(release: Release) -> list[dict] | None:
         index = json.loads(path.read_text(encoding="utf-8"))
         return index["entries"] if index.get("version") == INDEX_VERSION else None
 
-    return cached(release, "search-index", compute)
+    return release.memo("search-index", compute)
 
 
 def query_terms(query: str) -> list[str]:
