@@ -31,7 +31,7 @@ from kusei.graph.gate.validate import (
     to_rdflib,
     validate_graphs,
 )
-from kusei.graph.input.record import Record, RecordError, load_record
+from kusei.graph.input.record import Record, RecordError, RecordErrors, load_record
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
@@ -125,8 +125,8 @@ def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms,
     for path in paths:
         try:
             record, lines = load_record(path)
-        except RecordError as exc:
-            problems.append(str(exc))
+        except RecordErrors as exc:
+            problems.extend(map(str, exc.errors))  # and on to the next file: one run lists them all
             continue
         source_path = sources_dir / record.document.file
         if not source_path.is_file():

@@ -10,7 +10,7 @@ from kusei.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings()
+    settings = settings or Settings.load()
     app = Flask(__name__)
     app.config["KUSEI"] = settings
     app.extensions["kusei_release"] = CurrentRelease(settings.data_dir)

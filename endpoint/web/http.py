@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from importlib import metadata
 
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
@@ -17,17 +16,15 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
+from kusei import __version__
 from kusei.endpoint.query import formats
 from kusei.endpoint.query.errors import KuseiError, RequestTooLarge
-from kusei.endpoint.web import current
+from kusei.endpoint.web import current, negotiation
 from kusei.release import ReleaseError
 
-try:
-    # The code version is part of every ETag: a deployment may change how the same release is
-    # rendered (prefixes, templates), and a strong validator must then change too.
-    VERSION = metadata.version("kusei")
-except metadata.PackageNotFoundError:
-    VERSION = "dev"
+# The code version is part of every ETag: a deployment may change how the same release is
+# rendered (prefixes, templates), and a strong validator must then change too.
+VERSION = __version__
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
@@ -136,7 +133,7 @@ def error_response(status: int, message: str, *, code: str | None = None, **deta
     """
     code = code or _slug(status)
     extra = {key: value for key, value in details.items() if value is not None}
-    best = formats.parse_accept(request.headers.get("Accept")).best_match(
+    best = negotiation.parse_accept(request.headers.get("Accept")).best_match(
         ["text/plain", "application/json", "text/html"])
     if best == "application/json":
         body = json.dumps({"error": code, "message": message, **extra}, ensure_ascii=False, indent=1)
@@ -192,7 +189,7 @@ def _release_error(exc: ReleaseError) -> Response:
     return response
 
 
-def _unexpected_error(exc: Exception) -> Response:
+def _unexpected_error(exc: Exception) -> Response | HTTPException:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     # The traceback goes to the log only; the client learns that it was our fault, not its own.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from kusei.graph.input.record import Corrected, Record, RecordError, load_record
+from kusei.graph.input.record import Corrected, Record, RecordError, RecordErrors, load_record
 from kusei.graph.input.textmatch import SourceText, Span
 
 # String fields that hold Kusei's own words or codes, not printed text. (Numbers and dates are
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         try:
             record, lines = load_record(path)
-        except RecordError as exc:
+        except RecordErrors as exc:
             print(exc)
             failed = True
             continue

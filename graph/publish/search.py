@@ -1,77 +1,29 @@
 """The search index of a release: every named thing with its titles and texts, folded for matching.
 
 Written once by the build (``search.json`` beside the store), so a search reads a small file
-instead of scanning the store. Folding is what makes Japanese search forgiving: users type
-full-width or half-width letters, hiragana or katakana, with or without long-vowel marks, small
-kana or spaces, for the same word. ``fold`` is the one definition; the server folds the query
-with it, so both sides always agree.
+instead of scanning the store. The file's name and the folding are kusei.search_index's, shared
+with the server that reads it.
 """
 
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kusei.namespaces import DCTERMS, ORG, RDF, RDFS, SCHEMA, SKOS
+from kusei.search_index import INDEX_FILE, INDEX_VERSION, fold
 
-INDEX_FILE = "search.json"
-INDEX_VERSION = 1
+__all__ = ["INDEX_FILE", "build_index", "write_index"]
+
 
 TITLE_PREDICATES = (RDFS + "label", DCTERMS + "title", SCHEMA + "name", SKOS + "prefLabel")
 # Longer texts searched after the titles; the vocabulary's own prose is left out (it is about
 # the terms, and would match every query about "plan" or "measure").
 TEXT_LOCALS = ("tagline", "caption", "role", "preface", "measuresIntro", "mtpReferenceText", "basicStrategyText")
 TEXT_PREDICATES = (DCTERMS + "description", ORG + "purpose", SKOS + "definition")
-
-_SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
-# Voiced-sound marks: half-width ones follow their kana, and NFKC joins the pair only if it
-# sees both, so a character and its marks are folded together.
-_MARKS = {"\uff9e", "\uff9f", "\u3099", "\u309a"}
-_DROPPED = {"ー", "－", "‐", "-", "・", "･"}
-
-
-def _fold_unit(unit: str) -> str:
-    folded = []
-    for char in unicodedata.normalize("NFKC", unit).lower():
-        code = ord(char)
-        if 0x3041 <= code <= 0x3096:  # hiragana → katakana
-            char = chr(code + 0x60)
-        char = char.translate(_SMALL_KANA)
-        if char.isspace() or char in _DROPPED:
-            continue
-        folded.append(char)
-    return "".join(folded)
-
-
-def _units(text: str) -> Iterable[tuple[int, int]]:
-    """Spans of ``text`` that fold as one: a character with the voiced-sound marks after it."""
-    start = 0
-    while start < len(text):
-        end = start + 1
-        while end < len(text) and text[end] in _MARKS:
-            end += 1
-        yield start, end
-        start = end
-
-
-def fold(text: str) -> str:
-    """The matching form of a text: NFKC, lower case, katakana, no long-vowel marks, small kana or spaces."""
-    return "".join(_fold_unit(text[start:end]) for start, end in _units(text))
-
-
-def fold_with_map(text: str) -> tuple[str, list[int]]:
-    """``fold(text)`` and, for each of its characters, the index in ``text`` it came from."""
-    folded: list[str] = []
-    origins: list[int] = []
-    for start, end in _units(text):
-        piece = _fold_unit(text[start:end])
-        folded.append(piece)
-        origins.extend([start] * len(piece))
-    return "".join(folded), origins
 
 
 def _best(literals: list[ox.Literal]) -> str | None:
@@ -111,6 +63,7 @@ def build_index(quads: Iterable[ox.Quad], base: str) -> dict:
             continue
         types = sorted(t.value for t in props.get(RDF + "type", []) if isinstance(t, ox.NamedNode))
         own_types = [t for t in types if t.startswith(kusei)] or types
+        plan: str | None
         if ox.NamedNode(kusei + "Plan") in props.get(RDF + "type", []):
             plan = subject
         else:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from kusei.endpoint.web.pages.data import select
 from kusei.endpoint.web.pages.terms import DCTERMS, RDFS, SCHEMA, SKOS, Namer, natural_key
-from kusei.graph.publish.search import fold
 from kusei.release import Release
+from kusei.search_index import fold
 
 
 @dataclass
@@ -121,12 +121,12 @@ SELECT ?plan ?ward ?year ?inferred ?label ?goal ?goalTitle ?goalTagline WHERE {{
         iri = row["plan"].value
         if iri in plans:
             continue
-        ward = wards.get(row["ward"].value)
+        of_ward = wards.get(row["ward"].value)
         year = row.get("year")
         plans[iri] = PlanSummary(
             iri=iri, href=namer.href(iri), ward=row["ward"].value,
-            ward_code=ward.code if ward else row["ward"].value.rsplit("/", 1)[-1],
-            ward_label=ward.label_ja if ward else namer.short(row["ward"].value),
+            ward_code=of_ward.code if of_ward else row["ward"].value.rsplit("/", 1)[-1],
+            ward_label=of_ward.label_ja if of_ward else namer.short(row["ward"].value),
             year=int(year.value) if year is not None else None,
             inferred="inferred" in row and row["inferred"].value == "true",
             label=row["label"].value if "label" in row else namer.short(iri),
@@ -171,9 +171,9 @@ SELECT ?m ?p ?pos ?title WHERE {{
         projects.setdefault(row["m"].value, []).append((pos, Item(iri, namer.href(iri), title)))
     for iri, (_, item, _plan) in measures.items():
         item.projects = [p for _, p in sorted(projects.get(iri, []), key=lambda x: (x[0], natural_key(x[1].iri)))]
-    for _pos, item, plan in sorted(measures.values(), key=lambda x: (x[0], natural_key(x[1].iri))):
-        if plan in plans:
-            plans[plan].measures.append(item)
+    for _pos, item, plan_iri in sorted(measures.values(), key=lambda x: (x[0], natural_key(x[1].iri))):
+        if plan_iri in plans:
+            plans[plan_iri].measures.append(item)
 
     area_rows = select(release, f"""
 SELECT ?area ?ja ?en WHERE {{
@@ -185,7 +185,7 @@ SELECT ?area ?ja ?en WHERE {{
     for _, item, _plan in measures.values():
         for area in item.areas:
             usage[area] = usage.get(area, 0) + 1
-    areas = {}
+    areas: dict[str, Area] = {}
     for row in area_rows:
         iri = row["area"].value
         areas.setdefault(iri, Area(iri, namer.href(iri), row["ja"].value if "ja" in row else namer.short(iri),
@@ -194,9 +194,9 @@ SELECT ?area ?ja ?en WHERE {{
     ordered_areas = sorted(areas.values(), key=lambda a: (-usage.get(a.iri, 0), natural_key(a.iri)))
 
     ordered_plans = sorted(plans.values(), key=lambda p: (p.ward_code, p.year or 0, p.iri))
-    for plan in ordered_plans:
-        if plan.ward in wards:
-            wards[plan.ward].plans.append(plan)
+    for summary in ordered_plans:
+        if summary.ward in wards:
+            wards[summary.ward].plans.append(summary)
     return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, ordered_areas)
 
 
@@ -388,9 +388,10 @@ def wards_csv(wards: list[WardSummary]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["ward", "code", "label_ja", "label_en", "plan", "year", "goal", "measures", "projects"])
     for ward in wards:
-        for plan in ward.plans or [None]:
-            writer.writerow([ward.iri, ward.code, ward.label_ja, ward.label_en or "",
-                             plan.iri if plan else "", (plan.year or "") if plan else "",
-                             (plan.goal_title or "") if plan else "", len(plan.measures) if plan else "",
-                             plan.project_count if plan else ""])
+        head = [ward.iri, ward.code, ward.label_ja, ward.label_en or ""]
+        if not ward.plans:
+            writer.writerow([*head, "", "", "", "", ""])
+        for plan in ward.plans:
+            writer.writerow([*head, plan.iri, plan.year or "", plan.goal_title or "", len(plan.measures),
+                             plan.project_count])
     return out.getvalue()

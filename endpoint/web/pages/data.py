@@ -7,16 +7,26 @@ of their own.
 
 from __future__ import annotations
 
+import pyoxigraph as ox
+
 from kusei.endpoint.query import service
 from kusei.endpoint.web import current
 from kusei.release import Release
 
-Term = service.Term
+# What page queries bind: they never select RDF 1.2 triple terms.
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 def select(release: Release, query: str) -> list[dict[str, Term]]:
     """Rows of a SELECT, each a dict of bound variables (unbound ones are left out)."""
-    return service.select(release, query, settings=current.settings())
+    result: list[dict[str, Term]] = []
+    for row in service.select(release, query, settings=current.settings()):
+        kept: dict[str, Term] = {}
+        for name, term in row.items():
+            if isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+                kept[name] = term
+        result.append(kept)
+    return result
 
 
 def iri_list(iris: list[str] | set[str]) -> str:

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 
 from kusei.endpoint.web.pages.terms import Labels, Namer
-from kusei.graph.publish.search import INDEX_FILE, INDEX_VERSION, fold, fold_with_map
 from kusei.release import Release
+from kusei.search_index import INDEX_FILE, INDEX_VERSION, fold, fold_with_map
 
 SNIPPET_BEFORE = 30
 SNIPPET_LENGTH = 110

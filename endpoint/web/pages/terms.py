@@ -8,12 +8,9 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "http://schema.org/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+from kusei.namespaces import DCTERMS, RDF, RDFS, SCHEMA, SKOS, XSD
+
+__all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "Labels", "Namer"]
 
 RDF_TYPE = RDF + "type"
 # Most specific name first: a measure's rdfs:label is its name, dcterms:title the printed heading.
@@ -31,7 +28,8 @@ def lang_rank(lang: str | None) -> int:
 
 def natural_key(text: str) -> list[tuple[int, int | str]]:
     """Sort key that puts measure/2 before measure/10."""
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+    # isdecimal, not isdigit: "①" is a digit to Python but no number int() reads.
+    return [(0, int(part)) if part.isdecimal() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 class Labels:

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
-from kusei.endpoint.query import formats
-from kusei.endpoint.web import current
+from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
 from kusei.release import Release
 
@@ -78,7 +77,7 @@ def listing() -> Response:
     wanted = request.args.get("format", "").lower()
     accept = request.headers.get("Accept")
     as_json = wanted in ("json", "application/json") or (
-        not wanted and formats.prefers(accept, "application/json", over=["text/html"]))
+        not wanted and negotiation.prefers(accept, "application/json", over=["text/html"]))
     if wanted and wanted not in ("json", "application/json", "html", "text/html"):
         return web.error_response(406, "format= must be json or html.", code="not-acceptable",
                                   offered="text/html, application/json")

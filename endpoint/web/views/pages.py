@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from kusei import formats as registry
 from kusei.endpoint.query import formats, service
-from kusei.endpoint.web import current
+from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
 from kusei.endpoint.web.pages import compare as cmp
 from kusei.endpoint.web.pages.data import select
@@ -80,18 +80,18 @@ def _wants(accept: str | None, format_param: str | None) -> formats.GraphFormat 
     if format_param:
         if format_param.lower() in ("html", "text/html"):
             return "html"
-        return formats.negotiate_graph(accept, format_param)
+        return negotiation.negotiate_graph(accept, format_param)
     if not accept or not accept.strip():
         return registry.by_name("ttl")
     offered = {fmt.media_type for fmt in formats.GRAPH_FORMATS}
-    parsed = formats.parse_accept(accept)
+    parsed = negotiation.parse_accept(accept)
     html_q = max((q for mime, q in parsed if mime in HTML_TYPES), default=0)
     rdf_q = max((q for mime, q in parsed if mime in offered), default=0)
     # HTML only when asked for by name and liked at least as much as any RDF type named; a
     # bare */* is a script or curl, and gets data.
     if html_q > 0 and html_q >= rdf_q:
         return "html"
-    return formats.negotiate_graph(accept, None)
+    return negotiation.negotiate_graph(accept, None)
 
 
 def _json_ld_script(triples: list[ox.Triple], base: str) -> Markup:
@@ -213,7 +213,7 @@ def wants_json(suffix: str | None) -> bool:
     wanted = request.args.get("format", "").lower()
     if wanted:
         return wanted in ("json", "application/json")
-    return formats.prefers(request.headers.get("Accept"), "application/json", over=["text/html"])
+    return negotiation.prefers(request.headers.get("Accept"), "application/json", over=["text/html"])
 
 
 def json_response(data: object) -> Response:

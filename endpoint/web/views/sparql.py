@@ -20,9 +20,9 @@ from kusei.endpoint.query.errors import (
     UnsupportedMediaType,
     UpdateRefused,
 )
-from kusei.endpoint.web import current
+from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
-from kusei.namespaces import DCTERMS, RDFS, SD, VOID, XSD
+from kusei.namespaces import DCTERMS, RDFS, SD, TYPE, VOID, XSD
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -31,7 +31,7 @@ bp = Blueprint("sparql", __name__)
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
-TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
 UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
 READ_ONLY = ("This endpoint is read-only: SPARQL Update is not accepted. "
              "The data are published as dumps (/dumps/) you can load into a store of your own.")
@@ -102,8 +102,8 @@ def _not_acceptable(offered: tuple[formats.ResultFormat, ...] | tuple[formats.Gr
 def _negotiate(kind: str) -> formats.ResultFormat | formats.GraphFormat | None:
     accept, format_param = request.headers.get("Accept"), request.values.get("format")
     if kind == "graph":
-        return formats.negotiate_graph(accept, format_param)
-    return formats.negotiate_results(accept, format_param)
+        return negotiation.negotiate_graph(accept, format_param)
+    return negotiation.negotiate_results(accept, format_param)
 
 
 def _offered(kind: str) -> tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]:
@@ -172,7 +172,7 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
             body = formats.serialize_solutions(outcome, fmt)
     except (ValueError, TypeError) as exc:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
-        raise NotAcceptable(f"The result cannot be written as {fmt.media_type}: {exc}") from exc
+        raise NotAcceptable(f"The result cannot be written as {fmt.media_type if fmt else 'asked'}: {exc}") from exc
     return _result_response(body, fmt, etag, settings, key)
 
 
@@ -203,13 +203,13 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
     """``triples_of(release)`` in the negotiated RDF format, with a release-tied ETag."""
     accept, format_param = request.headers.get("Accept"), request.args.get("format")
     graph_types = formats.offered_media_types(formats.GRAPH_FORMATS)
-    if html_redirect and not format_param and formats.prefers(accept, "text/html", over=graph_types):
+    if html_redirect and not format_param and negotiation.prefers(accept, "text/html", over=graph_types):
         # Relative: the request's Host header is the client's to choose, never a redirect target.
-        response = redirect(request.script_root + html_redirect, 303)
+        response: Response = redirect(request.script_root + html_redirect, 303)  # type: ignore[assignment]
         response.autocorrect_location_header = False
         response.vary.add("Accept")
         return response
-    fmt = formats.negotiate_graph(accept, format_param)
+    fmt = negotiation.negotiate_graph(accept, format_param)
     if fmt is None:
         raise _not_acceptable(formats.GRAPH_FORMATS)
     etag = web.release_etag(request.full_path, fmt.name)
@@ -245,7 +245,7 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
     """The published limits: what a client may send and get back before a 4xx/503 says no."""
     settings = current.settings()
     kusei = f"{current.release().base}/def/"
-    limits = {
+    limits: dict[str, tuple[object, str]] = {
         "queryTimeLimit": (settings.query_timeout, "decimal"),
         "maxQueryLength": (settings.max_query_length, "integer"),
         "maxRequestBodyBytes": (settings.max_body_bytes, "integer"),
@@ -270,7 +270,8 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
 
 def service_description(release: Release) -> list[ox.Triple]:
     """An ``sd:Service`` for this endpoint: language, result formats, features and dataset."""
-    published = release.manifest.published_at or release.base
+    # The public URL the server was started with wins over the one the build wrote down.
+    published = current.settings().public_url or release.manifest.published_at or release.base
     dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
     service = ox.NamedNode(f"{release.base}/id/dataset/kusei/service")
     out: list[ox.Triple] = []

@@ -30,7 +30,7 @@ import requests
 
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import BuildError, build
-from kusei.graph.input.record import RecordError
+from kusei.graph.input.record import RecordErrors
 from kusei.graph.input.verify import RECORDS_DIR
 from kusei.release import ReleaseError
 from kusei.settings import DEFAULT_BASE, Settings
@@ -258,7 +258,7 @@ def test_build_with_a_broken_record_changes_nothing(tmp_path: Path, records: Pat
     BROKEN[case](broken)
 
     def failing_build() -> None:
-        with pytest.raises((BuildError, RecordError)):
+        with pytest.raises((BuildError, RecordErrors)):
             build(Settings(data_dir=data_dir, modified=MODIFIED_FAILED), records_dir=broken, report=quiet)
 
     _assert_nothing_changes(data_dir, url, failing_build)
@@ -356,7 +356,7 @@ def test_kusei_serve_refuses_a_corrupt_release(data_dir: Path, tmp_path: Path,
     # A free loopback port: should the check wrongly pass, the server it starts binds nothing else.
     command = [*_kusei(), "serve", "--data-dir", str(tmp_path / "data"), "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+                               cwd=Path(__file__).resolve().parents[2], start_new_session=True)
     try:
         stdout, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:

@@ -21,8 +21,11 @@ import pytest
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+# A loaded CI machine may take its time; nothing here relies on a short deadline.
+WAIT_MS = 120_000
+expect.set_options(timeout=WAIT_MS)
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]
 ARTIFACTS = HERE / "artifacts"
 AXE = HERE / "node" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -93,6 +96,7 @@ def test_every_page_type_fits_and_passes_axe(browser: object, server_url: str, w
         pytest.skip("axe-core missing: run `npm install --prefix tests/node` (.ci/run does)")
     context = browser.new_context(viewport=WIDTHS[width], bypass_csp=True, locale="ja-JP")
     page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
     problems = []
     try:
         for name, path in PAGE_TYPES.items():
@@ -125,6 +129,7 @@ def test_every_page_type_fits_and_passes_axe(browser: object, server_url: str, w
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport=WIDTHS["desktop"], locale="ja-JP")
     page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.console_errors = errors

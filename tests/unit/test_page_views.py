@@ -19,9 +19,9 @@ from flask.testing import FlaskClient
 
 from kusei.endpoint.web.pages.resource import ResourceBuilder
 from kusei.endpoint.web.pages.terms import Namer
-from kusei.graph.publish.search import INDEX_FILE, fold
 from kusei.namespaces import prefixes
 from kusei.release import open_store
+from kusei.search_index import INDEX_FILE, fold
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 PLAN = "/id/plan/141089/2024"

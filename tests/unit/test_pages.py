@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kusei.endpoint.web.app import create_app
+from kusei.endpoint.web.pages.terms import natural_key
 from kusei.release import Manifest, open_store
 from kusei.settings import Settings
 
@@ -271,3 +272,20 @@ def test_literals_are_escaped(tmp_path: Path) -> None:
     # whatever is not such markup is escaped, not interpreted.
     assert "<td>line two &lt;x-evil&gt;&amp;</td>" in page
     assert "<b>line two" not in page and "&lt;b&gt;" not in page
+
+
+def test_natural_key_reads_only_decimal_numbers() -> None:
+    # Regression: "①" passed isdigit() and int("①") raised, so pages listing ①-marked projects were 500s.
+    assert natural_key("①") == [(1, "①")]
+    assert natural_key("measure/10") > natural_key("measure/2")
+    assert natural_key("１２") == [(0, 12)]
+
+
+def test_every_project_page_of_a_plan_with_circled_markers_answers(client: FlaskClient, app: Flask) -> None:
+    rows = select(app, "SELECT DISTINCT ?p WHERE { ?p a <https://w3id.org/kusei/def/Project> ; "
+                       "<https://w3id.org/kusei/def/marker> ?m FILTER(?m = \"①\") }")
+    paths = [row["p"].value.removeprefix("https://w3id.org/kusei") for row in rows]
+    assert paths
+    for path in paths:
+        response = client.get(path, headers={"Accept": "text/html"})
+        assert response.status_code == 200, path

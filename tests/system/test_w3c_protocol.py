@@ -19,7 +19,7 @@ import rdflib
 import requests
 from rdflib.collection import Collection
 
-SUITE = Path(__file__).parent / "w3c" / "sparql11" / "protocol"
+SUITE = Path(__file__).resolve().parents[1] / "w3c" / "sparql11" / "protocol"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = rdflib.Namespace("http://www.w3.org/2011/http#")
 CNT = rdflib.Namespace("http://www.w3.org/2011/content#")
