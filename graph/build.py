@@ -45,6 +45,8 @@ from kusei.graph.publish.dumps import (
     write_checksums,
     write_dumps,
 )
+from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
+from kusei.graph.publish.search import write_index as write_search_index
 from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
 from kusei.release import Manifest
 from kusei.settings import Settings
@@ -344,6 +346,7 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
                          for t in sorted_triples(named))
             store.flush()
+            write_search_index(work / SEARCH_INDEX_FILE, named, settings.base)
             del store
             gc.collect()  # closes the RocksDB handle before the directory is renamed
 

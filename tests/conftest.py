@@ -29,7 +29,8 @@ from kusei.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 120.0
-SLOW_MODULES = {"test_browser", "test_fuzz", "test_load", "test_rebuild", "test_hostile", "test_validate_scaling",
+SLOW_MODULES = {"test_browser", "test_browser_pages",
+                "test_fuzz", "test_load", "test_rebuild", "test_hostile", "test_validate_scaling",
                 "test_w3c_protocol", "test_query_limits"}
 
 

@@ -152,6 +152,10 @@ def error_response(status: int, message: str, *, code: str | None = None, **deta
         body = json.dumps({"error": code, "message": message, **extra}, ensure_ascii=False, indent=1)
         return Response(body + "\n", status, content_type="application/json")
     if best == "text/html":
+        # The pages blueprint renders errors in the site layout; this bare page is the fallback.
+        page = current_app.extensions.get("kusei_html_error")
+        if page is not None:
+            return page(status, message, {key: _plain(value) for key, value in extra.items()})
         items = "".join(f"<li>{html.escape(k)}: {html.escape(_plain(v))}</li>" for k, v in extra.items())
         title = html.escape(f"{status} {HTTP_STATUS_CODES.get(status, 'Error')}")
         body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'

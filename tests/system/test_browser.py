@@ -84,6 +84,8 @@ def test_query_page_runs_examples_and_links_to_resources(page: object, server_ur
     assert re.search(r"\d+ 行 rows · \d+ ms", page.locator("#status").inner_text())
     assert "/query?query=" in page.url
     assert not page.locator("#downloads").is_hidden()
+    # A SELECT offers table downloads only.
+    assert page.locator("#dl-table").is_visible() and page.locator("#dl-graph").is_hidden()
     shot(page, "query-mascots")
 
     # The name in the first row is the label the mascot's own page shows.

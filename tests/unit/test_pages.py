@@ -154,7 +154,8 @@ def test_home_shows_counts_and_plans(app: Flask, client: FlaskClient, base: str)
     plans = select(app, f"SELECT ?p WHERE {{ ?p a <{base}/def/Plan> }}")
     for row in plans:
         assert f'href="{row["p"].value[len(base):]}"' in html
-    for target in ("/query", "/dumps/", "/def/", "/.well-known/void"):
+    # Links meant for people lead to HTML pages: the dataset description is its page, not void.rdf.
+    for target in ("/query", "/dumps/", "/def/", "/id/dataset/kusei", "/compare", "/id/plan/"):
         assert f'href="{target}"' in html
 
 
@@ -218,7 +219,7 @@ EVIL = '<script>alert("x")</script> & </script><!--'
 def _throwaway_release(data_dir: Path) -> None:
     release = data_dir / "releases" / "t1"
     (release / "sources").mkdir(parents=True)
-    (release / "sources" / "doc.txt").write_text("line one\n<b>line two</b>\n", encoding="utf-8")
+    (release / "sources" / "doc.txt").write_text("line one\n<b>line two</b> <x-evil>&amp;\n", encoding="utf-8")
     escaped = json.dumps(EVIL)
     trig = f"""
     @prefix k: <{EVIL_BASE}/def/> .
@@ -267,7 +268,10 @@ def test_literals_are_escaped(tmp_path: Path) -> None:
         strings = set(_strings(json.loads(block)))
         assert path == "/def/" or EVIL in strings, path
     page = client.get("/id/x", headers={"Accept": BROWSER}).get_data(as_text=True)
-    assert "&lt;b&gt;line two&lt;/b&gt;" in page  # the quoted source line, escaped too
+    # The quoted source line shows its words, not the HTML markup the extraction left in it;
+    # whatever is not such markup is escaped, not interpreted.
+    assert "<td>line two &lt;x-evil&gt;&amp;</td>" in page
+    assert "<b>line two" not in page and "&lt;b&gt;" not in page
 
 
 def test_natural_key_reads_only_decimal_numbers() -> None:

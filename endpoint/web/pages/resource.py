@@ -19,6 +19,7 @@ from kusei.endpoint.web.pages.terms import (
     SKOS,
     Labels,
     Namer,
+    add_standard_labels,
     lang_rank,
     natural_key,
 )
@@ -107,6 +108,7 @@ def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dic
                 rank = 0 if obj.language == "en" else 1
                 if subject.value not in comments or rank < comments[subject.value][0]:
                     comments[subject.value] = (rank, obj.value)
+        add_standard_labels(labels)
         return labels, {iri: text for iri, (_, text) in comments.items()}
 
     return release.memo("vocabulary-labels", compute)
@@ -270,7 +272,14 @@ class ResourceBuilder:
             )
         return quotes
 
-    def incoming(self, iri: str, triples: list[ox.Triple], blanks: dict) -> list[PropertyRow]:
+    def incoming(
+        self, iri: str, triples: list[ox.Triple], blanks: dict, shown: frozenset[str] = frozenset()
+    ) -> list[PropertyRow]:
+        """Incoming links, less those from resources the page already shows (``shown``).
+
+        A measure lists its projects under dcterms:hasPart; their isPartOf and kusei:measure
+        links back are the same fact seen from the other end, and would list them twice more.
+        """
         counts = service.incoming_counts(self.release, iri, settings=self.settings)
         grouped: dict[str, list[ox.Triple]] = {}
         for triple in triples:
@@ -278,9 +287,16 @@ class ResourceBuilder:
         rows = []
         for pred in sorted(counts, key=lambda p: self.namer.curie(p) or p):
             row = self.property_row(pred)
-            subjects = sorted({t.subject for t in grouped.get(pred, [])}, key=self._object_order)
+            all_subjects = {t.subject for t in grouped.get(pred, [])}
+            subjects = sorted(
+                (s for s in all_subjects if not (isinstance(s, ox.NamedNode) and s.value in shown)),
+                key=self._object_order,
+            )
+            hidden = len(all_subjects) - len(subjects)
+            if counts[pred] - hidden <= 0:
+                continue
             row.values = [self.value(s, blanks) for s in subjects[:INCOMING_SHOWN]]
-            row.count = counts[pred]
+            row.count = counts[pred] - hidden
             if row.count > len(row.values):
                 query = (
                     "SELECT ?s ?label WHERE {\n"
@@ -317,7 +333,8 @@ class ResourceBuilder:
 
         return self.release.memo("graph-size " + iri, count)
 
-    def build(self, iri: str) -> ResourceView:
+    def build(self, iri: str, shown: frozenset[str] = frozenset()) -> ResourceView:
+        """The page model of ``iri``; ``shown`` names resources another part of the page lists."""
         triples = service.describe(self.release, [iri], settings=self.settings)
         self.labels.add_triples(triples)
         self._add_fallback_labels(triples)
@@ -328,6 +345,7 @@ class ResourceBuilder:
             if isinstance(triple.subject, ox.BlankNode):
                 blanks.setdefault(triple.subject, []).append(triple)
         incoming = [t for t in triples if t.object == node and t.subject != node]
+        own_objects = frozenset(t.object.value for t in own if isinstance(t.object, ox.NamedNode))
         types = [self.value(t.object, blanks) for t in own if t.predicate.value == RDF_TYPE]
         rows = self.rows([t for t in own if t.predicate.value != RDF_TYPE], blanks)
 
@@ -342,7 +360,7 @@ class ResourceBuilder:
             label_en=self.labels.get(iri, "en") or self.term_labels.get(iri, "en"),
             types=types,
             rows=rows,
-            incoming=self.incoming(iri, incoming, blanks),
+            incoming=self.incoming(iri, incoming, blanks, shown | own_objects),
             crumbs=self.crumbs(iri),
             sources=self.sources(iri),
             document_lines=list(enumerate(document[1], start=1)) if document else [],

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import mimetypes
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, request, send_file
+from flask import Blueprint, Response, abort, render_template, request, send_file
 from werkzeug.http import parse_range_header
 
 from kusei.endpoint.web import current, negotiation
@@ -100,20 +99,8 @@ def listing() -> Response:
 
 
 def _html(release: Release, files: list[DumpEntry]) -> str:
-    rows = "".join(
-        f'<tr><td><a href="{html.escape(e.name)}">{html.escape(e.name)}</a></td>'
-        f'<td class="num">{e.bytes:,}</td><td>{html.escape(e.media_type)}</td>'
-        f"<td><code>{e.sha256}</code></td><td>{e.modified:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
-        for e in files)
-    title = f"Kusei dumps — release {html.escape(release.id)}"
-    return (
-        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
-        f"<h1>{title}</h1>"
-        "<p>Every file of the release: the dumps and, under <code>sources/</code>, the documents they "
-        "were read from. Check dump downloads with <code>sha256sum -c SHA256SUMS</code>; "
-        'this list is also available as <a href="?format=json">JSON</a>.</p>'
-        "<table><thead><tr><th>file</th><th>bytes</th><th>media type</th><th>SHA-256</th>"
-        f"<th>date</th></tr></thead><tbody>{rows}</tbody></table></html>\n")
+    # The site layout, so the listing has the header, search, viewport and both languages.
+    return render_template("dumps.html", release_id=release.id, files=files)
 
 
 @bp.get("/dumps/<name>")
