@@ -30,6 +30,7 @@ from kusei.graph.gate.validate import (
     rebased_turtle,
     to_rdflib,
     validate_graphs,
+    validate_union,
 )
 from kusei.graph.input.record import Record, RecordError, load_record
 from kusei.graph.input.reference import Reference
@@ -227,6 +228,14 @@ def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
                 f"{doc.record_file} (named graph {doc.graph.value}) with the reference and interpretation "
                 "graphs, validated against shapes.ttl", "en"), graph),
         ]
+    node = terms.id("dataset/kusei/validation/merged")
+    quads += [
+        ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
+        ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
+        ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
+            "The merged default graph (every document graph with the reference and interpretation "
+            "graphs, as the SPARQL default graph and kusei.ttl give it), validated against shapes.ttl", "en"), graph),
+    ]
     triples = [q.triple for q in sorted_quads(quads)]
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes={"sh": SH, "rdfs": RDFS})
 
@@ -273,10 +282,16 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         shapes = load_turtle_files(shapes_dir, settings.base)
         ontology = to_rdflib([q.triple for q in ontology_quads])
         shared = [q.triple for q in reference_quads + interpretation_quads]
-        outcome = validate_graphs([(d.record_file, [q.triple for q in d.quads]) for d in mapped],
-                                  shared, shapes, ontology)
+        parts = [(d.record_file, [q.triple for q in d.quads]) for d in mapped]
+        outcome = validate_graphs(parts, shared, shapes, ontology)
         if not outcome.conforms:
             raise BuildError("validating against the SHACL shapes", [str(v) for v in outcome.violations])
+
+    with steps.step("validating the merged default graph against the SHACL shapes"):
+        merged = validate_union(parts, shared, shapes, ontology)
+        if not merged.conforms:
+            raise BuildError("validating the merged default graph against the SHACL shapes",
+                             [str(v) for v in merged.violations])
 
     data_dir = settings.data_dir
     (data_dir / "releases").mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """The bounded description of one resource, shared by the resource pages and SPARQL DESCRIBE.
 
 A description is: every triple with the resource as subject (over all named graphs), the blank
-nodes those triples reach expanded recursively, a bounded number of incoming links, and the
+nodes and the resource's own fragment IRIs (``<iri>#…``, such as its printings
+``<iri>#in-<docid>``) those triples reach expanded recursively, a bounded number of incoming links, and the
 labels of every resource linked either way, so a client can show names without a second round trip.
 
 It reads the store's default graph, which ``kusei build`` fills with the merge of all named graphs:
@@ -58,9 +59,15 @@ def describe(
     node = ox.NamedNode(iri)
     own = _outgoing(store, node)
 
-    # Blank nodes: breadth-first, each expanded once, so cycles terminate.
-    seen_blank: set[ox.BlankNode] = set()
-    frontier = [t.object for t in own if isinstance(t.object, ox.BlankNode)]
+    # Blank nodes and fragments of the resource (a fragment is part of the resource's document,
+    # as in Linked Data's hash IRIs): breadth-first, each expanded once, so cycles terminate.
+    fragment = iri + "#"
+
+    def nested(term: ox.Term) -> bool:
+        return isinstance(term, ox.BlankNode) or (isinstance(term, ox.NamedNode) and term.value.startswith(fragment))
+
+    seen_blank: set[ox.BlankNode | ox.NamedNode] = set()
+    frontier = [t.object for t in own if nested(t.object)]
     blank_triples: set[ox.Triple] = set()
     while frontier and len(seen_blank) < BLANK_NODE_LIMIT:
         bnode = frontier.pop()
@@ -70,7 +77,7 @@ def describe(
         for triple in _outgoing(store, bnode):
             if triple not in own:
                 blank_triples.add(triple)
-            if isinstance(triple.object, ox.BlankNode) and triple.object not in seen_blank:
+            if nested(triple.object) and triple.object not in seen_blank:
                 frontier.append(triple.object)
 
     incoming: set[ox.Triple] = set()

@@ -1,4 +1,11 @@
-"""Collects the quads of one document graph, with the provenance every entity carries."""
+"""Collects the quads of one document graph, with the provenance every entity carries.
+
+Provenance is qualified, in the style of PROV: an entity printed by a document links to that
+document (``kusei:sourceDocument``) and to one ``kusei:Printing`` node, ``<entity>#in-<docid>``,
+which holds the document again and the lines. An entity printed by two documents thus has two
+printings in the merged default graph, each pairing one document with its own lines, where line
+numbers hung on the entity itself could no longer say which document they count in.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ import pyoxigraph as ox
 from kusei.graph.input.record import Corrected, Text
 from kusei.graph.input.textmatch import Span
 
-from kusei.namespaces import DCTERMS, RDFS, SCHEMA, TYPE, Terms, lit, typed
+from kusei.namespaces import DCTERMS, PROV, RDFS, SCHEMA, TYPE, Terms, lit, typed
 
 Path = tuple
 
@@ -106,11 +113,25 @@ class Emitter:
     def set_lines(self, s: ox.NamedNode, first: int, last: int) -> None:
         self._lines[s] = [Span(first, last, 0, 0)]
 
+    def printing_of(self, entity: ox.NamedNode) -> ox.NamedNode:
+        return printing_iri(entity, self.document)
+
     def finish(self) -> None:
         for entity, spans in self._lines.items():
             if entity not in self._typed:
                 continue  # a fact about a reference entity (the ward's flower): the graph is its provenance
+            printing = self.printing_of(entity)
             self.kusei(entity, "sourceDocument", self.document)
+            self.kusei(entity, "printing", printing)
+            self.add(printing, TYPE, self.t.kusei("Printing"))
+            self.add(printing, ox.NamedNode(PROV + "entity"), self.document)
             if spans:
-                self.kusei(entity, "firstLine", typed(min(s.first_line for s in spans), "positiveInteger"))
-                self.kusei(entity, "lastLine", typed(max(s.last_line for s in spans), "positiveInteger"))
+                # xsd:integer, not xsd:positiveInteger: Oxigraph stores derived integer types as
+                # xsd:integer, and the endpoint must serve the very terms of the dumps.
+                self.kusei(printing, "firstLine", typed(min(s.first_line for s in spans), "integer"))
+                self.kusei(printing, "lastLine", typed(max(s.last_line for s in spans), "integer"))
+
+
+def printing_iri(entity: ox.NamedNode, document: ox.NamedNode) -> ox.NamedNode:
+    """``<entity>#in-<docid>``: a fragment of the entity, so its page and DESCRIBE carry it."""
+    return ox.NamedNode(f"{entity.value}#in-{document.value.rsplit('/', 1)[-1]}")
