@@ -170,7 +170,8 @@ def _cited(mapped: list[MappedDocument], terms: Terms) -> dict[str, set]:
 
 def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
     year_prop = terms.kusei("year")
-    return {int(q.object.value) for d in mapped for q in d.quads if q.predicate == year_prop}
+    return {int(t.object.value) for d in mapped for t in [*(q.triple for q in d.quads), *d.editorial]
+            if t.predicate == year_prop}
 
 
 def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
@@ -179,6 +180,22 @@ def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.
         "Kusei's editorial interpretations: the policy areas of each measure and the SDGs a project "
         "serves. The documents do not state these; they are offered for comparison and can be disputed.",
         "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
+    return quads
+
+
+def _editorial_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.editorial]
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "Kusei's editorial statements about the documents' entities, which the documents do not print: "
+        "notes on each document's origin and licence, its kind, fiscal years Kusei inferred (with the "
+        "reasons), publishers where no issuer is printed, corrections of printed slips, and types the "
+        "text does not state. The document graphs hold only what their documents print; leave this "
+        "graph out (FROM / GRAPH) to read the print alone.", "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "資料に印刷されていない、Kusei による編集上の記述(資料の出所・ライセンスの注記、資料の種別、推定した年度と"
+        "その根拠、発行者が印刷されていない資料の発行者、誤記の訂正、本文が述べていない種別)。文書グラフには資料に"
+        "印刷されたことだけがある。", "ja"), graph))
     quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
     return quads
 
@@ -225,8 +242,8 @@ def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
             ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
             ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
             ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
-                f"{doc.record_file} (named graph {doc.graph.value}) with the reference and interpretation "
-                "graphs, validated against shapes.ttl", "en"), graph),
+                f"{doc.record_file} (named graph {doc.graph.value}) with Kusei's editorial statements about "
+                "it and the reference and interpretation graphs, validated against shapes.ttl", "en"), graph),
         ]
     node = terms.id("dataset/kusei/validation/merged")
     quads += [
@@ -274,15 +291,20 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         reference_quads = reference.quads(terms, reference_graph, years=_years(mapped, terms), **cited)
         interpretation_graph = terms.graph("interpretation")
         interpretation_quads = _interpretation_quads(mapped, terms, interpretation_graph)
+        editorial_quads = _editorial_quads(mapped, terms, terms.graph("editorial"))
         ontology_quads = _ontology_quads(settings.base, terms.graph("ontology"))
-        data = [q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + ontology_quads
+        data = ([q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + editorial_quads
+                + ontology_quads)
         graph_triples = dict(Counter(q.graph_name.value for q in sorted_quads(data)))
 
     with steps.step("validating against the SHACL shapes"):
         shapes = load_turtle_files(shapes_dir, settings.base)
         ontology = to_rdflib([q.triple for q in ontology_quads])
-        shared = [q.triple for q in reference_quads + interpretation_quads]
-        parts = [(d.record_file, [q.triple for q in d.quads]) for d in mapped]
+        shared = [q.triple for q in reference_quads + interpretation_quads
+                  + [q for q in editorial_quads if q.subject == q.graph_name]]
+        # Each document is validated with Kusei's editorial statements about it: the shapes
+        # describe an entity as the dataset gives it, printed and editorial together.
+        parts = [(d.record_file, [q.triple for q in d.quads] + d.editorial) for d in mapped]
         outcome = validate_graphs(parts, shared, shapes, ontology)
         if not outcome.conforms:
             raise BuildError("validating against the SHACL shapes", [str(v) for v in outcome.violations])

@@ -36,6 +36,9 @@ class Emitter:
         self.spans = spans
         self.quads: list[ox.Quad] = []
         self.interpretation: list[ox.Triple] = []
+        # Kusei's own statements about this document's entities, which the document does not print
+        # (notes, inferred years, publishers, corrections, types): the editorial graph.
+        self.editorial: list[ox.Triple] = []
         self._lines: dict[ox.NamedNode, list[Span]] = defaultdict(list)
         self._typed: set[ox.NamedNode] = set()
 
@@ -94,6 +97,12 @@ class Emitter:
     def interpret(self, s: ox.NamedNode, local: str, o: ox.Term) -> None:
         self.interpretation.append(ox.Triple(s, self.t.kusei(local), o))
 
+    def editorial_add(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode, o: ox.Term) -> None:
+        self.editorial.append(ox.Triple(s, p, o))
+
+    def editorial_kusei(self, s: ox.NamedNode | ox.BlankNode, local: str, o: ox.Term) -> None:
+        self.editorial_add(s, self.t.kusei(local), o)
+
     def _note_span(self, s: ox.NamedNode, path: Path) -> None:
         span = self.spans.get(path)
         if span is not None:
@@ -103,12 +112,13 @@ class Emitter:
         # Blank-node ids derived from the content keep dumps byte-identical across builds.
         digest = hashlib.sha256(f"{s.value}|{prop.value}|{value.printed}".encode()).hexdigest()[:16]
         node = ox.BlankNode(f"c{digest}")
-        self.kusei(s, "correction", node)
-        self.add(node, TYPE, self.t.kusei("TextCorrection"))
-        self.kusei(node, "correctedProperty", prop)
-        self.kusei(node, "printedText", lit(value.printed, "ja"))
-        self.kusei(node, "correctedText", lit(value.corrected, "ja"))
-        self.add(node, ox.NamedNode(RDFS + "comment"), lit(value.note, "en"))
+        # The printed text stays in the document graph; the correction is Kusei's reading of it.
+        self.editorial_kusei(s, "correction", node)
+        self.editorial_add(node, TYPE, self.t.kusei("TextCorrection"))
+        self.editorial_kusei(node, "correctedProperty", prop)
+        self.editorial_kusei(node, "printedText", lit(value.printed, "ja"))
+        self.editorial_kusei(node, "correctedText", lit(value.corrected, "ja"))
+        self.editorial_add(node, ox.NamedNode(RDFS + "comment"), lit(value.note, "en"))
 
     def set_lines(self, s: ox.NamedNode, first: int, last: int) -> None:
         self._lines[s] = [Span(first, last, 0, 0)]
