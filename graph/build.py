@@ -47,7 +47,7 @@ from kusei.graph.publish.dumps import (
     write_dumps,
 )
 
-from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
+from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
 from kusei.settings import Settings
 
 KEEP_RELEASES = 3
@@ -321,7 +321,7 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
     try:
         with steps.step("writing dumps"):
             dumps_dir = work / "dumps"
-            files = write_dumps(dumps_dir, data, prefixes(settings.base))
+            files = write_dumps(dumps_dir, data, prefixes(settings.base), jsonld_context(settings.base))
             shapes_text = "".join(rebased_turtle(p, settings.base) for p in sorted(shapes_dir.glob("*.ttl")))
             (dumps_dir / "shapes.ttl").write_text(shapes_text, encoding="utf-8")
             (dumps_dir / "validation-report.ttl").write_bytes(_validation_report(terms, mapped))
@@ -363,6 +363,8 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             "published_at": settings.published_at,
             "modified": settings.modified,
             "graphs": dict(sorted(graph_triples.items())),
+            # What the counts on /dumps/, VoID and the home page each cover (see dumps.py).
+            "triples": {"merged": counts.triples, "quads": len(sorted_quads(data)), "dataset": len(description)},
             "files": [f.as_json() for f in sorted(all_files, key=lambda f: f.name)],
             "documents": {d.doc_id: d.record_file for d in mapped},
         }

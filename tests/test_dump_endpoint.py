@@ -118,3 +118,49 @@ def test_line_numbers_keep_the_datatype_the_vocabulary_states(server_url: str) -
 def test_the_validation_report_covers_the_merged_graph(dumps: Path) -> None:
     report = (dumps / "validation-report.ttl").read_text(encoding="utf-8")
     assert "validation/merged" in report and "merged default graph" in report
+
+
+def test_the_jsonld_dump_holds_every_quad_with_short_terms(dumps: Path) -> None:
+    """kusei.jsonld is the same dataset as kusei.nq, written with the context's short terms."""
+    import json
+
+    import rdflib
+    from rdflib.compare import isomorphic
+
+    from_jsonld = rdflib.Dataset()
+    from_jsonld.parse(dumps / "kusei.jsonld", format="json-ld")
+    from_nquads = rdflib.Dataset()
+    from_nquads.parse(dumps / "kusei.nq", format="nquads")
+    names = {g.identifier for g in from_nquads.graphs() if len(g)}
+    assert names == {g.identifier for g in from_jsonld.graphs() if len(g)}
+    for name in names:
+        assert isomorphic(from_jsonld.graph(name), from_nquads.graph(name)), name
+
+    document = json.loads((dumps / "kusei.jsonld").read_text(encoding="utf-8"))
+    context = json.loads((dumps / "context.jsonld").read_text(encoding="utf-8"))["@context"]
+    assert document["@context"] == context
+    assert context["firstLine"] == {"@id": "kusei:firstLine", "@type": "http://www.w3.org/2001/XMLSchema#integer"}
+    assert context["label"]["@container"] == "@language" and context["printing"]["@type"] == "@id"
+    text = json.dumps(document, ensure_ascii=False)
+    assert '"label": {"ja": ' in text and '"firstLine": "' in text and '"rdfs:label": [{"@language"' not in text
+
+
+def test_the_dumps_page_says_what_each_file_holds_and_how_the_counts_relate(
+        server_url: str, dumps: Path) -> None:
+    page = requests.get(f"{server_url}/dumps/", headers={"Accept": "text/html"}, timeout=60).text
+    for name in ("kusei.trig", "kusei.ttl", "kusei.jsonld", "void.ttl", "context.jsonld"):
+        row = next(r for r in page.split("<tr>") if f'href="{name}"' in r)
+        assert len(row.split("</td>")[1]) > 40, name  # a "holds" cell that says something
+    assert "Dataset().parse" in page and "Graph().parse gives 0 triples" in page
+    merged = sum(1 for line in (dumps / "kusei.nt").read_text(encoding="utf-8").splitlines() if line.strip())
+    quads = sum(1 for line in (dumps / "kusei.nq").read_text(encoding="utf-8").splitlines() if line.strip())
+    void = list(ox.parse(path=str(dumps / "void.ttl"), format=ox.RdfFormat.TURTLE))
+    stated = {int(t.object.value) for t in void
+              if t.subject.value == f"{BASE}/id/dataset/kusei" and t.predicate.value == "http://rdfs.org/ns/void#triples"}
+    response = requests.get(f"{server_url}/sparql", params={
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"},
+        headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    default_graph = int(response.json()["results"]["bindings"][0]["n"]["value"])
+    assert stated == {merged}
+    assert f"hold {merged:,} triples" in page and f"hold {quads:,} quads" in page
+    assert default_graph == merged + len(void) and f"{default_graph:,} in all" in page

@@ -17,6 +17,7 @@ import rdflib
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
+from kusei.namespaces import jsonld_context
 from kusei.namespaces import prefixes as _dump_prefixes
 
 if TYPE_CHECKING:  # engine imports nothing from here, but keep the type-only edge explicit
@@ -203,7 +204,7 @@ def serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -
     """Triples in ``fmt``; Turtle, TriG, RDF/XML and JSON-LD use the dataset's prefixes."""
     declared = prefixes(base)
     if fmt.ox_format == ox.RdfFormat.JSON_LD:
-        return _jsonld(triples, declared)
+        return _jsonld(triples, jsonld_context(base.rstrip("/")))
     if fmt.ox_format.supports_datasets:
         # TriG and N-Quads write quads; a query result is one graph, the default graph.
         default = ox.DefaultGraph()
@@ -244,7 +245,7 @@ def _canonical(value: object) -> object:
     return value
 
 
-def _jsonld(triples: Iterable[ox.Triple], context: dict[str, str]) -> bytes:
+def _jsonld(triples: Iterable[ox.Triple], context: dict[str, object]) -> bytes:
     # pyoxigraph writes expanded JSON-LD only; rdflib compacts it against our context, the same
     # context as dumps/context.jsonld.
     graph = rdflib.Graph()

@@ -112,6 +112,10 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     add(dataset, VOID + "sparqlEndpoint", service)
     add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
     add(dataset, VOID + "triples", typed(counts.triples, "integer"))
+    add(dataset, RDFS + "comment", lit(
+        "void:triples counts each distinct triple of the data dumps once (kusei.ttl, kusei.nt). The named "
+        "graphs' void:triples add up to a little more, as a triple several graphs state is counted in each "
+        "(kusei.nq). The SPARQL default graph, counted on the home page, also holds this description.", "en"))
     add(dataset, VOID + "entities", typed(counts.entities, "integer"))
     for vocabulary in counts.vocabularies:
         add(dataset, VOID + "vocabulary", ox.NamedNode(vocabulary))

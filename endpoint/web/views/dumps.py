@@ -109,9 +109,53 @@ def listing() -> Response:
     return response
 
 
+# What each file holds, and which to take: shown beside it in the listing.
+HOLDS = {
+    "kusei.trig": "Every named graph (one per document, editorial, interpretation, reference, ontology), "
+                  "graph names kept. Take this or kusei.nq to keep provenance by graph; in rdflib: "
+                  "Dataset().parse(file, format=\"trig\").",
+    "kusei.nq": "The same named graphs as kusei.trig, one quad a line (a triple two graphs state is two quads).",
+    "kusei.ttl": "One graph: the merge of all named graphs, each triple once: the SPARQL default graph "
+                 "without the dataset description. Graph names are lost (the printing nodes still pair "
+                 "each document with its lines). In rdflib: Graph().parse(file).",
+    "kusei.nt": "The same merged graph as kusei.ttl, one triple a line.",
+    "kusei.jsonld": "The named graphs as JSON-LD, compacted with context.jsonld. Everything is in named "
+                    "graphs: read it as a dataset (rdflib: Dataset().parse(file, format=\"json-ld\")); "
+                    "Graph().parse gives 0 triples, its default graph being empty.",
+    "context.jsonld": "The JSON-LD context: the prefixes and short terms for Kusei's properties "
+                      "(firstLine, printing …) and common standard ones (label and title as language maps).",
+    "shapes.ttl": "The SHACL shapes every build must pass.",
+    "validation-report.ttl": "The build's SHACL result: each document graph, and the merged default graph.",
+    "void.ttl": "The dataset description (VoID, DCAT-AP 3): the named graph /graph/dataset. Its "
+                "dcat:byteSize values are xsd:nonNegativeInteger as DCAT-AP requires; the endpoint, whose "
+                "store keeps derived integer types as xsd:integer, serves them as xsd:integer.",
+    "SHA256SUMS": "Checksums of the files above: sha256sum -c SHA256SUMS.",
+}
+
+
+def _holds(name: str) -> str:
+    if name.startswith("sources/"):
+        return "A source document's extracted text, as the line numbers count it."
+    if name.endswith(".gz"):
+        return f"{name.removesuffix('.gz')}, gzipped."
+    return HOLDS.get(name, "")
+
+
+def _counts(release: Release) -> str:
+    counts = release.manifest.get("triples") or {}
+    if not counts:
+        return ""
+    return (f"<p>Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples (each distinct triple once; "
+            f"VoID's void:triples); kusei.trig and kusei.nq hold {counts['quads']:,} quads, because an entity "
+            "several documents print (a mascot, a section) is stated in each of their graphs. The endpoint's "
+            f"default graph, counted on the home page, also holds the {counts['dataset']:,} triples of the "
+            f"dataset description (void.ttl): {counts['merged'] + counts['dataset']:,} in all.</p>")
+
+
 def _html(release: Release, files: list[DumpEntry]) -> str:
     rows = "".join(
         f'<tr><td><a href="{html.escape(e.name)}">{html.escape(e.name)}</a></td>'
+        f"<td>{html.escape(_holds(e.name))}</td>"
         f'<td class="num">{e.bytes:,}</td><td>{html.escape(e.media_type)}</td>'
         f"<td><code>{e.sha256}</code></td><td>{e.modified:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
         for e in files)
@@ -122,7 +166,11 @@ def _html(release: Release, files: list[DumpEntry]) -> str:
         "<p>Every file of the release: the dumps and, under <code>sources/</code>, the documents they "
         "were read from. Check dump downloads with <code>sha256sum -c SHA256SUMS</code>; "
         'this list is also available as <a href="?format=json">JSON</a>.</p>'
-        "<table><thead><tr><th>file</th><th>bytes</th><th>media type</th><th>SHA-256</th>"
+        "<p>Which to take: <code>kusei.trig</code> or <code>kusei.nq</code> for the named graphs "
+        "(what each document prints, apart from Kusei's editorial and interpretation graphs), "
+        "<code>kusei.ttl</code> for one merged graph.</p>"
+        f"{_counts(release)}"
+        "<table><thead><tr><th>file</th><th>holds</th><th>bytes</th><th>media type</th><th>SHA-256</th>"
         f"<th>date</th></tr></thead><tbody>{rows}</tbody></table></html>\n")
 
 
