@@ -37,6 +37,7 @@ from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
 from kusei.graph.mapping import MappedDocument, map_record
+from kusei.graph.mapping.across_years import continuation_quads
 from kusei.graph.publish.dataset import Counts, dataset_quads
 from kusei.graph.publish.dumps import (
     describe_file,
@@ -176,10 +177,12 @@ def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
 
 def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
     quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.interpretation]
+    quads += continuation_quads([q for d in mapped for q in d.quads], terms, graph)
     quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
-        "Kusei's editorial interpretations: the policy areas of each measure and the SDGs a project "
-        "serves. The documents do not state these; they are offered for comparison and can be disputed.",
-        "en"), graph))
+        "Kusei's editorial interpretations: the policy areas of each measure, the SDGs a project "
+        "serves, and which measure, project or goal of a later plan continues one of an earlier plan of the "
+        "same ward (kusei:continues, with the evidence on a kusei:Continuation). The documents do not state "
+        "these; they are offered for comparison and can be disputed.", "en"), graph))
     quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
     return quads
 
