@@ -42,18 +42,20 @@ def test_the_same_title_in_two_years_is_linked_and_a_different_one_is_not(tmp_pa
     stated.write_text("[]\n", encoding="utf-8")
     out = continuation_quads(quads, terms, graph, stated)
     links = {(q.subject.value, q.object.value) for q in out if q.predicate == terms.kusei("continues")}
-    assert links == {(f"{BASE}/id/plan/141089/2024/measure/2/project/1", f"{BASE}/id/plan/141089/2014/measure/1/project/1")}
+    later, earlier = f"{BASE}/id/plan/141089/2024/measure/2/project/1", f"{BASE}/id/plan/141089/2014/measure/1/project/1"
+    assert links == {(later, earlier)}
     assert [q.object.value for q in out if q.predicate == terms.kusei("evidence")] == [SAME_TITLE]
     assert comparable("地域の皆さまと共に“つくる”！") == comparable("地域の皆様と共に「つくる」!")
 
 
 def test_every_link_joins_an_earlier_and_a_later_plan_of_one_ward_with_evidence(server_url: str) -> None:
     rows = select(server_url, f"""PREFIX kusei: <{KUSEI}> PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
         SELECT ?link ?early ?late ?evidence ?ew ?lw ?ey ?ly ?et ?lt ?g WHERE {{
           GRAPH ?g {{ ?late kusei:continues ?early }}
           ?link kusei:earlier ?early ; kusei:later ?late ; kusei:evidence ?evidence .
-          ?early kusei:plan [ dcterms:spatial ?ew ; kusei:year ?ey ] ; <http://www.w3.org/2000/01/rdf-schema#label> ?et .
-          ?late kusei:plan [ dcterms:spatial ?lw ; kusei:year ?ly ] ; <http://www.w3.org/2000/01/rdf-schema#label> ?lt .
+          ?early kusei:plan [ dcterms:spatial ?ew ; kusei:year ?ey ] ; rdfs:label ?et .
+          ?late kusei:plan [ dcterms:spatial ?lw ; kusei:year ?ly ] ; rdfs:label ?lt .
           FILTER(lang(?et) = "ja" && lang(?lt) = "ja") }}""")
     assert len({r["link"] for r in rows}) >= 6
     for row in rows:
