@@ -42,7 +42,8 @@ def test_the_same_title_in_two_years_is_linked_and_a_different_one_is_not(tmp_pa
     stated.write_text("[]\n", encoding="utf-8")
     out = continuation_quads(quads, terms, graph, stated)
     links = {(q.subject.value, q.object.value) for q in out if q.predicate == terms.kusei("continues")}
-    later, earlier = f"{BASE}/id/plan/141089/2024/measure/2/project/1", f"{BASE}/id/plan/141089/2014/measure/1/project/1"
+    later = f"{BASE}/id/plan/141089/2024/measure/2/project/1"
+    earlier = f"{BASE}/id/plan/141089/2014/measure/1/project/1"
     assert links == {(later, earlier)}
     assert [q.object.value for q in out if q.predicate == terms.kusei("evidence")] == [SAME_TITLE]
     assert comparable("地域の皆さまと共に“つくる”！") == comparable("地域の皆様と共に「つくる」!")
