@@ -109,10 +109,12 @@ def test_example_gives_the_same_rows_in_comunica(server_url: str, node: str, pat
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_gives_the_same_rows_in_rdflib_sparqlstore(server_url: str, path: Path) -> None:
     """SPARQLStore puts rdflib's own prefixes (schema: = https://schema.org/) before the query;
-    the example's own declarations come later and win."""
+    the example's own declarations come later and win. POSTed as a form: example 15 with its
+    Japanese comments is past the request-line limit of a GET (414)."""
     query = path.read_text(encoding="utf-8")
     expected = endpoint_rows(server_url, query)
-    graph = rdflib.Graph(store=SPARQLStore(query_endpoint=f"{server_url}/sparql", returnFormat="json"))
+    graph = rdflib.Graph(store=SPARQLStore(query_endpoint=f"{server_url}/sparql", returnFormat="json",
+                                             method="POST_FORM"))
     result = graph.query(query)
     variables = [str(v) for v in result.vars]
     got = Counter(_rdflib_row(row, variables) for row in result)
