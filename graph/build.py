@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+
 from kusei.graph.gate.validate import (
     ONTOLOGY_DIR,
     SHAPES_DIR,
@@ -32,7 +32,7 @@ from kusei.graph.gate.validate import (
     validate_graphs,
     validate_union,
 )
-from kusei.graph.input.record import Record, RecordError, load_record
+from kusei.graph.input.record import Record, RecordError, RecordErrors, load_record
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
@@ -47,8 +47,8 @@ from kusei.graph.publish.dumps import (
     write_checksums,
     write_dumps,
 )
-
 from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
+from kusei.release import Manifest
 from kusei.settings import Settings
 
 KEEP_RELEASES = 3
@@ -125,8 +125,8 @@ def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms,
     for path in paths:
         try:
             record, lines = load_record(path)
-        except RecordError as exc:
-            problems.append(str(exc))
+        except RecordErrors as exc:
+            problems.extend(map(str, exc.errors))  # and on to the next file: one run lists them all
             continue
         source_path = sources_dir / record.document.file
         if not source_path.is_file():
@@ -177,7 +177,10 @@ def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
 
 def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
     quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.interpretation]
-    quads += continuation_quads([q for d in mapped for q in d.quads], terms, graph)
+    try:
+        quads += continuation_quads([q for d in mapped for q in d.quads], terms, graph)
+    except ValueError as exc:  # a stated continuation naming a component no record has
+        raise BuildError("linking plans across years", [str(exc)]) from exc
     quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
         "Kusei's editorial interpretations: the policy areas of each measure, the SDGs a project "
         "serves, and which measure, project or goal of a later plan continues one of an earlier plan of the "
@@ -360,19 +363,11 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             gc.collect()  # closes the RocksDB handle before the directory is renamed
 
         graph_triples[dataset_graph.value] = len(description)
-        manifest = {
-            "id": release_id,
-            "base": settings.base,
-            "published_at": settings.published_at,
-            "modified": settings.modified,
-            "graphs": dict(sorted(graph_triples.items())),
-            # What the counts on /dumps/, VoID and the home page each cover (see dumps.py).
-            "triples": {"merged": counts.triples, "quads": len(sorted_quads(data)), "dataset": len(description)},
-            "files": [f.as_json() for f in sorted(all_files, key=lambda f: f.name)],
-            "documents": {d.doc_id: d.record_file for d in mapped},
-        }
-        (work / "release.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
-                                           encoding="utf-8")
+        Manifest(
+            id=release_id, base=settings.base, published_at=settings.published_at, modified=settings.modified,
+            graphs=dict(sorted(graph_triples.items())), files=sorted(all_files, key=lambda f: f.name),
+            documents={d.doc_id: d.record_file for d in mapped},
+        ).write(work)
         reused = target.exists()
         if reused:
             shutil.rmtree(work)  # same inputs, same release: keep the one already there

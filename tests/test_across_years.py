@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import requests
-from kusei.graph.mapping.across_years import SAME_TITLE, comparable, continuation_quads
 
+from kusei.graph.mapping.across_years import SAME_TITLE, comparable, continuation_quads
 from kusei.namespaces import DCTERMS, TYPE, Terms
 
 BASE = "https://w3id.org/kusei"

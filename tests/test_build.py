@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+
 from kusei.graph.build import BuildError, build
-from kusei.graph.input.record import load_record
+from kusei.graph.input.record import RecordErrors, load_record
 from kusei.graph.input.reference import check_digit_ok
 from kusei.graph.input.textmatch import squash
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
-
 from kusei.namespaces import DCAT, SPDX
 from kusei.settings import Settings
 
@@ -220,3 +220,57 @@ def test_record_loader_reports_line_of_the_field() -> None:
     text = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8").splitlines()[line - 1]
     assert "194207" in text
     assert (SOURCES_DIR / record.document.file).is_file()
+
+
+def _record_problems(path: Path) -> list[str]:
+    with pytest.raises(RecordErrors) as info:
+        load_record(path)
+    return [str(error) for error in info.value.errors]
+
+
+def test_a_misspelt_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    # Regression: "titel" was reported as "missing required field: title" at the list item.
+    original = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8")
+    lines = original.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("title:") and i > 20)
+    lines[index] = lines[index].replace("title:", "titel:", 1)
+    path = tmp_path / EXEMPLAR
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = _record_problems(path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{EXEMPLAR}:{index + 1}: ")
+    assert problems[0].endswith("unknown key titel (did you mean title?)")
+
+
+def test_every_problem_of_a_record_is_listed(tmp_path: Path) -> None:
+    text = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8")
+    text = text.replace("\ndocument:\n", "\ndocument:\n  colour: blue\n", 1).replace("kind: ", "kind: nonsense-", 1)
+    path = tmp_path / EXEMPLAR
+    path.write_text(text, encoding="utf-8")
+    problems = _record_problems(path)
+    assert any("unknown key colour" in p for p in problems)
+    assert any("document.kind" in p for p in problems)
+
+
+def test_an_unclosed_bracket_is_reported_where_it_opens(tmp_path: Path) -> None:
+    # Regression: reported lines later as "expected ',' or ']', but got ..." at the next key.
+    lines = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if "policy_areas: [" in line)
+    lines[index] = lines[index].replace("]", "", 1)
+    path = tmp_path / EXEMPLAR
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (problem,) = _record_problems(path)
+    assert problem.startswith(f"{EXEMPLAR}:{index + 1}: (yaml): the [ opened here is not closed")
+
+
+def test_one_build_reports_the_problems_of_every_record(published: tuple[Settings, Path]) -> None:
+    settings, records = published
+    broken = sorted(records.glob("*.yaml"))[:2]
+    for path in broken:
+        path.write_text(path.read_text(encoding="utf-8").replace("\nplan:\n", "\nplan:\n  colour: blue\n", 1),
+                        encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(settings, records_dir=records, report=quiet)
+    report = info.value.report()
+    for path in broken:
+        assert re.search(rf"{re.escape(path.name)}:\d+: plan.colour: unknown key colour", report), report

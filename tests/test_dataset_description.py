@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import rdflib
-from kusei.graph.build import build
 from pyshacl import validate
 
+from kusei.graph.build import build
 from kusei.settings import Settings
 
 DCAT_AP = Path(__file__).parent / "dcat_ap"

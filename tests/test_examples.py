@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from kusei.endpoint.web.pages.query import QUERIES_DIR, load_examples
 
 EXAMPLES = sorted(QUERIES_DIR.glob("*.rq"))

@@ -17,6 +17,7 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from kusei.endpoint.query.executor import (
     ExecutorBusy,
     QueryExecutor,
@@ -373,23 +374,3 @@ def test_worker_killed_from_outside_is_reported_and_replaced(store_path: Path) -
             ex.run(PATHOLOGICAL, timeout=20)
         assert ex.run("ASK { ?s ?p ?o }", timeout=20).body.endswith(b"true}")
         assert pid not in ex.worker_pids()
-
-
-def test_process_executor_is_one_per_process(store_path: Path) -> None:
-    from kusei.endpoint.query import executor as module
-
-    made: list[QueryExecutor] = []
-
-    def factory() -> QueryExecutor:
-        made.append(QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10_000, prefixes={},
-                                  prestart=False))
-        return made[-1]
-
-    earlier, module._process_executor = module._process_executor, None  # another test's app may own one
-    try:
-        assert module.process_executor(factory) is module.process_executor(factory)
-        assert len(made) == 1
-    finally:
-        module._process_executor = earlier
-        for ex in made:
-            ex.close()

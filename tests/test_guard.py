@@ -11,7 +11,9 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kusei.endpoint.query.guard import STATUS_REFUSED, STATUS_TOO_LONG, QueryRefused, check_query, has_dataset_clause
+
+from kusei.endpoint.query.errors import FederationRefused, QueryTooLong, UpdateRefused
+from kusei.endpoint.query.guard import QueryRefused, check_query, has_dataset_clause
 
 ACCEPTED = [
     'SELECT * WHERE { ?s ?p "SERVICE" }',
@@ -90,26 +92,27 @@ def test_accepted(query: str) -> None:
 
 @pytest.mark.parametrize("query", REFUSED_SERVICE)
 def test_service_refused(query: str) -> None:
-    with pytest.raises(QueryRefused) as refused:
+    with pytest.raises(FederationRefused) as refused:
         check_query(query)
-    assert refused.value.status == STATUS_REFUSED
+    assert (refused.value.status, refused.value.code) == (400, "federation-disabled")
     assert "SERVICE" in refused.value.message and "disabled" in refused.value.message
     assert "line " in refused.value.message
 
 
 @pytest.mark.parametrize("query", REFUSED_UPDATE)
 def test_update_refused(query: str) -> None:
-    with pytest.raises(QueryRefused, match="read-only") as refused:
+    # An update word anywhere is the update refusal, wherever it stands (a SELECT, then "; LOAD <x>").
+    with pytest.raises(UpdateRefused, match="read-only") as refused:
         check_query(query)
-    assert refused.value.status == STATUS_REFUSED
+    assert (refused.value.status, refused.value.code) == (403, "update-refused")
 
 
 def test_length_limit() -> None:
     query = "SELECT * WHERE { ?s ?p ?o }"
     check_query(query, max_length=len(query))
-    with pytest.raises(QueryRefused) as refused:
+    with pytest.raises(QueryTooLong) as refused:
         check_query(query + " ", max_length=len(query))
-    assert refused.value.status == STATUS_TOO_LONG
+    assert refused.value.status == 413
     assert str(len(query)) in refused.value.message
 
 

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from conftest import wait_until_ready
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 FORM = "application/x-www-form-urlencoded"
@@ -593,16 +594,7 @@ def private_server(data_dir: Path) -> Iterator[str]:
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, "KUSEI_DATA_DIR": str(data_dir)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "private gunicorn exited at start-up"
-            try:
-                if requests.get(f"{url}/sparql", params={"query": ASK}, timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "private gunicorn did not start"
-            time.sleep(0.1)
+        wait_until_ready(process, url)
         yield url
     finally:
         # The whole group: a worker stuck in a query ignores SIGTERM until the query ends.

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import wait_until_ready
 from reporting import report
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,16 +51,7 @@ def load_server(data_dir: Path) -> Iterator[str]:
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"gunicorn exited with status {process.returncode} at start-up"
-            try:
-                if requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "gunicorn did not start within 60 s"
-            time.sleep(0.1)
+        wait_until_ready(process, url)
         yield url
     finally:
         process.terminate()

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import rdflib
 import requests
-from kusei.endpoint.web.pages.query import QUERIES_DIR
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 
+from kusei.endpoint.web.pages.query import QUERIES_DIR
 from kusei.namespaces import prefixes
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -132,7 +132,6 @@ def test_service_description_names_the_url_the_client_asked(server_url: str) -> 
 
 def test_service_description_names_the_public_url(data_dir: Path) -> None:
     from kusei.endpoint.web.app import create_app
-
     from kusei.settings import Settings
 
     client = create_app(Settings(data_dir=data_dir, public_url="https://kusei.example.org")).test_client()

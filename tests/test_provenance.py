@@ -15,14 +15,14 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import kusei.graph.build
 import pyoxigraph as ox
 import pytest
 import rdflib
 import requests
-from kusei.graph.gate.validate import UNION_SOURCE, validate_graphs, validate_union
 from pyshacl import validate as shacl_validate
 
+import kusei.graph.build
+from kusei.graph.gate.validate import UNION_SOURCE, validate_graphs, validate_union
 from kusei.settings import Settings
 
 BASE = "https://w3id.org/kusei"

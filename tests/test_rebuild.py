@@ -27,11 +27,11 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import BuildError, build
-from kusei.graph.input.record import RecordError
+from kusei.graph.input.record import RecordErrors
 from kusei.graph.input.verify import RECORDS_DIR
-
 from kusei.release import ReleaseError
 from kusei.settings import DEFAULT_BASE, Settings
 
@@ -258,7 +258,7 @@ def test_build_with_a_broken_record_changes_nothing(tmp_path: Path, records: Pat
     BROKEN[case](broken)
 
     def failing_build() -> None:
-        with pytest.raises((BuildError, RecordError)):
+        with pytest.raises((BuildError, RecordErrors)):
             build(Settings(data_dir=data_dir, modified=MODIFIED_FAILED), records_dir=broken, report=quiet)
 
     _assert_nothing_changes(data_dir, url, failing_build)

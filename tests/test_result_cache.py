@@ -13,11 +13,11 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from kusei.endpoint.query import executor
-from kusei.endpoint.query.cache import Key, ResultCache
-from kusei.endpoint.web.app import create_app
 from SPARQLWrapper import JSON, SPARQLWrapper
 
+from kusei.endpoint.query import service
+from kusei.endpoint.query.cache import Key, ResultCache
+from kusei.endpoint.web.app import create_app
 from kusei.settings import Settings
 
 QUERY = "SELECT ?plan WHERE { ?plan a kusei:Plan } ORDER BY ?plan"
@@ -26,8 +26,9 @@ JSON_TYPE = "application/sparql-results+json"
 
 def engine_queries() -> int:
     """Queries this process's executor has answered so far."""
-    pool = executor.process_executor(lambda: pytest.fail("no query has run in this process yet"))
-    return pool.stats()["queries"]
+    stats = service.pool_stats()
+    assert stats, "no query has run in this process yet"
+    return stats["queries"]
 
 
 def get(client: FlaskClient, query: str, accept: str = JSON_TYPE, **extra: str):

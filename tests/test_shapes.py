@@ -26,10 +26,11 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 import rdflib
-from kusei.graph.gate.validate import memoised_sparql
 from pyshacl import validate
 from rdflib import OWL, RDF, RDFS, SH, SKOS, BNode, Literal, Namespace, URIRef
 from rdflib.collection import Collection
+
+from kusei.graph.gate.validate import memoised_sparql
 
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGY_FILE = ROOT / "ontology" / "kusei.ttl"

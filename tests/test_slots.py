@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from kusei.endpoint.query.slots import NoSlot, QuerySlots
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -14,11 +14,11 @@ import pytest
 import rdflib
 from flask import Flask
 from flask.testing import FlaskClient
-from kusei.endpoint.web import throttle
-from kusei.endpoint.web.app import create_app
 from werkzeug.test import TestResponse
 
 from kusei import cli
+from kusei.endpoint.web import throttle
+from kusei.endpoint.web.app import create_app
 from kusei.settings import Settings
 
 ASK = {"query": "ASK {}"}

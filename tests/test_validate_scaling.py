@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import kusei.graph.build
 import pyoxigraph as ox
 import pytest
 import rdflib
-from kusei.graph.gate.validate import SHARED_SOURCE, Violation, _shacl, memoised_sparql, to_rdflib, validate_graphs
 
+import kusei.graph.build
+from kusei.graph.gate.validate import SHARED_SOURCE, Violation, _shacl, memoised_sparql, to_rdflib, validate_graphs
 from kusei.settings import Settings
 
 KUSEI = "https://w3id.org/kusei/def/"

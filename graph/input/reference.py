@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from kusei.graph.input.record import RecordError
 from ruamel.yaml import YAML
 
+from kusei.graph.input.record import RecordError
 from kusei.namespaces import (
     DCTERMS,
     ESTAT_SAC,

@@ -6,13 +6,13 @@ import hashlib
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Record
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText, Span
 from kusei.graph.mapping import organisation, plan, ward_news
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.emitter import Emitter
-
 from kusei.namespaces import Terms
 
 

@@ -93,6 +93,8 @@ def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
                     matched |= {a, b}
     for entry in YAML(typ="safe").load(stated.read_text(encoding="utf-8")) or []:
         earlier, later = (terms.id(entry[k]).value for k in ("earlier", "later"))
+        if not all(any(iri.startswith(info["plan"] + "/") for info in components.values()) for iri in (earlier, later)):
+            continue  # a plan this build does not include (a build of some of the records)
         for iri in (earlier, later):
             if iri not in components:
                 raise ValueError(f"{stated.name}: no titled plan component {iri}")

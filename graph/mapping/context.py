@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Record, RecordError
 from kusei.graph.mapping.emitter import Emitter
-
 from kusei.namespaces import Terms
 
 

@@ -13,9 +13,9 @@ import hashlib
 from collections import defaultdict
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Corrected, Text
 from kusei.graph.input.textmatch import Span
-
 from kusei.namespaces import DCTERMS, PROV, RDFS, SCHEMA, TYPE, Terms, lit, typed
 
 Path = tuple

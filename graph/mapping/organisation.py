@@ -4,9 +4,9 @@ mascots, sections, contact points and online accounts."""
 from __future__ import annotations
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import printed
 from kusei.graph.mapping.context import Context
-
 from kusei.namespaces import DCTERMS, FOAF, ORG, PROV, SCHEMA, TYPE, iri, lit, typed
 
 SERVICE_HOMEPAGES = {

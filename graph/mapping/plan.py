@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Column, Measure, OperationItem, Project, Text, printed
 from kusei.graph.mapping.context import Context
-
 from kusei.namespaces import DCTERMS, RDFS, SDG, iri, lit, typed
 
 TITLE = ox.NamedNode(DCTERMS + "title")

@@ -4,10 +4,10 @@ city-bureau projects, facility and infrastructure projects, campaigns and notice
 from __future__ import annotations
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Text, printed
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.plan import map_items
-
 from kusei.namespaces import DCTERMS, QB, SCHEMA, SDMX_DIM, iri, typed
 
 TITLE = ox.NamedNode(DCTERMS + "title")

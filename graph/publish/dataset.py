@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from kusei.graph.publish.dumps import DumpFile
 
+from kusei import formats
+from kusei.graph.publish.dumps import DumpFile
 from kusei.namespaces import (
     DCAT,
     DCTERMS,
@@ -25,11 +26,9 @@ from kusei.namespaces import (
 )
 from kusei.settings import Settings
 
-FORMAT_NAMES = {
-    "ttl": "Turtle", "trig": "TriG", "nq": "N-Quads", "nt": "N-Triples", "jsonld": "JSON-LD",
-    "context": "JSON-LD context", "shapes": "SHACL shapes (Turtle)",
-    "validation-report": "SHACL validation report (Turtle)",
-}
+# Titles of the release's files that are not RDF serialisations of the data.
+FILE_TITLES = {"context": "JSON-LD context", "shapes": "SHACL shapes (Turtle)",
+               "validation-report": "SHACL validation report (Turtle)"}
 IANA = "https://www.iana.org/assignments/media-types/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language"
 # DCAT-AP 3 names checksum algorithms under the https form of the SPDX namespace.
@@ -66,6 +65,13 @@ class Counts:
     classes: dict[str, int]  # class IRI -> instances
     vocabularies: list[str]
     examples: list[str]
+
+
+def _format_title(name: str) -> str:
+    try:
+        return formats.by_name(name).title
+    except KeyError:
+        return name
 
 
 def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: list[DumpFile],
@@ -156,7 +162,8 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
             add(dataset, VOID + "dataDump", url)
         add(node, TYPE.value, ox.NamedNode(DCAT + "Distribution"))
         base_format = dump.format.removesuffix(".gz")
-        title = FORMAT_NAMES.get(base_format, base_format) + (" (gzip)" if dump.format.endswith(".gz") else "")
+        title = FILE_TITLES.get(base_format) or _format_title(base_format)
+        title += " (gzip)" if dump.format.endswith(".gz") else ""
         add(node, DCTERMS + "title", lit(title, "en"))
         add(node, DCAT + "accessURL", url)
         add(node, DCAT + "downloadURL", url)

@@ -5,34 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 
-MEDIA_TYPES = {
-    ".ttl": "text/turtle",
-    ".trig": "application/trig",
-    ".nq": "application/n-quads",
-    ".nt": "application/n-triples",
-    ".jsonld": "application/ld+json",
-    ".txt": "text/plain",
-    ".gz": "application/gzip",
-}
-
-
-@dataclass(frozen=True)
-class DumpFile:
-    name: str
-    bytes: int
-    sha256: str
-    media_type: str
-    format: str  # short name used in IRIs and the listing
-
-    def as_json(self) -> dict:
-        return {"name": self.name, "bytes": self.bytes, "sha256": self.sha256,
-                "media_type": self.media_type, "format": self.format}
+from kusei.formats import media_type_of_file
+from kusei.release import ManifestFile as DumpFile
 
 
 def stable_blank_nodes(triples: list[ox.Triple]) -> list[ox.Triple]:
@@ -137,9 +116,8 @@ def _gzip(data: bytes) -> bytes:
 
 def _describe(path: Path, fmt: str) -> DumpFile:
     data = path.read_bytes()
-    suffix = path.suffix
-    return DumpFile(path.name, len(data), hashlib.sha256(data).hexdigest(),
-                    MEDIA_TYPES.get(suffix, "application/octet-stream"), fmt)
+    return DumpFile(name=path.name, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                    media_type=media_type_of_file(path.name), format=fmt)
 
 
 def write_dumps(directory: Path, quads: list[ox.Quad], prefixes: dict[str, str], context: dict[str, object],

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from kusei.endpoint.web.pages.memo import cached
-from kusei.endpoint.web.pages.terms import Labels, Namer
 
+from kusei.endpoint.query import service
+from kusei.endpoint.web.pages.terms import LABEL_PREDICATES, Labels, Namer
 from kusei.release import Release
+from kusei.settings import Settings
 
 TYPE_COUNT_QUERY = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}"
 PLANS_QUERY = """
@@ -48,32 +49,32 @@ class Home:
     wards: list[WardEntry]
 
 
-def _count(store: ox.Store, query: str) -> int:
-    for row in store.query(query, use_default_graph_as_union=True):
-        return int(row[0].value) if row[0] is not None else 0
+def _count(release: Release, query: str, settings: Settings) -> int:
+    for row in service.select(release, query, settings=settings):
+        return int(row["n"].value) if "n" in row else 0
     return 0
 
 
-def _labels(store: ox.Store, iris: set[str]) -> Labels:
+def _labels(release: Release, iris: set[str], settings: Settings) -> Labels:
     labels = Labels()
-    for iri in iris:
-        for quad in store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
-            labels.add_triples([quad.triple])
+    if iris:
+        values = " ".join(str(ox.NamedNode(iri)) for iri in sorted(iris))
+        predicates = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
+        query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} VALUES ?p {{ {predicates} }} ?s ?p ?o }}"
+        labels.add_triples(service.construct(release, query, settings=settings))
     return labels
 
 
-def _compute(release: Release, namer: Namer) -> Home:
-    store = release.store
+def _compute(release: Release, namer: Namer, settings: Settings) -> Home:
     kusei = release.base + "/def/"
-    # The union graph may hold a statement once per graph that states it; count it once.
-    triples = _count(store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
-    counts = {"triples": triples}
+    # The default graph is the merge of the named graphs: each statement once.
+    counts = {"triples": _count(release, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", settings)}
     for name, cls in (("plans", "Plan"), ("measures", "Measure"), ("projects", "Project")):
-        counts[name] = _count(store, TYPE_COUNT_QUERY.format(cls=kusei + cls))
+        counts[name] = _count(release, TYPE_COUNT_QUERY.format(cls=kusei + cls), settings)
 
-    rows = list(store.query(PLANS_QUERY.format(kusei=kusei), use_default_graph_as_union=True))
+    rows = service.select(release, PLANS_QUERY.format(kusei=kusei), settings=settings)
     iris = {row["plan"].value for row in rows} | {row["ward"].value for row in rows}
-    labels = _labels(store, iris)
+    labels = _labels(release, iris, settings)
     wards: dict[str, WardEntry] = {}
     for row in rows:
         ward = row["ward"].value
@@ -86,8 +87,8 @@ def _compute(release: Release, namer: Namer) -> Home:
                 label_en=labels.get(ward, "en"),
                 code=code,
             )
-        year = row["year"]
-        inferred = row["inferred"]
+        year = row.get("year")
+        inferred = row.get("inferred")
         entry.plans.append(
             PlanEntry(
                 href=namer.href(row["plan"].value),
@@ -103,5 +104,5 @@ def _compute(release: Release, namer: Namer) -> Home:
     return Home(counts=counts, wards=sorted(wards.values(), key=lambda ward: ward.code))
 
 
-def build_home(release: Release, namer: Namer) -> Home:
-    return cached(release, "home", lambda: _compute(release, namer))
+def build_home(release: Release, namer: Namer, settings: Settings) -> Home:
+    return release.memo("home", lambda: _compute(release, namer, settings))

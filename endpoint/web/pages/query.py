@@ -1,8 +1,8 @@
 """The query page's server side: the example queries, and running a query for the no-JavaScript form.
 
-The form is a client of /sparql like the script in the browser: it sends the query over the
-SPARQL protocol (in-process), so timeouts, limits, prefixes and error messages are the
-endpoint's own and the two paths cannot drift apart.
+The form runs its query through the same query service as /sparql (guard, limits, time limit,
+prefixes, error family), called directly: a request to itself would make every visitor of the
+page one client address for the rate limit.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import current_app
+
+from kusei.endpoint.query import service
+from kusei.endpoint.query.errors import KuseiError
 from kusei.endpoint.web.pages.terms import XSD, Namer
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+from kusei.release import Release
+from kusei.settings import Settings
 
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
 # The form renders at most this many rows; the downloads carry everything.
 ROWS_SHOWN = 1000
-# application/json last: results never come as it, but errors then arrive as JSON with line/column.
-RESULT_TYPES = "application/sparql-results+json, application/n-triples;q=0.9, application/json;q=0.1"
 _HEADER = re.compile(r"#\s*(title|title-ja|description)\s*:\s*(.*)")
 
 
@@ -130,53 +131,33 @@ def error_position(message: str) -> tuple[int | None, int | None]:
     return (int(match.group(1)), int(match.group(2))) if match else (None, None)
 
 
-def _error(status: int, body: bytes, query: str) -> QueryError:
-    text = body.decode("utf-8", "replace").strip()
-    line = column = None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        line = data.get("line") if isinstance(data.get("line"), int) else None
-        column = data.get("column") if isinstance(data.get("column"), int) else None
-        text = str(data.get("message") or data.get("error") or text)
-    if line is None:
-        line, column = error_position(text)
+def _error(exc: KuseiError, query: str) -> QueryError:
+    line, column = exc.details.get("line"), exc.details.get("column")
+    if not isinstance(line, int):
+        line, column = error_position(exc.message)
     context: list[tuple[int, str]] = []
     lines = query.splitlines()
     if line is not None and 0 < line <= len(lines):
         context = [(n, lines[n - 1]) for n in range(max(1, line - 1), line + 1)]
-    return QueryError(status, text, line, column, context)
+    return QueryError(exc.status, exc.message, line, column if isinstance(column, int) else None, context)
 
 
-def run_query(query: str, namer: Namer) -> ResultTable | QueryError:
-    """Run ``query`` through /sparql in-process and shape the answer as a table."""
-    builder = EnvironBuilder(
-        path="/sparql",
-        method="POST",
-        data={"query": query},
-        headers={"Accept": RESULT_TYPES},
-    )
+def run_query(query: str, namer: Namer, release: Release, settings: Settings) -> ResultTable | QueryError:
+    """Run ``query`` through the query service, as /sparql would, and shape the answer as a table."""
     started = time.perf_counter()
     try:
-        app_iter, status, headers = run_wsgi_app(current_app.wsgi_app, builder.get_environ(), buffered=True)
-        body = b"".join(app_iter)
-    finally:
-        builder.close()
+        outcome = service.execute(release, query, settings=settings, write_as="json")
+    except KuseiError as exc:
+        return _error(exc, query)
     elapsed = (time.perf_counter() - started) * 1000
-    code = int(status.split()[0])
-    if code != 200:
-        return _error(code, body, query)
-    content_type = headers.get("Content-Type", "").split(";")[0].strip()
-    if content_type == "application/n-triples":
-        triples = list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+    if isinstance(outcome, service.Outcome):  # CONSTRUCT or DESCRIBE
+        triples = outcome.triples or []
         rows: list[list[Cell | None]] = [
             [_term_cell(t.subject, namer), _term_cell(t.predicate, namer), _term_cell(t.object, namer)]
             for t in triples[:ROWS_SHOWN]
         ]
         return ResultTable(["subject", "predicate", "object"], rows, len(triples), elapsed)
-    data = json.loads(body)
+    data = json.loads(outcome.body)
     if "boolean" in data:
         return ResultTable([], [], 0, elapsed, boolean=bool(data["boolean"]))
     variables = data.get("head", {}).get("vars", [])

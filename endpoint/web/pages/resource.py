@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from kusei.endpoint.query.describe import describe, incoming_counts
-from kusei.endpoint.web.pages.memo import cached
+
+from kusei.endpoint.query import service
 from kusei.endpoint.web.pages.terms import (
     DCTERMS,
     LABEL_PREDICATES,
@@ -22,8 +22,8 @@ from kusei.endpoint.web.pages.terms import (
     lang_rank,
     natural_key,
 )
-
 from kusei.release import Release
+from kusei.settings import Settings
 
 KUSEI_PATH = "/def/"
 PROV_ENTITY = "http://www.w3.org/ns/prov#entity"
@@ -91,15 +91,14 @@ class ResourceView:
     triples: list[ox.Triple]
 
 
-def vocabulary_labels(release: Release) -> tuple[Labels, dict[str, str]]:
+def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dict[str, str]]:
     """Labels and English comments of every term the ontology graph describes, cached per release."""
 
     def compute() -> tuple[Labels, dict[str, str]]:
-        graph = ox.NamedNode(release.base + "/graph/ontology")
         labels = Labels()
         comments: dict[str, tuple[int, str]] = {}
-        for quad in release.store.quads_for_pattern(None, None, None, graph):
-            subject, pred, obj = quad.subject, quad.predicate.value, quad.object
+        for triple in service.graph_triples(release, release.base + "/graph/ontology", settings=settings):
+            subject, pred, obj = triple.subject, triple.predicate.value, triple.object
             if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
                 continue
             if pred in LABEL_PREDICATES:
@@ -111,15 +110,15 @@ def vocabulary_labels(release: Release) -> tuple[Labels, dict[str, str]]:
                     comments[subject.value] = (rank, obj.value)
         return labels, {iri: text for iri, (_, text) in comments.items()}
 
-    return cached(release, "vocabulary-labels", compute)
+    return release.memo("vocabulary-labels", compute)
 
 
 class ResourceBuilder:
-    def __init__(self, release: Release, namer: Namer) -> None:
+    def __init__(self, release: Release, namer: Namer, settings: Settings) -> None:
         self.release = release
-        self.store = release.store
+        self.settings = settings
         self.namer = namer
-        self.term_labels, self.term_comments = vocabulary_labels(release)
+        self.term_labels, self.term_comments = vocabulary_labels(release, settings)
         self.labels = Labels()
 
     # -- terms -------------------------------------------------------------------------------
@@ -178,8 +177,9 @@ class ResourceBuilder:
 
     # -- page parts --------------------------------------------------------------------------
     def _objects(self, subject: str, predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
-        quads = self.store.quads_for_pattern(ox.NamedNode(subject), ox.NamedNode(predicate), None, None)
-        return sorted({q.object for q in quads}, key=self._object_order)
+        rows = service.select(self.release, f"SELECT DISTINCT ?o WHERE {{ {ox.NamedNode(subject)} "
+                                            f"{ox.NamedNode(predicate)} ?o }}", settings=self.settings)
+        return sorted({row["o"] for row in rows}, key=self._object_order)
 
     def _first_iri(self, subject: str, predicate: str) -> str | None:
         for obj in self._objects(subject, predicate):
@@ -275,7 +275,7 @@ class ResourceBuilder:
         return sorted(quotes, key=lambda q: (q.file_name, q.first))
 
     def incoming(self, iri: str, triples: list[ox.Triple], blanks: dict) -> list[PropertyRow]:
-        counts = incoming_counts(self.store, iri)
+        counts = service.incoming_counts(self.release, iri, settings=self.settings)
         grouped: dict[str, list[ox.Triple]] = {}
         for triple in triples:
             grouped.setdefault(triple.predicate.value, []).append(triple)
@@ -313,16 +313,16 @@ class ResourceBuilder:
 
     def graph_size(self, iri: str) -> int | None:
         node = ox.NamedNode(iri)
-        if not self.store.contains_named_graph(node):
-            return None
-        return cached(
-            self.release,
-            "graph-size " + iri,
-            lambda: sum(1 for _ in self.store.quads_for_pattern(None, None, None, node)),
-        )
+        def count() -> int | None:
+            rows = service.select(self.release, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {node} {{ ?s ?p ?o }} }}",
+                                  settings=self.settings)
+            n = int(rows[0]["n"].value) if rows else 0
+            return n or None  # the store keeps no empty graphs: none of this name
+
+        return self.release.memo("graph-size " + iri, count)
 
     def build(self, iri: str) -> ResourceView:
-        triples = describe(self.store, iri, base=self.release.base)
+        triples = service.describe(self.release, [iri], settings=self.settings)
         self.labels.add_triples(triples)
         self._add_fallback_labels(triples)
         node = ox.NamedNode(iri)

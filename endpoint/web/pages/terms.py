@@ -31,7 +31,8 @@ def lang_rank(lang: str | None) -> int:
 
 def natural_key(text: str) -> list[tuple[int, int | str]]:
     """Sort key that puts measure/2 before measure/10."""
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+    # isdecimal, not isdigit: "①" is a digit to Python but no number int() reads.
+    return [(0, int(part)) if part.isdecimal() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 class Labels:

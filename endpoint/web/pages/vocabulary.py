@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from kusei.endpoint.web.pages.memo import cached
-from kusei.endpoint.web.pages.terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
 
+from kusei.endpoint.query import service
+from kusei.endpoint.web.pages.terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
 from kusei.release import Release
+from kusei.settings import Settings
 
 OWL = "http://www.w3.org/2002/07/owl#"
 CLASS_TYPES = {OWL + "Class", RDFS + "Class"}
@@ -74,20 +75,20 @@ class Vocabulary:
     triples: list[ox.Triple]
 
 
-def _instance_counts(release: Release) -> dict[str, int]:
+def _instance_counts(release: Release, settings: Settings) -> dict[str, int]:
     query = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
-    rows = release.store.query(query, use_default_graph_as_union=True)
-    return {row["c"].value: int(row["n"].value) for row in rows if isinstance(row["c"], ox.NamedNode)}
+    rows = service.select(release, query, settings=settings)
+    return {row["c"].value: int(row["n"].value) for row in rows if isinstance(row.get("c"), ox.NamedNode)}
 
 
-def build_vocabulary(release: Release, namer: Namer) -> Vocabulary:
-    return cached(release, "vocabulary", lambda: _build(release, namer))
+def build_vocabulary(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
+    return release.memo("vocabulary", lambda: _build(release, namer, settings))
 
 
-def _build(release: Release, namer: Namer) -> Vocabulary:
-    graph = ox.NamedNode(release.base + "/graph/ontology")
+def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     namespace = release.base + "/def/"
-    triples = sorted({q.triple for q in release.store.quads_for_pattern(None, None, None, graph)}, key=str)
+    triples = sorted(set(service.graph_triples(release, release.base + "/graph/ontology", settings=settings)),
+                     key=str)
     by_subject: dict[ox.NamedNode | ox.BlankNode, list[ox.Triple]] = {}
     labels = Labels()
     labels.add_triples(triples)
@@ -118,7 +119,7 @@ def _build(release: Release, namer: Namer) -> Vocabulary:
         ]
         return sorted(found, key=lambda item: lang_rank(item[0]))
 
-    counts = cached(release, "instance-counts", lambda: _instance_counts(release))
+    counts = release.memo("instance-counts", lambda: _instance_counts(release, settings))
     classes: list[Term] = []
     properties: list[Term] = []
     for subject, own in by_subject.items():
@@ -185,7 +186,7 @@ def _build(release: Release, namer: Namer) -> Vocabulary:
                 seen.add(parent)
                 todo.extend(parents.get(parent, ()))
         superclasses[cls.iri] = seen
-    class_property_uses(release, namer, classes, superclasses)
+    class_property_uses(release, namer, settings, classes, superclasses)
 
     ontology = ox.NamedNode(namespace)
     own = by_subject.get(ontology, [])
@@ -297,13 +298,13 @@ def _shape_uses(release: Release) -> dict[str, dict[tuple[str, bool], dict]]:
     return found
 
 
-def _data_uses(release: Release) -> dict[str, set[str]]:
+def _data_uses(release: Release, settings: Settings) -> dict[str, set[str]]:
     """class IRI → the properties its instances have in the merged default graph."""
     query = "SELECT DISTINCT ?c ?p WHERE { ?s a ?c ; ?p ?o }"
-    rows = release.store.query(query)
+    rows = service.select(release, query, settings=settings)
     uses: dict[str, set[str]] = {}
     for row in rows:
-        if isinstance(row["c"], ox.NamedNode):
+        if isinstance(row.get("c"), ox.NamedNode):
             uses.setdefault(row["c"].value, set()).add(row["p"].value)
     return uses
 
@@ -314,13 +315,13 @@ def _cardinality(low: int, high: int | None) -> str:
     return str(low) if low == high else f"{low}..{high}"
 
 
-def class_property_uses(release: Release, namer: Namer, classes: list[Term],
+def class_property_uses(release: Release, namer: Namer, settings: Settings, classes: list[Term],
                         superclasses: dict[str, set[str]]) -> None:
     """Fill each class's ``uses``: every property its instances carry in the data (Kusei's and
     the standard ones) and every one its shapes describe, with the shapes' cardinality and values.
     A shape on a superclass applies to the subclass too."""
-    shapes = cached(release, "shape-uses", lambda: _shape_uses(release))
-    data = cached(release, "data-uses", lambda: _data_uses(release))
+    shapes = release.memo("shape-uses", lambda: _shape_uses(release))
+    data = release.memo("data-uses", lambda: _data_uses(release, settings))
     namespace = release.base + "/def/"
     for cls in classes:
         merged: dict[tuple[str, bool], dict] = {}

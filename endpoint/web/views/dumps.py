@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, send_file
-from kusei.endpoint.query import formats
-from kusei.endpoint.web import current
-from kusei.endpoint.web import http as web
 
+from kusei.endpoint.web import current, negotiation
+from kusei.endpoint.web import http as web
 from kusei.release import Release
 
 bp = Blueprint("dumps", __name__)
@@ -32,7 +31,7 @@ class DumpEntry:
     media_type: str
     modified: datetime
 
-    def as_json(self) -> dict:
+    def listing(self) -> dict:
         return {"name": self.name, "url": f"/dumps/{self.name}", "bytes": self.bytes,
                 "media_type": self.media_type, "sha256": self.sha256,
                 "modified": self.modified.isoformat().replace("+00:00", "Z")}
@@ -48,7 +47,7 @@ def _sha256(path: Path) -> str:
 
 def _scan(release: Release) -> dict[str, DumpEntry]:
     """Every regular file of the dumps directory by name, then the source documents as ``sources/<name>``."""
-    described = {f["name"]: f for f in release.manifest.get("files", [])}
+    described = {f.name: f for f in release.manifest.files}
     found: dict[str, DumpEntry] = {}
     for directory, prefix in ((release.dumps_dir, ""), (release.sources_dir, "sources/")):
         if not directory.is_dir():
@@ -58,28 +57,19 @@ def _scan(release: Release) -> dict[str, DumpEntry]:
             if not path.is_file() or path.is_symlink() or path.name.startswith("."):
                 continue
             stat = path.stat()
-            info = described.get(path.name, {}) if not prefix else {}
-            media_type = (info.get("media_type") or EXTRA_TYPES.get(path.name)
-                          or mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+            info = described.get(path.name) if not prefix else None
+            media_type = (info.media_type if info else None) or EXTRA_TYPES.get(path.name) \
+                or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             found[prefix + path.name] = DumpEntry(
                 name=prefix + path.name, path=path, bytes=stat.st_size,
-                sha256=info.get("sha256") or _sha256(path), media_type=media_type,
+                sha256=info.sha256 if info else _sha256(path), media_type=media_type,
                 modified=datetime.fromtimestamp(int(stat.st_mtime), UTC))
     return found
 
 
-# A release never changes once published, so its listing is computed once per process.
-_CACHE: dict[str, dict[str, DumpEntry]] = {}
-
-
 def entries(release: Release) -> dict[str, DumpEntry]:
-    cached = _CACHE.get(release.id)
-    if cached is None:
-        cached = _scan(release)
-        if len(_CACHE) >= 4:  # old releases are pruned by the build; forget them here too
-            _CACHE.clear()
-        _CACHE[release.id] = cached
-    return cached
+    # A release never changes once published, so its listing is computed once per process.
+    return release.memo("dump-entries", lambda: _scan(release))
 
 
 @bp.get("/dumps/")
@@ -88,19 +78,18 @@ def listing() -> Response:
     wanted = request.args.get("format", "").lower()
     accept = request.headers.get("Accept")
     as_json = wanted in ("json", "application/json") or (
-        not wanted and formats.prefers(accept, "application/json", over=["text/html"]))
+        not wanted and negotiation.prefers(accept, "application/json", over=["text/html"]))
     if wanted and wanted not in ("json", "application/json", "html", "text/html"):
         return web.error_response(406, "format= must be json or html.", code="not-acceptable",
                                   offered="text/html, application/json")
     etag = web.release_etag(request.full_path, "json" if as_json else "html")
-    cached = web.not_modified(etag)
+    cached = web.not_modified(etag, vary="Accept")
     if cached is not None:
-        cached.vary.add("Accept")
         return cached
     files = list(entries(release).values())
     if as_json:
-        body = json.dumps({"release": release.id, "modified": release.manifest.get("modified"),
-                           "files": [entry.as_json() for entry in files]}, ensure_ascii=False, indent=1)
+        body = json.dumps({"release": release.id, "modified": release.manifest.modified,
+                           "files": [entry.listing() for entry in files]}, ensure_ascii=False, indent=1)
         response = Response(body + "\n", content_type="application/json")
     else:
         response = Response(_html(release, files), content_type="text/html; charset=utf-8")
@@ -141,8 +130,23 @@ def _holds(name: str) -> str:
     return HOLDS.get(name, "")
 
 
+def _lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _count_triples(release: Release) -> dict[str, int] | None:
+    """Triples of the merged dumps, quads of the named-graph dumps, triples of the description:
+    counted from the files themselves (one line each in N-Triples and N-Quads)."""
+    nt, nq = release.dumps_dir / "kusei.nt", release.dumps_dir / "kusei.nq"
+    dataset = release.manifest.graphs.get(f"{release.base}/graph/dataset")
+    if not nt.is_file() or not nq.is_file() or dataset is None:
+        return None
+    return {"merged": _lines(nt), "quads": _lines(nq), "dataset": dataset}
+
+
 def _counts(release: Release) -> str:
-    counts = release.manifest.get("triples") or {}
+    counts = release.memo("dump-counts", lambda: _count_triples(release))
     if not counts:
         return ""
     return (f"<p>Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples (each distinct triple once; "

@@ -12,33 +12,23 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, render_template, request
-from kusei.endpoint.query import formats
-from kusei.endpoint.query.describe import describe, is_known
-from kusei.endpoint.web import current
+from markupsafe import Markup
+
+from kusei import formats as registry
+from kusei.endpoint.query import formats, service
+from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
 from kusei.endpoint.web.pages.home import build_home
 from kusei.endpoint.web.pages.query import ROWS_SHOWN, load_examples, run_query
 from kusei.endpoint.web.pages.resource import ResourceBuilder
 from kusei.endpoint.web.pages.terms import PATH_SAFE, Namer
 from kusei.endpoint.web.pages.vocabulary import build_vocabulary
-from markupsafe import Markup
 
 bp = Blueprint("pages", __name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Suffix URLs, as Japan Search offers them: one per graph format a person is likely to want.
-SUFFIXES = {
-    ".ttl": "text/turtle",
-    ".jsonld": "application/ld+json",
-    ".rdf": "application/rdf+xml",
-    ".nt": "application/n-triples",
-}
-FORMAT_NAMES = {
-    "text/turtle": "Turtle",
-    "application/ld+json": "JSON-LD",
-    "application/rdf+xml": "RDF/XML",
-    "application/n-triples": "N-Triples",
-}
+SUFFIXES = {fmt.suffix: fmt for fmt in registry.GRAPH_FORMATS if fmt.page_suffix}
 
 
 @dataclass(frozen=True)
@@ -53,19 +43,12 @@ def _namer() -> Namer:
     return Namer(release.base, formats.prefixes(release.base))
 
 
-def _format_for(media_type: str) -> formats.GraphFormat:
-    for fmt in formats.GRAPH_FORMATS:
-        if fmt.media_type == media_type:
-            return fmt
-    raise LookupError(media_type)
-
-
 def _alternates(path: str) -> list[Alternate]:
     # A path ending in "/" (the vocabulary) has no file name to put a suffix on; use format=.
     alternates = []
-    for suffix, media_type in SUFFIXES.items():
-        href = f"{path}?{urlencode({'format': suffix[1:]})}" if path.endswith("/") else path + suffix
-        alternates.append(Alternate(FORMAT_NAMES[media_type], media_type, href))
+    for suffix, fmt in SUFFIXES.items():
+        href = f"{path}?{urlencode({'format': fmt.name})}" if path.endswith("/") else path + suffix
+        alternates.append(Alternate(fmt.title, fmt.media_type, href))
     return alternates
 
 
@@ -80,22 +63,22 @@ def _wants(accept: str | None, format_param: str | None) -> formats.GraphFormat 
     if format_param:
         if format_param.lower() in ("html", "text/html"):
             return "html"
-        return formats.negotiate_graph(accept, format_param)
+        return negotiation.negotiate_graph(accept, format_param)
     if not accept or not accept.strip():
-        return _format_for("text/turtle")
+        return registry.by_name("ttl")
     offered = {fmt.media_type for fmt in formats.GRAPH_FORMATS}
-    parsed = formats.parse_accept(accept)
+    parsed = negotiation.parse_accept(accept)
     html_q = max((q for mime, q in parsed if mime in HTML_TYPES), default=0)
     rdf_q = max((q for mime, q in parsed if mime in offered), default=0)
     # HTML only when asked for by name and liked at least as much as any RDF type named; a
     # bare */* is a script or curl, and gets data.
     if html_q > 0 and html_q >= rdf_q:
         return "html"
-    return formats.negotiate_graph(accept, None)
+    return negotiation.negotiate_graph(accept, None)
 
 
 def _json_ld_script(triples: list[ox.Triple], base: str) -> Markup:
-    body = formats.serialize_graph(triples, _format_for("application/ld+json"), base).decode("utf-8")
+    body = formats.serialize_graph(triples, registry.by_name("jsonld"), base).decode("utf-8")
     # Inside <script>, "</script>" or "<!--" in a literal would end or confuse the block; the
     # \u escapes are the same JSON, and <, >, & occur only inside JSON strings.
     body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -155,13 +138,21 @@ def _valid_iri(iri: str) -> bool:
     return True
 
 
-def _split_suffix(path: str, store: ox.Store, base: str) -> tuple[str, str | None]:
+def _known(iri: str) -> bool:
+    return _valid_iri(iri) and service.is_known(current.release(), iri, settings=current.settings())
+
+
+def _describe(iri: str) -> list[ox.Triple]:
+    return service.describe(current.release(), [iri], settings=current.settings())
+
+
+def _split_suffix(path: str, base: str) -> tuple[str, registry.Format | None]:
     """``/x.ttl`` → (``/x``, "text/turtle") when ``/x`` is a resource and ``/x.ttl`` is not."""
-    for suffix, media_type in SUFFIXES.items():
+    for suffix, fmt in SUFFIXES.items():
         if path.endswith(suffix) and len(path) > len(suffix) and _valid_iri(base + path):
             stripped = path[: -len(suffix)]
-            if not is_known(store, base + path) and is_known(store, base + stripped):
-                return stripped, media_type
+            if not _known(base + path) and _known(base + stripped):
+                return stripped, fmt
     return path, None
 
 
@@ -170,9 +161,9 @@ def _split_suffix(path: str, store: ox.Store, base: str) -> tuple[str, str | Non
 
 @bp.get("/")
 def home() -> Response:
-    release = current.release()
+    home = build_home(current.release(), _namer(), current.settings())
     return _finish(
-        _render("home.html", home=build_home(release, _namer()), sparql_url=request.url_root + "sparql"),
+        _render("home.html", home=home, sparql_url=request.url_root + "sparql"),
         negotiated=False,
     )
 
@@ -182,28 +173,28 @@ def home() -> Response:
 @bp.get("/def/<path:rest>")
 def resource(rest: str) -> Response:
     release = current.release()
-    path, suffix_type = _split_suffix(request.path, release.store, release.base)
+    path, suffix_format = _split_suffix(request.path, release.base)
     iri = release.base + path
     path = quote(path, safe=PATH_SAFE)  # as it goes into Link headers and hrefs
-    if suffix_type is not None:
-        wanted: formats.GraphFormat | str | None = _format_for(suffix_type)
+    if suffix_format is not None:
+        wanted: formats.GraphFormat | str | None = suffix_format
     else:
         wanted = _wants(request.headers.get("Accept"), request.args.get("format"))
-    if not _valid_iri(iri) or not is_known(release.store, iri):
+    if not _known(iri):
         return _not_found(iri, wanted)
     if wanted is None:
         return _not_acceptable()
     mimetype = "text/html" if wanted == "html" else wanted.media_type
-    unchanged = _unchanged(mimetype, negotiated=suffix_type is None)
+    unchanged = _unchanged(mimetype, negotiated=suffix_format is None)
     if unchanged is not None:
         return unchanged
     if wanted != "html":
-        triples = describe(release.store, iri, base=release.base)
-        return _rdf(triples, wanted, path, negotiated=suffix_type is None)
+        triples = _describe(iri)
+        return _rdf(triples, wanted, path, negotiated=suffix_format is None)
 
     namer = _namer()
-    view = ResourceBuilder(release, namer).build(iri)
-    vocabulary = build_vocabulary(release, namer)
+    view = ResourceBuilder(release, namer, current.settings()).build(iri)
+    vocabulary = build_vocabulary(release, namer, current.settings())
     graph_query = f"SELECT ?s ?p ?o WHERE {{\n  GRAPH <{iri}> {{ ?s ?p ?o }}\n}}\nORDER BY ?s ?p\nLIMIT 500"
     response = _render(
         "resource.html",
@@ -229,7 +220,7 @@ def vocabulary() -> Response:
     if unchanged is not None:
         return unchanged
     namer = _namer()
-    vocab = build_vocabulary(release, namer)
+    vocab = build_vocabulary(release, namer, current.settings())
     if wanted != "html":
         # The ontology IRI stands for the whole vocabulary, so its RDF is the ontology graph.
         return _rdf(vocab.triples, wanted, path, negotiated=True)
@@ -237,7 +228,7 @@ def vocabulary() -> Response:
         "vocabulary.html",
         vocab=vocab,
         alternates=_alternates(path),
-        jsonld=_json_ld_script(describe(release.store, vocab.iri, base=release.base), release.base),
+        jsonld=_json_ld_script(_describe(vocab.iri), release.base),
     )
     response.headers["Link"] = _link_header(path)
     return _finish(response, negotiated=True)
@@ -251,7 +242,7 @@ def query_page() -> Response:
     examples = load_examples()
     context: dict[str, object] = {}
     if query.strip():
-        outcome = run_query(query, namer)
+        outcome = run_query(query, namer, release, current.settings())
         context["result" if hasattr(outcome, "rows") else "error"] = outcome
     elif examples:
         query = examples[0].query
