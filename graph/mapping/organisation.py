@@ -3,9 +3,12 @@ mascots, sections, contact points and online accounts."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pyoxigraph as ox
 
-from kusei.graph.input.record import printed
+from kusei.graph.input.record import Corrected, printed
 from kusei.graph.mapping.context import Context
 from kusei.namespaces import DCTERMS, FOAF, ORG, PROV, SCHEMA, TYPE, iri, lit, typed
 
@@ -94,6 +97,13 @@ def map_sections(cx: Context) -> None:
         e.text(node, ox.NamedNode(SCHEMA + "name"), section.name, (*path, "name"))
         e.label(node, f"{cx.ward_name} {printed(section.name)}")
         e.text(node, ox.NamedNode(ORG + "purpose"), section.mission, (*path, "mission"))
+        if section.measure is not None:
+            numbers = {unicodedata.normalize("NFKC", m.number) for m in cx.record.plan.measures if m.number}
+            key = unicodedata.normalize("NFKC", section.measure)
+            if key not in numbers:
+                cx.fail((*path, "measure"), f"no measure {section.measure!r} in this plan")
+            # In the document graph: the link is this document's, the section outlives the plan.
+            e.kusei(node, "printedUnder", iri(cx.plan, "measure", key))
 
 
 def map_contacts(cx: Context) -> None:
@@ -120,7 +130,10 @@ def map_accounts(cx: Context) -> None:
     e, t = cx.emit, cx.terms
     for index, account in enumerate(cx.record.accounts):
         path = ("accounts", index)
-        name = account.handle.removeprefix("@")
+        handle = account.handle.corrected if isinstance(account.handle, Corrected) else account.handle
+        if not re.fullmatch(r"@[A-Za-z0-9_.]+", handle):
+            cx.fail((*path, "handle"), f"{handle!r} is not an @handle")
+        name = handle.removeprefix("@")
         node = t.id(f"account/{account.service}/{name}")
         e.typed_entity(node, ox.NamedNode(FOAF + "OnlineAccount"))
         e.add(node, ox.NamedNode(FOAF + "accountName"), lit(name))
