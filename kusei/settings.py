@@ -5,7 +5,7 @@ start, not a failure at the first request)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,7 +61,8 @@ class Settings(BaseSettings):
         """Settings from the environment with ``overrides`` (None values ignored); a bad value is a
         :class:`SettingsError` naming the variable and what is wrong."""
         try:
-            return cls(**{key: value for key, value in overrides.items() if value is not None})
+            given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
+            return cls(**given)
         except ValidationError as exc:
             raise SettingsError(_explain(exc)) from None
 

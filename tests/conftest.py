@@ -29,6 +29,17 @@ from kusei.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 120.0
+SLOW_MODULES = {"test_browser", "test_fuzz", "test_load", "test_rebuild", "test_hostile", "test_validate_scaling",
+                "test_w3c_protocol", "test_query_limits"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if "system" in path.parts:
+            item.add_marker(pytest.mark.system)
+        if path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 def _quiet(_: str) -> None:

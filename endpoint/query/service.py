@@ -27,7 +27,7 @@ import pyoxigraph as ox
 
 from kusei.endpoint.query import executor, guard, slots
 from kusei.endpoint.query.describe import order_description
-from kusei.endpoint.query.errors import Busy, QueryFailed, ResultTooLarge, UpdateRefused
+from kusei.endpoint.query.errors import Busy, QueryFailed, ResultTooLarge
 from kusei.namespaces import RDFS, SKOS, prefixes
 from kusei.release import Release
 from kusei.settings import Settings
@@ -42,9 +42,6 @@ PAGE_PROCESSES = 2
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
-QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
-UPDATE_FORMS = frozenset(
-    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
 
 # Enough for every incoming link of an entity of this dataset (a plan has a few hundred parts),
 # while a class such as kusei:Measure cannot pull the whole graph into one description.
@@ -192,12 +189,9 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     every term) and comes back as terms. DESCRIBE answers with the bounded description of every
     IRI the query picks out (see :func:`describe`).
     """
-    form = query_form(query)
-    if form in UPDATE_FORMS:
-        raise UpdateRefused(
-            f"This endpoint is read-only: SPARQL Update ({form}) is not accepted. "
-            "The data are published as dumps you can load into a store of your own.")
+    # The guard refuses updates wherever their keyword stands (first or after a `;`), SERVICE and LOAD.
     guard.check_query(query, max_length=settings.max_query_length)
+    form = query_form(query)
     default_graph_uris, named_graph_uris = list(default_graph_uris), list(named_graph_uris)
     _check_graph_iris(*default_graph_uris, *named_graph_uris)
     limit = settings.query_timeout if timeout is None else min(timeout, settings.query_timeout)
@@ -340,7 +334,12 @@ def incoming_counts(release: Release, iri: str, *, settings: Settings) -> dict[s
     node = ox.NamedNode(iri)
     rows = select(release, f"SELECT ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p {node} "
                            f"FILTER(isIRI(?s) && ?s != {node}) }} GROUP BY ?p", settings=settings)
-    return {row["p"].value: int(row["n"].value) for row in rows}
+    counts: dict[str, int] = {}
+    for row in rows:
+        predicate, n = row["p"], row["n"]
+        if isinstance(predicate, ox.NamedNode) and isinstance(n, ox.Literal):
+            counts[predicate.value] = int(n.value)
+    return counts
 
 
 def graph_triples(release: Release, graph: str, *, settings: Settings) -> list[ox.Triple]:

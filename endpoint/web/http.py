@@ -185,7 +185,7 @@ def _release_error(exc: ReleaseError) -> Response:
     return response
 
 
-def _unexpected_error(exc: Exception) -> Response:
+def _unexpected_error(exc: Exception) -> Response | HTTPException:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     # The traceback goes to the log only; the client learns that it was our fault, not its own.

@@ -376,7 +376,7 @@ def _validation_errors(name: str, exc: ValidationError, lines: dict[tuple, int])
         reason = error["msg"]
         if error["type"] == "extra_forbidden":
             key = str(loc[-1])
-            twins = [field for parent, field in missing if parent == loc[:-1]]
+            twins = [str(field) for parent, field in missing if parent == loc[:-1]]
             close = difflib.get_close_matches(key, twins or sorted(FIELD_NAMES), n=1, cutoff=0.6)
             reason = f"unknown key {key}" + (f" (did you mean {close[0]}?)" if close else "")
             if close and close[0] in twins:

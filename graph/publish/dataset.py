@@ -78,7 +78,7 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
                   counts: Counts) -> list[ox.Quad]:
     out: list[ox.Quad] = []
 
-    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.Term) -> None:
+    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
         out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
 
     published = settings.published_at

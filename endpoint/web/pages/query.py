@@ -111,7 +111,7 @@ def _cell(binding: dict, namer: Namer) -> Cell:
     return Cell("literal", value, lang=binding.get("xml:lang"), datatype=short)
 
 
-def _term_cell(term: ox.NamedNode | ox.BlankNode | ox.Literal, namer: Namer) -> Cell:
+def _term_cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, namer: Namer) -> Cell:
     if isinstance(term, ox.NamedNode):
         return Cell("iri", term.value, href=namer.href(term.value), display=namer.short(term.value))
     if isinstance(term, ox.BlankNode):

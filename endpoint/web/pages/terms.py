@@ -8,12 +8,9 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "http://schema.org/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+from kusei.namespaces import DCTERMS, RDF, RDFS, SCHEMA, SKOS, XSD
+
+__all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "Labels", "Namer"]
 
 RDF_TYPE = RDF + "type"
 # Most specific name first: a measure's rdfs:label is its name, dcterms:title the printed heading.

@@ -8,10 +8,10 @@ import pyoxigraph as ox
 
 from kusei.endpoint.query import service
 from kusei.endpoint.web.pages.terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
+from kusei.namespaces import OWL
 from kusei.release import Release
 from kusei.settings import Settings
 
-OWL = "http://www.w3.org/2002/07/owl#"
 CLASS_TYPES = {OWL + "Class", RDFS + "Class"}
 PROPERTY_TYPES = {
     OWL + "ObjectProperty": "object property",

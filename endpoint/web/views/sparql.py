@@ -22,7 +22,7 @@ from kusei.endpoint.query.errors import (
 )
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
-from kusei.namespaces import DCTERMS, RDFS, SD, VOID, XSD
+from kusei.namespaces import DCTERMS, RDFS, SD, TYPE, VOID, XSD
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -31,7 +31,7 @@ bp = Blueprint("sparql", __name__)
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
-TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
 UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
 READ_ONLY = ("This endpoint is read-only: SPARQL Update is not accepted. "
              "The data are published as dumps (/dumps/) you can load into a store of your own.")
@@ -165,14 +165,14 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
         if cacheable:
             etag = web.release_etag(request.full_path, fmt.name)
     try:
-        if isinstance(fmt, formats.GraphFormat):
+        if outcome.kind == "graph":
             body = formats.serialize_graph(outcome.triples or [], fmt, release.base)
         else:
             assert fmt is not None
             body = formats.serialize_solutions(outcome, fmt)
     except (ValueError, TypeError) as exc:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
-        raise NotAcceptable(f"The result cannot be written as {fmt.media_type}: {exc}") from exc
+        raise NotAcceptable(f"The result cannot be written as {fmt.media_type if fmt else 'asked'}: {exc}") from exc
     return _result_response(body, fmt, etag, settings, key)
 
 
@@ -205,7 +205,7 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
     graph_types = formats.offered_media_types(formats.GRAPH_FORMATS)
     if html_redirect and not format_param and negotiation.prefers(accept, "text/html", over=graph_types):
         # Relative: the request's Host header is the client's to choose, never a redirect target.
-        response = redirect(request.script_root + html_redirect, 303)
+        response: Response = redirect(request.script_root + html_redirect, 303)  # type: ignore[assignment]
         response.autocorrect_location_header = False
         response.vary.add("Accept")
         return response
@@ -245,7 +245,7 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
     """The published limits: what a client may send and get back before a 4xx/503 says no."""
     settings = current.settings()
     kusei = f"{current.release().base}/def/"
-    limits = {
+    limits: dict[str, tuple[object, str]] = {
         "queryTimeLimit": (settings.query_timeout, "decimal"),
         "maxQueryLength": (settings.max_query_length, "integer"),
         "maxRequestBodyBytes": (settings.max_body_bytes, "integer"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,6 @@ import requests
 from kusei.endpoint.web.pages.query import QUERIES_DIR, load_examples
 
 EXAMPLES = sorted(QUERIES_DIR.glob("*.rq"))
-LATENCIES: dict[str, float] = {}
 
 
 def test_there_are_enough_examples_with_titles() -> None:
@@ -24,26 +21,15 @@ def test_there_are_enough_examples_with_titles() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_returns_results(server_url: str, path: Path) -> None:
     query = path.read_text(encoding="utf-8")
-    started = time.perf_counter()
     response = requests.get(
         server_url + "/sparql",
         params={"query": query},
         headers={"Accept": "application/sparql-results+json"},
         timeout=60,
     )
-    LATENCIES[path.stem] = time.perf_counter() - started
     assert response.status_code == 200, response.text
     data = response.json()
     if "boolean" in data:
         assert data["boolean"] is True
     else:
         assert data["results"]["bindings"], f"{path.name} returned no rows"
-
-
-def test_report_median_latency() -> None:
-    if not LATENCIES:
-        pytest.skip("no example ran")
-    median = statistics.median(LATENCIES.values())
-    slowest = max(LATENCIES, key=LATENCIES.__getitem__)
-    print(f"\nexample queries: {len(LATENCIES)}, median latency {median * 1000:.1f} ms, "
-          f"slowest {slowest} {LATENCIES[slowest] * 1000:.1f} ms")

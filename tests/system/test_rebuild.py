@@ -356,7 +356,7 @@ def test_kusei_serve_refuses_a_corrupt_release(data_dir: Path, tmp_path: Path,
     # A free loopback port: should the check wrongly pass, the server it starts binds nothing else.
     command = [*_kusei(), "serve", "--data-dir", str(tmp_path / "data"), "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+                               cwd=Path(__file__).resolve().parents[2], start_new_session=True)
     try:
         stdout, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:

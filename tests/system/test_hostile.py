@@ -27,7 +27,7 @@ import pytest
 import requests
 from conftest import wait_until_ready
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 PLAN = "/id/plan/141089/2024"

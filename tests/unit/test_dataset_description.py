@@ -11,7 +11,7 @@ from pyshacl import validate
 from kusei.graph.build import build
 from kusei.settings import Settings
 
-DCAT_AP = Path(__file__).parent / "dcat_ap"
+DCAT_AP = Path(__file__).resolve().parents[1] / "dcat_ap"
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")
 DCT = rdflib.Namespace("http://purl.org/dc/terms/")

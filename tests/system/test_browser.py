@@ -20,7 +20,7 @@ expect = playwright_api.expect
 # than that takes.
 WAIT_MS = 120_000
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",

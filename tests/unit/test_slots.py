@@ -14,7 +14,7 @@ import pytest
 
 from kusei.endpoint.query.slots import NoSlot, QuerySlots
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_threads_of_one_process_exclude_each_other(tmp_path: Path) -> None:

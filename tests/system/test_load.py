@@ -27,9 +27,9 @@ import requests
 from conftest import wait_until_ready
 from reporting import report
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 QUERIES = sorted((PROJECT_ROOT / "endpoint" / "queries").glob("*.rq"))
-ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "load.json"
+ARTIFACT = Path(__file__).resolve().parents[1] / "artifacts" / "load.json"
 CLIENTS = 32
 WORKERS, THREADS = 2, 16
 SECONDS = float(os.environ.get("KUSEI_LOAD_SECONDS") or (60 if os.environ.get("CI") == "true" else 15))
