@@ -43,13 +43,15 @@ def _titles(quads: list[ox.Quad], terms: Terms) -> dict[str, dict]:
     found: dict[str, dict] = defaultdict(dict)
     compared = {terms.kusei(c).value: c for c in COMPARED}
     for q in quads:
-        subject = q.subject.value
-        if q.predicate == TYPE and q.object.value in compared:
-            found[subject].setdefault("classes", set()).add(compared[q.object.value])
+        if not isinstance(q.subject, ox.NamedNode) or isinstance(q.object, ox.Triple):
+            continue
+        subject, value = q.subject.value, q.object.value
+        if q.predicate == TYPE and value in compared:
+            found[subject].setdefault("classes", set()).add(compared[value])
         elif q.predicate == plan_p:
-            found[subject]["plan"] = q.object.value
+            found[subject]["plan"] = value
         elif q.predicate == title_p or (q.predicate == label_p and getattr(q.object, "language", None) == "ja"):
-            found[subject].setdefault("title", q.object.value)
+            found[subject].setdefault("title", value)
     return {s: v for s, v in found.items() if "classes" in v and "plan" in v and "title" in v}
 
 

@@ -14,7 +14,7 @@ from kusei.namespaces import DCTERMS, TYPE, Terms
 
 BASE = "https://w3id.org/kusei"
 KUSEI = BASE + "/def/"
-EXAMPLE = Path(__file__).resolve().parent.parent / "endpoint" / "queries" / "15-continued-new-dropped.rq"
+EXAMPLE = Path(__file__).resolve().parents[2] / "endpoint" / "queries" / "15-continued-new-dropped.rq"
 
 
 def select(server_url: str, query: str) -> list[dict[str, str]]:

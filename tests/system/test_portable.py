@@ -3,7 +3,7 @@ same rows in Comunica (@comunica/query-sparql, run with Node from tests/node/) a
 SPARQLStore as on /sparql. Comunica is handed the endpoint URL without a source type, so it must
 recognise the endpoint from the service description that URL serves.
 
-tests/node/ is installed by ``npm ci --prefix tests/node`` (.ci/run does it).
+tests/node/ is installed by tests/setup.sh (npm ci), which .ci/run runs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from kusei.endpoint.web.pages.query import QUERIES_DIR
 from kusei.namespaces import prefixes
 
-NODE_DIR = Path(__file__).parent / "node"
+NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 EXAMPLES = sorted(QUERIES_DIR.glob("*.rq"))
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
