@@ -30,12 +30,14 @@ from kusei.graph.gate.validate import (
     rebased_turtle,
     to_rdflib,
     validate_graphs,
+    validate_union,
 )
 from kusei.graph.input.record import Record, RecordError, RecordErrors, load_record
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
 from kusei.graph.mapping import MappedDocument, map_record
+from kusei.graph.mapping.across_years import continuation_quads
 from kusei.graph.publish.dataset import Counts, dataset_quads
 from kusei.graph.publish.dumps import (
     describe_file,
@@ -47,7 +49,7 @@ from kusei.graph.publish.dumps import (
 )
 from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
 from kusei.graph.publish.search import write_index as write_search_index
-from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
+from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
 from kusei.release import Manifest
 from kusei.settings import Settings
 
@@ -171,15 +173,37 @@ def _cited(mapped: list[MappedDocument], terms: Terms) -> dict[str, set]:
 
 def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
     year_prop = terms.kusei("year")
-    return {int(q.object.value) for d in mapped for q in d.quads if q.predicate == year_prop}
+    return {int(t.object.value) for d in mapped for t in [*(q.triple for q in d.quads), *d.editorial]
+            if t.predicate == year_prop}
 
 
 def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
     quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.interpretation]
+    try:
+        quads += continuation_quads([q for d in mapped for q in d.quads], terms, graph)
+    except ValueError as exc:  # a stated continuation naming a component no record has
+        raise BuildError("linking plans across years", [str(exc)]) from exc
     quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
-        "Kusei's editorial interpretations: the policy areas of each measure and the SDGs a project "
-        "serves. The documents do not state these; they are offered for comparison and can be disputed.",
-        "en"), graph))
+        "Kusei's editorial interpretations: the policy areas of each measure, the SDGs a project "
+        "serves, and which measure, project or goal of a later plan continues one of an earlier plan of the "
+        "same ward (kusei:continues, with the evidence on a kusei:Continuation). The documents do not state "
+        "these; they are offered for comparison and can be disputed.", "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
+    return quads
+
+
+def _editorial_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.editorial]
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "Kusei's editorial statements about the documents' entities, which the documents do not print: "
+        "notes on each document's origin and licence, its kind, fiscal years Kusei inferred (with the "
+        "reasons), publishers where no issuer is printed, corrections of printed slips, and types the "
+        "text does not state. The document graphs hold only what their documents print; leave this "
+        "graph out (FROM / GRAPH) to read the print alone.", "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "資料に印刷されていない、Kusei による編集上の記述(資料の出所・ライセンスの注記、資料の種別、推定した年度と"
+        "その根拠、発行者が印刷されていない資料の発行者、誤記の訂正、本文が述べていない種別)。文書グラフには資料に"
+        "印刷されたことだけがある。", "ja"), graph))
     quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
     return quads
 
@@ -226,9 +250,17 @@ def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
             ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
             ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
             ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
-                f"{doc.record_file} (named graph {doc.graph.value}) with the reference and interpretation "
-                "graphs, validated against shapes.ttl", "en"), graph),
+                f"{doc.record_file} (named graph {doc.graph.value}) with Kusei's editorial statements about "
+                "it and the reference and interpretation graphs, validated against shapes.ttl", "en"), graph),
         ]
+    node = terms.id("dataset/kusei/validation/merged")
+    quads += [
+        ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
+        ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
+        ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
+            "The merged default graph (every document graph with the reference and interpretation "
+            "graphs, as the SPARQL default graph and kusei.ttl give it), validated against shapes.ttl", "en"), graph),
+    ]
     triples = [q.triple for q in sorted_quads(quads)]
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes={"sh": SH, "rdfs": RDFS})
 
@@ -290,18 +322,29 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         reference_quads = reference.quads(terms, reference_graph, years=_years(mapped, terms), **cited)
         interpretation_graph = terms.graph("interpretation")
         interpretation_quads = _interpretation_quads(mapped, terms, interpretation_graph)
+        editorial_quads = _editorial_quads(mapped, terms, terms.graph("editorial"))
         ontology_quads = _ontology_quads(settings.base, terms.graph("ontology"))
-        data = [q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + ontology_quads
+        data = ([q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + editorial_quads
+                + ontology_quads)
         graph_triples = dict(Counter(q.graph_name.value for q in sorted_quads(data)))
 
     with steps.step("validating against the SHACL shapes"):
         shapes = load_turtle_files(shapes_dir, settings.base)
         ontology = to_rdflib([q.triple for q in ontology_quads])
-        shared = [q.triple for q in reference_quads + interpretation_quads]
-        outcome = validate_graphs([(d.record_file, [q.triple for q in d.quads]) for d in mapped],
-                                  shared, shapes, ontology)
+        shared = [q.triple for q in reference_quads + interpretation_quads
+                  + [q for q in editorial_quads if q.subject == q.graph_name]]
+        # Each document is validated with Kusei's editorial statements about it: the shapes
+        # describe an entity as the dataset gives it, printed and editorial together.
+        parts = [(d.record_file, [q.triple for q in d.quads] + d.editorial) for d in mapped]
+        outcome = validate_graphs(parts, shared, shapes, ontology)
         if not outcome.conforms:
             raise BuildError("validating against the SHACL shapes", [str(v) for v in outcome.violations])
+
+    with steps.step("validating the merged default graph against the SHACL shapes"):
+        merged = validate_union(parts, shared, shapes, ontology)
+        if not merged.conforms:
+            raise BuildError("validating the merged default graph against the SHACL shapes",
+                             [str(v) for v in merged.violations])
 
     data_dir = settings.data_dir
     try:
@@ -314,7 +357,7 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
     try:
         with steps.step("writing dumps"):
             dumps_dir = work / "dumps"
-            files = write_dumps(dumps_dir, data, prefixes(settings.base))
+            files = write_dumps(dumps_dir, data, prefixes(settings.base), jsonld_context(settings.base))
             shapes_text = "".join(rebased_turtle(p, settings.base) for p in sorted(shapes_dir.glob("*.ttl")))
             (dumps_dir / "shapes.ttl").write_text(shapes_text, encoding="utf-8")
             (dumps_dir / "validation-report.ttl").write_bytes(_validation_report(terms, mapped))

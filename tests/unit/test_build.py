@@ -109,8 +109,8 @@ def test_dataset_description_states_true_sizes_and_checksums(release: Path) -> N
 def test_every_document_entity_points_at_lines_that_print_its_title(store: ox.Store, release: Path) -> None:
     rows = select(store, f"""
         SELECT ?e ?file ?first ?last ?title WHERE {{
-          ?e <{KUSEI}sourceDocument> ?doc ; <{KUSEI}firstLine> ?first ; <{KUSEI}lastLine> ?last ;
-             <http://purl.org/dc/terms/title> ?title .
+          ?e <{KUSEI}printing> ?p ; <http://purl.org/dc/terms/title> ?title .
+          ?p <http://www.w3.org/ns/prov#entity> ?doc ; <{KUSEI}firstLine> ?first ; <{KUSEI}lastLine> ?last .
           ?doc <{KUSEI}fileName> ?file }}""")
     assert len(rows) >= 10
     for entity, file, first, last, title in rows:

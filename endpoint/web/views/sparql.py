@@ -268,12 +268,24 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         language="en"))
 
 
+def served_at() -> str:
+    """Where this server answers: the public URL given to ``kusei serve`` (``--public-url``,
+    KUSEI_PUBLIC_URL), else the root of the URL the client asked for."""
+    public = current.settings().public_url
+    return public.rstrip("/") if public else request.url_root.rstrip("/")
+
+
 def service_description(release: Release) -> list[ox.Triple]:
-    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset."""
-    # The public URL the server was started with wins over the one the build wrote down.
-    published = current.settings().public_url or release.manifest.published_at or release.base
+    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset.
+
+    The service is named by the URL that answers, and is its own ``sd:endpoint``: a client that
+    fetched that URL (Comunica, for one) recognises the description as the endpoint's own, where a
+    dataset IRI under an unregistered base would name nothing it can reach. The public URL the
+    server was started with wins over the URL of the request.
+    """
+    published = served_at()
     dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
-    service = ox.NamedNode(f"{release.base}/id/dataset/kusei/service")
+    service = ox.NamedNode(f"{published}/sparql")
     out: list[ox.Triple] = []
 
     def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
