@@ -305,23 +305,6 @@ def test_query_downloads_follow_the_result_kind(client: FlaskClient) -> None:
     assert '<div id="downloads" class="downloads" hidden>' in html(client, "/query")
 
 
-def test_csv_with_bom_for_excel(client: FlaskClient) -> None:
-    response = client.get("/query/download", query_string={"query": "SELECT ?s WHERE { ?s a kusei:Ward }",
-                                                          "format": "csv-bom"})
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.data.startswith(b"\xef\xbb\xbfs\r\n")
-    assert response.data.count(b"\r\n") == 19
-
-
-def test_query_results_are_paged(client: FlaskClient) -> None:
-    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 250"
-    first = html(client, "/query?query=" + quote(query))
-    third = html(client, "/query?query=" + quote(query) + "&page=3")
-    assert "250 行" in first and "1–100 行目を表示" in first and "201–250 行目を表示" in third
-    assert third.count("<tr><td>") == 50
-    assert 'rel="next"' in first and 'rel="prev"' in third and 'rel="next"' not in third
-
-
 def test_parse_errors_are_explained_with_the_position(client: FlaskClient) -> None:
     page = html(client, "/query?query=" + quote("SELECT * WHERE {\n  ?s ?p\n}"))
     assert 'class="explain">構文エラー' in page and 'class="explain" lang="en">A syntax error' in page
