@@ -309,3 +309,11 @@ def test_parse_errors_are_explained_with_the_position(client: FlaskClient) -> No
     page = html(client, "/query?query=" + quote("SELECT * WHERE {\n  ?s ?p\n}"))
     assert 'class="explain">構文エラー' in page and 'class="explain" lang="en">A syntax error' in page
     assert re.search(r'<mark class="at">.</mark>', page)
+
+
+def test_a_result_over_the_limit_is_explained() -> None:
+    from kusei.endpoint.web.pages.query import explain
+
+    ja, en = explain("The result has more than 10 rows; add a LIMIT")
+    assert "上限" in ja and "never cut short" in en
+    assert explain("error at 1:23: expected one of FILTER") is not None
