@@ -14,6 +14,7 @@ import pyoxigraph as ox
 import rdflib
 
 from kusei.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, GraphFormat, ResultFormat
+from kusei.namespaces import jsonld_context
 from kusei.namespaces import prefixes as _dump_prefixes
 
 __all__ = ["GRAPH_FORMATS", "RESULT_FORMATS", "Format", "GraphFormat", "ResultFormat", "offered_media_types"]
@@ -74,7 +75,7 @@ def serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -
     """Triples in ``fmt``; Turtle, TriG, RDF/XML and JSON-LD use the dataset's prefixes."""
     declared = prefixes(base)
     if fmt.ox_format == ox.RdfFormat.JSON_LD:
-        return _jsonld(triples, declared)
+        return _jsonld(triples, jsonld_context(base.rstrip("/")))
     if fmt.ox_format.supports_datasets:
         # TriG and N-Quads write quads; a query result is one graph, the default graph.
         default = ox.DefaultGraph()
@@ -115,7 +116,7 @@ def _canonical(value: object) -> object:
     return value
 
 
-def _jsonld(triples: Iterable[ox.Triple], context: dict[str, str]) -> bytes:
+def _jsonld(triples: Iterable[ox.Triple], context: dict[str, object]) -> bytes:
     # pyoxigraph writes expanded JSON-LD only; rdflib compacts it against our context, the same
     # context as dumps/context.jsonld.
     graph = rdflib.Graph()

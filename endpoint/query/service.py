@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import os
 import re
 import threading
@@ -271,6 +272,9 @@ def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOM
             f"{{ {r} ?p ?o {bind} }}",
             f"{{ {r} ?p1 ?b FILTER(isBlank(?b)) ?b ?bp ?bo }}",
             f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?p2 ?b2 FILTER(isBlank(?b2)) ?b2 ?bp2 ?bo2 }}",
+            # The resource's own fragments, as its printings <iri>#in-<docid> (document and lines):
+            # part of the resource's description, as a hash IRI is part of its document.
+            f"{{ {r} ?p1 ?b FILTER(isIRI(?b) && STRSTARTS(STR(?b), {json.dumps(iri + '#')})) ?b ?bp ?bo }}",
         ]
         for label in LABEL_PROPERTIES:
             # Written as plain patterns, one per label property: the engine then follows the links

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
@@ -94,7 +95,19 @@ def not_modified(etag: str, *, vary: str | None = None) -> Response | None:
     return None
 
 
+def _relative_redirect(response: Response) -> None:
+    # Werkzeug writes routing redirects (/dumps → /dumps/) as absolute URLs built from the request's
+    # Host header, which is the client's to choose; a relative one sends it to the same place.
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        target = urlsplit(location)
+        if target.netloc and target.netloc == request.host:
+            response.headers["Location"] = target.path + (f"?{target.query}" if target.query else "")
+            response.autocorrect_location_header = False
+
+
 def _finish(response: Response) -> Response:
+    _relative_redirect(response)
     cacheable = (request.method in ("GET", "HEAD") and response.status_code == 200
                  and not response.direct_passthrough and not response.is_streamed)
     if cacheable and "ETag" not in response.headers:
@@ -168,7 +181,7 @@ def render_error(exc: KuseiError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response | HTTPException:
     if exc.code is None or exc.code < 400:
-        return exc  # routing redirects are HTTPExceptions too
+        return exc
     if isinstance(exc, RequestEntityTooLarge):
         # Werkzeug's own words do not say what the limit is.
         limit = current_app.config["KUSEI"].max_body_bytes

@@ -133,6 +133,8 @@ class Section(Strict):
     key: Key  # key in graph/reference/section_types.yaml
     name: Text  # as printed, e.g. "保育園(和泉・北上飯田)"
     mission: Text | None = None
+    # The printed number of the measure under which the document prints this section, if any.
+    measure: str | None = None
     line: int | None = None
 
 
@@ -149,7 +151,9 @@ class ContactPoint(Strict):
 
 class OnlineAccount(Strict):
     service: Literal["x", "instagram", "youtube", "facebook", "line"]
-    handle: Annotated[str, StringConstraints(pattern=r"^@[A-Za-z0-9_.]+$")]
+    # As printed; where the print mangles it (an extraction slip), the correction gives the handle
+    # that names the account, and the account's IRI is built from it.
+    handle: Annotated[str, StringConstraints(pattern=r"^@[A-Za-z0-9_.]+$")] | Corrected
     label: Text  # as printed, e.g. "金沢区 X (Twitter)"
     line: int | None = None
 

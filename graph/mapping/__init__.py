@@ -23,6 +23,7 @@ class MappedDocument:
     graph: ox.NamedNode
     quads: list[ox.Quad]
     interpretation: list[ox.Triple]
+    editorial: list[ox.Triple]
 
 
 def doc_id_of(file_name: str) -> str:
@@ -58,4 +59,4 @@ def map_record(record: Record, record_file: str, lines: dict[tuple, int], spans:
     ward_news.map_campaigns(cx)
     ward_news.map_notices(cx)
     cx.emit.finish()
-    return MappedDocument(doc_id, record_file, graph, cx.emit.quads, cx.emit.interpretation)
+    return MappedDocument(doc_id, record_file, graph, cx.emit.quads, cx.emit.interpretation, cx.emit.editorial)

@@ -27,6 +27,11 @@ class Context:
     bureau_keys: frozenset[str]
 
     @property
+    def prints_issuer(self) -> bool:
+        """Whether the document prints who issues it (a cover letter's issuer)."""
+        return self.record.letter is not None and self.record.letter.issuer is not None
+
+    @property
     def ward(self) -> str:
         return self.record.document.ward
 

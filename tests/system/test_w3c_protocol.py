@@ -8,7 +8,6 @@ unchanged, and the test's follow-up ASK (which checks the update's effect) must 
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,8 @@ import pytest
 import rdflib
 import requests
 from rdflib.collection import Collection
+
+from kusei.release import Manifest
 
 SUITE = Path(__file__).resolve().parents[1] / "w3c" / "sparql11" / "protocol"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -123,9 +124,8 @@ def _write_release(data_dir: Path, graphs: dict[str, Path]) -> None:
     counts = {iri: len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(iri)))) for iri in graphs}
     del store
     gc.collect()  # closes the store before the server opens it
-    manifest = {"id": "w3c-protocol", "base": "http://www.example/kusei", "graphs": counts, "files": [],
-                "modified": "2012-11-20"}
-    (release / "release.json").write_text(json.dumps(manifest), encoding="utf-8")
+    Manifest(id="w3c-protocol", base="http://www.example/kusei", published_at="http://www.example/kusei",
+             modified="2012-11-20", graphs=counts, files=[], documents={}).write(release)
     (data_dir / "current").symlink_to(Path("releases") / "w3c-protocol")
 
 

@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -107,8 +109,8 @@ def test_dataset_description_states_true_sizes_and_checksums(release: Path) -> N
 def test_every_document_entity_points_at_lines_that_print_its_title(store: ox.Store, release: Path) -> None:
     rows = select(store, f"""
         SELECT ?e ?file ?first ?last ?title WHERE {{
-          ?e <{KUSEI}sourceDocument> ?doc ; <{KUSEI}firstLine> ?first ; <{KUSEI}lastLine> ?last ;
-             <http://purl.org/dc/terms/title> ?title .
+          ?e <{KUSEI}printing> ?p ; <http://purl.org/dc/terms/title> ?title .
+          ?p <http://www.w3.org/ns/prov#entity> ?doc ; <{KUSEI}firstLine> ?first ; <{KUSEI}lastLine> ?last .
           ?doc <{KUSEI}fileName> ?file }}""")
     assert len(rows) >= 10
     for entity, file, first, last, title in rows:
@@ -274,3 +276,29 @@ def test_one_build_reports_the_problems_of_every_record(published: tuple[Setting
     report = info.value.report()
     for path in broken:
         assert re.search(rf"{re.escape(path.name)}:\d+: plan.colour: unknown key colour", report), report
+
+
+def test_a_killed_builds_work_directory_is_removed_by_the_next_build(published: tuple[Settings, Path]) -> None:
+    # Regression: a killed build left releases/.build-* behind for ever.
+    settings, records = published
+    releases = settings.data_dir / "releases"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = releases / f".build-{dead.pid}-abc"
+    (stale / "dumps").mkdir(parents=True)
+    running = releases / f".build-{os.getpid()}-def"  # a build still running (this process) is left alone
+    running.mkdir()
+    build(settings, records_dir=records, report=quiet)
+    assert not stale.exists()
+    assert running.exists()
+
+
+def test_a_disk_that_cannot_be_written_is_one_line_with_the_path(tmp_path: Path) -> None:
+    # Regression: a read-only or full disk ended the build in a raw traceback.
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "releases").write_text("not a directory", encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(Settings(data_dir=data_dir), report=quiet)
+    (line,) = info.value.problems
+    assert "releases" in line and "\n" not in line

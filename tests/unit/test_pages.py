@@ -165,8 +165,9 @@ def test_measure_page_has_breadcrumbs_and_source_lines(app: Flask, client: Flask
     assert crumbs.index('href="/id/area/141089"') < crumbs.index(f'href="{PLAN_PATH}"')
     row = select(app, f"""
         SELECT ?first ?last ?file WHERE {{
-          <{base}{MEASURE_PATH}> <{base}/def/firstLine> ?first ; <{base}/def/lastLine> ?last ;
-              <{base}/def/sourceDocument>/<{base}/def/fileName> ?file }}""")[0]
+          <{base}{MEASURE_PATH}> <{base}/def/printing> ?p .
+          ?p <{base}/def/firstLine> ?first ; <{base}/def/lastLine> ?last ;
+              <http://www.w3.org/ns/prov#entity>/<{base}/def/fileName> ?file }}""")[0]
     first, last, file = int(row["first"].value), int(row["last"].value), row["file"].value
     assert file in html
     lines = (release_of(app).sources_dir / file).read_text(encoding="utf-8").splitlines()
@@ -228,7 +229,9 @@ def _throwaway_release(data_dir: Path) -> None:
         rdfs:label {escaped}@en . }}
     <{EVIL_BASE}/graph/document/d> {{
       <{EVIL_BASE}/id/x> a k:Thing ; rdfs:label {escaped}@ja ; rdfs:comment "a\\nb"@en ;
-        k:sourceDocument <{EVIL_BASE}/id/document/d> ; k:firstLine 1 ; k:lastLine 2 .
+        k:sourceDocument <{EVIL_BASE}/id/document/d> ; k:printing <{EVIL_BASE}/id/x#in-d> .
+      <{EVIL_BASE}/id/x#in-d> <http://www.w3.org/ns/prov#entity> <{EVIL_BASE}/id/document/d> ;
+        k:firstLine 1 ; k:lastLine 2 .
       <{EVIL_BASE}/id/document/d> k:fileName "doc.txt" ; rdfs:label {escaped}@ja .
     }}"""
     store = ox.Store(str(release / "store"))

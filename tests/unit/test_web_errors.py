@@ -100,3 +100,35 @@ def test_the_service_description_follows_the_public_url_the_server_is_given(data
     app = create_app(Settings(data_dir=data_dir, public_url="https://data.example.org/kusei"))
     response = app.test_client().get("/sparql", headers={"Accept": "application/n-triples"})
     assert b"<https://data.example.org/kusei/sparql>" in response.data
+
+
+@pytest.mark.parametrize(("query", "media_type"), [
+    ("ASKWHERE{?s ?p ?o}", "application/sparql-results+json"),
+    ("CONSTRUCTWHERE{?s a ?o}LIMIT 1", "text/turtle"),
+])
+def test_a_query_whose_form_is_glued_to_its_body_is_answered(client, query: str, media_type: str) -> None:  # noqa: ANN001
+    # The form is only known from the answer; the format is then negotiated for its kind.
+    response = client.get("/sparql", query_string={"query": query})
+    assert response.status_code == 200, response.data
+    assert response.mimetype == media_type
+
+
+def test_redirects_never_name_the_requests_host(client) -> None:  # noqa: ANN001
+    # Regression: `Host: evil.example` on GET /dumps gave Location: http://evil.example/dumps/.
+    response = client.get("/dumps", headers={"Host": "evil.example"})
+    assert response.status_code in (301, 308)
+    assert response.headers["Location"] == "/dumps/"
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=5-1", "items=0-5"])
+def test_a_malformed_range_is_ignored(client, header: str) -> None:  # noqa: ANN001
+    # Regression: answered 416; RFC 9110 lets a server ignore a Range it cannot read.
+    whole = client.get("/dumps/kusei.nt")
+    response = client.get("/dumps/kusei.nt", headers={"Range": header})
+    assert response.status_code == 200
+    assert response.data == whole.data
+
+
+def test_a_readable_range_is_still_served(client) -> None:  # noqa: ANN001
+    response = client.get("/dumps/kusei.nt", headers={"Range": "bytes=0-9"})
+    assert response.status_code == 206 and len(response.data) == 10

@@ -27,6 +27,7 @@ from kusei.release import Release
 from kusei.settings import Settings
 
 KUSEI_PATH = "/def/"
+PROV_ENTITY = "http://www.w3.org/ns/prov#entity"
 # Properties shown first, in this order; the rest follow by CURIE.
 LEADING = (RDF_TYPE, RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", DCTERMS + "title")
 # Incoming links listed per property on the page; the count says how many there are in all.
@@ -238,20 +239,23 @@ class ResourceBuilder:
         return None
 
     def sources(self, iri: str) -> list[SourceQuote]:
+        """One excerpt per printing of the resource: each document with its own lines."""
         kusei = self.release.base + KUSEI_PATH
-        first = self._objects(iri, kusei + "firstLine")
-        last = self._objects(iri, kusei + "lastLine")
-        if not first or not isinstance(first[0], ox.Literal):
-            return []
-        try:
-            start = int(first[0].value)
-            end = int(last[0].value) if last and isinstance(last[0], ox.Literal) else start
-        except ValueError:
-            return []
         quotes = []
-        for document in self._objects(iri, kusei + "sourceDocument"):
-            if not isinstance(document, ox.NamedNode):
+        for printing in self._objects(iri, kusei + "printing"):
+            if not isinstance(printing, ox.NamedNode):
                 continue
+            documents = self._objects(printing.value, PROV_ENTITY)
+            first = self._objects(printing.value, kusei + "firstLine")
+            last = self._objects(printing.value, kusei + "lastLine")
+            if not documents or not isinstance(documents[0], ox.NamedNode) or not first:
+                continue
+            try:
+                start = int(first[0].value)
+                end = int(last[0].value) if last else start
+            except ValueError:
+                continue
+            document = documents[0]
             found = self._document_lines(document.value)
             if found is None:
                 continue
@@ -270,7 +274,7 @@ class ResourceBuilder:
                     truncated=shown_end < end,
                 )
             )
-        return quotes
+        return sorted(quotes, key=lambda q: (q.file_name, q.first))
 
     def incoming(
         self, iri: str, triples: list[ox.Triple], blanks: dict, shown: frozenset[str] = frozenset()

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
+from markupsafe import Markup
+from werkzeug.http import parse_range_header
 
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
@@ -97,9 +99,68 @@ def listing() -> Response:
     return response
 
 
+# What each file holds, and which to take: shown beside it in the listing.
+HOLDS = {
+    "kusei.trig": "Every named graph (one per document, editorial, interpretation, reference, ontology), "
+                  "graph names kept. Take this or kusei.nq to keep provenance by graph; in rdflib: "
+                  "Dataset().parse(file, format=\"trig\").",
+    "kusei.nq": "The same named graphs as kusei.trig, one quad a line (a triple two graphs state is two quads).",
+    "kusei.ttl": "One graph: the merge of all named graphs, each triple once: the SPARQL default graph "
+                 "without the dataset description. Graph names are lost (the printing nodes still pair "
+                 "each document with its lines). In rdflib: Graph().parse(file).",
+    "kusei.nt": "The same merged graph as kusei.ttl, one triple a line.",
+    "kusei.jsonld": "The named graphs as JSON-LD, compacted with context.jsonld. Everything is in named "
+                    "graphs: read it as a dataset (rdflib: Dataset().parse(file, format=\"json-ld\")); "
+                    "Graph().parse gives 0 triples, its default graph being empty.",
+    "context.jsonld": "The JSON-LD context: the prefixes and short terms for Kusei's properties "
+                      "(firstLine, printing …) and common standard ones (label and title as language maps).",
+    "shapes.ttl": "The SHACL shapes every build must pass.",
+    "validation-report.ttl": "The build's SHACL result: each document graph, and the merged default graph.",
+    "void.ttl": "The dataset description (VoID, DCAT-AP 3): the named graph /graph/dataset. Its "
+                "dcat:byteSize values are xsd:nonNegativeInteger as DCAT-AP requires; the endpoint, whose "
+                "store keeps derived integer types as xsd:integer, serves them as xsd:integer.",
+    "SHA256SUMS": "Checksums of the files above: sha256sum -c SHA256SUMS.",
+}
+
+
+def _holds(name: str) -> str:
+    if name.startswith("sources/"):
+        return "A source document's extracted text, as the line numbers count it."
+    if name.endswith(".gz"):
+        return f"{name.removesuffix('.gz')}, gzipped."
+    return HOLDS.get(name, "")
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _count_triples(release: Release) -> dict[str, int] | None:
+    """Triples of the merged dumps, quads of the named-graph dumps, triples of the description:
+    counted from the files themselves (one line each in N-Triples and N-Quads)."""
+    nt, nq = release.dumps_dir / "kusei.nt", release.dumps_dir / "kusei.nq"
+    dataset = release.manifest.graphs.get(f"{release.base}/graph/dataset")
+    if not nt.is_file() or not nq.is_file() or dataset is None:
+        return None
+    return {"merged": _lines(nt), "quads": _lines(nq), "dataset": dataset}
+
+
+def _counts(release: Release) -> str:
+    counts = release.memo("dump-counts", lambda: _count_triples(release))
+    if not counts:
+        return ""
+    return (f"<p>Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples (each distinct triple once; "
+            f"VoID's void:triples); kusei.trig and kusei.nq hold {counts['quads']:,} quads, because an entity "
+            "several documents print (a mascot, a section) is stated in each of their graphs. The endpoint's "
+            f"default graph, counted on the home page, also holds the {counts['dataset']:,} triples of the "
+            f"dataset description (void.ttl): {counts['merged'] + counts['dataset']:,} in all.</p>")
+
+
 def _html(release: Release, files: list[DumpEntry]) -> str:
     # The site layout, so the listing has the header, search, viewport and both languages.
-    return render_template("dumps.html", release_id=release.id, files=files)
+    return render_template("dumps.html", release_id=release.id, files=files, holds=_holds,
+                           counts=Markup(_counts(release)))
 
 
 @bp.get("/dumps/<name>")
@@ -110,6 +171,11 @@ def dump_file(name: str, folder: str = "") -> Response:
     entry = entries(current.release()).get(folder + name)
     if entry is None:
         abort(404, description=f"No file {name!r} in this release; see /dumps/ for the list.")
+    asked = parse_range_header(request.headers["Range"]) if "Range" in request.headers else None
+    if "Range" in request.headers and (asked is None or asked.units != "bytes"):
+        # A Range the server cannot read (bytes=abc, bytes=5-1, items=0-5) is ignored and the whole
+        # file sent, as RFC 9110 (14.2) lets a server do; Werkzeug would answer 416.
+        request.environ.pop("HTTP_RANGE", None)
     is_gzip = entry.name.endswith(".gz")
     response = send_file(
         entry.path, mimetype=entry.media_type, as_attachment=is_gzip, download_name=entry.name,

@@ -164,15 +164,15 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
             raise _not_acceptable(_offered(kind))
         if cacheable:
             etag = web.release_etag(request.full_path, fmt.name)
+    assert fmt is not None
     try:
-        if isinstance(fmt, formats.GraphFormat):
+        if outcome.kind == "graph":
             body = formats.serialize_graph(outcome.triples or [], fmt, release.base)
         else:
-            assert fmt is not None
             body = formats.serialize_solutions(outcome, fmt)
     except (ValueError, TypeError) as exc:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
-        raise NotAcceptable(f"The result cannot be written as {fmt.media_type if fmt else 'asked'}: {exc}") from exc
+        raise NotAcceptable(f"The result cannot be written as {fmt.media_type}: {exc}") from exc
     return _result_response(body, fmt, etag, settings, key)
 
 
@@ -268,12 +268,24 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         language="en"))
 
 
+def served_at() -> str:
+    """Where this server answers: the public URL given to ``kusei serve`` (``--public-url``,
+    KUSEI_PUBLIC_URL), else the root of the URL the client asked for."""
+    public = current.settings().public_url
+    return public.rstrip("/") if public else request.url_root.rstrip("/")
+
+
 def service_description(release: Release) -> list[ox.Triple]:
-    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset."""
-    # The public URL the server was started with wins over the one the build wrote down.
-    published = current.settings().public_url or release.manifest.published_at or release.base
+    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset.
+
+    The service is named by the URL that answers, and is its own ``sd:endpoint``: a client that
+    fetched that URL (Comunica, for one) recognises the description as the endpoint's own, where a
+    dataset IRI under an unregistered base would name nothing it can reach. The public URL the
+    server was started with wins over the URL of the request.
+    """
+    published = served_at()
     dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
-    service = ox.NamedNode(f"{release.base}/id/dataset/kusei/service")
+    service = ox.NamedNode(f"{published}/sparql")
     out: list[ox.Triple] = []
 
     def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
