@@ -76,6 +76,8 @@ class Catalogue:
     wards: list[WardSummary]
     plans: list[PlanSummary]
     areas: list[Area]
+    # kusei:continues, later component → the earlier ones it continues (interpretation graph)
+    continues: dict[str, list[str]] = field(default_factory=dict)
 
     def ward(self, code: str) -> WardSummary | None:
         return next((w for w in self.wards if w.code == code), None)
@@ -197,7 +199,10 @@ SELECT ?area ?ja ?en WHERE {{
     for summary in ordered_plans:
         if summary.ward in wards:
             wards[summary.ward].plans.append(summary)
-    return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, ordered_areas)
+    continues: dict[str, list[str]] = {}
+    for row in select(release, f"SELECT ?later ?earlier WHERE {{ ?later <{kusei}continues> ?earlier }}"):
+        continues.setdefault(row["later"].value, []).append(row["earlier"].value)
+    return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, ordered_areas, continues)
 
 
 def catalogue(release: Release, namer: Namer) -> Catalogue:
@@ -316,6 +321,7 @@ class Change:
     title: str
     before: Item | None
     after: Item | None
+    basis: str | None = None  # "link" (kusei:continues) or "title" (same folded title)
 
 
 @dataclass
@@ -328,24 +334,38 @@ class YearStep:
         return sum(1 for c in self.changes if c.status == status)
 
 
-def _match(kind: str, before: list[Item], after: list[Item]) -> list[Change]:
-    # Same folded title = the same measure or project carried over. The provenance work will
-    # publish explicit cross-year links; until then, titles are what the documents share.
-    earlier = {fold(i.title): i for i in before}
-    later = {fold(i.title): i for i in after}
-    changes = [Change("continued" if key in earlier else "new", kind, item.title, earlier.get(key), item)
-               for key, item in later.items()]
-    changes += [Change("dropped", kind, item.title, item, None) for key, item in earlier.items() if key not in later]
+def _match(kind: str, before: list[Item], after: list[Item], continues: dict[str, list[str]]) -> list[Change]:
+    """What continued, is new or was dropped between two plans' measures (or projects).
+
+    Kusei's cross-year links (kusei:continues, the interpretation graph) decide where they join
+    the two plans; where no link does, the same folded title counts as carried over.
+    """
+    earlier_iris = {i.iri: i for i in before}
+    linked = any(e in earlier_iris for i in after for e in continues.get(i.iri, ()))
+    by_title = {fold(i.title): i for i in before}
+    changes: list[Change] = []
+    seen: set[str] = set()
+    for item in after:
+        previous = next((earlier_iris[e] for e in continues.get(item.iri, ()) if e in earlier_iris), None)
+        basis = "link" if previous else None
+        if previous is None and not linked:
+            previous = by_title.get(fold(item.title))
+            basis = "title" if previous else None
+        if previous is not None:
+            seen.add(previous.iri)
+        changes.append(Change("continued" if previous else "new", kind, item.title, previous, item, basis))
+    changes += [Change("dropped", kind, item.title, item, None) for item in before if item.iri not in seen]
     return changes
 
 
-def year_over_year(ward: WardSummary) -> list[YearStep]:
+def year_over_year(ward: WardSummary, continues: dict[str, list[str]] | None = None) -> list[YearStep]:
     plans = [p for p in ward.plans if p.year is not None]
     steps = []
     for before, after in zip(plans, plans[1:], strict=False):
-        changes = _match("measure", before.measures, after.measures)
+        links = continues or {}
+        changes = _match("measure", before.measures, after.measures, links)
         changes += _match("project", [p for m in before.measures for p in m.projects],
-                          [p for m in after.measures for p in m.projects])
+                          [p for m in after.measures for p in m.projects], links)
         steps.append(YearStep(before, after, changes))
     return steps
 
@@ -357,7 +377,7 @@ def years_json(ward: WardSummary, steps: list[YearStep]) -> dict:
     return {
         "ward": {"iri": ward.iri, "code": ward.code, "label": ward.label_ja},
         "steps": [{"from": s.before.iri, "to": s.after.iri,
-                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title,
+                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title, "basis": c.basis,
                                 "before": ref(c.before), "after": ref(c.after)} for c in s.changes]}
                   for s in steps],
     }

@@ -41,6 +41,7 @@ GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 OTHER_GROUP = ("other", "その他", "Other parts")
 
+PROV = "http://www.w3.org/ns/prov#"
 # Shown by the outline itself (heading, number, place), so not again as a fact.
 STRUCTURAL = {
     RDF_TYPE, RDFS + "label", DCTERMS + "title", SCHEMA + "name", SCHEMA + "position",
@@ -119,11 +120,11 @@ SELECT ?s ?p ?o WHERE {{
   ?s <{kusei}sourceDocument> ?doc .
   FILTER(?s != <{plan}> && ?s != ?doc && isIRI(?s))
   FILTER NOT EXISTS {{ ?s <{kusei}plan> ?other FILTER(?other != <{plan}>) }}
-  FILTER NOT EXISTS {{ ?s a <{kusei}Printing> }}
-  # The lines are those of this document's printing of the part (kusei:Printing), read as the part's.
   {{ ?s ?p ?o }}
-  UNION {{ ?s <{kusei}printing> ?printing . ?printing <http://www.w3.org/ns/prov#entity> ?doc ; ?p ?o
-          VALUES ?p {{ <{kusei}firstLine> <{kusei}lastLine> }} }}
+  UNION
+  {{ # The lines come from the part's printing in this document (a part may be printed in several).
+    ?s <{kusei}printing> ?printing . ?printing <{PROV}entity> ?doc ; ?p ?o .
+    FILTER(?p IN (<{kusei}firstLine>, <{kusei}lastLine>)) }}
 }}"""
 
 
@@ -203,7 +204,8 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
         return labels.best(iri) or term_labels.best(iri) or namer.short(iri)
 
     structural = STRUCTURAL | {kusei + local for local in (
-        "firstLine", "lastLine", "sourceDocument", "plan", "printedNumber", "marker", "tagline", *PARENT_LOCALS,
+        "firstLine", "lastLine", "sourceDocument", "plan", "printedNumber", "marker", "tagline", "printing",
+        *PARENT_LOCALS,
     )}
 
     parts: dict[str, Part] = {}

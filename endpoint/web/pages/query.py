@@ -31,6 +31,12 @@ PAGE_SIZE = 100
 # What a parser message means, for people who do not read parser messages: (pattern, ja, en).
 # The script reads this same table from the page, so both paths explain errors alike.
 EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
+    # The server never cuts a result short: over the limit, the whole answer is refused.
+    (r"more than \d+ (rows|triples)|too many|too large",
+     "結果が上限を超えたため、返しませんでした(途中で切った結果は返しません)。"
+     "LIMIT を付けるか、条件を絞ってください。全体が必要ならダンプをお使いください。",
+     "The result is over the server's limit, so none of it was returned (a result is never cut short): "
+     "add a LIMIT or narrow the query down, or use the dumps for everything."),
     (r"expected one of|expected|unexpected", "構文エラーです。示した位置で、文法上ここに来るはずのものがありません。"
      "三つ組の目的語の書き忘れ、「.」や「}」の不足、引用符の閉じ忘れがよくある原因です。",
      "A syntax error: at the marked position the grammar expects something else. A missing object in a "
@@ -41,8 +47,6 @@ EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
      "A variable is used wrongly: check the variables in SELECT and GROUP BY."),
     (r"timeout|time limit|timed out", "時間内に終わりませんでした。LIMIT を付けるか、条件を絞ってください。",
      "The query ran out of time: add a LIMIT or narrow it down."),
-    (r"too many|limit|too large", "結果が上限を超えました。LIMIT を付けるか、条件を絞ってください。",
-     "The result is over the server's limit: add a LIMIT or narrow the query down."),
 )
 
 

@@ -427,7 +427,7 @@ def ward_page(code: str, suffix: str | None = None) -> Response:
 @bp.get("/ward/<code>/years.<any(json, csv):suffix>")
 def years_page(code: str, suffix: str | None = None) -> Response:
     ward = _ward_or_404(code)
-    steps = cmp.year_over_year(ward)
+    steps = cmp.year_over_year(ward, cmp.catalogue(current.release(), _namer()).continues)
     if wants_csv(suffix):
         return csv_response(cmp.years_csv(steps), f"ward-{code}-years")
     if wants_json(suffix):
