@@ -41,6 +41,13 @@ class Settings:
     # Memory per server process for answers to repeated queries (0 turns the cache off).
     result_cache_bytes: int = field(default_factory=lambda: _int("KUSEI_RESULT_CACHE_BYTES", 64 << 20))
     max_concurrent_queries: int = field(default_factory=lambda: _int("KUSEI_MAX_CONCURRENT_QUERIES", 8))
+    # Memory bounds (bytes): one query process while it answers (the query is stopped past it:
+    # 422); the server's whole process tree (the largest running query is stopped: 503); a query
+    # process after a query (replaced if it kept more, so idle processes give memory back).
+    # 0 turns a bound off.
+    max_query_memory: int = field(default_factory=lambda: _int("KUSEI_MAX_QUERY_MEMORY", 1 << 30))
+    max_server_memory: int = field(default_factory=lambda: _int("KUSEI_MAX_SERVER_MEMORY", 4 << 30))
+    max_idle_worker_memory: int = field(default_factory=lambda: _int("KUSEI_MAX_IDLE_WORKER_MEMORY", 384 << 20))
     # Queries per client address on /sparql, in flask-limiter notation ("120/minute"); empty = off.
     rate_limit: str = field(default_factory=lambda: os.environ.get("KUSEI_RATE_LIMIT", "").strip())
 

@@ -93,8 +93,11 @@ def _wait_until_ready(process: subprocess.Popen, url: str) -> None:
 
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn kusei.endpoint.wsgi:app``."""
+    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn kusei.endpoint.wsgi:app``.
+
+    ``start.pids[url]`` is the server's master process, e.g. to sample its process tree."""
     processes: list[subprocess.Popen] = []
+    pids: dict[str, int] = {}
     logs = tmp_path_factory.mktemp("gunicorn")
 
     def start(directory: Path, workers: int = 1, **env: str) -> str:
@@ -114,8 +117,10 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             process.kill()
             process.wait(timeout=10)
             raise RuntimeError(f"{exc}\n{log.read_text(errors='replace')[-4000:]}") from exc
+        pids[url] = process.pid
         return url
 
+    start.pids = pids  # type: ignore[attr-defined]
     yield start
     for process in processes:
         process.terminate()

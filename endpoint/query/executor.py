@@ -61,6 +61,8 @@ _STARTUP_TIMEOUT = 60.0
 # After a start failed (e.g. the store is missing), wait this long before trying again, so a
 # broken release does not turn into a loop of process spawns.
 _RESTART_BACKOFF = 1.0
+# The stack queries run on in a worker (see _worker_main).
+QUERY_STACK_BYTES = 256 << 20
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -90,6 +92,21 @@ class QueryFailed(ExecutorError):
 
 class WorkerCrashed(QueryFailed):
     """The worker died while answering (killed by the OOM killer, a crash); a server-side failure."""
+
+
+class QueryCrashed(WorkerCrashed):
+    """The query engine crashed on this query (a fatal signal such as SIGSEGV): the query's doing,
+    answered as a refusal of the query, not as a server failure."""
+
+
+class MemoryLimitExceeded(WorkerCrashed):
+    """The watchdog stopped the query: its process passed ``limit`` bytes (``scope``: "query"
+    for the per-process bound, "server" for the bound on the server's whole process tree)."""
+
+    def __init__(self, message: str, *, scope: str, limit: int) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.limit = limit
 
 
 class ExecutorBusy(ExecutorError):
@@ -124,6 +141,8 @@ class _Worker:
         self._poller = select.poll()
         self._poller.register(self._in, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.isolated = False
+        # Set by the watchdog just before it kills the worker: which memory bound it passed.
+        self.killed_for: tuple[str, int] | None = None
 
     @property
     def pid(self) -> int:
@@ -213,8 +232,12 @@ class QueryExecutor:
         busy_wait: float = 2.0,
         isolate_network: bool = True,
         prestart: bool | int = True,
-        max_worker_rss: int | None = 1 << 30,
+        max_worker_rss: int | None = 256 << 20,
         union_default_graph: bool = True,
+        max_query_memory: int | None = 1 << 30,
+        max_server_memory: int | None = None,
+        memory_root: int | None = None,
+        watch_interval: float = 0.05,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -228,6 +251,12 @@ class QueryExecutor:
         self._busy_wait = busy_wait
         self._isolate_network = isolate_network
         self._max_worker_rss = max_worker_rss
+        self._max_query_memory = max_query_memory
+        self._max_server_memory = max_server_memory
+        # The process whose tree the server bound counts (the server's master); this one if None.
+        self._memory_root = memory_root if memory_root is not None else os.getpid()
+        self._watch_interval = watch_interval
+        self._busy: set[_Worker] = set()
         # False when the store keeps the merge of its named graphs as its own default graph.
         self._union_default_graph = union_default_graph
         self._cond = threading.Condition()
@@ -238,7 +267,8 @@ class QueryExecutor:
         self._spawn_error: str | None = None
         self._spawn_failed_at = 0.0
         self._isolated: bool | None = None
-        self._counters = {"started": 0, "killed": 0, "timeouts": 0, "busy": 0, "queries": 0, "recycled": 0}
+        self._counters = {"started": 0, "killed": 0, "timeouts": 0, "busy": 0, "queries": 0, "recycled": 0,
+                          "memory_kills": 0, "crashes": 0}
         # Children are forked from this one thread only: PR_SET_PDEATHSIG fires when the thread
         # that forked a child exits, and request threads (Flask's dev server) are short-lived.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kusei-query-spawner")
@@ -246,6 +276,9 @@ class QueryExecutor:
             with self._cond:
                 for _ in range(workers if prestart is True else min(int(prestart), workers)):
                     self._start_worker_locked()
+        if max_query_memory is not None or max_server_memory is not None:
+            self._watchdog = threading.Thread(target=self._watch, name="kusei-query-watchdog", daemon=True)
+            self._watchdog.start()
 
     # -- public interface ------------------------------------------------------------------------
 
@@ -289,17 +322,15 @@ class QueryExecutor:
             max_bytes=min(self._max_bytes, max_bytes or self._max_bytes))
         worker = self._acquire()
         healthy = False
+        with self._cond:
+            self._busy.add(worker)
         try:
             started = time.monotonic()
             try:
                 worker.send(request)
                 reply = worker.receive(started + timeout)
             except (EOFError, BrokenPipeError) as exc:
-                code = worker.proc.poll()
-                raise WorkerCrashed(
-                    f"The query worker died while answering (exit status {code}); "
-                    "the query may have exhausted its memory."
-                ) from exc
+                raise self._death(worker) from exc
             if reply is None:
                 with self._cond:
                     self._counters["timeouts"] += 1
@@ -309,7 +340,69 @@ class QueryExecutor:
             elapsed = time.monotonic() - started
             return read_reply(header, body, elapsed)
         finally:
+            with self._cond:
+                self._busy.discard(worker)
             self._release(worker, healthy)
+
+    def _death(self, worker: _Worker) -> WorkerCrashed:
+        """What the client is told about a worker that died while answering."""
+        code = worker.proc.wait()
+        if worker.killed_for is not None:
+            scope, limit = worker.killed_for
+            what = ("this query's process" if scope == "query"
+                    else "the server's processes together")
+            setting = "max_query_memory" if scope == "query" else "max_server_memory"
+            return MemoryLimitExceeded(
+                f"The query was stopped: {what} passed the memory limit of {limit >> 20} MiB "
+                f"({setting}).", scope=scope, limit=limit)
+        if code < 0 and -code in _CRASH_SIGNALS:
+            with self._cond:
+                self._counters["crashes"] += 1
+            return QueryCrashed(
+                f"The query engine crashed on this query ({signal.Signals(-code).name}); "
+                "it cannot be answered here. Simplify it (shorter lists or chains) or split it.")
+        return WorkerCrashed(f"The query process died while answering (exit status {code}); "
+                             "retry in a moment.")
+
+    # -- memory watchdog ---------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Sample busy workers' memory and kill one that passes a bound (see the class doc)."""
+        tree_every = max(1, round(0.2 / self._watch_interval))
+        tick = 0
+        while not self._closed:
+            time.sleep(self._watch_interval)
+            tick += 1
+            with self._cond:
+                busy = list(self._busy)
+            if not busy:
+                continue
+            sizes = {worker: worker.resident_bytes() or 0 for worker in busy}
+            if self._max_query_memory is not None:
+                for worker, rss in sizes.items():
+                    if rss > self._max_query_memory:
+                        self._kill_for_memory(worker, "query", self._max_query_memory)
+            if self._max_server_memory is not None and tick % tree_every == 0:
+                total, largest_query_worker = tree_memory(self._memory_root)
+                if total > self._max_server_memory:
+                    worker, rss = max(sizes.items(), key=lambda item: item[1])
+                    # Every pool of the server watches the same total; the one that holds the
+                    # largest query process stops it, so one kill answers one excess.
+                    if rss >= largest_query_worker:
+                        self._kill_for_memory(worker, "server", self._max_server_memory)
+
+    def _kill_for_memory(self, worker: _Worker, scope: str, limit: int) -> None:
+        if worker.killed_for is not None:
+            return
+        worker.killed_for = (scope, limit)
+        with self._cond:
+            self._counters["memory_kills"] += 1
+        logger.warning("query process %d passed the %s memory limit (%d bytes); killing it", worker.pid,
+                       scope, limit)
+        try:
+            os.kill(worker.pid, signal.SIGKILL)  # the waiting run() reaps it and reports why
+        except ProcessLookupError:
+            pass
 
     def reopen(
         self, store_path: Path, *, prefixes: dict[str, str] | None = None, base_iri: str | None = None
@@ -493,6 +586,65 @@ class QueryExecutor:
             logger.error("%s", error)
         if not usable and worker is not None:
             worker.kill()
+
+
+# Signals that mean the engine itself failed on the query (not the OOM killer or a kill by us).
+_CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE})
+_WORKER_MODULE = b"kusei.endpoint.query.executor"
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def server_root() -> int:
+    """The process whose tree is "the server": the master when this process is a server's worker
+    (gunicorn or granian fork their workers), else this process."""
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
+            command = cmdline.read()
+    except OSError:
+        return os.getpid()
+    return parent if b"gunicorn" in command or b"granian" in command else os.getpid()
+
+
+def tree_memory(root: int) -> tuple[int, int]:
+    """Resident bytes of ``root`` and all its descendants, and of the largest query worker among them."""
+    children = _children()
+    total = largest = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        rss = _rss(pid)
+        total += rss
+        if rss > largest:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if _WORKER_MODULE in cmdline.read():
+                        largest = rss
+            except OSError:
+                pass
+        pending.extend(children.get(pid, ()))
+    return total, largest
 
 
 _process_executor: tuple[int, QueryExecutor] | None = None
@@ -683,12 +835,23 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child; covered by 
     options: dict[str, Any] = {"prefixes": config.get("prefixes") or None}
     if config.get("base_iri"):
         options["base_iri"] = config["base_iri"]
-    while True:
-        request = reader.frame()
-        if request is None:  # the parent closed the pipe: it is gone or closing us
-            return
-        header, body = answer(ox, store, request, options)
-        _write_frame(proto_out, header, body)
+
+    def serve() -> None:
+        while True:
+            request = reader.frame()
+            if request is None:  # the parent closed the pipe: it is gone or closing us
+                return
+            header, body = answer(ox, store, request, options)
+            _write_frame(proto_out, header, body)
+
+    # pyoxigraph's parser and evaluator recurse once per item of a flat list or operator chain
+    # and overflow an 8 MiB main-thread stack at a few thousand (guard.MAX_CHAIN); queries run
+    # on a thread with a far larger stack, so only queries the guard refuses anyway come near it.
+    # Untouched stack pages cost no memory.
+    threading.stack_size(QUERY_STACK_BYTES)
+    runner = threading.Thread(target=serve, name="kusei-query")
+    runner.start()
+    runner.join()
 
 
 class _Reader:

@@ -178,7 +178,10 @@ def _pool(release: Release, settings: Settings) -> executor.QueryExecutor:
     pool = executor.process_executor(lambda: executor.QueryExecutor(
         store, workers=settings.max_concurrent_queries, prestart=share, busy_wait=POOL_WAIT,
         max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
-        prefixes=prefixes, base_iri=base_iri, union_default_graph=False))
+        prefixes=prefixes, base_iri=base_iri, union_default_graph=False,
+        max_query_memory=settings.max_query_memory or None,
+        max_server_memory=settings.max_server_memory or None,
+        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root()))
     pool.reopen(store, prefixes=prefixes, base_iri=base_iri)  # no-op unless the release changed
     return pool
 
@@ -231,7 +234,14 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
         raise ResultTooLarge(f"{exc} Add LIMIT/OFFSET to fetch it in pages, or download the dumps.") from exc
     except executor.QuerySyntaxError as exc:
         raise _syntax_error(SyntaxError(str(exc))) from exc
-    except (executor.WorkerCrashed, executor.StoreUnavailable) as exc:
+    except executor.MemoryLimitExceeded as exc:
+        raise _mapped(exc.message, 422 if exc.scope == "query" else 503, "memory-limit") from exc
+    except executor.QueryCrashed as exc:
+        raise _mapped(exc.message, 422, "query-crashed") from exc
+    except executor.WorkerCrashed as exc:
+        logger.error("query worker died: %s", exc)
+        raise _mapped(exc.message, 503, "worker-died") from exc
+    except executor.StoreUnavailable as exc:
         logger.error("query worker failed: %s", exc)
         raise StoreFailure("The query could not be answered; the problem was logged.") from exc
     except executor.QueryFailed as exc:
@@ -252,6 +262,14 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
         return Outcome(boolean=bool(answer))
     variables = tuple(v.value for v in answer.variables)
     return Outcome(variables=variables, rows=[tuple(s[name] for name in variables) for s in answer])
+
+
+def _mapped(message: str, status: int, code: str) -> QueryError:
+    # Executor outcomes without a class of their own here yet (the error family is being unified).
+    error = QueryError(message)
+    error.status = status
+    error.code = code
+    return error
 
 
 def _too_large(max_rows: int) -> ResultTooLarge:
