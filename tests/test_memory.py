@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-
 from kusei.endpoint.query.executor import MemoryLimitExceeded, QueryExecutor, tree_memory
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")

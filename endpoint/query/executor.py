@@ -916,6 +916,29 @@ def _isolate_network() -> bool:
     return False
 
 
+_RDF = b"http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+# How each format writes a literal typed rdf:langString or rdf:dirLangString. The engine can make
+# one without a language (`"x"^^rdf:langString`, STRDT), which is no valid RDF term: N-Triples and
+# TSV would carry it on unreadably (and every other format fails to write it), so such an answer
+# is refused. CSV writes only the lexical form, which is valid. A tagged literal is written with
+# `@tag`, never with these datatypes, so the markers only match untagged ones.
+_UNTAGGED_MARKERS = {
+    "nt": tuple(b'"^^<' + _RDF + name + b">" for name in (b"langString", b"dirLangString")),
+    "tsv": tuple(b'"^^<' + _RDF + name + b">" for name in (b"langString", b"dirLangString")),
+    "json": tuple(b'"datatype":"' + _RDF + name + b'"' for name in (b"langString", b"dirLangString")),
+    "xml": tuple(b'datatype="' + _RDF + name + b'"' for name in (b"langString", b"dirLangString")),
+}
+UNTAGGED_MESSAGE = ("The answer holds a literal typed rdf:langString or rdf:dirLangString without a "
+                    "language tag, which is not a valid RDF term and cannot be written in any RDF format; "
+                    "give it a language (STRLANG) or another datatype.")
+
+
+def _has_untagged_lang_literal(body: bytes, fmt: str) -> bool:
+    if b"LangString" not in body and b"langString" not in body:
+        return False
+    return any(marker in body for marker in _UNTAGGED_MARKERS.get(fmt, ()))
+
+
 def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, bytes]:
     """Evaluate one request frame on ``store``: what a worker does, callable in-process for comparison."""
     fmt = request["format"]
@@ -942,11 +965,17 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
             sink = _Sink(max_bytes, _RowCounter(fmt), max_rows)
             result.serialize(sink, format=results_format[fmt])
             rows = sink.counter.count if sink.counter else 0
-            return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, sink.getvalue()
+            body = sink.getvalue()
+            if _has_untagged_lang_literal(body, fmt):
+                return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+            return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, body
         sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
         result.serialize(sink, format=ox.RdfFormat.N_TRIPLES)
         count = sink.counter.count if sink.counter else 0
-        return {"status": "ok", "kind": "graph", "format": "nt", "rows": count}, sink.getvalue()
+        body = sink.getvalue()
+        if _has_untagged_lang_literal(body, "nt"):
+            return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+        return {"status": "ok", "kind": "graph", "format": "nt", "rows": count}, body
     except _Overflow as exc:
         return {
             "status": "too_large",
