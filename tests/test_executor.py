@@ -260,6 +260,23 @@ def test_reopen_serves_the_new_store(tmp_path: Path, store_path: Path) -> None:
         assert not old_pids & set(ex.worker_pids())
 
 
+def test_reopen_never_goes_back_to_an_older_store(tmp_path: Path, store_path: Path) -> None:
+    from kusei.endpoint.query.executor import ReleaseChanged
+
+    other = tmp_path / "store2"
+    _build_store(other, 10, label_suffix=" new")
+    query = 'SELECT (COUNT(*) AS ?c) WHERE { ?s ex:label ?l FILTER(CONTAINS(?l, "new")) }'
+    with QueryExecutor(store_path, workers=1, max_rows=1000, max_bytes=1_000_000, prefixes=PREFIXES) as ex:
+        ex.reopen(other)
+        # A request that still holds the old release (as under fast switches) must not flip the
+        # pool back, and must not be answered from the new store either.
+        ex.reopen(store_path)
+        with pytest.raises(ReleaseChanged):
+            ex.run(query, timeout=20, result_format="csv", store_path=store_path)
+        answer = ex.run(query, timeout=20, result_format="csv", store_path=other)
+        assert answer.body.split(b"\r\n")[1] == b"10"
+
+
 def test_workers_die_with_their_parent(store_path: Path) -> None:
     script = textwrap.dedent(f"""
         import sys, time

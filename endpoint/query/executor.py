@@ -109,6 +109,11 @@ class MemoryLimitExceeded(WorkerCrashed):
         self.limit = limit
 
 
+class ReleaseChanged(ExecutorError):
+    """The caller asked for a release this pool has already left for a newer one: answering from
+    the newer store would give the caller's release's validators to another release's answer."""
+
+
 class ExecutorBusy(ExecutorError):
     """Every worker stayed busy for longer than the executor's ``busy_wait``."""
 
@@ -257,6 +262,8 @@ class QueryExecutor:
         self._memory_root = memory_root if memory_root is not None else os.getpid()
         self._watch_interval = watch_interval
         self._busy: set[_Worker] = set()
+        # Stores this pool has served and left: it never goes back to one (see reopen()).
+        self._retired: set[Path] = set()
         # False when the store keeps the merge of its named graphs as its own default graph.
         self._union_default_graph = union_default_graph
         self._cond = threading.Condition()
@@ -301,6 +308,7 @@ class QueryExecutor:
         result_format: str = "json",
         max_rows: int | None = None,
         max_bytes: int | None = None,
+        store_path: Path | None = None,
     ) -> ExecResult:
         """Answer ``query`` within ``timeout`` seconds of evaluation.
 
@@ -308,7 +316,8 @@ class QueryExecutor:
         named graphs unless the query has FROM/FROM NAMED, which then define the dataset;
         otherwise the lists are the whole dataset (SPARQL Protocol) and override FROM/FROM NAMED.
         ``result_format`` (json, xml, csv, tsv) applies to SELECT and ASK; CONSTRUCT and DESCRIBE
-        always come as N-Triples.
+        always come as N-Triples. ``store_path``, if given, is the release the caller answers for:
+        :class:`ReleaseChanged` if the pool serves another one by then.
         """
         if os.getpid() != self._pid:
             raise RuntimeError("a QueryExecutor cannot be used across fork(); create one per process")
@@ -321,6 +330,10 @@ class QueryExecutor:
             max_rows=min(self._max_rows, max_rows or self._max_rows),
             max_bytes=min(self._max_bytes, max_bytes or self._max_bytes))
         worker = self._acquire()
+        if store_path is not None and Path(store_path) != worker.store_path:
+            self._release(worker, True)
+            raise ReleaseChanged("A new release of the data was published while this query waited; "
+                                 "retry to get an answer from it.")
         healthy = False
         with self._cond:
             self._busy.add(worker)
@@ -411,13 +424,20 @@ class QueryExecutor:
 
         Idle workers are replaced now, busy ones when their query ends (on the old store). Cheap
         when nothing changed, so it can be called on every request with the request's release.
+        A store the pool has already left is ignored: requests that still hold an older release
+        while releases switch fast must not flip the pool back (their run() then gets
+        :class:`ReleaseChanged` instead of another release's answer).
         """
         store_path = Path(store_path)
         with self._cond:
+            if store_path in self._retired:
+                return
             new_prefixes = self._prefixes if prefixes is None else dict(prefixes)
             new_base = self._base_iri if base_iri is None else base_iri
             if (store_path, new_prefixes, new_base) == (self._store_path, self._prefixes, self._base_iri):
                 return
+            if store_path != self._store_path:
+                self._retired.add(self._store_path)
             self._store_path = store_path
             self._prefixes = new_prefixes
             self._base_iri = new_base

@@ -223,7 +223,7 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
             result = _pool(release, settings).run(
                 query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
                 timeout=timeout, result_format=results_format, max_rows=settings.max_result_rows,
-                max_bytes=settings.max_result_bytes)
+                max_bytes=settings.max_result_bytes, store_path=release.path / "store")
     except slots.NoSlot as exc:
         raise Busy(f"All {settings.max_concurrent_queries} query slots are busy; retry in a moment.") from exc
     except executor.QueryTimeout as exc:
@@ -234,6 +234,8 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
         raise ResultTooLarge(f"{exc} Add LIMIT/OFFSET to fetch it in pages, or download the dumps.") from exc
     except executor.QuerySyntaxError as exc:
         raise _syntax_error(SyntaxError(str(exc))) from exc
+    except executor.ReleaseChanged as exc:
+        raise _mapped(exc.message, 503, "release-changed") from exc
     except executor.MemoryLimitExceeded as exc:
         raise _mapped(exc.message, 422 if exc.scope == "query" else 503, "memory-limit") from exc
     except executor.QueryCrashed as exc:
