@@ -240,7 +240,17 @@ def _swap_current(data_dir: Path, release_dir: Path) -> None:
     os.replace(temp, link)
 
 
+# A build's work directory (.build-*) older than this is left over from a build that was killed.
+STALE_BUILD_SECONDS = 6 * 3600
+
+
 def _prune(data_dir: Path, keep: Path) -> None:
+    for stale in (data_dir / "releases").glob(".build-*"):
+        try:
+            if time.time() - stale.stat().st_mtime > STALE_BUILD_SECONDS:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            pass
     releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for old in releases[KEEP_RELEASES:]:

@@ -104,7 +104,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                   "--threads", "4", "--graceful-timeout", "2", "kusei.endpoint.wsgi:app"]
+                   "--threads", "4", "--graceful-timeout", "2", "--no-control-socket", "kusei.endpoint.wsgi:app"]
         environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **env}
         log = logs / f"{port}.log"  # a file, not a pipe: nobody reads it while tests run
         with log.open("wb") as sink:
