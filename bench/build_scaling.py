@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from ruamel.yaml import YAML
+
 from kusei.graph.build import build
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
-from ruamel.yaml import YAML
-
 from kusei.settings import Settings
 
 FIRST_YEAR = 1990

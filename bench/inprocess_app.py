@@ -13,11 +13,11 @@ import time
 from typing import Any
 
 import pyoxigraph as ox
+
 from kusei.endpoint.query import executor
 from kusei.endpoint.query import service as engine
 from kusei.endpoint.web.app import create_app
-
-from kusei.release import Release
+from kusei.release import Release, open_store
 from kusei.settings import Settings
 
 
@@ -26,7 +26,7 @@ class InProcess:
 
     def __init__(self, release: Release, settings: Settings) -> None:
         prefixes, base_iri = engine._query_options(release.base)
-        self.store = release.store
+        self.store = open_store(release.path)
         self.options: dict[str, Any] = {"prefixes": prefixes, "base_iri": base_iri}
         self.max_rows, self.max_bytes = settings.max_result_rows, settings.max_result_bytes
 

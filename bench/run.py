@@ -339,16 +339,17 @@ def _in_process_paths(store_path: Path, prefixes: dict[str, str]) -> dict[str, C
     try:  # the app's current in-process path (engine + formats); skipped if its API has moved on
         from kusei.endpoint.query import formats
         from kusei.endpoint.query import service as engine
-
+        from kusei.endpoint.web import negotiation
         from kusei.release import open_release
+        from kusei.settings import Settings
 
         release = open_release(store_path.parent)
-        json_format = formats.negotiate_results(None, "json")
-        nt_format = formats.negotiate_graph(None, "nt")
+        settings = Settings(data_dir=store_path.parent.parent.parent, max_result_rows=10**6)
+        json_format = negotiation.negotiate_results(None, "json")
+        nt_format = negotiation.negotiate_graph(None, "nt")
 
         def app_engine(q: Query) -> None:
-            outcome = engine.execute(release, q.text, default_graph_uris=[], named_graph_uris=[], timeout=60,
-                                     max_rows=10**6)
+            outcome = engine.execute(release, q.text, settings=settings, timeout=60, max_rows=10**6)
             if outcome.kind == "graph":
                 formats.serialize_graph(outcome.triples or [], nt_format, release.base)
             else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
+
 from kusei.graph.gate.validate import (
     ONTOLOGY_DIR,
     SHAPES_DIR,
@@ -30,12 +30,14 @@ from kusei.graph.gate.validate import (
     rebased_turtle,
     to_rdflib,
     validate_graphs,
+    validate_union,
 )
-from kusei.graph.input.record import Record, RecordError, load_record
+from kusei.graph.input.record import Record, RecordError, RecordErrors, load_record
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
 from kusei.graph.mapping import MappedDocument, map_record
+from kusei.graph.mapping.across_years import continuation_quads
 from kusei.graph.publish.dataset import Counts, dataset_quads
 from kusei.graph.publish.dumps import (
     describe_file,
@@ -45,8 +47,10 @@ from kusei.graph.publish.dumps import (
     write_checksums,
     write_dumps,
 )
-
-from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, lit, prefixes, typed
+from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
+from kusei.graph.publish.search import write_index as write_search_index
+from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
+from kusei.release import Manifest
 from kusei.settings import Settings
 
 KEEP_RELEASES = 3
@@ -123,8 +127,8 @@ def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms,
     for path in paths:
         try:
             record, lines = load_record(path)
-        except RecordError as exc:
-            problems.append(str(exc))
+        except RecordErrors as exc:
+            problems.extend(map(str, exc.errors))  # and on to the next file: one run lists them all
             continue
         source_path = sources_dir / record.document.file
         if not source_path.is_file():
@@ -169,15 +173,37 @@ def _cited(mapped: list[MappedDocument], terms: Terms) -> dict[str, set]:
 
 def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
     year_prop = terms.kusei("year")
-    return {int(q.object.value) for d in mapped for q in d.quads if q.predicate == year_prop}
+    return {int(t.object.value) for d in mapped for t in [*(q.triple for q in d.quads), *d.editorial]
+            if t.predicate == year_prop}
 
 
 def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
     quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.interpretation]
+    try:
+        quads += continuation_quads([q for d in mapped for q in d.quads], terms, graph)
+    except ValueError as exc:  # a stated continuation naming a component no record has
+        raise BuildError("linking plans across years", [str(exc)]) from exc
     quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
-        "Kusei's editorial interpretations: the policy areas of each measure and the SDGs a project "
-        "serves. The documents do not state these; they are offered for comparison and can be disputed.",
-        "en"), graph))
+        "Kusei's editorial interpretations: the policy areas of each measure, the SDGs a project "
+        "serves, and which measure, project or goal of a later plan continues one of an earlier plan of the "
+        "same ward (kusei:continues, with the evidence on a kusei:Continuation). The documents do not state "
+        "these; they are offered for comparison and can be disputed.", "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
+    return quads
+
+
+def _editorial_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.editorial]
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "Kusei's editorial statements about the documents' entities, which the documents do not print: "
+        "notes on each document's origin and licence, its kind, fiscal years Kusei inferred (with the "
+        "reasons), publishers where no issuer is printed, corrections of printed slips, and types the "
+        "text does not state. The document graphs hold only what their documents print; leave this "
+        "graph out (FROM / GRAPH) to read the print alone.", "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "資料に印刷されていない、Kusei による編集上の記述(資料の出所・ライセンスの注記、資料の種別、推定した年度と"
+        "その根拠、発行者が印刷されていない資料の発行者、誤記の訂正、本文が述べていない種別)。文書グラフには資料に"
+        "印刷されたことだけがある。", "ja"), graph))
     quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
     return quads
 
@@ -224,9 +250,17 @@ def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
             ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
             ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
             ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
-                f"{doc.record_file} (named graph {doc.graph.value}) with the reference and interpretation "
-                "graphs, validated against shapes.ttl", "en"), graph),
+                f"{doc.record_file} (named graph {doc.graph.value}) with Kusei's editorial statements about "
+                "it and the reference and interpretation graphs, validated against shapes.ttl", "en"), graph),
         ]
+    node = terms.id("dataset/kusei/validation/merged")
+    quads += [
+        ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
+        ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
+        ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
+            "The merged default graph (every document graph with the reference and interpretation "
+            "graphs, as the SPARQL default graph and kusei.ttl give it), validated against shapes.ttl", "en"), graph),
+    ]
     triples = [q.triple for q in sorted_quads(quads)]
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes={"sh": SH, "rdfs": RDFS})
 
@@ -240,22 +274,35 @@ def _swap_current(data_dir: Path, release_dir: Path) -> None:
     os.replace(temp, link)
 
 
-# A build's work directory (.build-*) older than this is left over from a build that was killed.
-STALE_BUILD_SECONDS = 6 * 3600
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: leave its work alone
+    return True
+
+
+def _remove_stale_work(releases: Path) -> None:
+    """Work directories of builds that were killed (``.build-<pid>-…``) and whose process is gone."""
+    for work in releases.glob(".build-*"):
+        owner = work.name.split("-")[1] if work.name.count("-") >= 2 else ""
+        if work.is_dir() and (not owner.isdecimal() or not _pid_alive(int(owner))):
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _prune(data_dir: Path, keep: Path) -> None:
-    for stale in (data_dir / "releases").glob(".build-*"):
-        try:
-            if time.time() - stale.stat().st_mtime > STALE_BUILD_SECONDS:
-                shutil.rmtree(stale, ignore_errors=True)
-        except OSError:
-            pass
     releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     for old in releases[KEEP_RELEASES:]:
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _disk_problem(exc: OSError) -> str:
+    where = exc.filename or "the data directory"
+    return f"{where}: {exc.strerror or exc}"
 
 
 def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
@@ -275,26 +322,42 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         reference_quads = reference.quads(terms, reference_graph, years=_years(mapped, terms), **cited)
         interpretation_graph = terms.graph("interpretation")
         interpretation_quads = _interpretation_quads(mapped, terms, interpretation_graph)
+        editorial_quads = _editorial_quads(mapped, terms, terms.graph("editorial"))
         ontology_quads = _ontology_quads(settings.base, terms.graph("ontology"))
-        data = [q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + ontology_quads
+        data = ([q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + editorial_quads
+                + ontology_quads)
         graph_triples = dict(Counter(q.graph_name.value for q in sorted_quads(data)))
 
     with steps.step("validating against the SHACL shapes"):
         shapes = load_turtle_files(shapes_dir, settings.base)
         ontology = to_rdflib([q.triple for q in ontology_quads])
-        shared = [q.triple for q in reference_quads + interpretation_quads]
-        outcome = validate_graphs([(d.record_file, [q.triple for q in d.quads]) for d in mapped],
-                                  shared, shapes, ontology)
+        shared = [q.triple for q in reference_quads + interpretation_quads
+                  + [q for q in editorial_quads if q.subject == q.graph_name]]
+        # Each document is validated with Kusei's editorial statements about it: the shapes
+        # describe an entity as the dataset gives it, printed and editorial together.
+        parts = [(d.record_file, [q.triple for q in d.quads] + d.editorial) for d in mapped]
+        outcome = validate_graphs(parts, shared, shapes, ontology)
         if not outcome.conforms:
             raise BuildError("validating against the SHACL shapes", [str(v) for v in outcome.violations])
 
+    with steps.step("validating the merged default graph against the SHACL shapes"):
+        merged = validate_union(parts, shared, shapes, ontology)
+        if not merged.conforms:
+            raise BuildError("validating the merged default graph against the SHACL shapes",
+                             [str(v) for v in merged.violations])
+
     data_dir = settings.data_dir
-    (data_dir / "releases").mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".build-", dir=data_dir / "releases"))
+    try:
+        (data_dir / "releases").mkdir(parents=True, exist_ok=True)
+        _remove_stale_work(data_dir / "releases")
+        # The pid in the name tells a later build whether this work directory's build is still running.
+        work = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=data_dir / "releases"))
+    except OSError as exc:
+        raise BuildError("writing the release", [_disk_problem(exc)]) from exc
     try:
         with steps.step("writing dumps"):
             dumps_dir = work / "dumps"
-            files = write_dumps(dumps_dir, data, prefixes(settings.base))
+            files = write_dumps(dumps_dir, data, prefixes(settings.base), jsonld_context(settings.base))
             shapes_text = "".join(rebased_turtle(p, settings.base) for p in sorted(shapes_dir.glob("*.ttl")))
             (dumps_dir / "shapes.ttl").write_text(shapes_text, encoding="utf-8")
             (dumps_dir / "validation-report.ttl").write_bytes(_validation_report(terms, mapped))
@@ -326,21 +389,16 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
                          for t in sorted_triples(named))
             store.flush()
+            write_search_index(work / SEARCH_INDEX_FILE, named, settings.base)
             del store
             gc.collect()  # closes the RocksDB handle before the directory is renamed
 
         graph_triples[dataset_graph.value] = len(description)
-        manifest = {
-            "id": release_id,
-            "base": settings.base,
-            "published_at": settings.published_at,
-            "modified": settings.modified,
-            "graphs": dict(sorted(graph_triples.items())),
-            "files": [f.as_json() for f in sorted(all_files, key=lambda f: f.name)],
-            "documents": {d.doc_id: d.record_file for d in mapped},
-        }
-        (work / "release.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
-                                           encoding="utf-8")
+        Manifest(
+            id=release_id, base=settings.base, published_at=settings.published_at, modified=settings.modified,
+            graphs=dict(sorted(graph_triples.items())), files=sorted(all_files, key=lambda f: f.name),
+            documents={d.doc_id: d.record_file for d in mapped},
+        ).write(work)
         reused = target.exists()
         if reused:
             shutil.rmtree(work)  # same inputs, same release: keep the one already there
@@ -349,6 +407,10 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         _swap_current(data_dir, target)
         os.utime(target)
         _prune(data_dir, target)
+    except OSError as exc:
+        # A full or read-only disk: one line with the path, not a traceback.
+        shutil.rmtree(work, ignore_errors=True)
+        raise BuildError("writing the release", [_disk_problem(exc)]) from exc
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

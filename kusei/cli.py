@@ -7,16 +7,18 @@ import os
 import sys
 from pathlib import Path
 
-from kusei.settings import Settings
+from kusei import __version__
+from kusei.settings import Settings, SettingsError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings().with_overrides(
+    # Flags override the environment; both are validated in one place (kusei.settings).
+    return Settings.load(
         data_dir=Path(args.data_dir) if args.data_dir else None,
-        base=args.base.rstrip("/") if args.base else None,
-        licence=getattr(args, "licence", None),
-        modified=getattr(args, "modified", None),
-        public_url=getattr(args, "public_url", None),
+        base=args.base, licence=args.licence, modified=args.modified, public_url=args.public_url,
+        host=getattr(args, "host", None), port=getattr(args, "port", None),
+        workers=getattr(args, "workers", None), query_timeout=getattr(args, "timeout", None),
+        rate_limit=getattr(args, "rate_limit", None),
     )
 
 
@@ -35,7 +37,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - BuildResult, imported lazi
 
 def cmd_build(args: argparse.Namespace) -> int:
     from kusei.graph.build import BuildError, build
-    from kusei.graph.input.record import RecordError
+    from kusei.graph.input.record import RecordErrors
 
     settings = _settings(args)
     try:
@@ -43,7 +45,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     except BuildError as exc:
         print(exc.report(), file=sys.stderr)
         return 1
-    except RecordError as exc:
+    except RecordErrors as exc:
         print(f"build failed: {exc}\nnothing was published.", file=sys.stderr)
         return 1
     _print_summary(result)
@@ -52,8 +54,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args).with_overrides(host=args.host, port=args.port, workers=args.workers,
-                                              rate_limit=args.rate_limit)
+    settings = _settings(args)
     from kusei.endpoint.web.throttle import parse_rate_limit
 
     try:
@@ -72,9 +73,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KUSEI_PORT": str(settings.port),
         "KUSEI_WORKERS": str(settings.workers),  # each starts its share of the query processes
         "KUSEI_RATE_LIMIT": settings.rate_limit,
+        "KUSEI_QUERY_TIMEOUT": str(settings.query_timeout),
+        # Served as given, whatever the release was built with: the service description follows it.
+        "KUSEI_PUBLIC_URL": settings.public_url,
     }
-    if args.timeout:
-        env["KUSEI_QUERY_TIMEOUT"] = str(args.timeout)
     os.environ.update(env)
     from kusei.release import CurrentRelease, ReleaseError
 
@@ -93,24 +95,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    defaults = Settings.model_fields
     parser = argparse.ArgumentParser(prog="kusei", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (("build", "build and publish the graph"), ("serve", "serve the graph (builds if needed)")):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("--data-dir", help="where releases live (KUSEI_DATA_DIR, default ./var)")
-        p.add_argument("--base", help="base IRI (KUSEI_BASE, default https://w3id.org/kusei)")
-        p.add_argument("--licence", help="dataset licence IRI (KUSEI_LICENCE, default CC BY 4.0)")
-        p.add_argument("--modified", help="release date in the dataset description (KUSEI_MODIFIED)")
-        p.add_argument("--public-url", help="where dumps and endpoint are published (KUSEI_PUBLIC_URL)")
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        for flag, field in (("--data-dir", "data_dir"), ("--base", "base"), ("--licence", "licence"),
+                            ("--modified", "modified"), ("--public-url", "public_url")):
+            info = defaults[field]
+            p.add_argument(flag, default=None, help=f"{info.description} (KUSEI_{field.upper()}; default: "
+                                                    f"{info.default or 'none'})")
     serve = sub.choices["serve"]
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
-    serve.add_argument("--timeout", type=float, help="query time limit in seconds (KUSEI_QUERY_TIMEOUT)")
-    serve.add_argument("--rate-limit", help="queries per client address, e.g. 120/minute (KUSEI_RATE_LIMIT; off)")
-    args = parser.parse_args(argv)
-    return {"build": cmd_build, "serve": cmd_serve}[args.command](args)
+    for flag, field, kind in (("--host", "host", str), ("--port", "port", int), ("--workers", "workers", int),
+                              ("--timeout", "query_timeout", float), ("--rate-limit", "rate_limit", str)):
+        info = defaults[field]
+        serve.add_argument(flag, type=kind, default=None,
+                           help=f"{info.description} (KUSEI_{field.upper()}; default: {info.default or 'off'})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"build": cmd_build, "serve": cmd_serve}[args.command](args)
+    except SettingsError as exc:
+        print(f"kusei {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pyoxigraph as ox
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -99,3 +101,87 @@ def typed(value: object, datatype: str) -> ox.Literal:
     if isinstance(value, bool):
         value = "true" if value else "false"
     return ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype))
+
+
+# Short JSON-LD terms for the standard properties the data uses most; text properties map each
+# language to its value ({"ja": …, "en": …}), links are plain IRI strings.
+LANGUAGE_MAP = "@language"
+STANDARD_TERMS: dict[str, tuple[str, str | None]] = {
+    "label": (RDFS + "label", LANGUAGE_MAP),
+    "comment": (RDFS + "comment", LANGUAGE_MAP),
+    "title": (DCTERMS + "title", LANGUAGE_MAP),
+    "description": (DCTERMS + "description", LANGUAGE_MAP),
+    "name": (SCHEMA + "name", LANGUAGE_MAP),
+    "purpose": (ORG + "purpose", LANGUAGE_MAP),
+    "prefLabel": (SKOS + "prefLabel", LANGUAGE_MAP),
+    "position": (SCHEMA + "position", XSD + "integer"),
+    "isPartOf": (DCTERMS + "isPartOf", "@id"),
+    "hasPart": (DCTERMS + "hasPart", "@id"),
+    "spatial": (DCTERMS + "spatial", "@id"),
+    "publisher": (DCTERMS + "publisher", "@id"),
+    "entity": (PROV + "entity", "@id"),
+    "subOrganizationOf": (ORG + "subOrganizationOf", "@id"),
+    "inScheme": (SKOS + "inScheme", "@id"),
+}
+
+
+BLANK_NODE_VALUED = frozenset({"correction"})
+
+
+def _vocabulary_terms() -> dict[str, tuple[str, str | None]]:
+    """Every property of ontology/kusei.ttl by its local name, with the JSON-LD coercion its
+    range implies: IRIs for object properties, the datatype for typed literals, a language map
+    for rdf:langString. Read from the vocabulary so the context cannot drift from it."""
+    from kusei.settings import DEFAULT_BASE, PROJECT_ROOT
+
+    vocab = f"{DEFAULT_BASE}/def/"
+    triples = list(ox.parse(path=str(PROJECT_ROOT / "ontology" / "kusei.ttl"), format=ox.RdfFormat.TURTLE))
+    kinds: dict[str, str] = {}
+    ranges: dict[str, str] = {}
+    for t in triples:
+        if not isinstance(t.subject, ox.NamedNode) or not t.subject.value.startswith(vocab):
+            continue
+        local = t.subject.value[len(vocab):]
+        if t.predicate == TYPE and t.object.value in (OWL + "ObjectProperty", OWL + "DatatypeProperty"):
+            kinds[local] = t.object.value
+        elif t.predicate.value == RDFS + "range" and isinstance(t.object, ox.NamedNode):
+            ranges[local] = t.object.value
+    terms: dict[str, tuple[str, str | None]] = {}
+    for local, kind in kinds.items():
+        if "/" in local:
+            continue
+        if kind == OWL + "ObjectProperty":
+            # kusei:correction points at blank nodes, which rdflib's JSON-LD writer drops when the
+            # term coerces to @id (it writes the reference and never the node): no coercion there.
+            coercion: str | None = None if local in BLANK_NODE_VALUED else "@id"
+        elif ranges.get(local) == RDF + "langString":
+            coercion = LANGUAGE_MAP
+        elif ranges.get(local, "").startswith(XSD) and ranges[local] != XSD + "string":
+            coercion = ranges[local]
+        else:
+            coercion = None
+        terms[local] = (f"kusei:{local}", coercion)
+    return terms
+
+
+@functools.lru_cache(maxsize=1)
+def _context_terms() -> tuple[tuple[str, dict[str, str]], ...]:
+    vocabulary = _vocabulary_terms()
+    clash = set(vocabulary) & set(STANDARD_TERMS)
+    if clash:
+        raise ValueError(f"JSON-LD terms defined twice: {sorted(clash)}")
+    definitions = []
+    for term, (iri_, coercion) in sorted({**vocabulary, **STANDARD_TERMS}.items()):
+        definition = {"@id": iri_}
+        if coercion == LANGUAGE_MAP:
+            definition["@container"] = LANGUAGE_MAP
+        elif coercion is not None:
+            definition["@type"] = coercion
+        definitions.append((term, definition))
+    return tuple(definitions)
+
+
+def jsonld_context(base: str) -> dict[str, object]:
+    """The JSON-LD context of the dumps, of dumps/context.jsonld and of JSON-LD answers: the
+    prefixes, and short terms for Kusei's properties and the most used standard ones."""
+    return {**prefixes(base), **{term: dict(definition) for term, definition in _context_terms()}}

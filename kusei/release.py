@@ -1,30 +1,87 @@
-"""The published release the server answers from, and the atomic switch to a newer one.
+"""A release: what one build publishes, the manifest that describes it, and the switch to a newer one.
 
-A build writes ``<data_dir>/releases/<id>/`` and then points the ``<data_dir>/current`` symlink
-at it with a rename, so the server sees either the old release or the new one, never a mix.
+The build writes ``<data_dir>/releases/<id>/`` — the store, the dumps, the sources and
+``release.json`` (the :class:`Manifest`) — and then points the ``<data_dir>/current`` symlink at it
+with a rename, so a server sees either the old release or the new one, never a mix. The manifest
+is the contract between the two sides: the build writes it with :meth:`Manifest.write`, the
+endpoint reads it with :func:`open_release`; neither reads the other's raw keys.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import gc
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+MANIFEST_NAME = "release.json"
+T = TypeVar("T")
 
 
 class ReleaseError(RuntimeError):
     """No usable release: missing, incomplete or corrupt."""
 
 
-@dataclass(frozen=True)
-class Release:
+class ManifestFile(BaseModel):
+    """One published file of the release (dumps, shapes, VoID …)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    bytes: int
+    sha256: str
+    media_type: str
+    format: str  # the short name the dataset description and the listing use
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     id: str
-    path: Path
-    manifest: dict
-    store: ox.Store
+    base: str  # of every minted IRI
+    published_at: str  # where dumps and the endpoint are published (the base unless set)
+    modified: str  # the release date stated in the dataset description
+    graphs: dict[str, int]  # named graph IRI → triples
+    files: list[ManifestFile]
+    documents: dict[str, str]  # document id → record file
+
+    def write(self, directory: Path) -> None:
+        (directory / MANIFEST_NAME).write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
+
+    def file(self, name: str) -> ManifestFile | None:
+        return next((f for f in self.files if f.name == name), None)
+
+
+def open_store(path: Path) -> ox.Store:
+    """The release's store, read-only. Only query processes (and the bench) open it."""
+    return ox.Store.read_only(str(path / "store"))
+
+
+class Release:
+    """One published release, as a server process sees it: its manifest, its files, and a memo for
+    what is computed from it (a release never changes once published, so nothing expires)."""
+
+    def __init__(self, path: Path, manifest: Manifest) -> None:
+        self.path = path
+        self.manifest = manifest
+        self._memo: dict[str, Any] = {}
+        self._memo_lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+    @property
+    def base(self) -> str:
+        return self.manifest.base
+
+    @property
+    def store_path(self) -> Path:
+        return self.path / "store"
 
     @property
     def dumps_dir(self) -> Path:
@@ -34,39 +91,50 @@ class Release:
     def sources_dir(self) -> Path:
         return self.path / "sources"
 
-    @property
-    def base(self) -> str:
-        return self.manifest["base"]
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per release and process; later calls get the same value."""
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]  # type: ignore[no-any-return]
+        value = compute()  # outside the lock: a slow computation must not block other requests
+        with self._memo_lock:
+            return self._memo.setdefault(key, value)  # type: ignore[no-any-return]
 
 
 def open_release(path: Path) -> Release:
-    manifest_path = path / "release.json"
+    """The release at ``path``; :class:`ReleaseError` if its manifest or store is unusable."""
+    manifest_path = path / MANIFEST_NAME
     if not manifest_path.is_file():
         raise ReleaseError(f"no release manifest at {manifest_path}; run `kusei build` first")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        store = ox.Store.read_only(str(path / "store"))
-        release_id = manifest["id"]
-        manifest["base"]  # noqa: B018 - a manifest without these is not a release
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
-        # RocksDB reports corruption as RuntimeError; a manifest without its keys as KeyError.
-        raise ReleaseError(f"release at {path} is unreadable: {exc!r}") from exc
-    return Release(id=release_id, path=path, manifest=manifest, store=store)
+        manifest = Manifest.model_validate_json(manifest_path.read_bytes())
+    except (OSError, ValueError, ValidationError) as exc:
+        raise ReleaseError(f"release at {path} has an unreadable manifest: {exc}") from exc
+    try:
+        # Opened once to fail at start-up rather than in the first query; the query processes open
+        # their own, so this one is dropped again (RocksDB closes when the object goes).
+        store = open_store(path)
+        del store
+        gc.collect()
+    except (OSError, RuntimeError) as exc:  # RocksDB reports corruption as RuntimeError
+        raise ReleaseError(f"release at {path} has an unreadable store: {exc!r}") from exc
+    return Release(path, manifest)
 
 
 class CurrentRelease:
-    """Follows ``<data_dir>/current``; a request holds one Release object for its whole life."""
+    """Follows ``<data_dir>/current``; a request holds the Release it got for its whole life."""
 
     def __init__(self, data_dir: Path) -> None:
         self.link = data_dir / "current"
         self._lock = threading.Lock()
         self._target: str | None = None
         self._release: Release | None = None
-        self.get()  # fail at start-up, not on the first request
+        self.latest()  # fail at start-up, not on the first request
 
-    def get(self) -> Release:
+    def latest(self) -> Release:
+        """The release ``current`` points at now (opened on the first call after a switch)."""
         try:
-            target = os.readlink(self.link)
+            target = str(Path(self.link).readlink())
         except OSError as exc:
             if self._release is not None:
                 return self._release  # keep serving what we have

@@ -1,10 +1,14 @@
-"""Settings shared by the build and the server: environment variables, overridable by CLI flags."""
+"""Settings shared by the build and the server: one typed object, read from ``KUSEI_*`` environment
+variables, overridable by CLI flags, validated when it is made (a bad value is a clear message at
+start, not a failure at the first request)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE = "https://w3id.org/kusei"
 # The documents print no licence; CC BY 4.0 is what the city states for its open data unless
@@ -12,48 +16,76 @@ DEFAULT_BASE = "https://w3id.org/kusei"
 DEFAULT_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-
-def _float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
+Positive = Annotated[int, Field(gt=0)]
 
 
-def _int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("KUSEI_DATA_DIR", "var")))
-    base: str = field(default_factory=lambda: os.environ.get("KUSEI_BASE", DEFAULT_BASE).rstrip("/"))
-    # Where the dataset's dumps and endpoint are published; defaults to the base.
-    public_url: str = field(default_factory=lambda: os.environ.get("KUSEI_PUBLIC_URL", "").rstrip("/"))
-    licence: str = field(default_factory=lambda: os.environ.get("KUSEI_LICENCE", DEFAULT_LICENCE))
-    # The release date stated in the dataset description; fixed so builds are reproducible.
-    modified: str = field(default_factory=lambda: os.environ.get("KUSEI_MODIFIED", "2026-11-23"))
-    host: str = field(default_factory=lambda: os.environ.get("KUSEI_HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: _int("KUSEI_PORT", 8000))
-    workers: int = field(default_factory=lambda: _int("KUSEI_WORKERS", 2))
-    query_timeout: float = field(default_factory=lambda: _float("KUSEI_QUERY_TIMEOUT", 30.0))
-    max_query_length: int = field(default_factory=lambda: _int("KUSEI_MAX_QUERY_LENGTH", 20_000))
-    max_body_bytes: int = field(default_factory=lambda: _int("KUSEI_MAX_BODY_BYTES", 100_000))
-    max_result_rows: int = field(default_factory=lambda: _int("KUSEI_MAX_RESULT_ROWS", 100_000))
-    max_result_bytes: int = field(default_factory=lambda: _int("KUSEI_MAX_RESULT_BYTES", 50_000_000))
-    # Memory per server process for answers to repeated queries (0 turns the cache off).
-    result_cache_bytes: int = field(default_factory=lambda: _int("KUSEI_RESULT_CACHE_BYTES", 64 << 20))
-    max_concurrent_queries: int = field(default_factory=lambda: _int("KUSEI_MAX_CONCURRENT_QUERIES", 8))
-    # Memory bounds (bytes): one query process while it answers (the query is stopped past it:
-    # 422); the server's whole process tree (the largest running query is stopped: 503); a query
-    # process after a query (replaced if it kept more, so idle processes give memory back).
-    # 0 turns a bound off.
-    max_query_memory: int = field(default_factory=lambda: _int("KUSEI_MAX_QUERY_MEMORY", 1 << 30))
-    max_server_memory: int = field(default_factory=lambda: _int("KUSEI_MAX_SERVER_MEMORY", 4 << 30))
-    max_idle_worker_memory: int = field(default_factory=lambda: _int("KUSEI_MAX_IDLE_WORKER_MEMORY", 384 << 20))
-    # Queries per client address on /sparql, in flask-limiter notation ("120/minute"); empty = off.
-    rate_limit: str = field(default_factory=lambda: os.environ.get("KUSEI_RATE_LIMIT", "").strip())
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KUSEI_", frozen=True, extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="where releases are written and served from")
+    base: str = Field(DEFAULT_BASE, description="base of every minted IRI")
+    public_url: str = Field("", description="where dumps and the endpoint are published (default: the base)")
+    licence: str = Field(DEFAULT_LICENCE, description="the dataset licence stated in VoID/DCAT")
+    modified: str = Field("2026-11-23", description="release date in the dataset description (fixed: "
+                                                    "builds are reproducible)")
+    host: str = Field("127.0.0.1", description="address kusei serve listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port kusei serve listens on")
+    workers: Positive = Field(2, description="server processes of kusei serve")
+    query_timeout: float = Field(30.0, gt=0, description="query time limit in seconds")
+    max_query_length: Positive = Field(20_000, description="longest query accepted, in characters")
+    max_body_bytes: Positive = Field(100_000, description="largest request body accepted")
+    max_result_rows: Positive = Field(100_000, description="most rows (triples) in one answer")
+    max_result_bytes: Positive = Field(50_000_000, description="largest answer, in bytes")
+    result_cache_bytes: int = Field(64 << 20, ge=0, description="memory per server process for answers to "
+                                                               "repeated queries; 0 turns the cache off")
+    max_concurrent_queries: Positive = Field(8, description="queries running at once, server-wide")
+    max_query_memory: int = Field(1 << 30, ge=0, description="bytes one query process may reach while it "
+                                  "answers (stopped past it: 422); 0 = no bound")
+    max_server_memory: int = Field(4 << 30, ge=0, description="bytes the server's whole process tree may reach "
+                                   "(the largest running query is stopped: 503); 0 = no bound")
+    max_idle_worker_memory: int = Field(384 << 20, ge=0, description="bytes a query process may keep after a "
+                                        "query (replaced past it); 0 = never replaced for size")
+    rate_limit: str = Field("", description="queries per client address on /sparql, e.g. 120/minute; "
+                                            "empty = off")
+
+    @field_validator("base", "public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.strip().rstrip("/")
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Settings from the environment with ``overrides`` (None values ignored); a bad value is a
+        :class:`SettingsError` naming the variable and what is wrong."""
+        try:
+            given: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
+            return cls(**given)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from None
 
     @property
     def published_at(self) -> str:
         return self.public_url or self.base
 
     def with_overrides(self, **values: object) -> Settings:
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+        """A validated copy with ``values`` (None values ignored) in place of the current ones."""
+        current = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self).load(**{**current, **{k: v for k, v in values.items() if v is not None}})
+
+
+def _explain(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        given = error.get("input")
+        problems.append(f"KUSEI_{name.upper()}={given!r}: {error['msg']}")
+    return "bad setting: " + "; ".join(problems)

@@ -20,7 +20,7 @@ namespace of their own with no interfaces up, so no query can reach any host eve
 ``kusei.endpoint.query.guard`` let a ``SERVICE`` through.
 
 One executor per process: it is thread-safe (gunicorn ``gthread`` workers share it) but must not
-cross a fork, so each gunicorn worker creates its own after forking (see :func:`process_executor`).
+cross a fork, so each gunicorn worker creates its own after forking (``kusei.endpoint.query.service``).
 """
 
 from __future__ import annotations
@@ -36,25 +36,33 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kusei import formats
+from kusei.endpoint.query.errors import (
+    RESULT_TOO_LARGE_HINT,
+    Busy,
+    KuseiError,
+    QueryCrashed,
+    QueryFailed,
+    QueryMemoryExceeded,
+    QuerySyntaxError,
+    QueryTimeout,
+    ReleaseChanged,
+    ResultTooLarge,
+    ServerMemoryExceeded,
+    StoreFailure,
+    WorkerCrashed,
+)
 from kusei.endpoint.query.guard import has_dataset_clause
 
 logger = logging.getLogger(__name__)
 
 _FRAME = struct.Struct("!II")  # header length, body length
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")
-_MEDIA_TYPES = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-    "nt": "application/n-triples",
-}
 # A worker imports pyoxigraph and opens the store before it says it is ready; far more than that
 # takes means something is wrong (e.g. a store another process holds open for writing).
 _STARTUP_TIMEOUT = 60.0
@@ -66,60 +74,11 @@ QUERY_STACK_BYTES = 256 << 20
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-class ExecutorError(Exception):
-    """The query was not answered; ``message`` is fit for the client."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class QueryTimeout(ExecutorError):
-    """The query ran longer than its timeout; its worker was killed."""
-
-
-class ResultTooLarge(ExecutorError):
-    """The answer has more rows (triples) or bytes than allowed; nothing of it is returned."""
-
-
-class QuerySyntaxError(ExecutorError):
-    """pyoxigraph could not parse the query; ``message`` is its message (with line:column)."""
-
-
-class QueryFailed(ExecutorError):
-    """The query parsed but its evaluation failed (pyoxigraph raised, or the worker died)."""
-
-
-class WorkerCrashed(QueryFailed):
-    """The worker died while answering (killed by the OOM killer, a crash); a server-side failure."""
-
-
-class QueryCrashed(WorkerCrashed):
-    """The query engine crashed on this query (a fatal signal such as SIGSEGV): the query's doing,
-    answered as a refusal of the query, not as a server failure."""
-
-
-class MemoryLimitExceeded(WorkerCrashed):
-    """The watchdog stopped the query: its process passed ``limit`` bytes (``scope``: "query"
-    for the per-process bound, "server" for the bound on the server's whole process tree)."""
-
-    def __init__(self, message: str, *, scope: str, limit: int) -> None:
-        super().__init__(message)
-        self.scope = scope
-        self.limit = limit
-
-
-class ReleaseChanged(ExecutorError):
-    """The caller asked for a release this pool has already left for a newer one: answering from
-    the newer store would give the caller's release's validators to another release's answer."""
-
-
-class ExecutorBusy(ExecutorError):
-    """Every worker stayed busy for longer than the executor's ``busy_wait``."""
-
-
-class StoreUnavailable(ExecutorError):
-    """A worker could not open the store (a server-side problem, not the client's)."""
+# The executor raises the endpoint's error family with the words the client will read; the
+# old names stay as aliases for readers of this module.
+ExecutorError = KuseiError
+ExecutorBusy = Busy
+StoreUnavailable = StoreFailure
 
 
 @dataclass(frozen=True)
@@ -365,9 +324,9 @@ class QueryExecutor:
             what = ("this query's process" if scope == "query"
                     else "the server's processes together")
             setting = "max_query_memory" if scope == "query" else "max_server_memory"
-            return MemoryLimitExceeded(
-                f"The query was stopped: {what} passed the memory limit of {limit >> 20} MiB "
-                f"({setting}).", scope=scope, limit=limit)
+            kind = QueryMemoryExceeded if scope == "query" else ServerMemoryExceeded
+            return kind(f"The query was stopped: {what} passed the memory limit of {limit >> 20} MiB "
+                        f"({setting}).", limit=limit)
         if code < 0 and -code in _CRASH_SIGNALS:
             with self._cond:
                 self._counters["crashes"] += 1
@@ -502,7 +461,7 @@ class QueryExecutor:
         with self._cond:
             while True:
                 if self._closed:
-                    raise ExecutorError("The query executor is closed.")
+                    raise StoreFailure("The query executor is closed.")
                 if self._idle:
                     worker = self._idle.pop()  # the most recently used: its caches are warm
                     if worker.proc.poll() is not None:  # died while idle (e.g. the OOM killer)
@@ -521,9 +480,7 @@ class QueryExecutor:
                     self._counters["busy"] += 1
                     if self._spawn_error and not self._all:
                         raise StoreUnavailable(self._spawn_error)
-                    raise ExecutorBusy(
-                        f"All {self._workers} query workers are busy; try again in a moment."
-                    )
+                    raise Busy(f"All {self._workers} query processes are busy; retry in a moment.")
                 # Bounded, so a start that failed is retried once the backoff has passed.
                 self._cond.wait(min(remaining, _RESTART_BACKOFF))
 
@@ -667,26 +624,6 @@ def tree_memory(root: int) -> tuple[int, int]:
     return total, largest
 
 
-_process_executor: tuple[int, QueryExecutor] | None = None
-_process_lock = threading.Lock()
-
-
-def process_executor(factory: Callable[[], QueryExecutor]) -> QueryExecutor:
-    """This process's executor, made by ``factory`` on first use (and anew in a forked child).
-
-    For gunicorn: call it per request; each worker process then gets its own pool, created after
-    the fork whether or not the app was preloaded in the master.
-    """
-    global _process_executor
-    current = _process_executor
-    if current is not None and current[0] == os.getpid():
-        return current[1]
-    with _process_lock:
-        if _process_executor is None or _process_executor[0] != os.getpid():
-            _process_executor = (os.getpid(), factory())
-        return _process_executor[1]
-
-
 def make_request(query: str, *, default_graph_uris: list[str] | None, named_graph_uris: list[str] | None,
                  result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int) -> dict[str, Any]:
     """The frame a worker answers (see :meth:`QueryExecutor.run` for the dataset rules)."""
@@ -710,7 +647,7 @@ def read_reply(header: dict, body: bytes, elapsed: float) -> ExecResult:
     message = str(header.get("message", ""))
     if status == "ok":
         kind = header["kind"]
-        media_type = _MEDIA_TYPES["nt" if kind == "graph" else header["format"]]
+        media_type = formats.by_name("nt" if kind == "graph" else header["format"]).media_type
         return ExecResult(kind=kind, body=body, media_type=media_type, rows=header.get("rows"),
                           elapsed=elapsed)
     if status == "syntax":
@@ -999,7 +936,7 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
     except _Overflow as exc:
         return {
             "status": "too_large",
-            "message": f"{exc}; add LIMIT/OFFSET to fetch it in pages, or download the dumps.",
+            "message": f"{exc}; {RESULT_TOO_LARGE_HINT}",
         }, b""
     except SyntaxError as exc:
         return {"status": "syntax", "message": str(exc)}, b""

@@ -1,4 +1,4 @@
-"""Content negotiation and serialisation of query results and graphs.
+"""Content negotiation and serialisation of query results and graphs (the formats: ``kusei.formats``).
 
 Shared by the SPARQL endpoint and the resource pages, so a format means the same thing (media
 type, ``format=`` short name, prefixes, JSON-LD context) everywhere on the site.
@@ -6,158 +6,30 @@ type, ``format=`` short name, prefixes, JSON-LD context) everywhere on the site.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 import rdflib
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
 
+from kusei.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, GraphFormat, ResultFormat
+from kusei.namespaces import jsonld_context
 from kusei.namespaces import prefixes as _dump_prefixes
+
+__all__ = ["GRAPH_FORMATS", "RESULT_FORMATS", "Format", "GraphFormat", "ResultFormat", "offered_media_types"]
+
+
+def offered_media_types(offered: Iterable[Format]) -> list[str]:
+    return [fmt.media_type for fmt in offered]
 
 if TYPE_CHECKING:  # engine imports nothing from here, but keep the type-only edge explicit
     from kusei.endpoint.query.service import Outcome
 
 
-class _Serialisation:
-    """What result and graph formats share: the W3C format IRI and the Content-Type header."""
-
-    media_type: str
-    ox_format: ox.QueryResultsFormat | ox.RdfFormat
-
-    @property
-    def iri(self) -> str:
-        return self.ox_format.iri
-
-    @property
-    def content_type(self) -> str:
-        return _with_charset(self.media_type)
-
-
-@dataclass(frozen=True)
-class ResultFormat(_Serialisation):
-    """A serialisation of SELECT/ASK results."""
-
-    name: str  # the format= short name
-    media_type: str
-    ox_format: ox.QueryResultsFormat
-    aliases: tuple[str, ...] = ()  # other media types that select it
-    other_names: tuple[str, ...] = ()  # other format= names that select it
-
-
-@dataclass(frozen=True)
-class GraphFormat(_Serialisation):
-    """A serialisation of CONSTRUCT/DESCRIBE results and resource descriptions."""
-
-    name: str
-    media_type: str
-    ox_format: ox.RdfFormat
-    aliases: tuple[str, ...] = ()
-    other_names: tuple[str, ...] = ()
-
-
-def _with_charset(media_type: str) -> str:
-    # Every format here is UTF-8; saying so stops browsers and Excel guessing Shift_JIS.
-    return f"{media_type}; charset=utf-8"
-
-
-# Order is the server's preference: it breaks ties, so */* gets the first one.
-RESULT_FORMATS: tuple[ResultFormat, ...] = (
-    ResultFormat("json", "application/sparql-results+json", ox.QueryResultsFormat.JSON,
-                 ("application/json",)),
-    ResultFormat("xml", "application/sparql-results+xml", ox.QueryResultsFormat.XML, ("application/xml",)),
-    ResultFormat("csv", "text/csv", ox.QueryResultsFormat.CSV),
-    ResultFormat("tsv", "text/tab-separated-values", ox.QueryResultsFormat.TSV),
-)
-
-# Turtle first: with no Accept or a bare */*, curl users get readable data, and the W3C protocol
-# tests expect one of RDF/XML, Turtle or N-Triples. The other names are those clients send:
-# SPARQLWrapper adds format=xml|json|turtle|n3|rdf+xml|json-ld to every query, as Virtuoso and
-# Fuseki accept, so format=xml on a CONSTRUCT means RDF/XML (and Turtle is valid N3).
-GRAPH_FORMATS: tuple[GraphFormat, ...] = (
-    GraphFormat("ttl", "text/turtle", ox.RdfFormat.TURTLE, ("application/x-turtle",), ("turtle", "n3")),
-    GraphFormat("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES, ("text/plain",),
-                ("ntriples", "n-triples")),
-    GraphFormat("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD, ("application/json",),
-                ("json-ld", "json")),
-    GraphFormat("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML, ("application/xml",),
-                ("xml", "rdfxml", "rdf+xml", "rdf/xml")),
-    GraphFormat("trig", "application/trig", ox.RdfFormat.TRIG),
-    GraphFormat("nq", "application/n-quads", ox.RdfFormat.N_QUADS, (), ("nquads", "n-quads")),
-)
-
-
 def prefixes(base: str) -> dict[str, str]:
     """The prefixes of the dumps, pre-declared in queries and written in Turtle, TriG and JSON-LD."""
     return _dump_prefixes(base.rstrip("/"))
-
-
-def parse_accept(accept: str | None) -> MIMEAccept:
-    """The Accept header with media-type parameters other than q dropped.
-
-    werkzeug compares parameters exactly, so ``text/turtle;charset=utf-8`` would match nothing;
-    no format here is chosen by a parameter, so dropping them loses nothing.
-    """
-    parsed = parse_accept_header(accept or "", MIMEAccept)
-    return MIMEAccept([(value.split(";", 1)[0].strip(), quality) for value, quality in parsed])
-
-
-F = TypeVar("F", ResultFormat, GraphFormat)
-
-
-def _negotiate(
-    offered: Sequence[F], accept: str | None, format_param: str | None
-) -> F | None:
-    if format_param:
-        wanted = format_param.strip().lower()
-        for fmt in offered:
-            if wanted in (fmt.name, fmt.media_type) or wanted in fmt.aliases or wanted in fmt.other_names:
-                return fmt
-        return None
-    parsed = parse_accept(accept)
-    if not parsed:
-        # No Accept, or one with no valid entry (e.g. `*/*;q=abc`): RFC 9110 lets a server disregard
-        # it, and the pages and dumps already do, so every URL answers such a client alike.
-        return offered[0]
-    by_type: dict[str, F] = {}
-    for fmt in offered:
-        by_type.setdefault(fmt.media_type, fmt)
-    for fmt in offered:  # aliases after every primary type, so they never win a tie
-        for alias in fmt.aliases:
-            by_type.setdefault(alias, fmt)
-    best = parsed.best_match(list(by_type))
-    return by_type[best] if best else None
-
-
-# Clients send the same few Accept headers over and over; parsing one costs more than the rest of
-# choosing a format, so the choice is remembered (bounded: gunicorn caps a header at 8 KiB).
-@functools.lru_cache(maxsize=256)
-def negotiate_results(accept: str | None, format_param: str | None) -> ResultFormat | None:
-    """The results format for an Accept header, or ``format=`` (short name or media type) if given."""
-    return _negotiate(RESULT_FORMATS, accept, format_param)
-
-
-@functools.lru_cache(maxsize=256)
-def negotiate_graph(accept: str | None, format_param: str | None) -> GraphFormat | None:
-    """The RDF format for an Accept header, or ``format=`` (short name or media type) if given."""
-    return _negotiate(GRAPH_FORMATS, accept, format_param)
-
-
-def prefers(accept: str | None, media_type: str, over: Iterable[str]) -> bool:
-    """Whether the client likes ``media_type`` strictly better than each of ``over``."""
-    if not accept:
-        return False
-    parsed = parse_accept(accept)
-    # Offered after the others, so ties (e.g. a bare */*) go to them.
-    return parsed.best_match([*over, media_type]) == media_type
-
-
-def offered_media_types(offered: Iterable[ResultFormat | GraphFormat]) -> list[str]:
-    return [fmt.media_type for fmt in offered]
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -216,7 +88,7 @@ def serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -
 def _serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -> bytes:
     declared = prefixes(base)
     if fmt.ox_format == ox.RdfFormat.JSON_LD:
-        return _jsonld(triples, declared)
+        return _jsonld(triples, jsonld_context(base.rstrip("/")))
     if fmt.ox_format.supports_datasets:
         # TriG and N-Quads write quads; a query result is one graph, the default graph.
         default = ox.DefaultGraph()
@@ -257,7 +129,7 @@ def _canonical(value: object) -> object:
     return value
 
 
-def _jsonld(triples: Iterable[ox.Triple], context: dict[str, str]) -> bytes:
+def _jsonld(triples: Iterable[ox.Triple], context: dict[str, object]) -> bytes:
     # pyoxigraph writes expanded JSON-LD only; rdflib compacts it against our context, the same
     # context as dumps/context.jsonld.
     graph = rdflib.Graph()

@@ -30,9 +30,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-# Status codes the HTTP layer should answer with.
-STATUS_REFUSED = 400
-STATUS_TOO_LONG = 413
+from kusei.endpoint.query.errors import (
+    FederationRefused,
+    QueryRefused,
+    QueryTooComplex,
+    QueryTooLong,
+    UpdateRefused,
+)
+
+__all__ = ["QueryRefused", "check_query", "has_dataset_clause"]
 
 FEDERATION_MESSAGE = (
     "Federated queries are disabled on this endpoint: SERVICE is not allowed (found {where}). "
@@ -48,15 +54,6 @@ TOO_LONG_MESSAGE = "The query is {length} characters long; this endpoint accepts
 _UPDATE_WORDS = frozenset(
     {"load", "clear", "drop", "create", "add", "move", "copy", "insert", "delete", "with", "using"}
 )
-
-
-class QueryRefused(Exception):
-    """The query is not run; ``message`` says why in words fit for the client."""
-
-    def __init__(self, message: str, status: int = STATUS_REFUSED) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 # --- SPARQL 1.1 terminals (grammar section 19.8) -------------------------------------------------
@@ -252,16 +249,16 @@ def check_query(text: str, *, max_length: int | None = None) -> None:
     ``max_length`` (characters) is the ``max_query_length`` setting; None means no limit.
     """
     if max_length is not None and len(text) > max_length:
-        raise QueryRefused(TOO_LONG_MESSAGE.format(length=len(text), limit=max_length), STATUS_TOO_LONG)
+        raise QueryTooLong(TOO_LONG_MESSAGE.format(length=len(text), limit=max_length))
     if sum(text.count(c) for c in _OPENING) > MAX_NESTING:
         deepest, offset = _nesting(text)
         if deepest > MAX_NESTING:
-            raise QueryRefused(f"The query nests brackets {deepest} levels deep ({_where(text, offset)}); "
-                               f"this endpoint accepts at most {MAX_NESTING}.", 400)
+            raise QueryTooComplex(f"The query nests brackets {deepest} levels deep ({_where(text, offset)}); "
+                                  f"this endpoint accepts at most {MAX_NESTING}.")
     if len(text) > MAX_CHAIN:  # every token is at least one character
         longest, offset = chain_length(text)
         if longest > MAX_CHAIN:
-            raise QueryRefused(CHAIN_MESSAGE.format(length=longest, where=_where(text, offset), limit=MAX_CHAIN))
+            raise QueryTooComplex(CHAIN_MESSAGE.format(length=longest, where=_where(text, offset), limit=MAX_CHAIN))
     lower = text.lower()
     maybe = "\\" in text or "service" in lower or (
         any(word in lower for word in _UPDATE_WORDS) and _NEEDLES.search(lower) is not None)
@@ -278,5 +275,5 @@ def check_query(text: str, *, max_length: int | None = None) -> None:
         return
     where = _where(shown, finding.offset)
     if finding.kind == "update":
-        raise QueryRefused(UPDATE_MESSAGE.format(word=finding.word, where=where))
-    raise QueryRefused(FEDERATION_MESSAGE.format(where=where))
+        raise UpdateRefused(UPDATE_MESSAGE.format(word=finding.word, where=where))
+    raise FederationRefused(FEDERATION_MESSAGE.format(where=where))

@@ -1,90 +1,56 @@
-"""Running one SPARQL query against a release: the only place the endpoint calls ``Store.query``.
+"""The one query service: every query the endpoint answers goes through :func:`execute`.
 
-The interface is deliberately small (``execute`` → ``Outcome`` of plain pyoxigraph terms, or a
-``QueryError``), so a process-based runner that can kill runaway queries can take over the body
-without the HTTP layer noticing. Serialisation lives in ``kusei.endpoint.query.formats``.
+``/sparql``, the query page, DESCRIBE and every query a page makes come here, so each gets the
+same guard (no SERVICE, LOAD or updates), the same limits, the same time limit that really stops
+work (the query runs in a killable worker process) and the same dataset: the store's default graph,
+which ``kusei build`` fills with the merge of all named graphs. Failures are raised as the error
+family of ``kusei.endpoint.query.errors`` with their final status and words.
+
+Two lanes keep the site usable when clients run heavy queries: ``Lane.SPARQL`` (what clients send)
+holds one of the server-wide query slots; ``Lane.PAGES`` (what pages ask) has query processes of its
+own, so pages are served while every slot is taken by runaway queries.
 """
 
 from __future__ import annotations
 
+import enum
 import functools
-import logging
+import json
 import os
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from kusei.endpoint.query import executor, formats, guard, slots
-from kusei.endpoint.query.describe import describe
 
+from kusei.endpoint.query import executor, guard, slots
+from kusei.endpoint.query.describe import order_description
+from kusei.endpoint.query.errors import Busy, QueryFailed, ResultTooLarge
+from kusei.namespaces import RDFS, SKOS, prefixes
 from kusei.release import Release
 from kusei.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 # How long a query waits for one of the server's query slots before the client gets a 503.
 QUEUE_WAIT = 2.0
 # A query holding a slot always has a place in its worker's pool, but may wait for the process to
 # start: slow on a machine busy with the other queries, and no reason to refuse it.
 POOL_WAIT = 15.0
+# Page queries are small lookups; this many processes per server process answer them.
+PAGE_PROCESSES = 2
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
-QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
-UPDATE_FORMS = frozenset(
-    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"})
+
+# Enough for every incoming link of an entity of this dataset (a plan has a few hundred parts),
+# while a class such as kusei:Measure cannot pull the whole graph into one description.
+INCOMING_LIMIT = 500
 
 
-class QueryError(Exception):
-    """The query was not answered; ``message`` is fit for the client, ``status`` for HTTP."""
-
-    status = 400
-    code = "bad-query"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class QuerySyntaxError(QueryError):
-    code = "query-syntax"
-
-    def __init__(self, message: str, line: int | None, column: int | None) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-
-
-class UpdateRefused(QueryError):
-    status = 403
-    code = "update-refused"
-
-
-class StoreFailure(QueryError):
-    status = 500
-    code = "store-failure"
-
-
-class QueryTimeout(QueryError):
-    status = 503
-    code = "timeout"
-
-
-class FederationRefused(QueryError):
-    code = "federation-disabled"
-
-
-class Busy(QueryError):
-    # Every query slot is taken; the client may retry shortly.
-    status = 503
-    code = "busy"
-
-
-class ResultTooLarge(QueryError):
-    # The query is fine but its answer exceeds a published limit; the client must narrow it.
-    status = 422
-    code = "result-too-large"
+class Lane(enum.Enum):
+    SPARQL = "sparql"
+    PAGES = "pages"
 
 
 @dataclass(frozen=True)
@@ -114,6 +80,11 @@ class Outcome:
             return "boolean"
         return "graph"
 
+    def bindings(self) -> list[dict[str, Term]]:
+        """SELECT rows as dicts of the bound variables (unbound ones left out)."""
+        return [{name: term for name, term in zip(self.variables, row, strict=True) if term is not None}
+                for row in self.rows or ()]
+
 
 # A prologue item (BASE <iri> or PREFIX p: <iri>), whitespace or a comment; what follows is the
 # query form keyword. Only the prologue is scanned, and its grammar is this small.
@@ -121,7 +92,6 @@ _PROLOGUE = re.compile(
     r"""\s+|\#[^\n]*|(?i:BASE)\s*<[^<>"{}|^`\\\s]*>|(?i:PREFIX)\s*[^\s:<]*:\s*<[^<>"{}|^`\\\s]*>"""
 )
 _KEYWORD = re.compile(r"[A-Za-z]+")
-_POSITION = re.compile(r"error at (\d+):(\d+)")
 
 
 def query_form(query: str) -> str | None:
@@ -140,21 +110,13 @@ def _check_graph_iris(*iris: str) -> None:
         try:
             ox.NamedNode(iri)
         except ValueError as exc:
-            raise QueryError(f"invalid graph IRI in default-graph-uri or named-graph-uri: {exc}") from exc
-
-
-def _syntax_error(exc: SyntaxError) -> QuerySyntaxError:
-    message = str(exc)
-    position = _POSITION.search(message)
-    if position:
-        return QuerySyntaxError(message, int(position.group(1)), int(position.group(2)))
-    return QuerySyntaxError(message, None, None)
+            raise QueryFailed(f"invalid graph IRI in default-graph-uri or named-graph-uri: {exc}") from exc
 
 
 @functools.lru_cache(maxsize=8)
 def _query_options(base: str) -> tuple[dict[str, str], str]:
     # Asked on every query; the answer only changes with the base (the executor copies the dict).
-    return formats.prefixes(base), f"{base}/sparql"
+    return prefixes(base), f"{base}/sparql"
 
 
 @functools.lru_cache(maxsize=8)
@@ -167,87 +129,79 @@ def _slots(settings: Settings) -> slots.QuerySlots:
     return _server_slots(settings.data_dir, settings.max_concurrent_queries, os.getppid())
 
 
-def _pool(release: Release, settings: Settings) -> executor.QueryExecutor:
-    """This gunicorn worker's query processes, switched to ``release`` if it is newer."""
+# One pool per server process and lane, made after the fork (a pool's threads and children do not
+# survive one), whether or not the app was preloaded in the master.
+_pools: dict[tuple[int, Lane], executor.QueryExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExecutor:
+    """This server process's query processes of ``lane``, switched to ``release`` if it is newer."""
     store = release.path / "store"
-    prefixes, base_iri = _query_options(release.base)
-    # Any one gunicorn worker may get every running query (keep-alive connections stay where they
-    # landed), so its pool may grow to the whole limit; it starts with its share. The limit itself
-    # is held server-wide by _slots().
-    share = -(-settings.max_concurrent_queries // max(1, settings.workers))
-    pool = executor.process_executor(lambda: executor.QueryExecutor(
-        store, workers=settings.max_concurrent_queries, prestart=share, busy_wait=POOL_WAIT,
-        max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
-        prefixes=prefixes, base_iri=base_iri, union_default_graph=False,
-        max_query_memory=settings.max_query_memory or None,
-        max_server_memory=settings.max_server_memory or None,
-        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root()))
-    pool.reopen(store, prefixes=prefixes, base_iri=base_iri)  # no-op unless the release changed
+    prefixes_, base_iri = _query_options(release.base)
+    key = (os.getpid(), lane)
+    pool = _pools.get(key)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(key) or _new_pool(store, settings, lane, prefixes_, base_iri)
+            _pools[key] = pool
+    pool.reopen(store, prefixes=prefixes_, base_iri=base_iri)  # no-op unless the release changed
     return pool
 
 
-def execute(release: Release, query: str, *, default_graph_uris: list[str], named_graph_uris: list[str],
-            timeout: float, max_rows: int | None = None, settings: Settings | None = None,
-            write_as: str | None = None) -> Outcome | Written:
-    """Run ``query`` on ``release``; raise a :class:`QueryError` if it cannot be answered in full.
+def pool_stats(lane: Lane = Lane.SPARQL) -> dict[str, int]:
+    """Counters of this process's pool of ``lane`` (queries answered, workers started …)."""
+    pool = _pools.get((os.getpid(), lane))
+    return pool.stats() if pool is not None else {}
+
+
+def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, str],
+              base_iri: str) -> executor.QueryExecutor:
+    if lane is Lane.SPARQL:
+        # Any one gunicorn worker may get every running query (keep-alive connections stay where
+        # they landed), so its pool may grow to the whole limit; it starts with its share. The
+        # limit itself is held server-wide by _slots().
+        size = settings.max_concurrent_queries
+        prestart: int | bool = -(-settings.max_concurrent_queries // max(1, settings.workers))
+    else:
+        size, prestart = PAGE_PROCESSES, 1
+    return executor.QueryExecutor(
+        store, workers=size, prestart=prestart, busy_wait=POOL_WAIT,
+        max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
+        prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
+        max_query_memory=settings.max_query_memory or None,
+        max_server_memory=settings.max_server_memory or None,
+        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
+
+
+def execute(release: Release, query: str, *, settings: Settings, timeout: float | None = None,
+            default_graph_uris: Iterable[str] = (), named_graph_uris: Iterable[str] = (),
+            max_rows: int | None = None, write_as: str | None = None,
+            lane: Lane = Lane.SPARQL) -> Outcome | Written:
+    """Run ``query`` on ``release``; raise a :class:`~kusei.endpoint.query.errors.KuseiError` if it
+    cannot be answered in full.
 
     The guard refuses federation, LOAD and updates before any engine sees the text. The query
-    then runs in a worker process that is killed when ``timeout`` passes, so a runaway query
-    releases its CPU instead of running on in a thread. Over-limit results are an error, never
-    truncated.
+    then runs in a worker process that is killed when ``timeout`` passes (the server's limit by
+    default; a caller may only lower it), so a runaway query releases its CPU instead of running
+    on in a thread. Over-limit results are an error, never truncated.
 
     ``write_as`` is the format the caller will send. When the worker can write it itself (a
     results format for SELECT/ASK, ``nt`` for CONSTRUCT), the answer is returned as those bytes
-    (:class:`Written`): most clients ask for exactly that, and reading an answer back only to
-    write it again in the same format doubled the cost of a small query. Otherwise the answer
-    travels as SPARQL JSON or N-Triples (lossless for every term) and comes back as terms.
+    (:class:`Written`). Otherwise the answer travels as SPARQL JSON or N-Triples (lossless for
+    every term) and comes back as terms. DESCRIBE answers with the bounded description of every
+    IRI the query picks out (see :func:`describe`).
     """
-    settings = settings or Settings()
+    # The guard refuses updates wherever their keyword stands (first or after a `;`), SERVICE and LOAD.
+    guard.check_query(query, max_length=settings.max_query_length)
     form = query_form(query)
-    if form in UPDATE_FORMS:
-        raise UpdateRefused(
-            f"This endpoint is read-only: SPARQL Update ({form}) is not accepted. "
-            "The data are published as dumps you can load into a store of your own.")
-    try:
-        guard.check_query(query, max_length=settings.max_query_length)
-    except guard.QueryRefused as exc:
-        refused = FederationRefused(exc.message)
-        refused.status = exc.status
-        raise refused from exc
+    default_graph_uris, named_graph_uris = list(default_graph_uris), list(named_graph_uris)
     _check_graph_iris(*default_graph_uris, *named_graph_uris)
-    if max_rows is not None and max_rows < settings.max_result_rows:
-        settings = settings.with_overrides(max_result_rows=max_rows)
+    limit = settings.query_timeout if timeout is None else min(timeout, settings.query_timeout)
+    rows_limit = min(settings.max_result_rows, max_rows or settings.max_result_rows)
     results_format = write_as if write_as in executor.RESULT_FORMATS and form in ("SELECT", "ASK") else "json"
-    try:
-        with _slots(settings).hold(wait=QUEUE_WAIT):
-            result = _pool(release, settings).run(
-                query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
-                timeout=timeout, result_format=results_format, max_rows=settings.max_result_rows,
-                max_bytes=settings.max_result_bytes, store_path=release.path / "store")
-    except slots.NoSlot as exc:
-        raise Busy(f"All {settings.max_concurrent_queries} query slots are busy; retry in a moment.") from exc
-    except executor.QueryTimeout as exc:
-        raise QueryTimeout(f"The query ran longer than {timeout:g} s and was stopped.") from exc
-    except executor.ExecutorBusy as exc:
-        raise Busy("All query slots are busy; retry in a moment.") from exc
-    except executor.ResultTooLarge as exc:
-        raise ResultTooLarge(f"{exc} Add LIMIT/OFFSET to fetch it in pages, or download the dumps.") from exc
-    except executor.QuerySyntaxError as exc:
-        raise _syntax_error(SyntaxError(str(exc))) from exc
-    except executor.ReleaseChanged as exc:
-        raise _mapped(exc.message, 503, "release-changed") from exc
-    except executor.MemoryLimitExceeded as exc:
-        raise _mapped(exc.message, 422 if exc.scope == "query" else 503, "memory-limit") from exc
-    except executor.QueryCrashed as exc:
-        raise _mapped(exc.message, 422, "query-crashed") from exc
-    except executor.WorkerCrashed as exc:
-        logger.error("query worker died: %s", exc)
-        raise _mapped(exc.message, 503, "worker-died") from exc
-    except executor.StoreUnavailable as exc:
-        logger.error("query worker failed: %s", exc)
-        raise StoreFailure("The query could not be answered; the problem was logged.") from exc
-    except executor.QueryFailed as exc:
-        raise QueryError(str(exc)) from exc
+    result = _run(release, settings, lane, query, timeout=limit, result_format=results_format,
+                  max_rows=rows_limit, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris)
     if result.kind == "graph" and write_as == "nt" and form != "DESCRIBE":
         return Written(result.kind, "nt", result.body)
     if result.kind != "graph" and write_as == results_format:
@@ -255,9 +209,14 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
     if result.kind == "graph":
         triples = list(ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES))
         if form == "DESCRIBE":
-            triples = _bounded_descriptions(release, triples)
-            if len(triples) > settings.max_result_rows:
-                raise _too_large(settings.max_result_rows)
+            resources = list(dict.fromkeys(t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)))
+            extra = [t for t in triples if not isinstance(t.subject, ox.NamedNode)]
+            described = describe(release, resources, settings=settings, timeout=limit, lane=lane) if resources else []
+            seen = set(described)
+            triples = described + [t for t in extra if t not in seen]
+            if len(triples) > rows_limit:
+                raise ResultTooLarge(f"The result has more than {rows_limit} triples; "
+                                     "describe fewer resources, or download the dumps.")
         return Outcome(triples=triples)
     answer = ox.parse_query_results(result.body, format=ox.QueryResultsFormat.JSON)
     if isinstance(answer, ox.QueryBoolean):
@@ -266,34 +225,130 @@ def execute(release: Release, query: str, *, default_graph_uris: list[str], name
     return Outcome(variables=variables, rows=[tuple(s[name] for name in variables) for s in answer])
 
 
-def _mapped(message: str, status: int, code: str) -> QueryError:
-    # Executor outcomes without a class of their own here yet (the error family is being unified).
-    error = QueryError(message)
-    error.status = status
-    error.code = code
-    return error
+def _run(release: Release, settings: Settings, lane: Lane, query: str, **request: object) -> executor.ExecResult:
+    pool = _pool(release, settings, lane)
+    # The release the answer is for: a pool that has moved on to a newer one refuses rather
+    # than answer from it (the caller's validators are this release's).
+    request["store_path"] = release.path / "store"
+    if lane is Lane.PAGES:
+        return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
+    try:
+        with _slots(settings).hold(wait=QUEUE_WAIT):
+            return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
+    except slots.NoSlot as exc:
+        raise Busy(f"All {settings.max_concurrent_queries} query slots are busy; retry in a moment.") from exc
 
 
-def _too_large(max_rows: int) -> ResultTooLarge:
-    return ResultTooLarge(f"The result has more than {max_rows} rows; add LIMIT/OFFSET to fetch it in pages, "
-                          "or download the dumps.")
+# -- what pages ask -------------------------------------------------------------------------------
 
 
-def _bounded_descriptions(release: Release, found: list[ox.Triple]) -> list[ox.Triple]:
-    """DESCRIBE answers with the same bounded description as the resource pages.
+def select(release: Release, query: str, *, settings: Settings) -> list[dict[str, Term]]:
+    """A page's SELECT, as rows of bound variables."""
+    outcome = execute(release, query, settings=settings, lane=Lane.PAGES)
+    assert isinstance(outcome, Outcome)
+    return outcome.bindings()
 
-    The query (in its dataset) decides which resources are described: the IRI subjects of
-    pyoxigraph's own answer. Each is then described over the whole store, like its page.
-    Blank-node subjects reached by pyoxigraph are kept as they are.
+
+def ask(release: Release, query: str, *, settings: Settings) -> bool:
+    outcome = execute(release, query, settings=settings, lane=Lane.PAGES)
+    assert isinstance(outcome, Outcome)
+    return bool(outcome.boolean)
+
+
+def construct(release: Release, query: str, *, settings: Settings) -> list[ox.Triple]:
+    outcome = execute(release, query, settings=settings, lane=Lane.PAGES)
+    assert isinstance(outcome, Outcome)
+    return outcome.triples or []
+
+
+LABEL_PROPERTIES = (f"<{RDFS}label>", f"<{SKOS}prefLabel>")
+
+
+def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOMING_LIMIT) -> str:
+    """One CONSTRUCT for the bounded description of ``iris`` (see :func:`describe`).
+
+    Each resource's IRI is written into its own patterns rather than bound by VALUES: the engine
+    evaluates the branches of a UNION on their own, and an unbound ``?r ?p ?o`` would scan the store.
     """
-    described: list[ox.Triple] = []
-    seen: set[ox.Triple] = set()
-    resources = dict.fromkeys(t.subject for t in found if isinstance(t.subject, ox.NamedNode))
-    extra = [t for t in found if not isinstance(t.subject, ox.NamedNode)]
-    for resource in resources:
-        for triple in describe(release.store, resource.value, base=release.base):
-            if triple not in seen:
-                seen.add(triple)
-                described.append(triple)
-    described.extend(t for t in extra if t not in seen)
-    return described
+    branches = []
+    for iri in iris:
+        r = str(ox.NamedNode(iri))  # a validated IRI, safe to splice
+        bind = f"BIND({r} AS ?r)"
+        branches += [
+            f"{{ {r} ?p ?o {bind} }}",
+            f"{{ {r} ?p1 ?b FILTER(isBlank(?b)) ?b ?bp ?bo }}",
+            f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?p2 ?b2 FILTER(isBlank(?b2)) ?b2 ?bp2 ?bo2 }}",
+            # The resource's own fragments, as its printings <iri>#in-<docid> (document and lines):
+            # part of the resource's description, as a hash IRI is part of its document.
+            f"{{ {r} ?p1 ?b FILTER(isIRI(?b) && STRSTARTS(STR(?b), {json.dumps(iri + '#')})) ?b ?bp ?bo }}",
+        ]
+        for label in LABEL_PROPERTIES:
+            # Written as plain patterns, one per label property: the engine then follows the links
+            # instead of joining with every label of the store.
+            branches += [
+                f"{{ {r} ?lx ?l FILTER(isIRI(?l) && ?l != {r}) ?l {label} ?lo BIND({label} AS ?lp) }}",
+                f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?lx ?l FILTER(isIRI(?l) && ?l != {r}) "
+                f"?l {label} ?lo BIND({label} AS ?lp) }}",
+            ]
+        if iri.startswith(base.rstrip("/") + "/") and incoming_limit > 0:
+            # Links from blank nodes mean nothing without the blank node's own context.
+            branches += [
+                f"{{ {{ SELECT ?in ?ip WHERE {{ ?in ?ip {r} FILTER(isIRI(?in) && ?in != {r}) }} "
+                f"LIMIT {incoming_limit} }} {bind} }}",
+            ]
+            branches += [
+                f"{{ {{ SELECT DISTINCT ?l WHERE {{ ?l ?lx {r} FILTER(isIRI(?l) && ?l != {r}) }} "
+                f"LIMIT {incoming_limit} }} ?l {label} ?lo BIND({label} AS ?lp) }}"
+                for label in LABEL_PROPERTIES
+            ]
+    union = "\n  UNION ".join(branches)
+    return f"""CONSTRUCT {{ ?r ?p ?o . ?b ?bp ?bo . ?b2 ?bp2 ?bo2 . ?in ?ip ?r . ?l ?lp ?lo }}
+WHERE {{
+  {union}
+}}"""
+
+
+def describe(release: Release, iris: Iterable[str], *, settings: Settings, timeout: float | None = None,
+             lane: Lane = Lane.PAGES) -> list[ox.Triple]:
+    """The bounded description of each of ``iris``, as the resource pages and DESCRIBE show it.
+
+    A description is every triple with the resource as subject, the blank nodes those reach (two
+    levels: the corrections and similar small structures of this data), up to ``INCOMING_LIMIT``
+    incoming links from IRIs when the resource is minted under the base, and the labels of every
+    resource linked either way, so a client can show names without a second round trip. It is one
+    query in the query process, so it keeps the time limit of every other query.
+    """
+    iris = list(dict.fromkeys(iris))
+    if not iris:
+        return []
+    query = description_query(iris, base=release.base)
+    outcome = execute(release, query, settings=settings, timeout=timeout, lane=lane)
+    assert isinstance(outcome, Outcome)
+    return order_description(outcome.triples or [], [ox.NamedNode(iri) for iri in iris])
+
+
+def is_known(release: Release, iri: str, *, settings: Settings) -> bool:
+    """Whether the data mentions ``iri`` at all: as subject, predicate, object or graph name."""
+    node = ox.NamedNode(iri)
+    return ask(release, f"ASK {{ {{ {node} ?p ?o }} UNION {{ ?s {node} ?o }} UNION {{ ?s ?p {node} }} "
+                        f"UNION {{ GRAPH {node} {{ ?s ?p ?o }} }} }}", settings=settings)
+
+
+def incoming_counts(release: Release, iri: str, *, settings: Settings) -> dict[str, int]:
+    """How many resources link to ``iri``, per property: counted as :func:`describe` collects them,
+    from IRIs only, and not the resource's links to itself."""
+    node = ox.NamedNode(iri)
+    rows = select(release, f"SELECT ?p (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p {node} "
+                           f"FILTER(isIRI(?s) && ?s != {node}) }} GROUP BY ?p", settings=settings)
+    counts: dict[str, int] = {}
+    for row in rows:
+        predicate, n = row["p"], row["n"]
+        if isinstance(predicate, ox.NamedNode) and isinstance(n, ox.Literal):
+            counts[predicate.value] = int(n.value)
+    return counts
+
+
+def graph_triples(release: Release, graph: str, *, settings: Settings) -> list[ox.Triple]:
+    """Every triple of one named graph."""
+    node = ox.NamedNode(graph)
+    return construct(release, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {node} {{ ?s ?p ?o }} }}", settings=settings)

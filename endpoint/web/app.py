@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask
-from kusei.endpoint.query.cache import ResultCache
 
+from kusei.endpoint.query.cache import ResultCache
 from kusei.release import CurrentRelease
 from kusei.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings()
+    settings = settings or Settings.load()
     app = Flask(__name__)
     app.config["KUSEI"] = settings
     app.extensions["kusei_release"] = CurrentRelease(settings.data_dir)

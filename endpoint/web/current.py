@@ -15,5 +15,5 @@ def settings() -> Settings:
 def release() -> Release:
     # One release per request, so a swap in the middle of a request cannot mix two releases.
     if "kusei_release" not in g:
-        g.kusei_release = current_app.extensions["kusei_release"].get()
+        g.kusei_release = current_app.extensions["kusei_release"].latest()
     return g.kusei_release

@@ -9,24 +9,23 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from importlib import metadata
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from flask_compress import Compress
 from flask_cors import CORS
-from kusei.endpoint.query import formats
-from kusei.endpoint.web import current
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
+from kusei import __version__
+from kusei.endpoint.query import formats
+from kusei.endpoint.query.errors import KuseiError, RequestTooLarge
+from kusei.endpoint.web import current, negotiation
 from kusei.release import ReleaseError
 
-try:
-    # The code version is part of every ETag: a deployment may change how the same release is
-    # rendered (prefixes, templates), and a strong validator must then change too.
-    VERSION = metadata.version("kusei")
-except metadata.PackageNotFoundError:
-    VERSION = "dev"
+# The code version is part of every ETag: a deployment may change how the same release is
+# rendered (prefixes, templates), and a strong validator must then change too.
+VERSION = __version__
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
@@ -61,6 +60,7 @@ def init_app(app: Flask) -> None:
     CORS(app, resources={r"/*": {}}, origins="*", send_wildcard=True, supports_credentials=False,
          methods=["GET", "HEAD", "POST", "OPTIONS"], expose_headers=EXPOSED_HEADERS, max_age=86400)
     app.after_request(_finish)
+    app.register_error_handler(KuseiError, render_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ReleaseError, _release_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -80,19 +80,34 @@ def release_etag(*parts: str) -> str:
     return f"{release.id}-{digest[:20]}"
 
 
-def not_modified(etag: str) -> Response | None:
-    """A 304 if the client already holds ``etag`` (plain or as gzipped by flask-compress)."""
+def not_modified(etag: str, *, vary: str | None = None) -> Response | None:
+    """A 304 before any work if the client already holds ``etag`` (plain or as gzipped by
+    flask-compress); ``vary`` names the request header the representation was chosen by."""
     if request.method not in ("GET", "HEAD") or not request.if_none_match:
         return None
     for candidate in (etag, f"{etag}:gzip"):
         if request.if_none_match.contains(candidate):
             response = Response(status=304)
             response.set_etag(candidate)
+            if vary:
+                response.vary.add(vary)
             return response
     return None
 
 
+def _relative_redirect(response: Response) -> None:
+    # Werkzeug writes routing redirects (/dumps → /dumps/) as absolute URLs built from the request's
+    # Host header, which is the client's to choose; a relative one sends it to the same place.
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        target = urlsplit(location)
+        if target.netloc and target.netloc == request.host:
+            response.headers["Location"] = target.path + (f"?{target.query}" if target.query else "")
+            response.autocorrect_location_header = False
+
+
 def _finish(response: Response) -> Response:
+    _relative_redirect(response)
     cacheable = (request.method in ("GET", "HEAD") and response.status_code == 200
                  and not response.direct_passthrough and not response.is_streamed)
     if cacheable and "ETag" not in response.headers:
@@ -131,26 +146,48 @@ def error_response(status: int, message: str, *, code: str | None = None, **deta
     """
     code = code or _slug(status)
     extra = {key: value for key, value in details.items() if value is not None}
-    best = formats.parse_accept(request.headers.get("Accept")).best_match(
+    best = negotiation.parse_accept(request.headers.get("Accept")).best_match(
         ["text/plain", "application/json", "text/html"])
     if best == "application/json":
         body = json.dumps({"error": code, "message": message, **extra}, ensure_ascii=False, indent=1)
         return Response(body + "\n", status, content_type="application/json")
     if best == "text/html":
-        items = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in extra.items())
+        # The pages blueprint renders errors in the site layout; this bare page is the fallback.
+        page = current_app.extensions.get("kusei_html_error")
+        if page is not None:
+            return page(status, message, {key: _plain(value) for key, value in extra.items()})
+        items = "".join(f"<li>{html.escape(k)}: {html.escape(_plain(v))}</li>" for k, v in extra.items())
         title = html.escape(f"{status} {HTTP_STATUS_CODES.get(status, 'Error')}")
         body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
                 f"<h1>{title}</h1><pre>{html.escape(message)}</pre>"
                 + (f"<ul>{items}</ul>" if items else "") + '<p><a href="/">Kusei</a></p></html>\n')
         return Response(body, status, content_type="text/html; charset=utf-8")
-    lines = [message, *(f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
-                        for key, value in extra.items())]
+    lines = [message, *(f"{key}: {_plain(value)}" for key, value in extra.items())]
     return Response("\n".join(lines) + "\n", status, content_type="text/plain; charset=utf-8")
+
+
+def _plain(value: object) -> str:
+    # A list of media types reads as a list, not as Python's repr of one.
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def render_error(exc: KuseiError) -> Response:
+    """The response for an error of the family: its own status, code, words and details."""
+    response = error_response(exc.status, exc.message, code=exc.code, **exc.details)
+    if exc.vary:
+        response.vary.add(exc.vary)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response | HTTPException:
     if exc.code is None or exc.code < 400:
-        return exc  # routing redirects are HTTPExceptions too
+        return exc
+    if isinstance(exc, RequestEntityTooLarge):
+        # Werkzeug's own words do not say what the limit is.
+        limit = current_app.config["KUSEI"].max_body_bytes
+        return render_error(RequestTooLarge(
+            f"The request body is larger than this endpoint accepts ({limit} bytes); "
+            "send a shorter query, or GET it.", limit=limit))
     response = error_response(exc.code, exc.description or exc.name)
     for name, value in exc.get_headers():
         if name.lower() != "content-type":  # keep Allow, Retry-After, Content-Range …
@@ -165,7 +202,7 @@ def _release_error(exc: ReleaseError) -> Response:
     return response
 
 
-def _unexpected_error(exc: Exception) -> Response:
+def _unexpected_error(exc: Exception) -> Response | HTTPException:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     # The traceback goes to the log only; the client learns that it was our fault, not its own.

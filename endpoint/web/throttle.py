@@ -18,8 +18,9 @@ import time
 from flask import Flask, Response, current_app
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
-from kusei.endpoint.web.http import error_response
 from limits import RateLimitItem, parse_many
+
+from kusei.endpoint.web.http import error_response
 
 QUERY_VIEW = "sparql.sparql"
 # Preflights never reach the view anyway (Flask answers them itself); listed so that stays true.

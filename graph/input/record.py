@@ -11,6 +11,7 @@ Loading reports problems as ``file:line: field: reason`` so an editor can go str
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -132,6 +133,8 @@ class Section(Strict):
     key: Key  # key in graph/reference/section_types.yaml
     name: Text  # as printed, e.g. "保育園(和泉・北上飯田)"
     mission: Text | None = None
+    # The printed number of the measure under which the document prints this section, if any.
+    measure: str | None = None
     line: int | None = None
 
 
@@ -148,7 +151,9 @@ class ContactPoint(Strict):
 
 class OnlineAccount(Strict):
     service: Literal["x", "instagram", "youtube", "facebook", "line"]
-    handle: Annotated[str, StringConstraints(pattern=r"^@[A-Za-z0-9_.]+$")]
+    # As printed; where the print mangles it (an extraction slip), the correction gives the handle
+    # that names the account, and the account's IRI is built from it.
+    handle: Annotated[str, StringConstraints(pattern=r"^@[A-Za-z0-9_.]+$")] | Corrected
     label: Text  # as printed, e.g. "金沢区 X (Twitter)"
     line: int | None = None
 
@@ -273,6 +278,39 @@ class RecordError(Exception):
         return f"{where}: {self.field}: {self.reason}"
 
 
+class RecordErrors(Exception):
+    """Every problem found in one record file, each located by file, line and field."""
+
+    def __init__(self, errors: list[RecordError]) -> None:
+        super().__init__("\n".join(map(str, errors)))
+        self.errors = errors
+
+
+def _field_names() -> frozenset[str]:
+    names: set[str] = set()
+    todo: list[type[BaseModel]] = [Record]
+    while todo:
+        model = todo.pop()
+        for name, info in model.model_fields.items():
+            names.add(name)
+            for arg in _annotation_models(info.annotation):
+                if arg.__name__ not in {m.__name__ for m in todo}:
+                    todo.append(arg)
+    return frozenset(names)
+
+
+def _annotation_models(annotation: Any) -> list[type[BaseModel]]:
+    found = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_annotation_models(arg))
+    return found
+
+
+FIELD_NAMES = _field_names()
+
+
 def _plain(node: Any, path: tuple, lines: dict[tuple, int]) -> Any:
     """Convert ruamel's round-trip nodes to plain data, remembering the line of every field."""
     if isinstance(node, CommentedMap):
@@ -313,30 +351,59 @@ def _field_name(loc: tuple) -> str:
     return "".join(parts) or "(top)"
 
 
+def _yaml_error(name: str, exc: MarkedYAMLError) -> RecordError:
+    problem, context = exc.problem or "", exc.context or ""
+    if exc.context_mark is not None and "flow" in context:
+        # An unclosed [ or {: the parser notices only where something else begins, often lines
+        # later; the place to fix is where the bracket was opened.
+        opened = exc.context_mark.line + 1
+        seen = exc.problem_mark.line + 1 if exc.problem_mark else opened
+        return RecordError(name, opened, "(yaml)",
+                           f"the {'[' if 'sequence' in context else '{'} opened here is not closed "
+                           f"({problem}, line {seen})")
+    mark = exc.problem_mark or exc.context_mark
+    return RecordError(name, mark.line + 1 if mark else None, "(yaml)", problem or context)
+
+
+def _validation_errors(name: str, exc: ValidationError, lines: dict[tuple, int]) -> list[RecordError]:
+    errors = exc.errors()
+    # A misspelt key is reported as the key it should be, once, and its "missing" twin is dropped.
+    missing = {(tuple(e["loc"][:-1]), e["loc"][-1]) for e in errors if e["type"] == "missing"}
+    explained: set[tuple] = set()
+    found = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        reason = error["msg"]
+        if error["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            twins = [str(field) for parent, field in missing if parent == loc[:-1]]
+            close = difflib.get_close_matches(key, twins or sorted(FIELD_NAMES), n=1, cutoff=0.6)
+            reason = f"unknown key {key}" + (f" (did you mean {close[0]}?)" if close else "")
+            if close and close[0] in twins:
+                explained.add((*loc[:-1], close[0]))
+        elif error["type"] == "missing":
+            if loc in explained:
+                continue
+            reason = "missing required field"
+        found.append((loc, RecordError(name, _line_for(loc, lines), _field_name(loc), reason)))
+    return [error for loc, error in found if loc not in explained]
+
+
 def load_record(path: Path) -> tuple[Record, dict[tuple, int]]:
-    """Load and validate one record file; raise RecordError naming file, line and field."""
+    """Load and validate one record file; :class:`RecordErrors` lists every problem found in it."""
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(path.read_text(encoding="utf-8"))
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise RecordError(path.name, line, "(yaml)", f"{exc.problem or exc.context}") from exc
+        raise RecordErrors([_yaml_error(path.name, exc)]) from exc
     except UnicodeDecodeError as exc:
-        raise RecordError(path.name, None, "(file)", f"not UTF-8: {exc}") from exc
+        raise RecordErrors([RecordError(path.name, None, "(file)", f"not UTF-8: {exc}")]) from exc
     if not isinstance(data, CommentedMap):
-        raise RecordError(path.name, 1, "(top)", "a record must be a YAML mapping")
+        raise RecordErrors([RecordError(path.name, 1, "(top)", "a record must be a YAML mapping")])
     lines: dict[tuple, int] = {}
     plain = _plain(data, (), lines)
     try:
         record = Record.model_validate(plain)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        reason = first["msg"]
-        if first["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif first["type"] == "missing":
-            reason = "missing required field"
-        raise RecordError(path.name, _line_for(loc, lines), _field_name(loc), reason) from exc
+        raise RecordErrors(_validation_errors(path.name, exc, lines)) from exc
     return record, lines

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from kusei.graph.input.record import RecordError
 from ruamel.yaml import YAML
 
+from kusei.graph.input.record import RecordError
 from kusei.namespaces import (
     DCTERMS,
     ESTAT_SAC,
@@ -88,7 +88,7 @@ class Reference:
               strategies: set[int], policies: set[int]) -> list[ox.Quad]:
         out: list[ox.Quad] = []
 
-        def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.Term) -> None:
+        def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
             out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
 
         def labels(s: ox.NamedNode, ja: str, en: str, pred: str = RDFS + "label") -> None:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kusei.graph.input.record import Corrected, Record, RecordError, load_record
-from kusei.graph.input.textmatch import SourceText, Span
 from pydantic import BaseModel
+
+from kusei.graph.input.record import Corrected, Record, RecordError, RecordErrors, load_record
+from kusei.graph.input.textmatch import SourceText, Span
 
 # String fields that hold Kusei's own words or codes, not printed text. (Numbers and dates are
 # never texts; listing them here would also hide models that share their name.)
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         try:
             record, lines = load_record(path)
-        except RecordError as exc:
+        except RecordErrors as exc:
             print(exc)
             failed = True
             continue

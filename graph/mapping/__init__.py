@@ -6,13 +6,13 @@ import hashlib
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Record
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText, Span
 from kusei.graph.mapping import organisation, plan, ward_news
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.emitter import Emitter
-
 from kusei.namespaces import Terms
 
 
@@ -23,6 +23,7 @@ class MappedDocument:
     graph: ox.NamedNode
     quads: list[ox.Quad]
     interpretation: list[ox.Triple]
+    editorial: list[ox.Triple]
 
 
 def doc_id_of(file_name: str) -> str:
@@ -58,4 +59,4 @@ def map_record(record: Record, record_file: str, lines: dict[tuple, int], spans:
     ward_news.map_campaigns(cx)
     ward_news.map_notices(cx)
     cx.emit.finish()
-    return MappedDocument(doc_id, record_file, graph, cx.emit.quads, cx.emit.interpretation)
+    return MappedDocument(doc_id, record_file, graph, cx.emit.quads, cx.emit.interpretation, cx.emit.editorial)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Record, RecordError
 from kusei.graph.mapping.emitter import Emitter
-
 from kusei.namespaces import Terms
 
 
@@ -25,6 +25,11 @@ class Context:
     source_line_count: int
     section_types: frozenset[str]
     bureau_keys: frozenset[str]
+
+    @property
+    def prints_issuer(self) -> bool:
+        """Whether the document prints who issues it (a cover letter's issuer)."""
+        return self.record.letter is not None and self.record.letter.issuer is not None
 
     @property
     def ward(self) -> str:

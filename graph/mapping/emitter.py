@@ -1,4 +1,11 @@
-"""Collects the quads of one document graph, with the provenance every entity carries."""
+"""Collects the quads of one document graph, with the provenance every entity carries.
+
+Provenance is qualified, in the style of PROV: an entity printed by a document links to that
+document (``kusei:sourceDocument``) and to one ``kusei:Printing`` node, ``<entity>#in-<docid>``,
+which holds the document again and the lines. An entity printed by two documents thus has two
+printings in the merged default graph, each pairing one document with its own lines, where line
+numbers hung on the entity itself could no longer say which document they count in.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,10 @@ import hashlib
 from collections import defaultdict
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Corrected, Text
 from kusei.graph.input.textmatch import Span
-
-from kusei.namespaces import DCTERMS, RDFS, SCHEMA, TYPE, Terms, lit, typed
+from kusei.namespaces import DCTERMS, PROV, RDFS, SCHEMA, TYPE, Terms, lit, typed
 
 Path = tuple
 
@@ -29,6 +36,9 @@ class Emitter:
         self.spans = spans
         self.quads: list[ox.Quad] = []
         self.interpretation: list[ox.Triple] = []
+        # Kusei's own statements about this document's entities, which the document does not print
+        # (notes, inferred years, publishers, corrections, types): the editorial graph.
+        self.editorial: list[ox.Triple] = []
         self._lines: dict[ox.NamedNode, list[Span]] = defaultdict(list)
         self._typed: set[ox.NamedNode] = set()
 
@@ -87,6 +97,12 @@ class Emitter:
     def interpret(self, s: ox.NamedNode, local: str, o: ox.Term) -> None:
         self.interpretation.append(ox.Triple(s, self.t.kusei(local), o))
 
+    def editorial_add(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode, o: ox.Term) -> None:
+        self.editorial.append(ox.Triple(s, p, o))
+
+    def editorial_kusei(self, s: ox.NamedNode | ox.BlankNode, local: str, o: ox.Term) -> None:
+        self.editorial_add(s, self.t.kusei(local), o)
+
     def _note_span(self, s: ox.NamedNode, path: Path) -> None:
         span = self.spans.get(path)
         if span is not None:
@@ -96,21 +112,36 @@ class Emitter:
         # Blank-node ids derived from the content keep dumps byte-identical across builds.
         digest = hashlib.sha256(f"{s.value}|{prop.value}|{value.printed}".encode()).hexdigest()[:16]
         node = ox.BlankNode(f"c{digest}")
-        self.kusei(s, "correction", node)
-        self.add(node, TYPE, self.t.kusei("TextCorrection"))
-        self.kusei(node, "correctedProperty", prop)
-        self.kusei(node, "printedText", lit(value.printed, "ja"))
-        self.kusei(node, "correctedText", lit(value.corrected, "ja"))
-        self.add(node, ox.NamedNode(RDFS + "comment"), lit(value.note, "en"))
+        # The printed text stays in the document graph; the correction is Kusei's reading of it.
+        self.editorial_kusei(s, "correction", node)
+        self.editorial_add(node, TYPE, self.t.kusei("TextCorrection"))
+        self.editorial_kusei(node, "correctedProperty", prop)
+        self.editorial_kusei(node, "printedText", lit(value.printed, "ja"))
+        self.editorial_kusei(node, "correctedText", lit(value.corrected, "ja"))
+        self.editorial_add(node, ox.NamedNode(RDFS + "comment"), lit(value.note, "en"))
 
     def set_lines(self, s: ox.NamedNode, first: int, last: int) -> None:
         self._lines[s] = [Span(first, last, 0, 0)]
+
+    def printing_of(self, entity: ox.NamedNode) -> ox.NamedNode:
+        return printing_iri(entity, self.document)
 
     def finish(self) -> None:
         for entity, spans in self._lines.items():
             if entity not in self._typed:
                 continue  # a fact about a reference entity (the ward's flower): the graph is its provenance
+            printing = self.printing_of(entity)
             self.kusei(entity, "sourceDocument", self.document)
+            self.kusei(entity, "printing", printing)
+            self.add(printing, TYPE, self.t.kusei("Printing"))
+            self.add(printing, ox.NamedNode(PROV + "entity"), self.document)
             if spans:
-                self.kusei(entity, "firstLine", typed(min(s.first_line for s in spans), "positiveInteger"))
-                self.kusei(entity, "lastLine", typed(max(s.last_line for s in spans), "positiveInteger"))
+                # xsd:integer, not xsd:positiveInteger: Oxigraph stores derived integer types as
+                # xsd:integer, and the endpoint must serve the very terms of the dumps.
+                self.kusei(printing, "firstLine", typed(min(s.first_line for s in spans), "integer"))
+                self.kusei(printing, "lastLine", typed(max(s.last_line for s in spans), "integer"))
+
+
+def printing_iri(entity: ox.NamedNode, document: ox.NamedNode) -> ox.NamedNode:
+    """``<entity>#in-<docid>``: a fragment of the entity, so its page and DESCRIBE carry it."""
+    return ox.NamedNode(f"{entity.value}#in-{document.value.rsplit('/', 1)[-1]}")

@@ -3,11 +3,14 @@ mascots, sections, contact points and online accounts."""
 
 from __future__ import annotations
 
-import pyoxigraph as ox
-from kusei.graph.input.record import printed
-from kusei.graph.mapping.context import Context
+import re
+import unicodedata
 
-from kusei.namespaces import DCTERMS, FOAF, ORG, PROV, SCHEMA, iri, lit, typed
+import pyoxigraph as ox
+
+from kusei.graph.input.record import Corrected, printed
+from kusei.graph.mapping.context import Context
+from kusei.namespaces import DCTERMS, FOAF, ORG, PROV, SCHEMA, TYPE, iri, lit, typed
 
 SERVICE_HOMEPAGES = {
     "x": "https://x.com/",
@@ -30,14 +33,15 @@ def map_document(cx: Context, file_sha256: str) -> None:
     e.label(node, f"Source document: {cx.ward_en} management policy FY{year}", "en")
     e.kusei(node, "fileName", typed(doc.file, "string"))
     e.kusei(node, "sha256", typed(file_sha256, "hexBinary"))
-    e.kusei(node, "documentKind", typed(doc.kind, "string"))
+    e.editorial_kusei(node, "documentKind", typed(doc.kind, "string"))
     e.text(node, t.kusei("issueNumber"), doc.issue_number, ("document", "issue_number"))
     e.text(node, t.kusei("issueMonth"), doc.issue_month, ("document", "issue_month"))
-    e.kusei(node, "origin", lit(" ".join(doc.origin.split()), "en"))
-    e.kusei(node, "licenceNote", lit(" ".join(doc.licence.split()), "en"))
-    e.add(node, ox.NamedNode(DCTERMS + "publisher"), cx.office)
+    e.editorial_kusei(node, "origin", lit(" ".join(doc.origin.split()), "en"))
+    e.editorial_kusei(node, "licenceNote", lit(" ".join(doc.licence.split()), "en"))
+    publisher = e.add if cx.prints_issuer else e.editorial_add
+    publisher(node, ox.NamedNode(DCTERMS + "publisher"), cx.office)
+    publisher(node, ox.NamedNode(PROV + "wasAttributedTo"), cx.office)
     e.add(node, ox.NamedNode(DCTERMS + "spatial"), cx.ward_area)
-    e.add(node, ox.NamedNode(PROV + "wasAttributedTo"), cx.office)
 
 
 def map_letter(cx: Context) -> None:
@@ -63,11 +67,16 @@ def map_mascots(cx: Context) -> None:
     for index, mascot in enumerate(cx.record.mascots):
         path = ("mascots", index)
         node = t.id(f"mascot/{cx.ward}/{mascot.key}")
-        e.typed_entity(node, t.kusei("Mascot"))
+        e.typed_entity(node, t.kusei("Character"))
         e.text(node, ox.NamedNode(SCHEMA + "name"), mascot.name, (*path, "name"))
         e.label(node, printed(mascot.name))
         e.text(node, t.kusei("role"), mascot.role, (*path, "role"))
-        e.kusei(node, "mascotOf", cx.ward_area)
+        # A printed role (区マスコットキャラクター, 幸せお届け大使) makes the character the ward's
+        # mascot; a name printed alone beside a picture does not say so, and Kusei's reading goes
+        # to the editorial graph.
+        state = e.add if mascot.role is not None else e.editorial_add
+        state(node, TYPE, t.kusei("Mascot"))
+        state(node, t.kusei("mascotOf"), cx.ward_area)
 
 
 def map_sections(cx: Context) -> None:
@@ -88,6 +97,13 @@ def map_sections(cx: Context) -> None:
         e.text(node, ox.NamedNode(SCHEMA + "name"), section.name, (*path, "name"))
         e.label(node, f"{cx.ward_name} {printed(section.name)}")
         e.text(node, ox.NamedNode(ORG + "purpose"), section.mission, (*path, "mission"))
+        if section.measure is not None:
+            numbers = {unicodedata.normalize("NFKC", m.number) for m in cx.record.plan.measures if m.number}
+            key = unicodedata.normalize("NFKC", section.measure)
+            if key not in numbers:
+                cx.fail((*path, "measure"), f"no measure {section.measure!r} in this plan")
+            # In the document graph: the link is this document's, the section outlives the plan.
+            e.kusei(node, "printedUnder", iri(cx.plan, "measure", key))
 
 
 def map_contacts(cx: Context) -> None:
@@ -114,7 +130,10 @@ def map_accounts(cx: Context) -> None:
     e, t = cx.emit, cx.terms
     for index, account in enumerate(cx.record.accounts):
         path = ("accounts", index)
-        name = account.handle.removeprefix("@")
+        handle = account.handle.corrected if isinstance(account.handle, Corrected) else account.handle
+        if not re.fullmatch(r"@[A-Za-z0-9_.]+", handle):
+            cx.fail((*path, "handle"), f"{handle!r} is not an @handle")
+        name = handle.removeprefix("@")
         node = t.id(f"account/{account.service}/{name}")
         e.typed_entity(node, ox.NamedNode(FOAF + "OnlineAccount"))
         e.add(node, ox.NamedNode(FOAF + "accountName"), lit(name))

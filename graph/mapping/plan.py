@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Column, Measure, OperationItem, Project, Text, printed
 from kusei.graph.mapping.context import Context
-
 from kusei.namespaces import DCTERMS, RDFS, SDG, iri, lit, typed
 
 TITLE = ox.NamedNode(DCTERMS + "title")
@@ -31,14 +31,16 @@ def map_plan(cx: Context) -> None:
     e.label(node, f"{cx.ward_en} management policy FY{plan.fiscal_year.year}", "en")
     e.text(node, TITLE, plan.title, ("plan", "title"))
     e.add(node, ox.NamedNode(DCTERMS + "spatial"), cx.ward_area)
-    e.add(node, ox.NamedNode(DCTERMS + "publisher"), cx.office)
+    (e.add if cx.prints_issuer else e.editorial_add)(node, ox.NamedNode(DCTERMS + "publisher"), cx.office)
     e.add(node, ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"), cx.document)
-    e.kusei(node, "fiscalYear", t.fiscal_year(plan.fiscal_year.year))
-    e.kusei(node, "year", typed(plan.fiscal_year.year, "integer"))
-    e.kusei(node, "fiscalYearInferred", typed(plan.fiscal_year.inferred, "boolean"))
+    # A year the document does not print is Kusei's inference: editorial, with its reasons.
+    year = e.editorial_kusei if plan.fiscal_year.inferred else e.kusei
+    year(node, "fiscalYear", t.fiscal_year(plan.fiscal_year.year))
+    year(node, "year", typed(plan.fiscal_year.year, "integer"))
+    e.editorial_kusei(node, "fiscalYearInferred", typed(plan.fiscal_year.inferred, "boolean"))
     e.text(node, t.kusei("fiscalYearPrinted"), plan.fiscal_year.printed, ("plan", "fiscal_year", "printed"))
     if plan.fiscal_year.reason:
-        e.kusei(node, "fiscalYearInferenceNote", lit(plan.fiscal_year.reason, "en"))
+        e.editorial_kusei(node, "fiscalYearInferenceNote", lit(plan.fiscal_year.reason, "en"))
     e.paragraphs(node, t.kusei("preface"), plan.preface, ("plan", "preface"))
     if plan.mtp_basic_strategy is not None:
         e.kusei(node, "citesBasicStrategy", t.mtp("basic-strategy"))

@@ -4,10 +4,10 @@ city-bureau projects, facility and infrastructure projects, campaigns and notice
 from __future__ import annotations
 
 import pyoxigraph as ox
+
 from kusei.graph.input.record import Text, printed
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.plan import map_items
-
 from kusei.namespaces import DCTERMS, QB, SCHEMA, SDMX_DIM, iri, typed
 
 TITLE = ox.NamedNode(DCTERMS + "title")
@@ -75,8 +75,10 @@ def map_facility_projects(cx: Context) -> None:
     for order, project in enumerate(cx.record.facility_projects, start=1):
         path = ("facility_projects", order - 1)
         node = iri(cx.plan, "facility-project", order)
-        cls = "InfrastructureProject" if project.kind == "infrastructure" else "FacilityProject"
-        _titled(cx, node, cls, order, project.title, path)
+        _titled(cx, node, "FacilityProject", order, project.title, path)
+        if project.kind == "infrastructure":
+            # The superclass is stated too, so ?x a kusei:FacilityProject needs no inference.
+            e.typed_entity(node, cx.terms.kusei("InfrastructureProject"))
         e.paragraphs(node, DESCRIPTION, project.description, (*path, "description"))
         for index, caption in enumerate(project.captions):
             e.text(node, t.kusei("caption"), caption, (*path, "captions", index))

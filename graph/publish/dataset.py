@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from kusei.graph.publish.dumps import DumpFile
 
+from kusei import formats
+from kusei.graph.publish.dumps import DumpFile
 from kusei.namespaces import (
     DCAT,
     DCTERMS,
@@ -25,15 +26,35 @@ from kusei.namespaces import (
 )
 from kusei.settings import Settings
 
-FORMAT_NAMES = {
-    "ttl": "Turtle", "trig": "TriG", "nq": "N-Quads", "nt": "N-Triples", "jsonld": "JSON-LD",
-    "context": "JSON-LD context", "shapes": "SHACL shapes (Turtle)",
-    "validation-report": "SHACL validation report (Turtle)",
-}
+# Titles of the release's files that are not RDF serialisations of the data.
+FILE_TITLES = {"context": "JSON-LD context", "shapes": "SHACL shapes (Turtle)",
+               "validation-report": "SHACL validation report (Turtle)"}
 IANA = "https://www.iana.org/assignments/media-types/"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language"
 # DCAT-AP 3 names checksum algorithms under the https form of the SPDX namespace.
 SHA256 = ox.NamedNode("https://spdx.org/rdf/terms#checksumAlgorithm_sha256")
+
+
+# What each named graph holds, said in VoID beside its size (graph/README.md says the same).
+GRAPH_COMMENTS = {
+    "document/": "What one source document prints, with the lines of each entity (kusei:printing); "
+                 "nothing Kusei infers or notes.",
+    "editorial": "Kusei's editorial statements, which no document prints: origin and licence notes, document "
+                 "kinds, inferred fiscal years with their reasons, publishers where no issuer is printed, "
+                 "corrections of printed slips, types the text does not state. Exclude it to read the print alone.",
+    "interpretation": "Kusei's interpretations for comparison: the policy areas of each measure, the SDGs of "
+                      "projects, and links between the same thing in plans of different years.",
+    "reference": "Reference tables not taken from the documents: wards, city, offices, bureaus, section types, "
+                 "policy areas, the Medium-Term Plan, fiscal years.",
+    "ontology": "The Kusei vocabulary (/def/).",
+    "dataset": "This description of the dataset (published as void.ttl, not inside the data dumps).",
+}
+
+
+def graph_comment(terms: Terms, graph_iri: str) -> str | None:
+    local = graph_iri.removeprefix(f"{terms.base}/graph/")
+    return next((text for key, text in GRAPH_COMMENTS.items()
+                 if local == key or (key.endswith("/") and local.startswith(key))), None)
 
 
 @dataclass(frozen=True)
@@ -46,11 +67,18 @@ class Counts:
     examples: list[str]
 
 
+def _format_title(name: str) -> str:
+    try:
+        return formats.by_name(name).title
+    except KeyError:
+        return name
+
+
 def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: list[DumpFile],
                   counts: Counts) -> list[ox.Quad]:
     out: list[ox.Quad] = []
 
-    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.Term) -> None:
+    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
         out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
 
     published = settings.published_at
@@ -90,6 +118,10 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     add(dataset, VOID + "sparqlEndpoint", service)
     add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
     add(dataset, VOID + "triples", typed(counts.triples, "integer"))
+    add(dataset, RDFS + "comment", lit(
+        "void:triples counts each distinct triple of the data dumps once (kusei.ttl, kusei.nt). The named "
+        "graphs' void:triples add up to a little more, as a triple several graphs state is counted in each "
+        "(kusei.nq). The SPARQL default graph, counted on the home page, also holds this description.", "en"))
     add(dataset, VOID + "entities", typed(counts.entities, "integer"))
     for vocabulary in counts.vocabularies:
         add(dataset, VOID + "vocabulary", ox.NamedNode(vocabulary))
@@ -109,6 +141,8 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         add(subset, SD + "name", subset)
         add(subset, VOID + "triples", typed(triples, "integer"))
         add(subset, RDFS + "label", lit(f"named graph {graph_iri.removeprefix(terms.base)}", "en"))
+        if (comment := graph_comment(terms, graph_iri)) is not None:
+            add(subset, RDFS + "comment", lit(comment, "en"))
 
     access = iri(dataset, "service")
     add(access, TYPE.value, ox.NamedNode(DCAT + "DataService"))
@@ -128,7 +162,8 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
             add(dataset, VOID + "dataDump", url)
         add(node, TYPE.value, ox.NamedNode(DCAT + "Distribution"))
         base_format = dump.format.removesuffix(".gz")
-        title = FORMAT_NAMES.get(base_format, base_format) + (" (gzip)" if dump.format.endswith(".gz") else "")
+        title = FILE_TITLES.get(base_format) or _format_title(base_format)
+        title += " (gzip)" if dump.format.endswith(".gz") else ""
         add(node, DCTERMS + "title", lit(title, "en"))
         add(node, DCAT + "accessURL", url)
         add(node, DCAT + "downloadURL", url)

@@ -5,34 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 
-MEDIA_TYPES = {
-    ".ttl": "text/turtle",
-    ".trig": "application/trig",
-    ".nq": "application/n-quads",
-    ".nt": "application/n-triples",
-    ".jsonld": "application/ld+json",
-    ".txt": "text/plain",
-    ".gz": "application/gzip",
-}
-
-
-@dataclass(frozen=True)
-class DumpFile:
-    name: str
-    bytes: int
-    sha256: str
-    media_type: str
-    format: str  # short name used in IRIs and the listing
-
-    def as_json(self) -> dict:
-        return {"name": self.name, "bytes": self.bytes, "sha256": self.sha256,
-                "media_type": self.media_type, "format": self.format}
+from kusei.formats import media_type_of_file
+from kusei.release import ManifestFile as DumpFile
 
 
 def stable_blank_nodes(triples: list[ox.Triple]) -> list[ox.Triple]:
@@ -95,8 +74,8 @@ def sorted_triples(quads: list[ox.Quad]) -> list[ox.Triple]:
     return [unique[key] for key in sorted(unique)]
 
 
-def context_document(prefixes: dict[str, str]) -> dict:
-    return {"@context": dict(sorted(prefixes.items()))}
+def context_document(context: dict[str, object]) -> dict:
+    return {"@context": dict(sorted(context.items()))}
 
 
 def _canonical(value: object) -> object:
@@ -120,13 +99,12 @@ def to_rdflib_term(term: ox.Term) -> rdflib.term.Node:
     return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
 
 
-def jsonld_bytes(quads: list[ox.Quad], prefixes: dict[str, str]) -> bytes:
+def jsonld_bytes(quads: list[ox.Quad], context: dict[str, object]) -> bytes:
     dataset = rdflib.Dataset()
     for quad in quads:
         graph = dataset.graph(rdflib.URIRef(quad.graph_name.value))
         graph.add((to_rdflib_term(quad.subject), to_rdflib_term(quad.predicate), to_rdflib_term(quad.object)))
-    context = context_document(prefixes)["@context"]
-    text = dataset.serialize(format="json-ld", context=context, auto_compact=True)
+    text = dataset.serialize(format="json-ld", context=context_document(context)["@context"], auto_compact=True)
     document = _canonical(json.loads(text))
     return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
@@ -138,12 +116,11 @@ def _gzip(data: bytes) -> bytes:
 
 def _describe(path: Path, fmt: str) -> DumpFile:
     data = path.read_bytes()
-    suffix = path.suffix
-    return DumpFile(path.name, len(data), hashlib.sha256(data).hexdigest(),
-                    MEDIA_TYPES.get(suffix, "application/octet-stream"), fmt)
+    return DumpFile(name=path.name, bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                    media_type=media_type_of_file(path.name), format=fmt)
 
 
-def write_dumps(directory: Path, quads: list[ox.Quad], prefixes: dict[str, str],
+def write_dumps(directory: Path, quads: list[ox.Quad], prefixes: dict[str, str], context: dict[str, object],
                 stem: str = "kusei") -> list[DumpFile]:
     """Write Turtle, TriG, N-Quads, N-Triples and JSON-LD (each also gzipped) of ``quads``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -155,7 +132,7 @@ def write_dumps(directory: Path, quads: list[ox.Quad], prefixes: dict[str, str],
         "trig": (f"{stem}.trig", ox.serialize(ordered, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
         "ttl": (f"{stem}.ttl", ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)),
         "nt": (f"{stem}.nt", ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)),
-        "jsonld": (f"{stem}.jsonld", jsonld_bytes(ordered, prefixes)),
+        "jsonld": (f"{stem}.jsonld", jsonld_bytes(ordered, context)),
     }
     files: list[DumpFile] = []
     for fmt, (name, data) in outputs.items():
@@ -163,8 +140,8 @@ def write_dumps(directory: Path, quads: list[ox.Quad], prefixes: dict[str, str],
         (directory / f"{name}.gz").write_bytes(_gzip(data))
         files.append(_describe(directory / name, fmt))
         files.append(_describe(directory / f"{name}.gz", f"{fmt}.gz"))
-    context = json.dumps(context_document(prefixes), ensure_ascii=False, indent=1) + "\n"
-    (directory / "context.jsonld").write_text(context, encoding="utf-8")
+    text = json.dumps(context_document(context), ensure_ascii=False, indent=1) + "\n"
+    (directory / "context.jsonld").write_text(text, encoding="utf-8")
     files.append(_describe(directory / "context.jsonld", "context"))
     return files
 

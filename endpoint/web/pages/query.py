@@ -1,8 +1,8 @@
 """The query page's server side: the example queries, and running a query for the no-JavaScript form.
 
-The form is a client of /sparql like the script in the browser: it sends the query over the
-SPARQL protocol (in-process), so timeouts, limits, prefixes and error messages are the
-endpoint's own and the two paths cannot drift apart.
+The form runs its query through the same query service as /sparql (guard, limits, time limit,
+prefixes, error family), called directly: a request to itself would make every visitor of the
+page one client address for the rate limit.
 """
 
 from __future__ import annotations
@@ -16,16 +16,34 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from flask import current_app
+
+from kusei.endpoint.query import service
+from kusei.endpoint.query.errors import KuseiError, NotAcceptable
 from kusei.endpoint.web.pages.terms import XSD, Namer
-from werkzeug.test import EnvironBuilder, run_wsgi_app
+from kusei.release import Release
+from kusei.settings import Settings
 
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
-# The form renders at most this many rows; the downloads carry everything.
-ROWS_SHOWN = 1000
-# application/json last: results never come as it, but errors then arrive as JSON with line/column.
-RESULT_TYPES = "application/sparql-results+json, application/n-triples;q=0.9, application/json;q=0.1"
-_HEADER = re.compile(r"#\s*(title|title-ja|description)\s*:\s*(.*)")
+_HEADER = re.compile(r"#\s*(title|title-ja|description-ja|description)\s*:\s*(.*)")
+# Rows per page of the result table, on the server-rendered form and in the script alike.
+PAGE_SIZE = 100
+
+# What a parser message means, for people who do not read parser messages: (pattern, ja, en).
+# The script reads this same table from the page, so both paths explain errors alike.
+EXPLANATIONS: tuple[tuple[str, str, str], ...] = (
+    (r"expected one of|expected|unexpected", "構文エラーです。示した位置で、文法上ここに来るはずのものがありません。"
+     "三つ組の目的語の書き忘れ、「.」や「}」の不足、引用符の閉じ忘れがよくある原因です。",
+     "A syntax error: at the marked position the grammar expects something else. A missing object in a "
+     "triple pattern, a missing '.' or '}', or an unclosed quote are the usual causes."),
+    (r"prefix", "宣言されていない接頭辞が使われています。PREFIX 行を加えるか、宣言済みの接頭辞を使ってください。",
+     "A prefix is used that is not declared: add a PREFIX line or use one of the pre-declared prefixes."),
+    (r"variable", "変数の使い方に誤りがあります。SELECT や GROUP BY に書いた変数を確かめてください。",
+     "A variable is used wrongly: check the variables in SELECT and GROUP BY."),
+    (r"timeout|time limit|timed out", "時間内に終わりませんでした。LIMIT を付けるか、条件を絞ってください。",
+     "The query ran out of time: add a LIMIT or narrow it down."),
+    (r"too many|limit|too large", "結果が上限を超えました。LIMIT を付けるか、条件を絞ってください。",
+     "The result is over the server's limit: add a LIMIT or narrow the query down."),
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class Example:
     title_ja: str
     description: str
     query: str
+    description_ja: str = ""
 
     @property
     def href(self) -> str:
@@ -59,6 +78,7 @@ def load_examples(directory: Path = QUERIES_DIR) -> tuple[Example, ...]:
                 title=header.get("title", path.stem),
                 title_ja=header.get("title-ja", header.get("title", path.stem)),
                 description=header.get("description", ""),
+                description_ja=header.get("description-ja", ""),
                 query=text,
             )
         )
@@ -83,10 +103,22 @@ class Cell:
 @dataclass
 class ResultTable:
     variables: list[str]
-    rows: list[list[Cell | None]]
+    rows: list[list[Cell | None]]  # the rows of this page
     total: int
     elapsed_ms: float
     boolean: bool | None = None
+    kind: str = "table"  # "table" (SELECT), "boolean" (ASK) or "graph" (CONSTRUCT, DESCRIBE)
+    page: int = 1
+    pages: int = 1
+    first_row: int = 1
+
+
+def explain(message: str) -> tuple[str, str] | None:
+    """A Japanese and an English explanation of an error message, if one of the patterns fits."""
+    for pattern, ja, en in EXPLANATIONS:
+        if re.search(pattern, message, re.I):
+            return ja, en
+    return None
 
 
 @dataclass
@@ -96,6 +128,18 @@ class QueryError:
     line: int | None = None
     column: int | None = None
     context: list[tuple[int, str]] = field(default_factory=list)
+    explanation: tuple[str, str] | None = None
+
+    @property
+    def marked_line(self) -> tuple[str, str, str] | None:
+        """The error line split around the character at the error position."""
+        if self.line is None or not self.column or not self.context:
+            return None
+        text = dict(self.context).get(self.line)
+        if text is None:
+            return None
+        at = min(self.column - 1, len(text))
+        return text[:at], text[at:at + 1] or " ", text[at + 1:]
 
 
 def _cell(binding: dict, namer: Namer) -> Cell:
@@ -110,7 +154,7 @@ def _cell(binding: dict, namer: Namer) -> Cell:
     return Cell("literal", value, lang=binding.get("xml:lang"), datatype=short)
 
 
-def _term_cell(term: ox.NamedNode | ox.BlankNode | ox.Literal, namer: Namer) -> Cell:
+def _term_cell(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, namer: Namer) -> Cell:
     if isinstance(term, ox.NamedNode):
         return Cell("iri", term.value, href=namer.href(term.value), display=namer.short(term.value))
     if isinstance(term, ox.BlankNode):
@@ -130,58 +174,57 @@ def error_position(message: str) -> tuple[int | None, int | None]:
     return (int(match.group(1)), int(match.group(2))) if match else (None, None)
 
 
-def _error(status: int, body: bytes, query: str) -> QueryError:
-    text = body.decode("utf-8", "replace").strip()
-    line = column = None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        line = data.get("line") if isinstance(data.get("line"), int) else None
-        column = data.get("column") if isinstance(data.get("column"), int) else None
-        text = str(data.get("message") or data.get("error") or text)
-    if line is None:
-        line, column = error_position(text)
+def _error(exc: KuseiError, query: str) -> QueryError:
+    line, column = exc.details.get("line"), exc.details.get("column")
+    if not isinstance(line, int):
+        line, column = error_position(exc.message)
     context: list[tuple[int, str]] = []
     lines = query.splitlines()
     if line is not None and 0 < line <= len(lines):
         context = [(n, lines[n - 1]) for n in range(max(1, line - 1), line + 1)]
-    return QueryError(status, text, line, column, context)
+    return QueryError(exc.status, exc.message, line, column if isinstance(column, int) else None, context,
+                      explain(exc.message))
 
 
-def run_query(query: str, namer: Namer) -> ResultTable | QueryError:
-    """Run ``query`` through /sparql in-process and shape the answer as a table."""
-    builder = EnvironBuilder(
-        path="/sparql",
-        method="POST",
-        data={"query": query},
-        headers={"Accept": RESULT_TYPES},
-    )
+def _page_of(total: int, page: int) -> tuple[int, int, int]:
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return page, pages, (page - 1) * PAGE_SIZE
+
+
+def run_query(query: str, namer: Namer, release: Release, settings: Settings,
+              page: int = 1) -> ResultTable | QueryError:
+    """Run ``query`` through the query service, as /sparql would, and shape one page of the answer."""
     started = time.perf_counter()
     try:
-        app_iter, status, headers = run_wsgi_app(current_app.wsgi_app, builder.get_environ(), buffered=True)
-        body = b"".join(app_iter)
-    finally:
-        builder.close()
+        outcome = service.execute(release, query, settings=settings, write_as="json")
+    except KuseiError as exc:
+        return _error(exc, query)
     elapsed = (time.perf_counter() - started) * 1000
-    code = int(status.split()[0])
-    if code != 200:
-        return _error(code, body, query)
-    content_type = headers.get("Content-Type", "").split(";")[0].strip()
-    if content_type == "application/n-triples":
-        triples = list(ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
+    if isinstance(outcome, service.Outcome):  # CONSTRUCT or DESCRIBE
+        triples = outcome.triples or []
+        page, pages, start = _page_of(len(triples), page)
         rows: list[list[Cell | None]] = [
             [_term_cell(t.subject, namer), _term_cell(t.predicate, namer), _term_cell(t.object, namer)]
-            for t in triples[:ROWS_SHOWN]
+            for t in triples[start:start + PAGE_SIZE]
         ]
-        return ResultTable(["subject", "predicate", "object"], rows, len(triples), elapsed)
-    data = json.loads(body)
+        return ResultTable(["subject", "predicate", "object"], rows, len(triples), elapsed, kind="graph",
+                           page=page, pages=pages, first_row=start + 1)
+    data = json.loads(outcome.body)
     if "boolean" in data:
-        return ResultTable([], [], 0, elapsed, boolean=bool(data["boolean"]))
+        return ResultTable([], [], 0, elapsed, boolean=bool(data["boolean"]), kind="boolean")
     variables = data.get("head", {}).get("vars", [])
     bindings = data.get("results", {}).get("bindings", [])
+    page, pages, start = _page_of(len(bindings), page)
     rows = [
-        [_cell(b[v], namer) if v in b else None for v in variables] for b in bindings[:ROWS_SHOWN]
+        [_cell(b[v], namer) if v in b else None for v in variables] for b in bindings[start:start + PAGE_SIZE]
     ]
-    return ResultTable(variables, rows, len(bindings), elapsed)
+    return ResultTable(variables, rows, len(bindings), elapsed, page=page, pages=pages, first_row=start + 1)
+
+
+def csv_with_bom(query: str, release: Release, settings: Settings) -> bytes:
+    """The query's CSV with a byte-order mark, as a client of /sparql would get it (same lane)."""
+    outcome = service.execute(release, query, settings=settings, write_as="csv")
+    if not isinstance(outcome, service.Written) or outcome.format != "csv":
+        raise NotAcceptable("CSV is offered for SELECT and ASK results; use Turtle, N-Triples or JSON-LD.")
+    return b"\xef\xbb\xbf" + outcome.body

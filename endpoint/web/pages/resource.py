@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from kusei.endpoint.query.describe import describe, incoming_counts
-from kusei.endpoint.web.pages.memo import cached
+
+from kusei.endpoint.query import service
 from kusei.endpoint.web.pages.terms import (
     DCTERMS,
     LABEL_PREDICATES,
@@ -19,13 +19,15 @@ from kusei.endpoint.web.pages.terms import (
     SKOS,
     Labels,
     Namer,
+    add_standard_labels,
     lang_rank,
     natural_key,
 )
-
 from kusei.release import Release
+from kusei.settings import Settings
 
 KUSEI_PATH = "/def/"
+PROV_ENTITY = "http://www.w3.org/ns/prov#entity"
 # Properties shown first, in this order; the rest follow by CURIE.
 LEADING = (RDF_TYPE, RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", DCTERMS + "title")
 # Incoming links listed per property on the page; the count says how many there are in all.
@@ -90,15 +92,14 @@ class ResourceView:
     triples: list[ox.Triple]
 
 
-def vocabulary_labels(release: Release) -> tuple[Labels, dict[str, str]]:
+def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dict[str, str]]:
     """Labels and English comments of every term the ontology graph describes, cached per release."""
 
     def compute() -> tuple[Labels, dict[str, str]]:
-        graph = ox.NamedNode(release.base + "/graph/ontology")
         labels = Labels()
         comments: dict[str, tuple[int, str]] = {}
-        for quad in release.store.quads_for_pattern(None, None, None, graph):
-            subject, pred, obj = quad.subject, quad.predicate.value, quad.object
+        for triple in service.graph_triples(release, release.base + "/graph/ontology", settings=settings):
+            subject, pred, obj = triple.subject, triple.predicate.value, triple.object
             if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
                 continue
             if pred in LABEL_PREDICATES:
@@ -108,17 +109,18 @@ def vocabulary_labels(release: Release) -> tuple[Labels, dict[str, str]]:
                 rank = 0 if obj.language == "en" else 1
                 if subject.value not in comments or rank < comments[subject.value][0]:
                     comments[subject.value] = (rank, obj.value)
+        add_standard_labels(labels)
         return labels, {iri: text for iri, (_, text) in comments.items()}
 
-    return cached(release, "vocabulary-labels", compute)
+    return release.memo("vocabulary-labels", compute)
 
 
 class ResourceBuilder:
-    def __init__(self, release: Release, namer: Namer) -> None:
+    def __init__(self, release: Release, namer: Namer, settings: Settings) -> None:
         self.release = release
-        self.store = release.store
+        self.settings = settings
         self.namer = namer
-        self.term_labels, self.term_comments = vocabulary_labels(release)
+        self.term_labels, self.term_comments = vocabulary_labels(release, settings)
         self.labels = Labels()
 
     # -- terms -------------------------------------------------------------------------------
@@ -177,8 +179,9 @@ class ResourceBuilder:
 
     # -- page parts --------------------------------------------------------------------------
     def _objects(self, subject: str, predicate: str) -> list[ox.NamedNode | ox.BlankNode | ox.Literal]:
-        quads = self.store.quads_for_pattern(ox.NamedNode(subject), ox.NamedNode(predicate), None, None)
-        return sorted({q.object for q in quads}, key=self._object_order)
+        rows = service.select(self.release, f"SELECT DISTINCT ?o WHERE {{ {ox.NamedNode(subject)} "
+                                            f"{ox.NamedNode(predicate)} ?o }}", settings=self.settings)
+        return sorted({row["o"] for row in rows}, key=self._object_order)
 
     def _first_iri(self, subject: str, predicate: str) -> str | None:
         for obj in self._objects(subject, predicate):
@@ -236,20 +239,23 @@ class ResourceBuilder:
         return None
 
     def sources(self, iri: str) -> list[SourceQuote]:
+        """One excerpt per printing of the resource: each document with its own lines."""
         kusei = self.release.base + KUSEI_PATH
-        first = self._objects(iri, kusei + "firstLine")
-        last = self._objects(iri, kusei + "lastLine")
-        if not first or not isinstance(first[0], ox.Literal):
-            return []
-        try:
-            start = int(first[0].value)
-            end = int(last[0].value) if last and isinstance(last[0], ox.Literal) else start
-        except ValueError:
-            return []
         quotes = []
-        for document in self._objects(iri, kusei + "sourceDocument"):
-            if not isinstance(document, ox.NamedNode):
+        for printing in self._objects(iri, kusei + "printing"):
+            if not isinstance(printing, ox.NamedNode):
                 continue
+            documents = self._objects(printing.value, PROV_ENTITY)
+            first = self._objects(printing.value, kusei + "firstLine")
+            last = self._objects(printing.value, kusei + "lastLine")
+            if not documents or not isinstance(documents[0], ox.NamedNode) or not first:
+                continue
+            try:
+                start = int(first[0].value)
+                end = int(last[0].value) if last else start
+            except ValueError:
+                continue
+            document = documents[0]
             found = self._document_lines(document.value)
             if found is None:
                 continue
@@ -268,19 +274,33 @@ class ResourceBuilder:
                     truncated=shown_end < end,
                 )
             )
-        return quotes
+        return sorted(quotes, key=lambda q: (q.file_name, q.first))
 
-    def incoming(self, iri: str, triples: list[ox.Triple], blanks: dict) -> list[PropertyRow]:
-        counts = incoming_counts(self.store, iri)
+    def incoming(
+        self, iri: str, triples: list[ox.Triple], blanks: dict, shown: frozenset[str] = frozenset()
+    ) -> list[PropertyRow]:
+        """Incoming links, less those from resources the page already shows (``shown``).
+
+        A measure lists its projects under dcterms:hasPart; their isPartOf and kusei:measure
+        links back are the same fact seen from the other end, and would list them twice more.
+        """
+        counts = service.incoming_counts(self.release, iri, settings=self.settings)
         grouped: dict[str, list[ox.Triple]] = {}
         for triple in triples:
             grouped.setdefault(triple.predicate.value, []).append(triple)
         rows = []
         for pred in sorted(counts, key=lambda p: self.namer.curie(p) or p):
             row = self.property_row(pred)
-            subjects = sorted({t.subject for t in grouped.get(pred, [])}, key=self._object_order)
+            all_subjects = {t.subject for t in grouped.get(pred, [])}
+            subjects = sorted(
+                (s for s in all_subjects if not (isinstance(s, ox.NamedNode) and s.value in shown)),
+                key=self._object_order,
+            )
+            hidden = len(all_subjects) - len(subjects)
+            if counts[pred] - hidden <= 0:
+                continue
             row.values = [self.value(s, blanks) for s in subjects[:INCOMING_SHOWN]]
-            row.count = counts[pred]
+            row.count = counts[pred] - hidden
             if row.count > len(row.values):
                 query = (
                     "SELECT ?s ?label WHERE {\n"
@@ -309,16 +329,17 @@ class ResourceBuilder:
 
     def graph_size(self, iri: str) -> int | None:
         node = ox.NamedNode(iri)
-        if not self.store.contains_named_graph(node):
-            return None
-        return cached(
-            self.release,
-            "graph-size " + iri,
-            lambda: sum(1 for _ in self.store.quads_for_pattern(None, None, None, node)),
-        )
+        def count() -> int | None:
+            rows = service.select(self.release, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {node} {{ ?s ?p ?o }} }}",
+                                  settings=self.settings)
+            n = int(rows[0]["n"].value) if rows else 0
+            return n or None  # the store keeps no empty graphs: none of this name
 
-    def build(self, iri: str) -> ResourceView:
-        triples = describe(self.store, iri, base=self.release.base)
+        return self.release.memo("graph-size " + iri, count)
+
+    def build(self, iri: str, shown: frozenset[str] = frozenset()) -> ResourceView:
+        """The page model of ``iri``; ``shown`` names resources another part of the page lists."""
+        triples = service.describe(self.release, [iri], settings=self.settings)
         self.labels.add_triples(triples)
         self._add_fallback_labels(triples)
         node = ox.NamedNode(iri)
@@ -328,6 +349,7 @@ class ResourceBuilder:
             if isinstance(triple.subject, ox.BlankNode):
                 blanks.setdefault(triple.subject, []).append(triple)
         incoming = [t for t in triples if t.object == node and t.subject != node]
+        own_objects = frozenset(t.object.value for t in own if isinstance(t.object, ox.NamedNode))
         types = [self.value(t.object, blanks) for t in own if t.predicate.value == RDF_TYPE]
         rows = self.rows([t for t in own if t.predicate.value != RDF_TYPE], blanks)
 
@@ -342,7 +364,7 @@ class ResourceBuilder:
             label_en=self.labels.get(iri, "en") or self.term_labels.get(iri, "en"),
             types=types,
             rows=rows,
-            incoming=self.incoming(iri, incoming, blanks),
+            incoming=self.incoming(iri, incoming, blanks, shown | own_objects),
             crumbs=self.crumbs(iri),
             sources=self.sources(iri),
             document_lines=list(enumerate(document[1], start=1)) if document else [],

@@ -8,12 +8,9 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "http://schema.org/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+from kusei.namespaces import DCTERMS, RDF, RDFS, SCHEMA, SKOS, XSD
+
+__all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "Labels", "Namer"]
 
 RDF_TYPE = RDF + "type"
 # Most specific name first: a measure's rdfs:label is its name, dcterms:title the printed heading.
@@ -31,7 +28,8 @@ def lang_rank(lang: str | None) -> int:
 
 def natural_key(text: str) -> list[tuple[int, int | str]]:
     """Sort key that puts measure/2 before measure/10."""
-    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
+    # isdecimal, not isdigit: "①" is a digit to Python but no number int() reads.
+    return [(0, int(part)) if part.isdecimal() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 class Labels:
@@ -116,3 +114,132 @@ class Namer:
         if iri.startswith(self.base + "/"):
             return iri[len(self.base) :]
         return iri
+
+
+# Japanese and English labels for the standard terms the data uses. The ontology labels Kusei's
+# own terms; these come from other vocabularies, whose published labels are English only, and a
+# page must not show a Japanese reader a bare CURIE.
+_STANDARD = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": RDFS, "skos": SKOS, "dcterms": DCTERMS, "schema": SCHEMA,
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "qb": "http://purl.org/linked-data/cube#",
+    "sdmx": "http://purl.org/linked-data/sdmx/2009/dimension#",
+    "vann": "http://purl.org/vocab/vann/",
+    "void": "http://rdfs.org/ns/void#",
+    "spdx": "http://spdx.org/rdf/terms#",
+    "time": "http://www.w3.org/2006/time#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "org": "http://www.w3.org/ns/org#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "sd": "http://www.w3.org/ns/sparql-service-description#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+}
+STANDARD_LABELS: dict[str, tuple[str, str]] = {
+    _STANDARD[prefix] + local: (ja, en)
+    for prefix, local, ja, en in (
+        ("rdf", "type", "種別", "type"),
+        ("rdf", "first", "リストの先頭", "first"),
+        ("rdf", "rest", "リストの残り", "rest"),
+        ("rdfs", "label", "ラベル", "label"),
+        ("rdfs", "comment", "注記", "comment"),
+        ("rdfs", "domain", "定義域", "domain"),
+        ("rdfs", "range", "値域", "range"),
+        ("rdfs", "isDefinedBy", "定義元", "is defined by"),
+        ("rdfs", "subClassOf", "上位クラス", "subclass of"),
+        ("rdfs", "subPropertyOf", "上位プロパティ", "subproperty of"),
+        ("owl", "unionOf", "和集合", "union of"),
+        ("owl", "versionInfo", "版情報", "version info"),
+        ("skos", "prefLabel", "優先ラベル", "preferred label"),
+        ("skos", "broader", "上位概念", "broader"),
+        ("skos", "closeMatch", "近い概念", "close match"),
+        ("skos", "definition", "定義", "definition"),
+        ("skos", "hasTopConcept", "最上位概念", "has top concept"),
+        ("skos", "topConceptOf", "最上位概念である体系", "top concept of"),
+        ("skos", "inScheme", "所属する体系", "in scheme"),
+        ("skos", "notation", "記号", "notation"),
+        ("dcterms", "title", "表題", "title"),
+        ("dcterms", "description", "説明", "description"),
+        ("dcterms", "hasPart", "構成要素", "has part"),
+        ("dcterms", "isPartOf", "所属", "is part of"),
+        ("dcterms", "issued", "発行日", "issued"),
+        ("dcterms", "created", "作成日", "created"),
+        ("dcterms", "modified", "更新日", "modified"),
+        ("dcterms", "creator", "作成者", "creator"),
+        ("dcterms", "publisher", "発行者", "publisher"),
+        ("dcterms", "identifier", "識別子", "identifier"),
+        ("dcterms", "language", "言語", "language"),
+        ("dcterms", "license", "ライセンス", "licence"),
+        ("dcterms", "source", "出典", "source"),
+        ("dcterms", "spatial", "対象地域", "spatial coverage"),
+        ("dcterms", "conformsTo", "準拠する規格", "conforms to"),
+        ("schema", "name", "名称", "name"),
+        ("schema", "position", "順番", "position"),
+        ("schema", "contactPoint", "問合せ先", "contact point"),
+        ("schema", "containedInPlace", "所在する地域", "contained in place"),
+        ("schema", "telephone", "電話番号", "telephone"),
+        ("schema", "faxNumber", "FAX 番号", "fax number"),
+        ("schema", "organizer", "主催者", "organizer"),
+        ("schema", "sameAs", "同一の対象", "same as"),
+        ("qb", "dataSet", "データセット", "data set"),
+        ("sdmx", "refArea", "対象地域", "reference area"),
+        ("sdmx", "refPeriod", "対象時点", "reference period"),
+        ("vann", "preferredNamespacePrefix", "推奨接頭辞", "preferred namespace prefix"),
+        ("vann", "preferredNamespaceUri", "推奨名前空間", "preferred namespace URI"),
+        ("void", "class", "クラス", "class"),
+        ("void", "classPartition", "クラス別の部分", "class partition"),
+        ("void", "dataDump", "ダンプ", "data dump"),
+        ("void", "entities", "実体数", "entities"),
+        ("void", "exampleResource", "例となるリソース", "example resource"),
+        ("void", "sparqlEndpoint", "SPARQL エンドポイント", "SPARQL endpoint"),
+        ("void", "subset", "部分データセット", "subset"),
+        ("void", "triples", "トリプル数", "triples"),
+        ("void", "uriSpace", "URI 空間", "URI space"),
+        ("void", "vocabulary", "使用語彙", "vocabulary"),
+        ("spdx", "algorithm", "アルゴリズム", "algorithm"),
+        ("spdx", "checksum", "チェックサム", "checksum"),
+        ("spdx", "checksumValue", "チェックサム値", "checksum value"),
+        ("time", "hasBeginning", "開始", "has beginning"),
+        ("time", "hasEnd", "終了", "has end"),
+        ("time", "inXSDDate", "日付", "in XSD date"),
+        ("dcat", "accessService", "アクセスサービス", "access service"),
+        ("dcat", "accessURL", "アクセス URL", "access URL"),
+        ("dcat", "byteSize", "バイト数", "byte size"),
+        ("dcat", "distribution", "配布物", "distribution"),
+        ("dcat", "downloadURL", "ダウンロード URL", "download URL"),
+        ("dcat", "endpointURL", "エンドポイント URL", "endpoint URL"),
+        ("dcat", "mediaType", "メディア型", "media type"),
+        ("dcat", "servesDataset", "提供するデータセット", "serves dataset"),
+        ("org", "hasSubOrganization", "下位組織", "has sub-organization"),
+        ("org", "subOrganizationOf", "上位組織", "sub-organization of"),
+        ("org", "unitOf", "所属組織", "unit of"),
+        ("org", "purpose", "所掌", "purpose"),
+        ("prov", "wasAttributedTo", "作成主体", "was attributed to"),
+        ("prov", "wasDerivedFrom", "派生元", "was derived from"),
+        ("sd", "name", "グラフ名", "graph name"),
+        ("foaf", "account", "アカウント", "account"),
+        ("foaf", "accountName", "アカウント名", "account name"),
+        ("foaf", "accountServiceHomepage", "サービスのホームページ", "account service homepage"),
+        ("foaf", "name", "名前", "name"),
+        ("foaf", "Document", "文書", "Document"),
+        ("skos", "Concept", "概念", "Concept"),
+        ("skos", "ConceptScheme", "概念体系", "Concept scheme"),
+        ("org", "OrganizationalUnit", "組織単位", "Organizational unit"),
+        ("schema", "GovernmentOrganization", "行政機関", "Government organization"),
+        ("schema", "AdministrativeArea", "行政区域", "Administrative area"),
+        ("schema", "ContactPoint", "問合せ先", "Contact point"),
+        ("foaf", "OnlineAccount", "オンラインアカウント", "Online account"),
+        ("dcat", "Distribution", "配布物", "Distribution"),
+        ("dcat", "Dataset", "データセット", "Dataset"),
+        ("void", "Dataset", "データセット", "Dataset"),
+    )
+}
+
+
+def add_standard_labels(labels: Labels) -> None:
+    """Give ``labels`` the Japanese and English names of the standard terms it lacks."""
+    for iri, (ja, en) in STANDARD_LABELS.items():
+        if labels.get(iri, "ja") is None:
+            labels.add(iri, RDFS + "label", ox.Literal(ja, language="ja"))
+        if labels.get(iri, "en") is None:
+            labels.add(iri, RDFS + "label", ox.Literal(en, language="en"))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
-from kusei.endpoint.web.pages.memo import cached
+
+from kusei.endpoint.query import service
 from kusei.endpoint.web.pages.terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
-
+from kusei.namespaces import OWL
 from kusei.release import Release
+from kusei.settings import Settings
 
-OWL = "http://www.w3.org/2002/07/owl#"
 CLASS_TYPES = {OWL + "Class", RDFS + "Class"}
 PROPERTY_TYPES = {
     OWL + "ObjectProperty": "object property",
@@ -59,6 +60,7 @@ class Term:
     href: str = ""  # the term's own resource page
     relations: list[Relation] = field(default_factory=list)
     instances: int | None = None
+    uses: list[PropertyUse] = field(default_factory=list)  # classes: properties of their instances
 
 
 @dataclass
@@ -73,20 +75,20 @@ class Vocabulary:
     triples: list[ox.Triple]
 
 
-def _instance_counts(release: Release) -> dict[str, int]:
+def _instance_counts(release: Release, settings: Settings) -> dict[str, int]:
     query = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
-    rows = release.store.query(query, use_default_graph_as_union=True)
-    return {row["c"].value: int(row["n"].value) for row in rows if isinstance(row["c"], ox.NamedNode)}
+    rows = service.select(release, query, settings=settings)
+    return {row["c"].value: int(row["n"].value) for row in rows if isinstance(row.get("c"), ox.NamedNode)}
 
 
-def build_vocabulary(release: Release, namer: Namer) -> Vocabulary:
-    return cached(release, "vocabulary", lambda: _build(release, namer))
+def build_vocabulary(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
+    return release.memo("vocabulary", lambda: _build(release, namer, settings))
 
 
-def _build(release: Release, namer: Namer) -> Vocabulary:
-    graph = ox.NamedNode(release.base + "/graph/ontology")
+def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     namespace = release.base + "/def/"
-    triples = sorted({q.triple for q in release.store.quads_for_pattern(None, None, None, graph)}, key=str)
+    triples = sorted(set(service.graph_triples(release, release.base + "/graph/ontology", settings=settings)),
+                     key=str)
     by_subject: dict[ox.NamedNode | ox.BlankNode, list[ox.Triple]] = {}
     labels = Labels()
     labels.add_triples(triples)
@@ -117,7 +119,7 @@ def _build(release: Release, namer: Namer) -> Vocabulary:
         ]
         return sorted(found, key=lambda item: lang_rank(item[0]))
 
-    counts = cached(release, "instance-counts", lambda: _instance_counts(release))
+    counts = release.memo("instance-counts", lambda: _instance_counts(release, settings))
     classes: list[Term] = []
     properties: list[Term] = []
     for subject, own in by_subject.items():
@@ -171,6 +173,21 @@ def _build(release: Release, namer: Namer) -> Vocabulary:
             cls.relations.append(Relation("下位クラス", "Subclasses", subclasses))
         cls.instances = counts.get(cls.iri, 0)
 
+    superclasses: dict[str, set[str]] = {}
+    parents = {t.subject.value: set() for t in triples if isinstance(t.subject, ox.NamedNode)}
+    for t in triples:
+        if t.predicate.value == RDFS + "subClassOf" and isinstance(t.object, ox.NamedNode):
+            parents[t.subject.value].add(t.object.value)
+    for cls in classes:
+        todo, seen = list(parents.get(cls.iri, ())), set()
+        while todo:
+            parent = todo.pop()
+            if parent not in seen:
+                seen.add(parent)
+                todo.extend(parents.get(parent, ()))
+        superclasses[cls.iri] = seen
+    class_property_uses(release, namer, settings, classes, superclasses)
+
     ontology = ox.NamedNode(namespace)
     own = by_subject.get(ontology, [])
     metadata: list[tuple[str, list[TermLink | str]]] = []
@@ -215,3 +232,121 @@ def _rdf_list(by_subject: dict, node: ox.NamedNode | ox.BlankNode | ox.Literal) 
                 rest = triple.object
         node = rest
     return members
+
+
+# --- per class: the properties its instances carry, with cardinality and values from the shapes ---
+
+SH = "http://www.w3.org/ns/shacl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+@dataclass
+class PropertyUse:
+    """One property of a class's instances: how many values the shapes allow and of what kind."""
+
+    link: TermLink
+    cardinality: str  # "1", "0..1", "1..*", "0..*"; "—" where no shape speaks of it
+    values: str  # datatype, class, languages or node kind, as the shapes state them
+    inverse: bool = False
+
+
+def _shape_uses(release: Release) -> dict[str, dict[tuple[str, bool], dict]]:
+    """class IRI → (path IRI, inverse?) → merged constraints of every property shape that the
+    class's own node shapes (by sh:targetClass) carry. Read from the release's shapes.ttl."""
+    path = release.dumps_dir / "shapes.ttl"
+    if not path.is_file():
+        return {}
+    triples = list(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
+    by_subject: dict[object, list[ox.Triple]] = {}
+    for t in triples:
+        by_subject.setdefault(t.subject, []).append(t)
+
+    def values(node: object, predicate: str) -> list:
+        return [t.object for t in by_subject.get(node, []) if t.predicate.value == SH + predicate]
+
+    found: dict[str, dict[tuple[str, bool], dict]] = {}
+    for node, own in by_subject.items():
+        targets = [t.object.value for t in own if t.predicate.value == SH + "targetClass"]
+        if not targets:
+            continue
+        for prop in values(node, "property"):
+            for path_node in values(prop, "path"):
+                inverse = False
+                if isinstance(path_node, ox.BlankNode):
+                    inner = values(path_node, "inversePath")
+                    if not inner or not isinstance(inner[0], ox.NamedNode):
+                        continue  # sequence paths check consistency, not a property of the instance
+                    path_node, inverse = inner[0], True
+                if not isinstance(path_node, ox.NamedNode):
+                    continue
+                if not any(values(prop, k) for k in ("minCount", "maxCount", "datatype", "class", "languageIn",
+                                                      "nodeKind", "in", "hasValue", "pattern")):
+                    continue  # a SPARQL check or a comparison, not a statement of what the values are
+                for cls in targets:
+                    entry = found.setdefault(cls, {}).setdefault((path_node.value, inverse), {
+                        "min": 0, "max": None, "kinds": set()})
+                    for m in values(prop, "minCount"):
+                        entry["min"] = max(entry["min"], int(m.value))
+                    for m in values(prop, "maxCount"):
+                        entry["max"] = int(m.value) if entry["max"] is None else min(entry["max"], int(m.value))
+                    for key in ("datatype", "class"):
+                        entry["kinds"].update(v.value for v in values(prop, key) if isinstance(v, ox.NamedNode))
+                    for lst in values(prop, "languageIn"):
+                        entry["kinds"].add("@" + " @".join(str(v.value) for v in _rdf_list(by_subject, lst)))
+                    for kind in values(prop, "nodeKind"):
+                        entry["kinds"].add(kind.value.rsplit("#", 1)[-1])
+    return found
+
+
+def _data_uses(release: Release, settings: Settings) -> dict[str, set[str]]:
+    """class IRI → the properties its instances have in the merged default graph."""
+    query = "SELECT DISTINCT ?c ?p WHERE { ?s a ?c ; ?p ?o }"
+    rows = service.select(release, query, settings=settings)
+    uses: dict[str, set[str]] = {}
+    for row in rows:
+        if isinstance(row.get("c"), ox.NamedNode):
+            uses.setdefault(row["c"].value, set()).add(row["p"].value)
+    return uses
+
+
+def _cardinality(low: int, high: int | None) -> str:
+    if high is None:
+        return f"{low}..*"
+    return str(low) if low == high else f"{low}..{high}"
+
+
+def class_property_uses(release: Release, namer: Namer, settings: Settings, classes: list[Term],
+                        superclasses: dict[str, set[str]]) -> None:
+    """Fill each class's ``uses``: every property its instances carry in the data (Kusei's and
+    the standard ones) and every one its shapes describe, with the shapes' cardinality and values.
+    A shape on a superclass applies to the subclass too."""
+    shapes = release.memo("shape-uses", lambda: _shape_uses(release))
+    data = release.memo("data-uses", lambda: _data_uses(release, settings))
+    namespace = release.base + "/def/"
+    for cls in classes:
+        merged: dict[tuple[str, bool], dict] = {}
+        for owner in (cls.iri, *sorted(superclasses.get(cls.iri, ()))):
+            for key, entry in shapes.get(owner, {}).items():
+                into = merged.setdefault(key, {"min": 0, "max": None, "kinds": set()})
+                into["min"] = max(into["min"], entry["min"])
+                if entry["max"] is not None:
+                    into["max"] = entry["max"] if into["max"] is None else min(into["max"], entry["max"])
+                into["kinds"] |= entry["kinds"]
+        used = data.get(cls.iri, set()) - {RDF_TYPE}
+        rows = []
+        for (prop, inverse), entry in merged.items():
+            if inverse:
+                continue  # kept apart below, after the class's own properties
+            rows.append((prop, False, _cardinality(entry["min"], entry["max"]), entry["kinds"]))
+        rows += [(prop, False, "—", set()) for prop in used if (prop, False) not in merged]
+        rows += [(prop, True, _cardinality(e["min"], e["max"]), e["kinds"])
+                 for (prop, inverse), e in merged.items() if inverse]
+
+        def show(iri: str) -> TermLink:
+            href = "#" + iri[len(namespace):] if iri.startswith(namespace) else iri
+            return TermLink(namer.curie(iri) or iri, href)
+
+        cls.uses = [
+            PropertyUse(show(prop), card, ", ".join(namer.curie(k) or k for k in sorted(kinds)), inverse)
+            for prop, inverse, card, kinds in sorted(rows, key=lambda r: (r[1], namer.curie(r[0]) or r[0]))
+        ]

@@ -17,12 +17,12 @@
   const results = document.getElementById("results");
   const downloads = document.getElementById("downloads");
   const permalink = document.getElementById("permalink");
-  const bom = document.getElementById("bom");
-  const csvLink = document.getElementById("dl-csv");
+  const pager = document.getElementById("pager");
 
   const endpoint = section.dataset.sparql;
   const base = section.dataset.base.replace(/\/$/, "");
-  const rowsShown = parseInt(section.dataset.rowsShown, 10) || 1000;
+  const pageSize = parseInt(section.dataset.pageSize, 10) || 100;
+  const explanations = JSON.parse(section.dataset.explanations || "[]");
   const prefixes = Object.entries(JSON.parse(section.dataset.prefixes || "{}"))
     .sort((a, b) => b[1].length - a[1].length);
 
@@ -84,13 +84,67 @@
     return td;
   }
 
-  function renderTable(vars, rows) {
-    const head = el("tr", null, ...vars.map((v) => el("th", { scope: "col" }, "?" + v)));
+  // The whole answer stays here; the table shows one page of it, sorted as the reader asks.
+  const view = { vars: [], rows: [], page: 1, sortVar: null, descending: false };
+
+  function sortValue(term) {
+    if (!term) return "";
+    return term.value;
+  }
+
+  function sortedRows() {
+    if (!view.sortVar) return view.rows;
+    const collator = new Intl.Collator("ja", { numeric: true });
+    const key = view.sortVar;
+    const sign = view.descending ? -1 : 1;
+    return [...view.rows].sort((a, b) => sign * collator.compare(sortValue(a[key]), sortValue(b[key])));
+  }
+
+  function pageCount() {
+    return Math.max(1, Math.ceil(view.rows.length / pageSize));
+  }
+
+  function renderPager() {
+    const pages = pageCount();
+    if (pages <= 1) {
+      pager.replaceChildren();
+      pager.hidden = true;
+      return;
+    }
+    const prev = el("button", { type: "button", class: "page-prev" }, "← 前へ ", el("span", { lang: "en" }, "Previous"));
+    const next = el("button", { type: "button", class: "page-next" }, "次へ ", el("span", { lang: "en" }, "Next"), " →");
+    prev.disabled = view.page <= 1;
+    next.disabled = view.page >= pages;
+    prev.addEventListener("click", () => { view.page -= 1; renderTable(); });
+    next.addEventListener("click", () => { view.page += 1; renderTable(); });
+    const where = el("span", { class: "page-where" }, `${view.page} / ${pages} ページ `, el("span", { lang: "en" }, "page"));
+    pager.replaceChildren(prev, where, next);
+    pager.hidden = false;
+  }
+
+  function renderTable() {
+    const first = (view.page - 1) * pageSize;
+    const head = el("tr", null, ...view.vars.map((v) => {
+      const sorted = view.sortVar === v ? (view.descending ? "descending" : "ascending") : null;
+      const button = el("button", { type: "button", class: "sort", title: "並べ替え sort" }, "?" + v,
+        sorted ? (view.descending ? " ↓" : " ↑") : "");
+      button.addEventListener("click", () => {
+        view.descending = view.sortVar === v ? !view.descending : false;
+        view.sortVar = v;
+        view.page = 1;
+        renderTable();
+      });
+      return el("th", { scope: "col", "aria-sort": sorted }, button);
+    }));
     const body = el("tbody");
-    for (const row of rows.slice(0, rowsShown)) {
-      body.append(el("tr", null, ...vars.map((v) => cell(row[v]))));
+    for (const row of sortedRows().slice(first, first + pageSize)) {
+      body.append(el("tr", null, ...view.vars.map((v) => cell(row[v]))));
     }
     results.replaceChildren(el("table", { class: "result-table" }, el("thead", null, head), body));
+    renderPager();
+    const total = view.rows.length;
+    const shown = total > pageSize ? ` · ${first + 1}–${Math.min(first + pageSize, total)} 行目を表示 rows shown` : "";
+    statusBox.textContent = `${total.toLocaleString("en")} 行 rows${shown} · ${view.elapsed} ms`;
   }
 
   // N-Triples, as the endpoint writes it for CONSTRUCT and DESCRIBE: one triple per line.
@@ -145,13 +199,28 @@
     const [line, column] = errorPosition(message, data);
     const heading = el("p", null, el("strong", null, "エラー ", el("span", { lang: "en" }, "Error"), " " + status));
     if (line) heading.append(` · ${line} 行 ${column} 列 `, el("span", { lang: "en" }, `line ${line}, column ${column}`));
-    const parts = [heading, el("pre", { class: "message" }, message)];
+    const parts = [heading];
+    const explanation = explanations.find((entry) => new RegExp(entry.pattern, "i").test(message));
+    if (explanation) {
+      parts.push(el("p", { class: "explain" }, explanation.ja), el("p", { class: "explain", lang: "en" }, explanation.en));
+    }
+    parts.push(el("pre", { class: "message" }, message));
     const lines = editor.value.split("\n");
     if (line && line <= lines.length) {
-      let context = "";
-      for (let n = Math.max(1, line - 1); n <= line; n++) context += `${String(n).padStart(3)} | ${lines[n - 1]}\n`;
-      if (column) context += " ".repeat(6 + column - 1) + "^";
-      parts.push(el("pre", { class: "context" }, context));
+      const context = el("pre", { class: "context" });
+      for (let n = Math.max(1, line - 1); n <= line; n++) {
+        const text = lines[n - 1];
+        context.append(`${String(n).padStart(3)} | `);
+        if (n === line && column) {
+          const at = Math.min(column - 1, text.length);
+          context.append(text.slice(0, at), el("mark", { class: "at" }, text.slice(at, at + 1) || " "), text.slice(at + 1));
+        } else {
+          context.append(text);
+        }
+        context.append("\n");
+      }
+      if (column) context.append(" ".repeat(6 + column - 1) + "^");
+      parts.push(context);
       // Put the caret where the parser stopped, so the fix is one keystroke away.
       let offset = 0;
       for (let n = 1; n < line; n++) offset += lines[n - 1].length + 1;
@@ -162,14 +231,18 @@
     errorBox.hidden = false;
   }
 
-  function updateLinks(query) {
+  // Downloads offered are those of the result's kind: tables for SELECT/ASK, graphs otherwise.
+  function updateLinks(query, kind) {
     const q = encodeURIComponent(query);
     permalink.href = "/query?query=" + q;
     permalink.hidden = false;
-    for (const fmt of ["csv", "tsv", "json"]) {
-      document.getElementById("dl-" + fmt).href = `${endpoint}?query=${q}&format=${fmt}`;
+    for (const link of downloads.querySelectorAll("a[data-format]")) {
+      const fmt = link.dataset.format;
+      link.href = fmt === "csv-bom" ? `/query/download?query=${q}&format=csv-bom` : `${endpoint}?query=${q}&format=${fmt}`;
     }
-    downloads.hidden = false;
+    document.getElementById("dl-table").hidden = kind !== "table";
+    document.getElementById("dl-graph").hidden = kind !== "graph";
+    downloads.hidden = kind === null;
   }
 
   async function send(query) {
@@ -200,10 +273,11 @@
       const response = await send(query);
       const text = await response.text();
       const elapsed = Math.round(performance.now() - started);
-      updateLinks(query);
       history.replaceState(null, "", "/query?query=" + encodeURIComponent(query));
       if (!response.ok) {
+        updateLinks(query, null);
         results.replaceChildren();
+        pager.hidden = true;
         statusBox.textContent = `${elapsed} ms`;
         showError(response.status, text);
         return;
@@ -214,19 +288,21 @@
       if (type === "application/n-triples") {
         vars = ["subject", "predicate", "object"];
         rows = parseNTriples(text);
+        updateLinks(query, "graph");
       } else {
         const data = JSON.parse(text);
+        updateLinks(query, "table");
         if ("boolean" in data) {
           results.replaceChildren();
+          pager.hidden = true;
           statusBox.textContent = `ASK: ${data.boolean} · ${elapsed} ms`;
           return;
         }
         vars = data.head.vars;
         rows = data.results.bindings;
       }
-      renderTable(vars, rows);
-      const shown = rows.length > rowsShown ? `(最初の ${rowsShown} 行を表示 first ${rowsShown} shown)` : "";
-      statusBox.textContent = `${rows.length} 行 rows${shown} · ${elapsed} ms`;
+      Object.assign(view, { vars, rows, page: 1, sortVar: null, descending: false, elapsed });
+      renderTable();
     } catch (error) {
       statusBox.textContent = "";
       showError("—", String(error));
@@ -251,14 +327,15 @@
     const active = document.querySelector("a.example.active");
     if (active && active.dataset.query !== editor.value) {
       active.classList.remove("active");
-      document.getElementById("example-description").textContent = "";
+      document.getElementById("example-description").replaceChildren();
     }
   });
   for (const link of document.querySelectorAll("a.example")) {
     link.addEventListener("click", (event) => {
       event.preventDefault();
       editor.value = link.dataset.query;
-      document.getElementById("example-description").textContent = link.dataset.description || "";
+      document.getElementById("example-description").replaceChildren(
+        el("p", null, link.dataset.description || ""), el("p", { lang: "en" }, link.dataset.descriptionEn || ""));
       for (const other of document.querySelectorAll("a.example.active")) other.classList.remove("active");
       link.classList.add("active");
       editor.focus();
@@ -267,18 +344,4 @@
     });
   }
 
-  // The BOM is added here, so the same CSV from /sparql opens in Excel with Japanese intact.
-  document.getElementById("bom-label").hidden = false;
-  csvLink.addEventListener("click", async (event) => {
-    if (!bom.checked) return;
-    event.preventDefault();
-    const response = await fetch(csvLink.href, { headers: { Accept: "text/csv" } });
-    const blob = new Blob(["\ufeff", await response.text()], { type: "text/csv;charset=utf-8" });
-    const url = URL.createObjectURL(blob);
-    const anchor = el("a", { href: url, download: "kusei-query.csv" });
-    document.body.append(anchor);
-    anchor.click();
-    anchor.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-  });
 })();

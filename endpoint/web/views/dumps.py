@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import mimetypes
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, request, send_file
-from kusei.endpoint.query import formats
-from kusei.endpoint.web import current
-from kusei.endpoint.web import http as web
+from flask import Blueprint, Response, abort, render_template, request, send_file
+from markupsafe import Markup
+from werkzeug.http import parse_range_header
 
+from kusei.endpoint.web import current, negotiation
+from kusei.endpoint.web import http as web
 from kusei.release import Release
 
 bp = Blueprint("dumps", __name__)
@@ -32,7 +32,7 @@ class DumpEntry:
     media_type: str
     modified: datetime
 
-    def as_json(self) -> dict:
+    def listing(self) -> dict:
         return {"name": self.name, "url": f"/dumps/{self.name}", "bytes": self.bytes,
                 "media_type": self.media_type, "sha256": self.sha256,
                 "modified": self.modified.isoformat().replace("+00:00", "Z")}
@@ -48,7 +48,7 @@ def _sha256(path: Path) -> str:
 
 def _scan(release: Release) -> dict[str, DumpEntry]:
     """Every regular file of the dumps directory by name, then the source documents as ``sources/<name>``."""
-    described = {f["name"]: f for f in release.manifest.get("files", [])}
+    described = {f.name: f for f in release.manifest.files}
     found: dict[str, DumpEntry] = {}
     for directory, prefix in ((release.dumps_dir, ""), (release.sources_dir, "sources/")):
         if not directory.is_dir():
@@ -58,28 +58,19 @@ def _scan(release: Release) -> dict[str, DumpEntry]:
             if not path.is_file() or path.is_symlink() or path.name.startswith("."):
                 continue
             stat = path.stat()
-            info = described.get(path.name, {}) if not prefix else {}
-            media_type = (info.get("media_type") or EXTRA_TYPES.get(path.name)
-                          or mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+            info = described.get(path.name) if not prefix else None
+            media_type = (info.media_type if info else None) or EXTRA_TYPES.get(path.name) \
+                or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             found[prefix + path.name] = DumpEntry(
                 name=prefix + path.name, path=path, bytes=stat.st_size,
-                sha256=info.get("sha256") or _sha256(path), media_type=media_type,
+                sha256=info.sha256 if info else _sha256(path), media_type=media_type,
                 modified=datetime.fromtimestamp(int(stat.st_mtime), UTC))
     return found
 
 
-# A release never changes once published, so its listing is computed once per process.
-_CACHE: dict[str, dict[str, DumpEntry]] = {}
-
-
 def entries(release: Release) -> dict[str, DumpEntry]:
-    cached = _CACHE.get(release.id)
-    if cached is None:
-        cached = _scan(release)
-        if len(_CACHE) >= 4:  # old releases are pruned by the build; forget them here too
-            _CACHE.clear()
-        _CACHE[release.id] = cached
-    return cached
+    # A release never changes once published, so its listing is computed once per process.
+    return release.memo("dump-entries", lambda: _scan(release))
 
 
 @bp.get("/dumps/")
@@ -88,19 +79,18 @@ def listing() -> Response:
     wanted = request.args.get("format", "").lower()
     accept = request.headers.get("Accept")
     as_json = wanted in ("json", "application/json") or (
-        not wanted and formats.prefers(accept, "application/json", over=["text/html"]))
+        not wanted and negotiation.prefers(accept, "application/json", over=["text/html"]))
     if wanted and wanted not in ("json", "application/json", "html", "text/html"):
         return web.error_response(406, "format= must be json or html.", code="not-acceptable",
                                   offered="text/html, application/json")
     etag = web.release_etag(request.full_path, "json" if as_json else "html")
-    cached = web.not_modified(etag)
+    cached = web.not_modified(etag, vary="Accept")
     if cached is not None:
-        cached.vary.add("Accept")
         return cached
     files = list(entries(release).values())
     if as_json:
-        body = json.dumps({"release": release.id, "modified": release.manifest.get("modified"),
-                           "files": [entry.as_json() for entry in files]}, ensure_ascii=False, indent=1)
+        body = json.dumps({"release": release.id, "modified": release.manifest.modified,
+                           "files": [entry.listing() for entry in files]}, ensure_ascii=False, indent=1)
         response = Response(body + "\n", content_type="application/json")
     else:
         response = Response(_html(release, files), content_type="text/html; charset=utf-8")
@@ -109,21 +99,68 @@ def listing() -> Response:
     return response
 
 
+# What each file holds, and which to take: shown beside it in the listing.
+HOLDS = {
+    "kusei.trig": "Every named graph (one per document, editorial, interpretation, reference, ontology), "
+                  "graph names kept. Take this or kusei.nq to keep provenance by graph; in rdflib: "
+                  "Dataset().parse(file, format=\"trig\").",
+    "kusei.nq": "The same named graphs as kusei.trig, one quad a line (a triple two graphs state is two quads).",
+    "kusei.ttl": "One graph: the merge of all named graphs, each triple once: the SPARQL default graph "
+                 "without the dataset description. Graph names are lost (the printing nodes still pair "
+                 "each document with its lines). In rdflib: Graph().parse(file).",
+    "kusei.nt": "The same merged graph as kusei.ttl, one triple a line.",
+    "kusei.jsonld": "The named graphs as JSON-LD, compacted with context.jsonld. Everything is in named "
+                    "graphs: read it as a dataset (rdflib: Dataset().parse(file, format=\"json-ld\")); "
+                    "Graph().parse gives 0 triples, its default graph being empty.",
+    "context.jsonld": "The JSON-LD context: the prefixes and short terms for Kusei's properties "
+                      "(firstLine, printing …) and common standard ones (label and title as language maps).",
+    "shapes.ttl": "The SHACL shapes every build must pass.",
+    "validation-report.ttl": "The build's SHACL result: each document graph, and the merged default graph.",
+    "void.ttl": "The dataset description (VoID, DCAT-AP 3): the named graph /graph/dataset. Its "
+                "dcat:byteSize values are xsd:nonNegativeInteger as DCAT-AP requires; the endpoint, whose "
+                "store keeps derived integer types as xsd:integer, serves them as xsd:integer.",
+    "SHA256SUMS": "Checksums of the files above: sha256sum -c SHA256SUMS.",
+}
+
+
+def _holds(name: str) -> str:
+    if name.startswith("sources/"):
+        return "A source document's extracted text, as the line numbers count it."
+    if name.endswith(".gz"):
+        return f"{name.removesuffix('.gz')}, gzipped."
+    return HOLDS.get(name, "")
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _count_triples(release: Release) -> dict[str, int] | None:
+    """Triples of the merged dumps, quads of the named-graph dumps, triples of the description:
+    counted from the files themselves (one line each in N-Triples and N-Quads)."""
+    nt, nq = release.dumps_dir / "kusei.nt", release.dumps_dir / "kusei.nq"
+    dataset = release.manifest.graphs.get(f"{release.base}/graph/dataset")
+    if not nt.is_file() or not nq.is_file() or dataset is None:
+        return None
+    return {"merged": _lines(nt), "quads": _lines(nq), "dataset": dataset}
+
+
+def _counts(release: Release) -> str:
+    counts = release.memo("dump-counts", lambda: _count_triples(release))
+    if not counts:
+        return ""
+    return (f"<p>Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples (each distinct triple once; "
+            f"VoID's void:triples); kusei.trig and kusei.nq hold {counts['quads']:,} quads, because an entity "
+            "several documents print (a mascot, a section) is stated in each of their graphs. The endpoint's "
+            f"default graph, counted on the home page, also holds the {counts['dataset']:,} triples of the "
+            f"dataset description (void.ttl): {counts['merged'] + counts['dataset']:,} in all.</p>")
+
+
 def _html(release: Release, files: list[DumpEntry]) -> str:
-    rows = "".join(
-        f'<tr><td><a href="{html.escape(e.name)}">{html.escape(e.name)}</a></td>'
-        f'<td class="num">{e.bytes:,}</td><td>{html.escape(e.media_type)}</td>'
-        f"<td><code>{e.sha256}</code></td><td>{e.modified:%Y-%m-%d %H:%M:%S} UTC</td></tr>"
-        for e in files)
-    title = f"Kusei dumps — release {html.escape(release.id)}"
-    return (
-        f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title}</title>'
-        f"<h1>{title}</h1>"
-        "<p>Every file of the release: the dumps and, under <code>sources/</code>, the documents they "
-        "were read from. Check dump downloads with <code>sha256sum -c SHA256SUMS</code>; "
-        'this list is also available as <a href="?format=json">JSON</a>.</p>'
-        "<table><thead><tr><th>file</th><th>bytes</th><th>media type</th><th>SHA-256</th>"
-        f"<th>date</th></tr></thead><tbody>{rows}</tbody></table></html>\n")
+    # The site layout, so the listing has the header, search, viewport and both languages.
+    return render_template("dumps.html", release_id=release.id, files=files, holds=_holds,
+                           counts=Markup(_counts(release)))
 
 
 @bp.get("/dumps/<name>")
@@ -134,6 +171,11 @@ def dump_file(name: str, folder: str = "") -> Response:
     entry = entries(current.release()).get(folder + name)
     if entry is None:
         abort(404, description=f"No file {name!r} in this release; see /dumps/ for the list.")
+    asked = parse_range_header(request.headers["Range"]) if "Range" in request.headers else None
+    if "Range" in request.headers and (asked is None or asked.units != "bytes"):
+        # A Range the server cannot read (bytes=abc, bytes=5-1, items=0-5) is ignored and the whole
+        # file sent, as RFC 9110 (14.2) lets a server do; Werkzeug would answer 416.
+        request.environ.pop("HTTP_RANGE", None)
     is_gzip = entry.name.endswith(".gz")
     response = send_file(
         entry.path, mimetype=entry.media_type, as_attachment=is_gzip, download_name=entry.name,

@@ -7,14 +7,22 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
-from kusei.endpoint.query import cache as result_cache
-from kusei.endpoint.query import formats
-from kusei.endpoint.query import service as engine
-from kusei.endpoint.web import current
-from kusei.endpoint.web import http as web
 from werkzeug.datastructures import MultiDict
 
-from kusei.namespaces import DCTERMS, RDFS, SD, VOID, XSD
+from kusei.endpoint.query import cache as result_cache
+from kusei.endpoint.query import formats, service
+from kusei.endpoint.query.describe import triple_sort_key
+from kusei.endpoint.query.errors import (
+    RESULT_TOO_LARGE_HINT,
+    BadRequest,
+    NotAcceptable,
+    ResultTooLarge,
+    UnsupportedMediaType,
+    UpdateRefused,
+)
+from kusei.endpoint.web import current, negotiation
+from kusei.endpoint.web import http as web
+from kusei.namespaces import DCTERMS, RDFS, SD, TYPE, VOID, XSD
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -23,18 +31,10 @@ bp = Blueprint("sparql", __name__)
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
-TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
 UPDATE_PARAMS = ("update", "using-graph-uri", "using-named-graph-uri")
 READ_ONLY = ("This endpoint is read-only: SPARQL Update is not accepted. "
              "The data are published as dumps (/dumps/) you can load into a store of your own.")
-
-
-class ProtocolError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class QueryRequest:
     query: str | None
     default_graph_uris: list[str]
     named_graph_uris: list[str]
-    timeout: float
+    timeout: float | None  # what the client asked for; the service keeps it under the server's limit
 
 
 def _params() -> tuple[MultiDict, str | None]:
@@ -53,64 +53,57 @@ def _params() -> tuple[MultiDict, str | None]:
     mimetype = request.mimetype
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if mimetype == UPDATE:
-        raise ProtocolError(403, READ_ONLY, "update-refused")
+        raise UpdateRefused(READ_ONLY)
     if mimetype not in (FORM, DIRECT):
         given = f"Content-Type {mimetype!r}" if mimetype else "no Content-Type"
-        raise ProtocolError(415, f"A POST to /sparql needs Content-Type {FORM} or {DIRECT}; got {given}.")
+        raise UnsupportedMediaType(f"A POST to /sparql needs Content-Type {FORM} or {DIRECT}; got {given}.")
     if charset not in ("utf-8", "utf8"):
-        raise ProtocolError(415, f"Queries must be sent as UTF-8, not {charset}.")
+        raise UnsupportedMediaType(f"Queries must be sent as UTF-8, not {charset}.")
     if mimetype == FORM:
         params.update(request.form)
         return params, None
     try:
         return params, request.get_data().decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ProtocolError(400, f"The request body is not valid UTF-8 ({exc}).") from exc
+        raise BadRequest(f"The request body is not valid UTF-8 ({exc}).") from exc
 
 
-def _read(settings: Settings) -> QueryRequest:
+def read_request() -> QueryRequest:
+    """The query and dataset of a protocol request; raises the error family for a malformed one."""
     params, body = _params()
     if any(name in params for name in UPDATE_PARAMS):
-        raise ProtocolError(403, READ_ONLY, "update-refused")
+        raise UpdateRefused(READ_ONLY)
     queries = params.getlist("query") + ([body] if body is not None else [])
     if len(queries) > 1:
-        raise ProtocolError(400, "More than one query was given; send exactly one.")
+        raise BadRequest("More than one query was given; send exactly one.")
     if not queries and request.method == "POST":
-        raise ProtocolError(400, f"No query: send it as the query parameter or as an {DIRECT} body.")
-    timeout = settings.query_timeout
+        raise BadRequest(f"No query: send it as the query parameter or as an {DIRECT} body.")
+    timeout = None
     if "timeout" in params:
         try:
-            # A client may ask for less time than the server allows, never more.
-            asked = float(params["timeout"])
+            # A client may ask for less time than the server allows, never more (the service's min()).
+            timeout = float(params["timeout"])
         except ValueError as exc:
-            raise ProtocolError(400, "timeout= must be a number of seconds.") from exc
-        # Checked before min(): NaN compares false with everything, so min() would hide it.
-        if not asked > 0:
-            raise ProtocolError(400, "timeout= must be a positive number of seconds.")
-        timeout = min(timeout, asked)
-    query = queries[0] if queries else None
-    if query is not None and len(query) > settings.max_query_length:
-        raise ProtocolError(413, f"The query is {len(query)} characters long; this endpoint accepts at most "
-                                 f"{settings.max_query_length}.", "query-too-long")
-    return QueryRequest(query, default_graph_uris=params.getlist("default-graph-uri"),
+            raise BadRequest("timeout= must be a number of seconds.") from exc
+        # Checked here: NaN compares false with everything, so min() would hide it.
+        if not timeout > 0:
+            raise BadRequest("timeout= must be a positive number of seconds.")
+    return QueryRequest(queries[0] if queries else None, default_graph_uris=params.getlist("default-graph-uri"),
                         named_graph_uris=params.getlist("named-graph-uri"), timeout=timeout)
 
 
-def _not_acceptable(offered: tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]) -> Response:
+def _not_acceptable(offered: tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]) -> NotAcceptable:
     media_types = formats.offered_media_types(offered)
-    response = web.error_response(
-        406, "None of the formats this endpoint offers here is acceptable. Offered: " + ", ".join(media_types)
-        + " (or format=" + "|".join(fmt.name for fmt in offered) + ").",
-        code="not-acceptable", offered=media_types)
-    response.vary.add("Accept")
-    return response
+    return NotAcceptable(
+        "None of the formats this endpoint offers here is acceptable. Offered: " + ", ".join(media_types)
+        + " (or format=" + "|".join(fmt.name for fmt in offered) + ").", offered=media_types)
 
 
 def _negotiate(kind: str) -> formats.ResultFormat | formats.GraphFormat | None:
     accept, format_param = request.headers.get("Accept"), request.values.get("format")
     if kind == "graph":
-        return formats.negotiate_graph(accept, format_param)
-    return formats.negotiate_results(accept, format_param)
+        return negotiation.negotiate_graph(accept, format_param)
+    return negotiation.negotiate_results(accept, format_param)
 
 
 def _offered(kind: str) -> tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]:
@@ -127,31 +120,26 @@ def _kind_of_form(form: str | None) -> str | None:
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
-    settings = current.settings()
-    try:
-        parsed = _read(settings)
-    except ProtocolError as exc:
-        return web.error_response(exc.status, exc.message, code=exc.code)
+    parsed = read_request()
     if parsed.query is None:
         return _service_description()
-    return _answer(parsed, settings)
+    return _answer(parsed, current.settings())
 
 
 def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     assert parsed.query is not None
     release = current.release()
     # Negotiate before running when the query form is plain to see, so a 406 costs nothing.
-    kind = _kind_of_form(engine.query_form(parsed.query))
+    kind = _kind_of_form(service.query_form(parsed.query))
     fmt = _negotiate(kind) if kind else None
     if kind and fmt is None:
-        return _not_acceptable(_offered(kind))
+        raise _not_acceptable(_offered(kind))
     etag = None
     cacheable = request.method != "POST"  # GET or HEAD
     if cacheable and fmt is not None:
         etag = web.release_etag(request.full_path, fmt.name)
-        cached = web.not_modified(etag)
+        cached = web.not_modified(etag, vary="Accept")
         if cached is not None:
-            cached.vary.add("Accept")
             return cached
     key = None
     if fmt is not None:
@@ -162,35 +150,29 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
             response = _result_response(body, fmt, etag, settings)
             response.headers["Cache-Status"] = result_cache.status(hit=True)
             return response
-    try:
-        outcome = engine.execute(release, parsed.query, default_graph_uris=parsed.default_graph_uris,
-                                 named_graph_uris=parsed.named_graph_uris, timeout=parsed.timeout,
-                                 max_rows=settings.max_result_rows, settings=settings,
-                                 write_as=fmt.name if fmt is not None else None)
-    except engine.QuerySyntaxError as exc:
-        return web.error_response(400, exc.message, code=exc.code, line=exc.line, column=exc.column)
-    except engine.QueryError as exc:
-        return web.error_response(exc.status, exc.message, code=exc.code)
-    if isinstance(outcome, engine.Written):
+    outcome = service.execute(release, parsed.query, settings=settings, timeout=parsed.timeout,
+                              default_graph_uris=parsed.default_graph_uris,
+                              named_graph_uris=parsed.named_graph_uris,
+                              write_as=fmt.name if fmt is not None else None)
+    if isinstance(outcome, service.Written):
         assert fmt is not None and fmt.name == outcome.format
         return _result_response(outcome.body, fmt, etag, settings, key)
     if kind is None:
         kind = "graph" if outcome.kind == "graph" else "results"
         fmt = _negotiate(kind)
         if fmt is None:
-            return _not_acceptable(_offered(kind))
+            raise _not_acceptable(_offered(kind))
         if cacheable:
             etag = web.release_etag(request.full_path, fmt.name)
+    assert fmt is not None
     try:
-        if isinstance(fmt, formats.GraphFormat):
+        if outcome.kind == "graph":
             body = formats.serialize_graph(outcome.triples or [], fmt, release.base)
         else:
-            assert fmt is not None
             body = formats.serialize_solutions(outcome, fmt)
     except (ValueError, TypeError) as exc:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
-        return web.error_response(406, f"The result cannot be written as {fmt.media_type}: {exc}",
-                                  code="not-acceptable")
+        raise NotAcceptable(f"The result cannot be written as {fmt.media_type}: {exc}") from exc
     return _result_response(body, fmt, etag, settings, key)
 
 
@@ -202,9 +184,7 @@ def _result_response(body: bytes, fmt: formats.ResultFormat | formats.GraphForma
                      settings: Settings, key: result_cache.Key | None = None) -> Response:
     """The answer as sent; kept under ``key`` in the result cache if that is given."""
     if len(body) > settings.max_result_bytes:
-        return web.error_response(
-            422, f"The result is larger than {settings.max_result_bytes} bytes; add LIMIT/OFFSET to fetch it "
-                 "in pages, or download the dumps.", code="result-too-large")
+        raise ResultTooLarge(f"The result is larger than {settings.max_result_bytes} bytes; {RESULT_TOO_LARGE_HINT}")
     response = Response(body, content_type=fmt.content_type)
     response.vary.add("Accept")
     if etag:
@@ -223,17 +203,18 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
     """``triples_of(release)`` in the negotiated RDF format, with a release-tied ETag."""
     accept, format_param = request.headers.get("Accept"), request.args.get("format")
     graph_types = formats.offered_media_types(formats.GRAPH_FORMATS)
-    if html_redirect and not format_param and formats.prefers(accept, "text/html", over=graph_types):
-        response = redirect(request.script_root + html_redirect, 303)
+    if html_redirect and not format_param and negotiation.prefers(accept, "text/html", over=graph_types):
+        # Relative: the request's Host header is the client's to choose, never a redirect target.
+        response: Response = redirect(request.script_root + html_redirect, 303)  # type: ignore[assignment]
+        response.autocorrect_location_header = False
         response.vary.add("Accept")
         return response
-    fmt = formats.negotiate_graph(accept, format_param)
+    fmt = negotiation.negotiate_graph(accept, format_param)
     if fmt is None:
-        return _not_acceptable(formats.GRAPH_FORMATS)
+        raise _not_acceptable(formats.GRAPH_FORMATS)
     etag = web.release_etag(request.full_path, fmt.name)
-    cached = web.not_modified(etag)
+    cached = web.not_modified(etag, vary="Accept")
     if cached is not None:
-        cached.vary.add("Accept")
         return cached
     release = current.release()
     response = Response(formats.serialize_graph(triples_of(release), fmt, release.base),
@@ -255,14 +236,16 @@ def well_known_void() -> Response:
 def dataset_description(release: Release) -> list[ox.Triple]:
     """The VoID/DCAT description of the release: the ``/graph/dataset`` named graph."""
     graph = ox.NamedNode(f"{release.base}/graph/dataset")
-    return [quad.triple for quad in release.store.quads_for_pattern(None, None, None, graph)]
+    triples = service.construct(release, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}",
+                                settings=current.settings())
+    return sorted(triples, key=triple_sort_key)  # the same bytes from every server process
 
 
 def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
     """The published limits: what a client may send and get back before a 4xx/503 says no."""
     settings = current.settings()
     kusei = f"{current.release().base}/def/"
-    limits = {
+    limits: dict[str, tuple[object, str]] = {
         "queryTimeLimit": (settings.query_timeout, "decimal"),
         "maxQueryLength": (settings.max_query_length, "integer"),
         "maxRequestBodyBytes": (settings.max_body_bytes, "integer"),
@@ -285,11 +268,24 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         language="en"))
 
 
+def served_at() -> str:
+    """Where this server answers: the public URL given to ``kusei serve`` (``--public-url``,
+    KUSEI_PUBLIC_URL), else the root of the URL the client asked for."""
+    public = current.settings().public_url
+    return public.rstrip("/") if public else request.url_root.rstrip("/")
+
+
 def service_description(release: Release) -> list[ox.Triple]:
-    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset."""
-    published = release.manifest.get("published_at") or release.base
+    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset.
+
+    The service is named by the URL that answers, and is its own ``sd:endpoint``: a client that
+    fetched that URL (Comunica, for one) recognises the description as the endpoint's own, where a
+    dataset IRI under an unregistered base would name nothing it can reach. The public URL the
+    server was started with wins over the URL of the request.
+    """
+    published = served_at()
     dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
-    service = ox.NamedNode(f"{release.base}/id/dataset/kusei/service")
+    service = ox.NamedNode(f"{published}/sparql")
     out: list[ox.Triple] = []
 
     def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
@@ -315,7 +311,7 @@ def service_description(release: Release) -> list[ox.Triple]:
     add(dataset, SD + "defaultGraph", default_graph)
     add(default_graph, TYPE.value, ox.NamedNode(SD + "Graph"))
     add(default_graph, RDFS + "comment", ox.Literal("The union of all named graphs.", language="en"))
-    for index, (graph_iri, triples) in enumerate(sorted(release.manifest.get("graphs", {}).items())):
+    for index, (graph_iri, triples) in enumerate(sorted(release.manifest.graphs.items())):
         named = ox.NamedNode(graph_iri)
         graph = ox.BlankNode(f"graph{index}")
         add(dataset, SD + "namedGraph", named)

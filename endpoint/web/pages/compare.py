@@ -1,0 +1,397 @@
+"""Wards and years side by side: the ward list, a ward's plans, the policy-area comparison, the
+year-over-year view and the chart, all from one catalogue of plans read once per release.
+
+Policy areas are Kusei's editorial classification of measures (the interpretation graph);
+projects are counted under the areas of their measure.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from kusei.endpoint.web.pages.data import select
+from kusei.endpoint.web.pages.terms import DCTERMS, RDFS, SCHEMA, SKOS, Namer, natural_key
+from kusei.release import Release
+from kusei.search_index import fold
+
+
+@dataclass
+class Item:
+    iri: str
+    href: str
+    title: str
+    number: str | None = None
+    projects: list[Item] = field(default_factory=list)
+    areas: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlanSummary:
+    iri: str
+    href: str
+    ward: str
+    ward_code: str
+    ward_label: str
+    year: int | None
+    inferred: bool
+    label: str
+    goal_title: str | None
+    goal_href: str | None
+    goal_tagline: str | None
+    measures: list[Item] = field(default_factory=list)
+
+    @property
+    def project_count(self) -> int:
+        return sum(len(m.projects) for m in self.measures)
+
+    @property
+    def short_label(self) -> str:
+        return f"{self.ward_label} {'FY' + str(self.year) if self.year else '—'}"
+
+
+@dataclass
+class WardSummary:
+    iri: str
+    href: str
+    page_href: str
+    code: str
+    label_ja: str
+    label_en: str | None
+    reading: str | None
+    plans: list[PlanSummary] = field(default_factory=list)
+
+
+@dataclass
+class Area:
+    iri: str
+    href: str
+    label_ja: str
+    label_en: str | None
+
+
+@dataclass
+class Catalogue:
+    wards: list[WardSummary]
+    plans: list[PlanSummary]
+    areas: list[Area]
+
+    def ward(self, code: str) -> WardSummary | None:
+        return next((w for w in self.wards if w.code == code), None)
+
+
+def _first(rows: list[dict], key: str) -> str | None:
+    return rows[0][key].value if rows and key in rows[0] else None
+
+
+def _build(release: Release, namer: Namer) -> Catalogue:
+    kusei = release.base + "/def/"
+    ward_rows = select(release, f"""
+SELECT ?ward ?code ?label ?lang WHERE {{
+  ?ward a <{kusei}Ward> ; <{DCTERMS}identifier> ?code ; <{RDFS}label> ?label .
+  BIND(lang(?label) AS ?lang)
+}}""")
+    wards: dict[str, WardSummary] = {}
+    for row in ward_rows:
+        iri = row["ward"].value
+        ward = wards.setdefault(iri, WardSummary(
+            iri=iri, href=namer.href(iri), page_href=f"/ward/{row['code'].value}", code=row["code"].value,
+            label_ja=namer.short(iri), label_en=None, reading=None))
+        lang = row["lang"].value.lower() if "lang" in row else ""
+        if lang == "ja":
+            ward.label_ja = row["label"].value
+        elif lang == "en":
+            ward.label_en = row["label"].value
+        elif lang == "ja-hrkt":
+            ward.reading = row["label"].value
+
+    plan_rows = select(release, f"""
+SELECT ?plan ?ward ?year ?inferred ?label ?goal ?goalTitle ?goalTagline WHERE {{
+  ?plan a <{kusei}Plan> ; <{DCTERMS}spatial> ?ward .
+  OPTIONAL {{ ?plan <{kusei}year> ?year }}
+  OPTIONAL {{ ?plan <{kusei}fiscalYearInferred> ?inferred }}
+  OPTIONAL {{ ?plan <{RDFS}label> ?label FILTER(lang(?label) = "ja") }}
+  OPTIONAL {{ ?plan <{kusei}basicGoal> ?goal .
+             OPTIONAL {{ ?goal <{DCTERMS}title> ?goalTitle }}
+             OPTIONAL {{ ?goal <{kusei}tagline> ?goalTagline }} }}
+}}""")
+    plans: dict[str, PlanSummary] = {}
+    for row in plan_rows:
+        iri = row["plan"].value
+        if iri in plans:
+            continue
+        of_ward = wards.get(row["ward"].value)
+        year = row.get("year")
+        plans[iri] = PlanSummary(
+            iri=iri, href=namer.href(iri), ward=row["ward"].value,
+            ward_code=of_ward.code if of_ward else row["ward"].value.rsplit("/", 1)[-1],
+            ward_label=of_ward.label_ja if of_ward else namer.short(row["ward"].value),
+            year=int(year.value) if year is not None else None,
+            inferred="inferred" in row and row["inferred"].value == "true",
+            label=row["label"].value if "label" in row else namer.short(iri),
+            goal_title=row["goalTitle"].value if "goalTitle" in row else None,
+            goal_href=namer.href(row["goal"].value) if "goal" in row else None,
+            goal_tagline=row["goalTagline"].value if "goalTagline" in row else None,
+        )
+
+    measure_rows = select(release, f"""
+SELECT ?plan ?m ?num ?pos ?title ?area WHERE {{
+  ?m a <{kusei}Measure> ; <{kusei}plan> ?plan .
+  OPTIONAL {{ ?m <{kusei}printedNumber> ?num }}
+  OPTIONAL {{ ?m <{SCHEMA}position> ?pos }}
+  OPTIONAL {{ ?m <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
+  OPTIONAL {{ ?m <{kusei}policyArea> ?area }}
+}}""")
+    measures: dict[str, tuple[int, Item, str]] = {}
+    for row in measure_rows:
+        iri = row["m"].value
+        if iri not in measures:
+            pos = int(row["pos"].value) if "pos" in row else 0
+            item = Item(iri, namer.href(iri), row["title"].value if "title" in row else namer.short(iri),
+                        number=row["num"].value if "num" in row else None)
+            measures[iri] = (pos, item, row["plan"].value)
+        if "area" in row and row["area"].value not in measures[iri][1].areas:
+            measures[iri][1].areas.append(row["area"].value)
+    project_rows = select(release, f"""
+SELECT ?m ?p ?pos ?title WHERE {{
+  ?p a <{kusei}Project> ; <{kusei}measure> ?m .
+  OPTIONAL {{ ?p <{SCHEMA}position> ?pos }}
+  OPTIONAL {{ ?p <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
+}}""")
+    projects: dict[str, list[tuple[int, Item]]] = {}
+    seen: set[str] = set()
+    for row in project_rows:
+        if row["p"].value in seen:
+            continue
+        seen.add(row["p"].value)
+        pos = int(row["pos"].value) if "pos" in row else 0
+        iri = row["p"].value
+        title = row["title"].value if "title" in row else namer.short(iri)
+        projects.setdefault(row["m"].value, []).append((pos, Item(iri, namer.href(iri), title)))
+    for iri, (_, item, _plan) in measures.items():
+        item.projects = [p for _, p in sorted(projects.get(iri, []), key=lambda x: (x[0], natural_key(x[1].iri)))]
+    for _pos, item, plan_iri in sorted(measures.values(), key=lambda x: (x[0], natural_key(x[1].iri))):
+        if plan_iri in plans:
+            plans[plan_iri].measures.append(item)
+
+    area_rows = select(release, f"""
+SELECT ?area ?ja ?en WHERE {{
+  ?area a <{kusei}PolicyArea> .
+  OPTIONAL {{ ?area <{SKOS}prefLabel> ?ja FILTER(lang(?ja) = "ja") }}
+  OPTIONAL {{ ?area <{SKOS}prefLabel> ?en FILTER(lang(?en) = "en") }}
+}}""")
+    usage: dict[str, int] = {}
+    for _, item, _plan in measures.values():
+        for area in item.areas:
+            usage[area] = usage.get(area, 0) + 1
+    areas: dict[str, Area] = {}
+    for row in area_rows:
+        iri = row["area"].value
+        areas.setdefault(iri, Area(iri, namer.href(iri), row["ja"].value if "ja" in row else namer.short(iri),
+                                   row["en"].value if "en" in row else None))
+    # Most used areas first: they are where plans can be compared at all.
+    ordered_areas = sorted(areas.values(), key=lambda a: (-usage.get(a.iri, 0), natural_key(a.iri)))
+
+    ordered_plans = sorted(plans.values(), key=lambda p: (p.ward_code, p.year or 0, p.iri))
+    for summary in ordered_plans:
+        if summary.ward in wards:
+            wards[summary.ward].plans.append(summary)
+    return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, ordered_areas)
+
+
+def catalogue(release: Release, namer: Namer) -> Catalogue:
+    return release.memo("catalogue", lambda: _build(release, namer))
+
+
+# -- comparison ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    plans: list[PlanSummary]
+    rows: list[tuple[Area, list[list[Item]]]]  # per area: per plan, the measures in it
+    unclassified: list[list[Item]]
+
+
+def compare(cat: Catalogue, plan_iris: list[str] | None = None) -> Comparison:
+    plans = [p for p in cat.plans if not plan_iris or p.iri in plan_iris] or cat.plans
+    rows = []
+    for area in cat.areas:
+        cells = [[m for m in plan.measures if area.iri in m.areas] for plan in plans]
+        if any(cells):
+            rows.append((area, cells))
+    unclassified = [[m for m in plan.measures if not m.areas] for plan in plans]
+    return Comparison(plans, rows, unclassified)
+
+
+def comparison_json(comparison: Comparison) -> dict:
+    def item(m: Item) -> dict:
+        return {"iri": m.iri, "href": m.href, "number": m.number, "title": m.title,
+                "projects": [{"iri": p.iri, "href": p.href, "title": p.title} for p in m.projects]}
+
+    return {
+        "plans": [{"iri": p.iri, "href": p.href, "ward": p.ward_label, "year": p.year, "label": p.label}
+                  for p in comparison.plans],
+        "areas": [
+            {"iri": area.iri, "label_ja": area.label_ja, "label_en": area.label_en,
+             "cells": {plan.iri: [item(m) for m in cell] for plan, cell in zip(comparison.plans, cells, strict=True)}}
+            for area, cells in comparison.rows
+        ],
+    }
+
+
+def comparison_csv(comparison: Comparison) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["policy_area", "policy_area_ja", "plan", "ward", "year", "measure", "measure_number",
+                     "measure_title", "projects"])
+    for area, cells in comparison.rows:
+        for plan, cell in zip(comparison.plans, cells, strict=True):
+            for m in cell:
+                writer.writerow([area.iri, area.label_ja, plan.iri, plan.ward_label, plan.year or "", m.iri,
+                                 m.number or "", m.title, len(m.projects)])
+    return out.getvalue()
+
+
+# -- chart --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+    kind: str  # "measures" or "projects"
+    label: str
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    label_width: int
+    rows: list[tuple[str, float]]  # area label, y of its first bar
+    bars: list[Bar]
+    plans: list[tuple[str, str]]  # legend: plan label, colour class
+    max_value: int
+    ticks: list[tuple[float, int]]
+
+
+def chart(comparison: Comparison) -> Chart:
+    """Horizontal bars: for each policy area, one pair (measures, projects) per plan."""
+    label_width, plot_width, bar, gap, group_gap = 210, 520, 7, 1, 12
+    per_area = len(comparison.plans) * (2 * bar + gap)
+    values = [(len(cell), sum(len(m.projects) for m in cell)) for _, cells in comparison.rows for cell in cells]
+    max_value = max([max(v) for v in values] or [1]) or 1
+    scale = plot_width / max_value
+    bars: list[Bar] = []
+    rows = []
+    y = 30.0
+    for area, cells in comparison.rows:
+        rows.append((area.label_ja, y))
+        for index, (plan, cell) in enumerate(zip(comparison.plans, cells, strict=True)):
+            n_measures, n_projects = len(cell), sum(len(m.projects) for m in cell)
+            top = y + index * (2 * bar + gap)
+            bars.append(Bar(label_width, top, n_measures * scale, bar, n_measures, f"plan{index % 6}",
+                            f"{area.label_ja} · {plan.short_label}: 施策 {n_measures} measures"))
+            bars.append(Bar(label_width, top + bar, n_projects * scale, bar, n_projects, f"plan{index % 6} projects",
+                            f"{area.label_ja} · {plan.short_label}: 事業 {n_projects} projects"))
+        y += per_area + group_gap
+    step = max(1, round(max_value / 5))
+    ticks = [(label_width + v * scale, v) for v in range(0, max_value + 1, step)]
+    return Chart(label_width + plot_width + 30, int(y + 10), label_width, rows, bars,
+                 [(p.short_label, f"plan{i % 6}") for i, p in enumerate(comparison.plans)], max_value, ticks)
+
+
+# -- year over year -----------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    status: str  # "continued", "new" or "dropped"
+    kind: str  # "measure" or "project"
+    title: str
+    before: Item | None
+    after: Item | None
+
+
+@dataclass
+class YearStep:
+    before: PlanSummary
+    after: PlanSummary
+    changes: list[Change]
+
+    def count(self, status: str) -> int:
+        return sum(1 for c in self.changes if c.status == status)
+
+
+def _match(kind: str, before: list[Item], after: list[Item]) -> list[Change]:
+    # Same folded title = the same measure or project carried over. The provenance work will
+    # publish explicit cross-year links; until then, titles are what the documents share.
+    earlier = {fold(i.title): i for i in before}
+    later = {fold(i.title): i for i in after}
+    changes = [Change("continued" if key in earlier else "new", kind, item.title, earlier.get(key), item)
+               for key, item in later.items()]
+    changes += [Change("dropped", kind, item.title, item, None) for key, item in earlier.items() if key not in later]
+    return changes
+
+
+def year_over_year(ward: WardSummary) -> list[YearStep]:
+    plans = [p for p in ward.plans if p.year is not None]
+    steps = []
+    for before, after in zip(plans, plans[1:], strict=False):
+        changes = _match("measure", before.measures, after.measures)
+        changes += _match("project", [p for m in before.measures for p in m.projects],
+                          [p for m in after.measures for p in m.projects])
+        steps.append(YearStep(before, after, changes))
+    return steps
+
+
+def years_json(ward: WardSummary, steps: list[YearStep]) -> dict:
+    def ref(item: Item | None) -> dict | None:
+        return {"iri": item.iri, "href": item.href, "title": item.title} if item else None
+
+    return {
+        "ward": {"iri": ward.iri, "code": ward.code, "label": ward.label_ja},
+        "steps": [{"from": s.before.iri, "to": s.after.iri,
+                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title,
+                                "before": ref(c.before), "after": ref(c.after)} for c in s.changes]}
+                  for s in steps],
+    }
+
+
+def years_csv(steps: list[YearStep]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["from_plan", "to_plan", "status", "kind", "title", "before", "after"])
+    for s in steps:
+        for c in s.changes:
+            writer.writerow([s.before.iri, s.after.iri, c.status, c.kind, c.title,
+                             c.before.iri if c.before else "", c.after.iri if c.after else ""])
+    return out.getvalue()
+
+
+def ward_json(ward: WardSummary) -> dict:
+    return {
+        "iri": ward.iri, "code": ward.code, "label_ja": ward.label_ja, "label_en": ward.label_en,
+        "plans": [{"iri": p.iri, "href": p.href, "year": p.year, "year_inferred": p.inferred, "label": p.label,
+                   "goal": p.goal_title, "measures": len(p.measures), "projects": p.project_count}
+                  for p in ward.plans],
+    }
+
+
+def wards_csv(wards: list[WardSummary]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["ward", "code", "label_ja", "label_en", "plan", "year", "goal", "measures", "projects"])
+    for ward in wards:
+        head = [ward.iri, ward.code, ward.label_ja, ward.label_en or ""]
+        if not ward.plans:
+            writer.writerow([*head, "", "", "", "", ""])
+        for plan in ward.plans:
+            writer.writerow([*head, plan.iri, plan.year or "", plan.goal_title or "", len(plan.measures),
+                             plan.project_count])
+    return out.getvalue()

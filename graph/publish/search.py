@@ -1,0 +1,95 @@
+"""The search index of a release: every named thing with its titles and texts, folded for matching.
+
+Written once by the build (``search.json`` beside the store), so a search reads a small file
+instead of scanning the store. The file's name and the folding are kusei.search_index's, shared
+with the server that reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kusei.namespaces import DCTERMS, ORG, RDF, RDFS, SCHEMA, SKOS
+from kusei.search_index import INDEX_FILE, INDEX_VERSION, fold
+
+__all__ = ["INDEX_FILE", "build_index", "write_index"]
+
+
+TITLE_PREDICATES = (RDFS + "label", DCTERMS + "title", SCHEMA + "name", SKOS + "prefLabel")
+# Longer texts searched after the titles; the vocabulary's own prose is left out (it is about
+# the terms, and would match every query about "plan" or "measure").
+TEXT_LOCALS = ("tagline", "caption", "role", "preface", "measuresIntro", "mtpReferenceText", "basicStrategyText")
+TEXT_PREDICATES = (DCTERMS + "description", ORG + "purpose", SKOS + "definition")
+
+
+def _best(literals: list[ox.Literal]) -> str | None:
+    for wanted in ("ja", "", "en"):
+        for literal in literals:
+            if (literal.language or "") == wanted:
+                return literal.value
+    return literals[0].value if literals else None
+
+
+def build_index(quads: Iterable[ox.Quad], base: str) -> dict:
+    """The index as a JSON-ready dict: one entry per IRI under the base that has a title."""
+    kusei = base + "/def/"
+    by_subject: dict[str, dict[str, list]] = {}
+    for quad in quads:
+        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(base + "/"):
+            values = by_subject.setdefault(quad.subject.value, {}).setdefault(quad.predicate.value, [])
+            if quad.object not in values:
+                values.append(quad.object)
+    text_predicates = TEXT_PREDICATES + tuple(kusei + local for local in TEXT_LOCALS)
+
+    def literals(subject: str, predicates: Iterable[str]) -> list[ox.Literal]:
+        props = by_subject.get(subject, {})
+        return [o for p in predicates for o in props.get(p, []) if isinstance(o, ox.Literal)]
+
+    plan_of_document: dict[str, str] = {}
+    for subject, props in by_subject.items():
+        if ox.NamedNode(kusei + "Plan") in props.get(RDF + "type", []):
+            for document in props.get(kusei + "sourceDocument", []):
+                plan_of_document.setdefault(document.value, subject)
+
+    entries = []
+    for subject in sorted(by_subject):
+        props = by_subject[subject]
+        titles = literals(subject, TITLE_PREDICATES)
+        if not titles:
+            continue
+        types = sorted(t.value for t in props.get(RDF + "type", []) if isinstance(t, ox.NamedNode))
+        own_types = [t for t in types if t.startswith(kusei)] or types
+        plan: str | None
+        if ox.NamedNode(kusei + "Plan") in props.get(RDF + "type", []):
+            plan = subject
+        else:
+            plan_terms = [o.value for o in props.get(kusei + "plan", []) if isinstance(o, ox.NamedNode)]
+            documents = [o.value for o in props.get(kusei + "sourceDocument", [])]
+            plan = plan_terms[0] if plan_terms else next(
+                (plan_of_document[d] for d in documents if d in plan_of_document), None)
+        title_texts = list(dict.fromkeys(t.value for t in titles))
+        texts = list(dict.fromkeys(t.value for t in literals(subject, text_predicates) if t.value not in title_texts))
+        plan_titles = literals(plan, (RDFS + "label",)) if plan else []
+        entries.append({
+            "iri": subject,
+            "type": own_types[0] if own_types else None,
+            "title": _best(titles),
+            "titles": title_texts,
+            "texts": texts,
+            "plan": plan,
+            "plan_title": _best(plan_titles) if plan_titles else None,
+            "fold_titles": [fold(t) for t in title_texts],
+            "fold_texts": [fold(t) for t in texts],
+        })
+    return {"version": INDEX_VERSION, "base": base, "entries": entries}
+
+
+def write_index(path: Path, quads: Iterable[ox.Quad], base: str) -> int:
+    """Write the index of ``quads`` to ``path``; returns the number of entries."""
+    index = build_index(quads, base)
+    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return len(index["entries"])

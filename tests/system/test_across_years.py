@@ -1,0 +1,91 @@
+"""Across years: the same measure, project or goal in plans of one ward for different years is
+linked (an interpretation, with its evidence), so continued / new / dropped is one query."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import requests
+
+from kusei.graph.mapping.across_years import SAME_TITLE, comparable, continuation_quads
+from kusei.namespaces import DCTERMS, TYPE, Terms
+
+BASE = "https://w3id.org/kusei"
+KUSEI = BASE + "/def/"
+EXAMPLE = Path(__file__).resolve().parents[2] / "endpoint" / "queries" / "15-continued-new-dropped.rq"
+
+
+def select(server_url: str, query: str) -> list[dict[str, str]]:
+    response = requests.post(f"{server_url}/sparql", data={"query": query},
+                             headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    assert response.status_code == 200, response.text
+    return [{k: v["value"] for k, v in row.items()} for row in response.json()["results"]["bindings"]]
+
+
+def test_the_same_title_in_two_years_is_linked_and_a_different_one_is_not(tmp_path: Path) -> None:
+    terms = Terms(BASE)
+    graph = ox.DefaultGraph()
+
+    def component(plan: str, local: str, title: str) -> list[ox.Quad]:
+        node = ox.NamedNode(f"{BASE}/id/plan/{plan}/{local}")
+        return [ox.Quad(node, TYPE, terms.kusei("Project"), graph),
+                ox.Quad(node, terms.kusei("plan"), ox.NamedNode(f"{BASE}/id/plan/{plan}"), graph),
+                ox.Quad(node, ox.NamedNode(DCTERMS + "title"), ox.Literal(title, language="ja"), graph)]
+
+    quads = (component("141089/2014", "measure/1/project/1", "金沢まつり")
+             + component("141089/2024", "measure/2/project/1", "金沢まつり")
+             + component("141089/2024", "measure/2/project/2", "別の事業")
+             + component("141097/2024", "measure/1/project/1", "金沢まつり"))  # another ward
+    stated = tmp_path / "none.yaml"
+    stated.write_text("[]\n", encoding="utf-8")
+    out = continuation_quads(quads, terms, graph, stated)
+    links = {(q.subject.value, q.object.value) for q in out if q.predicate == terms.kusei("continues")}
+    later = f"{BASE}/id/plan/141089/2024/measure/2/project/1"
+    earlier = f"{BASE}/id/plan/141089/2014/measure/1/project/1"
+    assert links == {(later, earlier)}
+    assert [q.object.value for q in out if q.predicate == terms.kusei("evidence")] == [SAME_TITLE]
+    assert comparable("地域の皆さまと共に“つくる”！") == comparable("地域の皆様と共に「つくる」!")
+
+
+def test_every_link_joins_an_earlier_and_a_later_plan_of_one_ward_with_evidence(server_url: str) -> None:
+    rows = select(server_url, f"""PREFIX kusei: <{KUSEI}> PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?link ?early ?late ?evidence ?ew ?lw ?ey ?ly ?et ?lt ?g WHERE {{
+          GRAPH ?g {{ ?late kusei:continues ?early }}
+          ?link kusei:earlier ?early ; kusei:later ?late ; kusei:evidence ?evidence .
+          ?early kusei:plan [ dcterms:spatial ?ew ; kusei:year ?ey ] ; rdfs:label ?et .
+          ?late kusei:plan [ dcterms:spatial ?lw ; kusei:year ?ly ] ; rdfs:label ?lt .
+          FILTER(lang(?et) = "ja" && lang(?lt) = "ja") }}""")
+    assert len({r["link"] for r in rows}) >= 6
+    for row in rows:
+        assert row["g"] == f"{BASE}/graph/interpretation"
+        assert row["ew"] == row["lw"] and int(row["ey"]) < int(row["ly"])
+        assert row["link"].startswith(row["late"] + "#continues-")
+        if row["evidence"] == SAME_TITLE:
+            assert row["et"] == row["lt"]
+        elif row["evidence"].startswith("Same title"):
+            assert comparable(row["lt"]) in comparable(row["et"]) or comparable(row["et"]) in comparable(row["lt"])
+        else:
+            assert row["evidence"].startswith("Stated similarity: ")
+    by_title = {r["lt"] for r in rows if r["evidence"].startswith("Same title")}
+    assert "金沢防災「えん」づくり事業" in by_title
+
+
+def test_continued_new_dropped_is_one_query(server_url: str) -> None:
+    rows = select(server_url, EXAMPLE.read_text(encoding="utf-8"))
+    status = Counter(r["status"] for r in rows)
+    assert status["continued"] >= 6 and status["new"] >= 1 and status["dropped"] >= 1
+    # Every FY2014 component is either continued or dropped, every FY2024 one continued or new.
+    counts = select(server_url, f"""PREFIX kusei: <{KUSEI}> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?y (COUNT(DISTINCT ?c) AS ?n) WHERE {{
+          ?ward dcterms:identifier "141089" . ?plan dcterms:spatial ?ward ; kusei:year ?y .
+          VALUES ?t {{ kusei:BasicGoal kusei:Measure kusei:Project kusei:OperationItem }}
+          ?c kusei:plan ?plan ; a ?t }} GROUP BY ?y""")
+    per_year = {int(r["y"]): int(r["n"]) for r in counts}
+    planned = [r for r in rows if r["status"] != "in both"]
+    assert len({r["fy2014"] for r in planned if "fy2014" in r}) == per_year[2014]
+    assert len({r["fy2024"] for r in planned if "fy2024" in r}) == per_year[2024]
+    # The mascot printed in both years is one node, found by its two printings.
+    assert any(r["status"] == "in both" and r["fy2014"].endswith("/botan-chan") for r in rows)

@@ -1,0 +1,65 @@
+"""Structure kept as printed: groups as printed, sections linked to the measure they are printed
+under, a slip in a handle recorded as a correction (the IRI from the corrected form), and
+superclass types stated so queries need no inference."""
+
+from __future__ import annotations
+
+import requests
+
+BASE = "https://w3id.org/kusei"
+PREFIXES = (f"PREFIX kusei: <{BASE}/def/>\nPREFIX dcterms: <http://purl.org/dc/terms/>\n"
+            "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\n")
+
+
+def select(server_url: str, query: str) -> list[dict[str, str]]:
+    response = requests.post(f"{server_url}/sparql", data={"query": PREFIXES + query},
+                             headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    assert response.status_code == 200, response.text
+    return [{k: v["value"] for k, v in row.items()} for row in response.json()["results"]["bindings"]]
+
+
+def test_every_infrastructure_project_is_a_facility_project_without_inference(server_url: str) -> None:
+    facility = {r["x"] for r in select(server_url, "SELECT ?x WHERE { ?x a kusei:FacilityProject }")}
+    infrastructure = {r["x"] for r in select(server_url, "SELECT ?x WHERE { ?x a kusei:InfrastructureProject }")}
+    assert infrastructure and infrastructure <= facility
+    minted = {r["x"] for r in select(server_url, "SELECT DISTINCT ?x WHERE { ?x kusei:plan ?p "
+                                                 "FILTER(CONTAINS(STR(?x), '/facility-project/')) }")}
+    assert facility == minted
+    mascots = {r["x"] for r in select(server_url, "SELECT ?x WHERE { ?x a kusei:Mascot }")}
+    characters = {r["x"] for r in select(server_url, "SELECT ?x WHERE { ?x a kusei:Character }")}
+    assert mascots and mascots <= characters
+
+
+def test_a_slip_in_a_handle_is_a_correction_and_the_iri_uses_the_corrected_form(server_url: str) -> None:
+    rows = select(server_url, """SELECT ?account ?name ?printed ?corrected ?g WHERE {
+        ?account a foaf:OnlineAccount ; foaf:accountName ?name ; kusei:printedHandle ?printed .
+        GRAPH ?g { ?account kusei:correction ?c . ?c kusei:correctedProperty kusei:printedHandle ;
+                   kusei:printedText ?slip ; kusei:correctedText ?corrected } }""")
+    assert rows
+    for row in rows:
+        assert row["g"] == f"{BASE}/graph/editorial"
+        assert row["account"].endswith("/" + row["corrected"].removeprefix("@"))
+        assert row["name"] == row["corrected"].removeprefix("@") != row["printed"].removeprefix("@")
+
+
+def test_the_four_powers_are_a_group_of_their_own(server_url: str) -> None:
+    rows = select(server_url, """SELECT ?group ?title WHERE { ?item a kusei:OperationItem ; kusei:group ?group ;
+        kusei:plan/dcterms:spatial <https://w3id.org/kusei/id/area/141097> OPTIONAL { ?item dcterms:title ?title } }""")
+    groups: dict[str, set[str]] = {}
+    for row in rows:
+        groups.setdefault(row["group"], set()).add(row.get("title", ""))
+    four = next(titles for group, titles in groups.items() if "仕事力" in group)
+    assert {"聴く力", "考える力", "行動する力", "伝える力"} <= four
+    assert not any(title.endswith("職場") for title in four)
+    assert not any(title.endswith("力") and "職場" not in title and title != "職員の力 職場の力"
+                   for group, titles in groups.items() if "仕事力" not in group for title in titles)
+
+
+def test_sections_are_linked_to_the_measure_they_are_printed_under(server_url: str) -> None:
+    rows = select(server_url, """SELECT ?section ?measure ?g ?number WHERE {
+        GRAPH ?g { ?section kusei:printedUnder ?measure } ?measure kusei:printedNumber ?number }""")
+    assert len(rows) >= 10
+    for row in rows:
+        assert row["g"].startswith(f"{BASE}/graph/document/")
+        assert row["measure"].startswith(f"{BASE}/id/plan/141160/")
+        assert row["section"].startswith(f"{BASE}/id/organization/141160/section/")

@@ -1,0 +1,304 @@
+"""The build: what it publishes, that it is reproducible, and that bad input publishes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kusei.graph.build import BuildError, build
+from kusei.graph.input.record import RecordErrors, load_record
+from kusei.graph.input.reference import check_digit_ok
+from kusei.graph.input.textmatch import squash
+from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
+from kusei.namespaces import DCAT, SPDX
+from kusei.settings import Settings
+
+EXEMPLAR = "000_a9155f3b6863ac96.yaml"
+KUSEI = "https://w3id.org/kusei/def/"
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("build")
+    result = build(Settings(data_dir=data_dir), report=quiet)
+    return result.path
+
+
+@pytest.fixture(scope="module")
+def store(release: Path) -> ox.Store:
+    return ox.Store.read_only(str(release / "store"))
+
+
+def select(store: ox.Store, query: str) -> list[tuple]:
+    solutions = store.query(query, use_default_graph_as_union=True)
+    return [tuple(s[v] for v in solutions.variables) for s in solutions]
+
+
+def test_release_layout_and_manifest(release: Path) -> None:
+    manifest = json.loads((release / "release.json").read_text())
+    assert manifest["id"] == release.name
+    names = {f["name"] for f in manifest["files"]}
+    for stem in ("kusei.ttl", "kusei.trig", "kusei.nq", "kusei.nt", "kusei.jsonld"):
+        assert stem in names and f"{stem}.gz" in names
+    assert {"shapes.ttl", "validation-report.ttl", "void.ttl", "context.jsonld"} <= names
+    for entry in manifest["files"]:
+        data = (release / "dumps" / entry["name"]).read_bytes()
+        assert len(data) == entry["bytes"]
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    sums = (release / "dumps" / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == len(manifest["files"])
+    records = sorted(RECORDS_DIR.glob("*.yaml"))
+    assert len(manifest["documents"]) == len(records)
+    assert sorted((release / "sources").glob("*.txt")) != []
+
+
+def test_one_named_graph_per_document_plus_reference_graphs(store: ox.Store, release: Path) -> None:
+    graphs = {g.value for g in store.named_graphs()}
+    manifest = json.loads((release / "release.json").read_text())
+    for doc_id in manifest["documents"]:
+        assert f"https://w3id.org/kusei/graph/document/{doc_id}" in graphs
+    for name in ("reference", "interpretation", "ontology", "dataset"):
+        assert f"https://w3id.org/kusei/graph/{name}" in graphs
+    # the default graph is the merge of the named graphs: every triple once
+    default = {str(q.triple) for q in store.quads_for_pattern(None, None, None, ox.DefaultGraph())}
+    named = {str(q.triple) for g in store.named_graphs() for q in store.quads_for_pattern(None, None, None, g)}
+    assert default == named
+    botan = ox.NamedNode("https://w3id.org/kusei/id/mascot/141089/botan-chan")
+    names = list(store.query(f"SELECT ?n WHERE {{ <{botan.value}> <http://schema.org/name> ?n }}"))
+    assert len(names) == 1  # printed in two documents, one solution in the default graph
+
+
+def test_build_is_reproducible(release: Path, tmp_path: Path) -> None:
+    again = build(Settings(data_dir=tmp_path), report=quiet)
+    assert again.release_id == release.name
+    for path in (release / "dumps").iterdir():
+        assert (again.path / "dumps" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_dataset_description_states_true_sizes_and_checksums(release: Path) -> None:
+    graph = ox.parse(path=str(release / "dumps" / "void.ttl"), format=ox.RdfFormat.TURTLE)
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in graph)
+    rows = store.query(f"""
+        SELECT ?url ?size ?sum WHERE {{
+          ?d <{DCAT}downloadURL> ?url ; <{DCAT}byteSize> ?size ;
+             <{SPDX}checksum>/<{SPDX}checksumValue> ?sum }}""")
+    seen = 0
+    for row in rows:
+        name = row["url"].value.rsplit("/", 1)[-1]
+        data = (release / "dumps" / name).read_bytes()
+        assert int(row["size"].value) == len(data)
+        assert row["sum"].value == hashlib.sha256(data).hexdigest()
+        seen += 1
+    assert seen >= 12
+
+
+def test_every_document_entity_points_at_lines_that_print_its_title(store: ox.Store, release: Path) -> None:
+    rows = select(store, f"""
+        SELECT ?e ?file ?first ?last ?title WHERE {{
+          ?e <{KUSEI}printing> ?p ; <http://purl.org/dc/terms/title> ?title .
+          ?p <http://www.w3.org/ns/prov#entity> ?doc ; <{KUSEI}firstLine> ?first ; <{KUSEI}lastLine> ?last .
+          ?doc <{KUSEI}fileName> ?file }}""")
+    assert len(rows) >= 10
+    for entity, file, first, last, title in rows:
+        lines = (release / "sources" / file.value).read_text(encoding="utf-8").splitlines()
+        first, last = int(first.value), int(last.value)
+        assert 1 <= first <= last <= len(lines), entity
+        window = squash("".join(re.sub(r"^\s*(#{1,6}\s+|-\s+)", "", line) for line in lines[first - 1:last]))
+        assert squash(title.value) in window, (entity, title.value, first, last)
+
+
+def test_corrections_keep_the_printed_text(store: ox.Store) -> None:
+    rows = select(store, f"""
+        SELECT ?printed ?corrected ?value WHERE {{
+          ?e <{KUSEI}correction> ?c . ?c <{KUSEI}printedText> ?printed ; <{KUSEI}correctedText> ?corrected ;
+             <{KUSEI}correctedProperty> ?p . ?e ?p ?value }}""")
+    assert rows
+    for printed, corrected, value in rows:
+        assert printed.value != corrected.value
+        assert printed.value in value.value  # the value published is the printed form
+
+
+def test_other_base_rebases_every_minted_iri(tmp_path: Path) -> None:
+    result = build(Settings(data_dir=tmp_path, base="http://example.org/k"), report=quiet)
+    nquads = (result.path / "dumps" / "kusei.nq").read_text(encoding="utf-8")
+    assert "https://w3id.org/kusei" not in nquads
+    assert "<http://example.org/k/def/Plan>" in nquads
+
+
+@pytest.mark.parametrize("code, ok", [("141003", True), ("141089", True), ("141160", True),
+                                      ("141097", True), ("141088", False), ("14116", False)])
+def test_local_government_code_check_digit(code: str, ok: bool) -> None:
+    assert check_digit_ok(code) is ok
+
+
+# --- bad input: each stops the build with file, line/field and reason, and publishes nothing ---
+
+BAD_RECORDS = {
+    "yaml syntax": (lambda t: t.replace("title: 子育て応援事業}", "title: 子育て応援事業"), r":\d+: \(yaml\)"),
+    "missing field": (lambda t: t.replace("      title: 暮らしの安全・安心\n", ""),
+                      r":\d+: plan\.measures\[2\]\.title: missing required field"),
+    "unknown key": (lambda t: t.replace("  kind: newsletter\n", "  kind: newsletter\n  colour: red\n"),
+                    r":\d+: document\.colour: unknown key"),
+    "wrong type": (lambda t: t.replace("population: 194207", "population: many"),
+                   r":\d+: population\.population: .*integer"),
+    "text not in document": (lambda t: t.replace("子育て応援事業}", "子育て応援事業です}"),
+                             r":\d+: plan\.measures\[0\]\.projects\[1\]\.title: text not found"),
+    "population text not in document": (lambda t: t.replace("194,207人", "194,208人"),
+                                        r":\d+: population\.population_printed: text not found"),
+    "duplicate number": (lambda t: t.replace('  - number: "4"', '  - number: "3"'),
+                         r":\d+: plan\.measures\[3\]\.number: duplicate measure number"),
+    "unknown section type": (lambda t: t.replace("key: koseki", "key: kosekii"),
+                             r"sections\[0\]\.key: unknown section type"),
+}
+
+
+@pytest.fixture()
+def published(tmp_path: Path) -> tuple[Settings, Path]:
+    records = tmp_path / "records"
+    records.mkdir()
+    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    settings = Settings(data_dir=tmp_path / "data")
+    build(settings, records_dir=records, report=quiet)
+    return settings, records
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RECORDS))
+def test_bad_record_stops_the_build_and_keeps_the_release(case: str, published: tuple[Settings, Path]) -> None:
+    settings, records = published
+    before = os.readlink(settings.data_dir / "current")
+    mutate, expected = BAD_RECORDS[case]
+    path = records / EXEMPLAR
+    original = path.read_text(encoding="utf-8")
+    changed = mutate(original)
+    assert changed != original, "the mutation must apply"
+    path.write_text(changed, encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(settings, records_dir=records, report=quiet)
+    report = info.value.report()
+    assert EXEMPLAR in report
+    assert re.search(expected, report), report
+    assert os.readlink(settings.data_dir / "current") == before
+    current = settings.data_dir / "current"
+    assert ox.Store.read_only(str(current / "store")) is not None
+    assert not [p for p in (settings.data_dir / "releases").iterdir() if p.name.startswith(".build-")]
+
+
+def test_shape_violation_stops_the_build(published: tuple[Settings, Path], tmp_path: Path) -> None:
+    settings, records = published
+    before = os.readlink(settings.data_dir / "current")
+    shapes = tmp_path / "shapes"
+    shapes.mkdir()
+    (shapes / "strict.ttl").write_text(f"""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:test:MascotNeedsThreeRoles> a sh:NodeShape ; sh:targetClass <{KUSEI}Mascot> ;
+          sh:property [ sh:path <{KUSEI}role> ; sh:minCount 3 ; sh:message "a mascot needs three roles"@en ] .
+        """, encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(settings, records_dir=records, shapes_dir=shapes, report=quiet)
+    report = info.value.report()
+    assert f"{EXEMPLAR}: https://w3id.org/kusei/id/mascot/141089/botan-chan" in report
+    assert "a mascot needs three roles" in report and f"{KUSEI}role" in report
+    assert os.readlink(settings.data_dir / "current") == before
+
+
+def test_record_loader_reports_line_of_the_field() -> None:
+    record, lines = load_record(RECORDS_DIR / EXEMPLAR)
+    assert record.document.ward == "141089"
+    line = lines[("population", "population")]
+    text = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8").splitlines()[line - 1]
+    assert "194207" in text
+    assert (SOURCES_DIR / record.document.file).is_file()
+
+
+def _record_problems(path: Path) -> list[str]:
+    with pytest.raises(RecordErrors) as info:
+        load_record(path)
+    return [str(error) for error in info.value.errors]
+
+
+def test_a_misspelt_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
+    # Regression: "titel" was reported as "missing required field: title" at the list item.
+    original = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8")
+    lines = original.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("title:") and i > 20)
+    lines[index] = lines[index].replace("title:", "titel:", 1)
+    path = tmp_path / EXEMPLAR
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = _record_problems(path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{EXEMPLAR}:{index + 1}: ")
+    assert problems[0].endswith("unknown key titel (did you mean title?)")
+
+
+def test_every_problem_of_a_record_is_listed(tmp_path: Path) -> None:
+    text = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8")
+    text = text.replace("\ndocument:\n", "\ndocument:\n  colour: blue\n", 1).replace("kind: ", "kind: nonsense-", 1)
+    path = tmp_path / EXEMPLAR
+    path.write_text(text, encoding="utf-8")
+    problems = _record_problems(path)
+    assert any("unknown key colour" in p for p in problems)
+    assert any("document.kind" in p for p in problems)
+
+
+def test_an_unclosed_bracket_is_reported_where_it_opens(tmp_path: Path) -> None:
+    # Regression: reported lines later as "expected ',' or ']', but got ..." at the next key.
+    lines = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if "policy_areas: [" in line)
+    lines[index] = lines[index].replace("]", "", 1)
+    path = tmp_path / EXEMPLAR
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (problem,) = _record_problems(path)
+    assert problem.startswith(f"{EXEMPLAR}:{index + 1}: (yaml): the [ opened here is not closed")
+
+
+def test_one_build_reports_the_problems_of_every_record(published: tuple[Settings, Path]) -> None:
+    settings, records = published
+    broken = sorted(records.glob("*.yaml"))[:2]
+    for path in broken:
+        path.write_text(path.read_text(encoding="utf-8").replace("\nplan:\n", "\nplan:\n  colour: blue\n", 1),
+                        encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(settings, records_dir=records, report=quiet)
+    report = info.value.report()
+    for path in broken:
+        assert re.search(rf"{re.escape(path.name)}:\d+: plan.colour: unknown key colour", report), report
+
+
+def test_a_killed_builds_work_directory_is_removed_by_the_next_build(published: tuple[Settings, Path]) -> None:
+    # Regression: a killed build left releases/.build-* behind for ever.
+    settings, records = published
+    releases = settings.data_dir / "releases"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = releases / f".build-{dead.pid}-abc"
+    (stale / "dumps").mkdir(parents=True)
+    running = releases / f".build-{os.getpid()}-def"  # a build still running (this process) is left alone
+    running.mkdir()
+    build(settings, records_dir=records, report=quiet)
+    assert not stale.exists()
+    assert running.exists()
+
+
+def test_a_disk_that_cannot_be_written_is_one_line_with_the_path(tmp_path: Path) -> None:
+    # Regression: a read-only or full disk ended the build in a raw traceback.
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "releases").write_text("not a directory", encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(Settings(data_dir=data_dir), report=quiet)
+    (line,) = info.value.problems
+    assert "releases" in line and "\n" not in line

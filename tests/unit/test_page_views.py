@@ -1,0 +1,328 @@
+"""The pages people read, checked against the data: the plan as a document, measure and project
+places, Japanese labels, search, wards, comparison, year over year, browse lists, error pages,
+and the query page's downloads, paging and error explanations.
+
+Expected values come from the store the build wrote, so the tests follow the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from kusei.endpoint.web.pages.resource import ResourceBuilder
+from kusei.endpoint.web.pages.terms import Namer
+from kusei.namespaces import prefixes
+from kusei.release import open_store
+from kusei.search_index import INDEX_FILE, fold
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+PLAN = "/id/plan/141089/2024"
+
+
+def release_of(app: Flask):
+    return app.extensions["kusei_release"].latest()
+
+
+def select(app: Flask, query: str) -> list[dict]:
+    # The tests read the store directly, to check the pages against the data (pages never do).
+    solutions = open_store(release_of(app).path).query(query)
+    return [{v.value: s[v] for v in solutions.variables} for s in solutions]
+
+
+def html(client: FlaskClient, path: str, status: int = 200) -> str:
+    response = client.get(path, headers={"Accept": BROWSER})
+    assert response.status_code == status, (path, response.status_code)
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def main_of(page: str) -> str:
+    return page[page.index('<main id="main"'):page.index("</main>")]
+
+
+@pytest.fixture()
+def base(app: Flask) -> str:
+    return release_of(app).base
+
+
+# -- the plan as the document -------------------------------------------------------------------
+
+
+def test_plan_page_shows_parts_in_printed_order(client: FlaskClient, app: Flask, base: str) -> None:
+    page = html(client, PLAN)
+    outline = page[page.index('class="block outline"'):page.index('class="all-props"')]
+    measures = select(app, f"""
+SELECT ?m ?num ?first WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> <{base}{PLAN}> ;
+  <{base}/def/printedNumber> ?num ; <{base}/def/firstLine> ?first }} ORDER BY ?first""")
+    assert len(measures) >= 2
+    positions = []
+    for row in measures:
+        href = row["m"].value[len(base):]
+        at = outline.index(f'<a href="{href}">')
+        # The printed number heads the measure, and its source lines link into the document.
+        assert f'<span class="part-number">{row["num"].value}</span>' in outline[at - 200:at]
+        positions.append(at)
+    assert positions == sorted(positions)
+    # The groups follow the printed plan: goal, then measures, then the rest.
+    assert outline.index('id="group-goal"') < outline.index('id="group-measures"') < outline.index('id="group-ward"')
+    document = select(app, f"SELECT ?d WHERE {{ <{base}{PLAN}> <{base}/def/sourceDocument> ?d }}")[0]["d"]
+    first_line = measures[0]["first"].value
+    assert f'href="{document.value[len(base):]}#L{first_line}"' in outline
+    # Each project of the plan sits under its measure in the outline.
+    projects = select(app, f"SELECT ?p WHERE {{ ?p a <{base}/def/Project> ; <{base}/def/plan> <{base}{PLAN}> }}")
+    for row in projects:
+        assert f'href="{row["p"].value[len(base):]}"' in outline
+    # The generic table is still there, folded away.
+    assert re.search(r'<details class="all-props">\s*<summary>', page)
+
+
+def test_plan_incoming_links_do_not_repeat_the_outline(client: FlaskClient, app: Flask, base: str) -> None:
+    page = html(client, PLAN)
+    incoming = page[page.index("被参照"):] if "被参照" in page else ""
+    parts = select(app, f"SELECT ?s WHERE {{ ?s <http://purl.org/dc/terms/isPartOf> <{base}{PLAN}> }}")
+    assert parts
+    for row in parts:
+        assert f'href="{row["s"].value[len(base):]}"' not in incoming
+
+
+def test_measure_lists_each_project_once(client: FlaskClient, app: Flask, base: str) -> None:
+    measure = PLAN + "/measure/1"
+    page = main_of(html(client, measure))
+    projects = select(app, f"SELECT ?p WHERE {{ ?p <{base}/def/measure> <{base}{measure}> ; a <{base}/def/Project> }}")
+    assert projects
+    for row in projects:
+        href = row["p"].value[len(base):]
+        # Once under dcterms:hasPart, not again under isPartOf and kusei:measure links back.
+        assert page.count(f'href="{href}"') == 1, href
+
+
+def test_project_pages_link_previous_and_next(client: FlaskClient, app: Flask, base: str) -> None:
+    rows = select(app, f"""
+SELECT ?p ?pos WHERE {{ ?p <http://purl.org/dc/terms/isPartOf> <{base}{PLAN}/measure/1> ;
+  a <{base}/def/Project> ; <http://schema.org/position> ?pos }} ORDER BY ?pos""")
+    hrefs = [row["p"].value[len(base):] for row in rows]
+    assert len(hrefs) >= 2
+    for index, href in enumerate(hrefs):
+        page = html(client, href)
+        assert f"{index + 1} / {len(hrefs)}" in page
+        if index > 0:
+            assert f'<a href="{hrefs[index - 1]}" rel="prev">' in page
+        else:
+            assert 'rel="prev"' not in page
+        if index < len(hrefs) - 1:
+            assert f'<a href="{hrefs[index + 1]}" rel="next">' in page
+
+
+@pytest.mark.parametrize("path", [PLAN, PLAN + "/measure/1", PLAN + "/measure/1/project/1",
+                                  "/id/mascot/141089/botan-chan", "/id/organization/141089/section/koseki",
+                                  "/id/document/a9155f3b6863ac96", "/id/dataset/kusei", "/id/area/141089",
+                                  "/def/Measure"])
+def test_every_predicate_shown_has_a_japanese_label(app: Flask, base: str, path: str) -> None:
+    release = release_of(app)
+    with app.app_context():
+        view = ResourceBuilder(release, Namer(base, prefixes(base)), app.config["KUSEI"]).build(base + path)
+
+    def rows(items: list) -> list:
+        found = []
+        for row in items:
+            found.append(row)
+            for value in row.values:
+                found += rows(value.rows)
+        return found
+
+    missing = {row.curie for row in rows(view.rows) + rows(view.incoming) if not row.label_ja}
+    assert not missing, missing
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+def test_folding_treats_japanese_variants_alike() -> None:
+    assert fold("ぼたんちゃん") == fold("ボタンチャン") == fold("ﾎﾞﾀﾝﾁｬﾝ")
+    assert fold("ＧＵＲＵＲＩ") == fold("gururi")
+    assert fold("ボーダー") == fold("ボダ")
+    assert fold("子 育て") == fold("子育て")
+    assert fold("ぼたん") in fold("ぼたんちゃん")
+
+
+def test_search_index_is_written_with_the_release(data_dir: Path) -> None:
+    index = data_dir / "current" / INDEX_FILE
+    assert index.is_file() and index.stat().st_size > 0
+
+
+def test_search_understands_kana_and_width(client: FlaskClient, app: Flask, base: str) -> None:
+    mascots = select(app, f"SELECT ?m ?name WHERE {{ ?m a <{base}/def/Mascot> ; <http://schema.org/name> ?name }}")
+    botan = next(row for row in mascots if row["name"].value.startswith("ぼたん"))
+    data = client.get("/search.json", query_string={"q": "ボタン"}).get_json()
+    assert data["results"][0]["iri"] == botan["m"].value
+    assert data["results"][0]["matched"] == "title"
+
+    texts = select(app, 'SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isLiteral(?o) && CONTAINS(STR(?o), "GURURI")) }')
+    assert texts
+    found = client.get("/search", query_string={"q": "ＧＵＲＵＲＩ"}, headers={"Accept": "application/json"}).get_json()
+    assert {r["iri"] for r in found["results"]} >= {row["s"].value for row in texts if row["s"].value.startswith(base)}
+    assert all("GURURI" in r["highlights"] for r in found["results"])
+
+
+def test_search_ranks_titles_above_descriptions(client: FlaskClient) -> None:
+    data = client.get("/search.json", query_string={"q": "子育て"}).get_json()
+    matched = [r["matched"] for r in data["results"]]
+    assert "title" in matched and "text" in matched
+    assert matched == sorted(matched, key=lambda m: m != "title")
+    page = html(client, "/search?q=" + quote("子育て"))
+    assert "<mark>子育て</mark>" in page
+    assert page.count('<li>\n  <p class="hit-title">') == len(data["results"])
+
+
+# -- wards, comparison, years, browse -----------------------------------------------------------
+
+
+def test_home_lists_all_wards_and_says_which_have_plans(client: FlaskClient, app: Flask, base: str) -> None:
+    wards = select(app, f"SELECT ?w ?code WHERE {{ ?w a <{base}/def/Ward> ; "
+                        "<http://purl.org/dc/terms/identifier> ?code }")
+    assert len(wards) == 18
+    with_plans = {row["w"].value for row in select(app, f"SELECT DISTINCT ?w WHERE {{ ?p a <{base}/def/Plan> ; "
+                                                        "<http://purl.org/dc/terms/spatial> ?w }")}
+    page = html(client, "/")
+    for row in wards:
+        assert f'href="/ward/{row["code"].value}"' in page
+    assert page.count('class="ward ward-empty"') == 18 - len(with_plans)
+    assert page.count("No plan in the data yet.") == 18 - len(with_plans)
+
+
+def _ward_with_most_plans(app: Flask, base: str) -> tuple[str, list[dict]]:
+    rows = select(app, f"""
+SELECT ?code ?plan ?year WHERE {{
+  ?plan a <{base}/def/Plan> ; <http://purl.org/dc/terms/spatial> ?w ; <{base}/def/year> ?year .
+  ?w <http://purl.org/dc/terms/identifier> ?code }} ORDER BY ?year""")
+    by_ward: dict[str, list[dict]] = {}
+    for row in rows:
+        by_ward.setdefault(row["code"].value, []).append(row)
+    code = max(by_ward, key=lambda c: len(by_ward[c]))
+    return code, by_ward[code]
+
+
+def test_ward_page_lists_plans_by_year_with_goals(client: FlaskClient, app: Flask, base: str) -> None:
+    code, plans = _ward_with_most_plans(app, base)
+    assert len(plans) >= 2
+    page = html(client, f"/ward/{code}")
+    positions = [page.index(f'href="{row["plan"].value[len(base):]}"') for row in plans]
+    assert positions == sorted(positions)
+    goals = select(app, f"SELECT ?t WHERE {{ ?p a <{base}/def/Plan> ; <http://purl.org/dc/terms/spatial> ?w ; "
+                        f"<{base}/def/basicGoal>/<http://purl.org/dc/terms/title> ?t . "
+                        f"?w <http://purl.org/dc/terms/identifier> \"{code}\" }}")
+    for row in goals:
+        assert row["t"].value in page
+    data = client.get(f"/ward/{code}.json").get_json()
+    assert [p["year"] for p in data["plans"]] == [int(row["year"].value) for row in plans]
+    assert client.get("/ward/000000", headers={"Accept": BROWSER}).status_code == 404
+
+
+def test_comparison_puts_measures_under_their_policy_areas(client: FlaskClient, app: Flask, base: str) -> None:
+    pairs = select(app, f"SELECT ?m ?area ?plan WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/policyArea> ?area ; "
+                        f"<{base}/def/plan> ?plan }}")
+    assert pairs
+    data = client.get("/compare", headers={"Accept": "application/json"}).get_json()
+    cells = {(area["iri"], plan, m["iri"]) for area in data["areas"] for plan, ms in area["cells"].items() for m in ms}
+    assert cells == {(row["area"].value, row["plan"].value, row["m"].value) for row in pairs}
+    table = list(csv.reader(io.StringIO(client.get("/compare.csv").get_data(as_text=True))))
+    assert len(table) - 1 == len(pairs)
+    page = html(client, "/compare")
+    for row in pairs:
+        assert f'href="{row["m"].value[len(base):]}"' in page
+    assert page.count("<svg") == 1 and "<script" not in main_of(page)
+    # Narrowed to one plan, only its measures remain.
+    plan = pairs[0]["plan"].value
+    narrowed = client.get("/compare.json", query_string={"plan": plan}).get_json()
+    assert [p["iri"] for p in narrowed["plans"]] == [plan]
+
+
+def test_year_over_year_accounts_for_every_measure(client: FlaskClient, app: Flask, base: str) -> None:
+    code, plans = _ward_with_most_plans(app, base)
+    data = client.get(f"/ward/{code}/years.json").get_json()
+    assert len(data["steps"]) == len(plans) - 1
+    step = data["steps"][0]
+
+    def titles(plan: str) -> set[str]:
+        rows = select(app, f"SELECT ?t WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> <{plan}> ; "
+                           "<http://www.w3.org/2000/01/rdf-schema#label> ?t FILTER(lang(?t) = 'ja') }")
+        return {fold(row["t"].value) for row in rows}
+
+    measures = [c for c in step["changes"] if c["kind"] == "measure"]
+    before = {fold(c["title"]) for c in measures if c["status"] in ("continued", "dropped")}
+    after = {fold(c["title"]) for c in measures if c["status"] in ("continued", "new")}
+    assert before == titles(step["from"]) and after == titles(step["to"])
+    assert "継続" in html(client, f"/ward/{code}/years")
+    assert client.get(f"/ward/{code}/years.csv").mimetype == "text/csv"
+
+
+def test_browse_lists(client: FlaskClient, app: Flask, base: str) -> None:
+    plans = select(app, f"SELECT ?p WHERE {{ ?p a <{base}/def/Plan> }}")
+    for path in ("/id/", "/id/plan/"):
+        page = html(client, path)
+        for row in plans:
+            assert f'href="{row["p"].value[len(base):]}"' in page
+    assert len(client.get("/id/plan/index.json").get_json()["wards"]) >= 1
+
+
+# -- finished pages -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path,status", [("/dumps/", 200), ("/no/such/page", 404), ("/id/no/such", 404),
+                                         ("/dumps/no-such-file", 404)])
+def test_pages_share_the_site_layout(client: FlaskClient, path: str, status: int) -> None:
+    page = html(client, path, status)
+    assert '<meta name="viewport"' in page and '<html lang="ja">' in page
+    assert '<main id="main"' in page and 'class="skip-link"' in page and 'action="/search"' in page
+    assert 'lang="en"' in page
+
+
+def test_errors_stay_json_for_json_clients(client: FlaskClient) -> None:
+    response = client.get("/no/such/page", headers={"Accept": "application/json"})
+    assert response.status_code == 404 and response.get_json()["error"]
+
+
+# -- the query page -----------------------------------------------------------------------------
+
+
+def test_query_downloads_follow_the_result_kind(client: FlaskClient) -> None:
+    select_page = html(client, "/query?query=" + quote("SELECT ?s WHERE { ?s a kusei:Plan }"))
+    construct = html(client, "/query?query=" + quote("CONSTRUCT WHERE { ?s a kusei:Plan }"))
+    assert re.search(r'<span id="dl-table" class="dl-group">', select_page)
+    assert re.search(r'<span id="dl-graph" class="dl-group" hidden>', select_page)
+    assert re.search(r'<span id="dl-table" class="dl-group" hidden>', construct)
+    assert re.search(r'<span id="dl-graph" class="dl-group">', construct)
+    for fmt in ("ttl", "nt", "jsonld"):
+        assert f"format={fmt}" in construct
+    assert '<div id="downloads" class="downloads" hidden>' in html(client, "/query")
+
+
+def test_csv_with_bom_for_excel(client: FlaskClient) -> None:
+    response = client.get("/query/download", query_string={"query": "SELECT ?s WHERE { ?s a kusei:Ward }",
+                                                          "format": "csv-bom"})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.data.startswith(b"\xef\xbb\xbfs\r\n")
+    assert response.data.count(b"\r\n") == 19
+
+
+def test_query_results_are_paged(client: FlaskClient) -> None:
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 250"
+    first = html(client, "/query?query=" + quote(query))
+    third = html(client, "/query?query=" + quote(query) + "&page=3")
+    assert "250 行" in first and "1–100 行目を表示" in first and "201–250 行目を表示" in third
+    assert third.count("<tr><td>") == 50
+    assert 'rel="next"' in first and 'rel="prev"' in third and 'rel="next"' not in third
+
+
+def test_parse_errors_are_explained_with_the_position(client: FlaskClient) -> None:
+    page = html(client, "/query?query=" + quote("SELECT * WHERE {\n  ?s ?p\n}"))
+    assert 'class="explain">構文エラー' in page and 'class="explain" lang="en">A syntax error' in page
+    assert re.search(r'<mark class="at">.</mark>', page)

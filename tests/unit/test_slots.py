@@ -1,0 +1,86 @@
+"""Query slots shared by the processes of one server (endpoint/slots.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from kusei.endpoint.query.slots import NoSlot, QuerySlots
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_threads_of_one_process_exclude_each_other(tmp_path: Path) -> None:
+    slots = QuerySlots(tmp_path, 2)
+    with slots.hold(wait=0), slots.hold(wait=0):
+        with pytest.raises(NoSlot):
+            with slots.hold(wait=0.05):
+                pass
+    with slots.hold(wait=0):  # both were given back
+        pass
+
+
+def test_a_waiting_query_gets_the_slot_when_it_frees(tmp_path: Path) -> None:
+    slots = QuerySlots(tmp_path, 1)
+    got = threading.Event()
+
+    def waiter() -> None:
+        with slots.hold(wait=10):
+            got.set()
+
+    with slots.hold(wait=0):
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        assert not got.wait(0.2)
+    thread.join(10)
+    assert got.is_set()
+
+
+def test_a_killed_process_gives_its_slot_back(tmp_path: Path) -> None:
+    holder = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from kusei.endpoint.query.slots import QuerySlots
+        with QuerySlots(Path({str(tmp_path)!r}), 1).hold(wait=5):
+            print("holding", flush=True)
+            time.sleep(60)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", holder], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "holding"
+        slots = QuerySlots(tmp_path, 1)
+        with pytest.raises(NoSlot):
+            with slots.hold(wait=0.05):
+                pass
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+        with slots.hold(wait=5):
+            pass
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def test_slot_directories_of_ended_servers_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kusei.endpoint.query.slots import remove_stale
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    gone = tmp_path / f"{ended.pid}-abc"
+    alive = tmp_path / f"{os.getpid()}-abc"
+    unknown = tmp_path / "0123456789abcdef"  # older naming: its server may still run
+    for directory in (gone, alive, unknown):
+        directory.mkdir()
+    remove_stale(tmp_path)
+    assert not gone.exists() and alive.exists() and unknown.exists()

@@ -1,0 +1,316 @@
+"""The SHACL gate validates the shared graphs once and each document with only the shared data it
+reaches (graph/validate.py), so that validation time grows linearly with the documents. These
+tests check that it still rejects what validating each document with all the shared triples
+rejects, and attributes it the same way, on the seed data with one defect or several put in.
+
+The inputs are those of a real build of the seed records, captured where the build hands them to
+``validate_graphs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+import kusei.graph.build
+from kusei.graph.gate.validate import SHARED_SOURCE, Violation, _shacl, memoised_sparql, to_rdflib, validate_graphs
+from kusei.settings import Settings
+
+KUSEI = "https://w3id.org/kusei/def/"
+KSHAPE = KUSEI + "shapes/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+SPATIAL = "http://purl.org/dc/terms/spatial"
+IDENTIFIER = "http://purl.org/dc/terms/identifier"
+IN_XSD_DATE = "http://www.w3.org/2006/time#inXSDDate"
+SCHEMA_CITY = "http://schema.org/City"
+
+Parts = list[tuple[str, list[ox.Triple]]]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    parts: Parts
+    shared: list[ox.Triple]
+    shapes: rdflib.Graph
+    ontology: rdflib.Graph
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
+    captured: dict[str, Inputs] = {}
+
+    def capture(parts: Parts, shared: list[ox.Triple], shapes: rdflib.Graph, ontology: rdflib.Graph) -> None:
+        captured["inputs"] = Inputs(parts, shared, shapes, ontology)
+        raise _Captured
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kusei.graph.build, "validate_graphs", capture)
+        with pytest.raises(_Captured):
+            kusei.graph.build.build(Settings(data_dir=Path(tmp_path_factory.mktemp("capture"))), report=lambda _: None)
+    result = captured["inputs"]
+    assert len(result.parts) >= 3 and result.shared
+    return result
+
+
+def validate(inputs: Inputs, parts: Parts, shared: list[ox.Triple]) -> list[Violation]:
+    outcome = validate_graphs(parts, shared, inputs.shapes, inputs.ontology)
+    assert outcome.conforms == (not outcome.violations)
+    return outcome.violations
+
+
+def each_with_all_shared(inputs: Inputs, parts: Parts, shared: list[ox.Triple]) -> set[tuple[str, ...]]:
+    """The reference: every document validated with all the shared triples, as the build did
+    before; (source file, focus, path, message, shape) of every violation."""
+    shared_graph = to_rdflib(shared)
+    found = set()
+    with memoised_sparql():
+        for source, triples in parts:
+            for result in _shacl(to_rdflib(triples) + shared_graph, inputs.shapes, inputs.ontology):
+                if result.is_violation:
+                    found.add((source, *result.key))
+    return found
+
+
+def keys(violations: list[Violation]) -> set[tuple[str, ...]]:
+    return {(v.focus, v.path, v.message, v.shape) for v in violations}
+
+
+# --- finding things in the seed data and putting defects in ------------------------------------
+
+def is_type(triple: ox.Triple, cls: str) -> bool:
+    return triple.predicate.value == RDF_TYPE and triple.object.value == cls
+
+
+def subjects(triples: list[ox.Triple]) -> set[str]:
+    return {t.subject.value for t in triples}
+
+
+def part_with(inputs: Inputs, predicate: str) -> int:
+    return next(i for i, (_, triples) in enumerate(inputs.parts) if any(t.predicate.value == predicate
+                                                                          for t in triples))
+
+
+def untouched_ward(inputs: Inputs) -> str:
+    """A ward that no document says anything about."""
+    described = set().union(*(subjects(triples) for _, triples in inputs.parts))
+    return sorted(t.subject.value for t in inputs.shared if is_type(t, KUSEI + "Ward")
+                  and t.subject.value not in described)[0]
+
+
+def flower_ward(inputs: Inputs) -> tuple[int, str]:
+    """The document stating a ward's flower, and that ward (a reference node it describes)."""
+    index = part_with(inputs, KUSEI + "wardFlower")
+    ward = next(t.subject.value for t in inputs.parts[index][1] if t.predicate.value == KUSEI + "wardFlower")
+    return index, ward
+
+
+def without_english_label(shared: list[ox.Triple], node: str) -> list[ox.Triple]:
+    changed = [t for t in shared if not (t.subject.value == node and t.predicate.value == RDFS_LABEL
+                                         and t.object.language == "en")]
+    assert len(changed) == len(shared) - 1
+    return changed
+
+
+def with_part(parts: Parts, index: int, change: Callable[[list[ox.Triple]], list[ox.Triple]]) -> Parts:
+    return [(source, change(triples) if i == index else triples) for i, (source, triples) in enumerate(parts)]
+
+
+def replaced(triples: list[ox.Triple], old: ox.Triple, new_object: ox.Literal | ox.NamedNode) -> list[ox.Triple]:
+    assert old in triples
+    return [t for t in triples if t != old] + [ox.Triple(old.subject, old.predicate, new_object)]
+
+
+# --- a defect in the shared graphs: reported once, not once per document -----------------------
+
+@pytest.mark.parametrize("which", ["untouched ward", "ward a document describes"])
+def test_violation_in_reference_data_is_reported_once(inputs: Inputs, which: str) -> None:
+    ward = untouched_ward(inputs) if which == "untouched ward" else flower_ward(inputs)[1]
+    outcome = validate_graphs(inputs.parts, without_english_label(inputs.shared, ward), inputs.shapes,
+                              inputs.ontology)
+    assert not outcome.conforms
+    assert [(v.source_file, v.focus, v.path, v.shape) for v in outcome.violations] == [
+        (SHARED_SOURCE, ward, RDFS_LABEL, KSHAPE + "Ward-label")]
+    # the merged report holds it once too, under one report
+    report = outcome.report
+    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    assert len(list(report.subjects(rdflib.RDF.type, sh.ValidationReport))) == 1
+    assert [str(f) for f in report.objects(None, sh.focusNode)] == [ward]
+
+
+def test_shared_violation_of_a_node_every_document_describes_is_still_reported(inputs: Inputs) -> None:
+    index, ward = flower_ward(inputs)
+    violations = validate(inputs, [inputs.parts[index]], without_english_label(inputs.shared, ward))
+    assert [(v.source_file, v.focus, v.shape) for v in violations] == [(SHARED_SOURCE, ward, KSHAPE + "Ward-label")]
+
+
+def test_shared_node_completed_by_a_document_fails_only_where_some_document_does_not_complete_it(
+        inputs: Inputs) -> None:
+    """A ward office's account link moved to the reference graph, the account's type left in its
+    document: with each document and all shared triples, as before, the office conforms alongside
+    that document only, and fails alongside any other."""
+    account = "http://xmlns.com/foaf/0.1/account"
+    index = part_with(inputs, account)
+    link = next(t for t in inputs.parts[index][1] if t.predicate.value == account)
+    parts = with_part(inputs.parts, index, lambda ts: [t for t in ts if t != link])
+    shared = inputs.shared + [link]
+    assert validate(inputs, [parts[index]], shared) == []
+    other = next(i for i, (_, ts) in enumerate(parts) if link.subject.value not in subjects(ts))
+    violations = validate(inputs, [parts[index], parts[other]], shared)
+    assert [(v.source_file, v.focus, v.path, v.shape) for v in violations] == [
+        (SHARED_SOURCE, link.subject.value, account, KSHAPE + "WardOffice-account")]
+
+
+def test_reference_node_a_document_only_reaches_is_judged_with_all_its_data(inputs: Inputs) -> None:
+    """A document's run holds only the wards it reaches, so the city's wards cannot be counted
+    there: that run must not judge the city, which the shared run validates with all its wards."""
+    city = next(t.subject.value for t in inputs.shared if is_type(t, SCHEMA_CITY))
+    wards = sum(1 for t in inputs.shared if t.predicate.value == "http://schema.org/containedInPlace"
+                and t.object.value == city)
+    assert wards > 1
+    shapes = rdflib.Graph()
+    shapes += inputs.shapes
+    shapes.parse(format="turtle", data=f"""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <urn:test:City> a sh:NodeShape ; sh:targetClass <{SCHEMA_CITY}> ; sh:property <urn:test:City-wards> .
+        <urn:test:City-wards> a sh:PropertyShape ;
+            sh:path [ sh:inversePath <http://schema.org/containedInPlace> ] ; sh:minCount {wards} ;
+            sh:message "the city has all its wards"@en .""")
+    assert validate_graphs(inputs.parts, inputs.shared, shapes, inputs.ontology).violations == []
+    missing = [t for t in inputs.shared if not (t.predicate.value == "http://schema.org/containedInPlace"
+                                                and t.subject.value == untouched_ward(inputs))]
+    violations = validate_graphs(inputs.parts, missing, shapes, inputs.ontology).violations
+    assert [(v.source_file, v.focus, v.message) for v in violations if v.shape.startswith("urn:test:")] == [
+        (SHARED_SOURCE, city, "the city has all its wards")]
+
+
+# --- a document's defect, also where it lies in the data it links to ---------------------------
+
+def test_measure_pointing_to_a_policy_area_that_does_not_exist_fails_its_document(inputs: Inputs) -> None:
+    index = 1
+    source, triples = inputs.parts[index]
+    measures = subjects(triples)
+    link = next(t for t in inputs.shared if t.predicate.value == KUSEI + "policyArea" and t.subject.value in measures)
+    shared = replaced(inputs.shared, link, ox.NamedNode("https://w3id.org/kusei/id/policy-area/no-such-area"))
+    violations = validate(inputs, inputs.parts[:3], shared)
+    assert [(v.source_file, v.focus, v.path, v.shape) for v in violations] == [
+        (source, link.subject.value, KUSEI + "policyArea", KSHAPE + "Measure-policyArea")]
+
+
+def test_document_pointing_to_a_ward_that_does_not_exist_fails(inputs: Inputs) -> None:
+    index = 2
+    source, triples = inputs.parts[index]
+    link = next(t for t in triples if t.predicate.value == SPATIAL)
+    parts = with_part(inputs.parts[:3], index,
+                      lambda ts: replaced(ts, link, ox.NamedNode("https://w3id.org/kusei/id/area/999999")))
+    violations = validate(inputs, parts, inputs.shared)
+    assert (source, link.subject.value, SPATIAL, KSHAPE + "spatial-ward") in {
+        (v.source_file, v.focus, v.path, v.shape) for v in violations}
+    assert {v.source_file for v in violations} == {source}
+
+
+def test_defect_two_hops_into_reference_data_fails_every_document_citing_it(inputs: Inputs) -> None:
+    """A fiscal year's beginning is checked from each plan (plan → fiscal year → instant → date)."""
+    fiscal_years = {t.object.value for _, triples in inputs.parts for t in triples
+                    if t.predicate.value == KUSEI + "fiscalYear"}
+    date = next(t for t in inputs.shared if t.predicate.value == IN_XSD_DATE)
+    year = next(t.subject.value for t in inputs.shared if t.object == date.subject)
+    assert year in fiscal_years
+    citing = sorted(source for source, triples in inputs.parts
+                    if any(t.predicate.value == KUSEI + "fiscalYear" and t.object.value == year for t in triples))
+    shared = replaced(inputs.shared, date, ox.Literal("1900-01-01", datatype=date.object.datatype))
+    violations = validate(inputs, inputs.parts, shared)
+    assert [(v.source_file, v.path, v.shape) for v in violations] == [
+        (source, KUSEI + "fiscalYear", KSHAPE + "Plan-fiscalYear-consistent") for source in citing]
+
+
+def test_document_statement_about_a_reference_node_is_the_documents(inputs: Inputs) -> None:
+    index, ward = flower_ward(inputs)
+    source = inputs.parts[index][0]
+    parts = with_part(inputs.parts, index, lambda ts: ts + [
+        ox.Triple(ox.NamedNode(ward), ox.NamedNode(KUSEI + "wardFlower"), ox.Literal("ばら", language="ja"))])
+    violations = validate(inputs, parts, inputs.shared)
+    assert [(v.source_file, v.focus, v.shape) for v in violations] == [(source, ward, KSHAPE + "Ward-wardFlower")]
+
+
+def test_blank_node_in_a_document_is_still_validated(inputs: Inputs) -> None:
+    """Text corrections are blank nodes (pyshacl's focus_nodes option would skip them)."""
+    index = next(i for i, (_, ts) in enumerate(inputs.parts) if any(is_type(t, KUSEI + "TextCorrection") for t in ts))
+    source, triples = inputs.parts[index]
+    correction = next(t.subject for t in triples if is_type(t, KUSEI + "TextCorrection"))
+    assert isinstance(correction, ox.BlankNode)
+    parts = with_part(inputs.parts, index, lambda ts: [t for t in ts if not (
+        t.subject == correction and t.predicate.value == RDFS_COMMENT)])
+    violations = validate(inputs, parts[index:index + 1], inputs.shared)
+    assert [(v.source_file, v.path, v.shape) for v in violations] == [
+        (source, RDFS_COMMENT, KSHAPE + "TextCorrection-comment")]
+
+
+# --- several defects at once: the same as before, and the same as one document at a time -------
+
+@pytest.fixture(scope="module")
+def defective(inputs: Inputs) -> tuple[Parts, list[ox.Triple]]:
+    """The seed data with defects of every kind above, plus a wrong check digit of a ward's code
+    (checked from the city, over all its wards) in a document set where one document describes
+    the city."""
+    shared = without_english_label(inputs.shared, untouched_ward(inputs))
+    index, ward = flower_ward(inputs)
+    shared = without_english_label(shared, ward)
+    measure_link = next(t for t in shared if t.predicate.value == KUSEI + "policyArea")
+    shared = replaced(shared, measure_link, ox.NamedNode("https://w3id.org/kusei/id/policy-area/no-such-area"))
+    date = next(t for t in shared if t.predicate.value == IN_XSD_DATE)
+    shared = replaced(shared, date, ox.Literal("1900-01-01", datatype=date.object.datatype))
+    code = next(t for t in shared if t.predicate.value == KUSEI + "localGovernmentCode"
+                and t.subject.value == untouched_ward(inputs))
+    wrong = ox.Literal(code.object.value[:5] + str((int(code.object.value[5]) + 1) % 10))
+    shared = replaced(shared, code, wrong)
+    shared = replaced(shared, next(t for t in shared if t.subject == code.subject and t.predicate.value == IDENTIFIER),
+                      wrong)
+    city = next(t.subject for t in shared if is_type(t, SCHEMA_CITY))
+    parts = with_part(inputs.parts, index, lambda ts: ts + [
+        ox.Triple(ox.NamedNode(ward), ox.NamedNode(KUSEI + "wardFlower"), ox.Literal("ばら", language="ja"))])
+    parts = with_part(parts, 0, lambda ts: ts + [
+        ox.Triple(city, ox.NamedNode(KUSEI + "wardTree"), ox.Literal("いちょう", language="ja"))])
+    link = next(t for t in parts[1][1] if t.predicate.value == SPATIAL)
+    parts = with_part(parts, 1, lambda ts: replaced(ts, link, ox.NamedNode("https://w3id.org/kusei/id/area/999999")))
+    return parts, shared
+
+
+def test_same_violations_as_each_document_with_all_shared_data(
+        inputs: Inputs, defective: tuple[Parts, list[ox.Triple]]) -> None:
+    parts, shared = defective
+    violations = validate(inputs, parts, shared)
+    before = each_with_all_shared(inputs, parts, shared)
+    assert keys(violations) == {key[1:] for key in before}
+    assert len(violations) == len(keys(violations))  # each once
+    assert {v.shape.removeprefix(KSHAPE) for v in violations} == {  # every defect put in is found
+        "Ward-label", "City-wardCodes-checkDigit", "Measure-policyArea", "spatial-ward",
+        "Plan-fiscalYear-consistent", "Ward-wardFlower"}
+    # A violation found only with one document's data stays that document's.
+    counts: dict[tuple[str, ...], set[str]] = {}
+    for source, *key in before:
+        counts.setdefault(tuple(key), set()).add(source)
+    for v in violations:
+        sources = counts[(v.focus, v.path, v.message, v.shape)]
+        if v.source_file == SHARED_SOURCE:
+            assert v.focus in subjects(shared)
+        else:
+            assert sources == {v.source_file}, v
+
+
+def test_all_documents_at_once_is_the_union_of_each_alone(
+        inputs: Inputs, defective: tuple[Parts, list[ox.Triple]]) -> None:
+    parts, shared = defective
+    together = set(validate(inputs, parts, shared))
+    alone = set().union(*(validate(inputs, [part], shared) for part in parts))
+    assert together == alone
