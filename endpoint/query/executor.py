@@ -217,8 +217,9 @@ class QueryExecutor:
         self._max_worker_rss = max_worker_rss
         self._max_query_memory = max_query_memory
         self._max_server_memory = max_server_memory
-        # The process whose tree the server bound counts (the server's master); this one if None.
-        self._memory_root = memory_root if memory_root is not None else os.getpid()
+        # The process whose tree the server bound counts (the server's master). None: this process
+        # and this pool's workers only (e.g. the app run in-process, whose parent is no server).
+        self._memory_root = memory_root
         self._watch_interval = watch_interval
         self._busy: set[_Worker] = set()
         # Stores this pool has served and left: it never goes back to one (see reopen()).
@@ -316,6 +317,12 @@ class QueryExecutor:
                 self._busy.discard(worker)
             self._release(worker, healthy)
 
+    def _superseded(self, store_path: Path) -> bool:
+        """Whether ``store_path`` is a release this pool left for a newer one of the same data
+        directory (releases/<id>/store). Another data directory (tests run several in one
+        process) is a different dataset, not an older release, and may be switched to."""
+        return store_path in self._retired and store_path.parent.parent == self._store_path.parent.parent
+
     def _death(self, worker: _Worker) -> WorkerCrashed:
         """What the client is told about a worker that died while answering."""
         code = worker.proc.wait()
@@ -355,7 +362,13 @@ class QueryExecutor:
                     if rss > self._max_query_memory:
                         self._kill_for_memory(worker, "query", self._max_query_memory)
             if self._max_server_memory is not None and tick % tree_every == 0:
-                total, largest_query_worker = tree_memory(self._memory_root)
+                if self._memory_root is None:
+                    with self._cond:
+                        workers = list(self._all)
+                    total = _rss(os.getpid()) + sum(_rss(worker.pid) for worker in workers)
+                    largest_query_worker = max(sizes.values())
+                else:
+                    total, largest_query_worker = tree_memory(self._memory_root)
                 if total > self._max_server_memory:
                     worker, rss = max(sizes.items(), key=lambda item: item[1])
                     # Every pool of the server watches the same total; the one that holds the
@@ -389,7 +402,7 @@ class QueryExecutor:
         """
         store_path = Path(store_path)
         with self._cond:
-            if store_path in self._retired:
+            if self._superseded(store_path):
                 return
             new_prefixes = self._prefixes if prefixes is None else dict(prefixes)
             new_base = self._base_iri if base_iri is None else base_iri
@@ -592,16 +605,16 @@ def _rss(pid: int) -> int:
         return 0
 
 
-def server_root() -> int:
+def server_root() -> int | None:
     """The process whose tree is "the server": the master when this process is a server's worker
-    (gunicorn or granian fork their workers), else this process."""
+    (gunicorn or granian fork their workers); None otherwise (see QueryExecutor's memory_root)."""
     parent = os.getppid()
     try:
         with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
             command = cmdline.read()
     except OSError:
-        return os.getpid()
-    return parent if b"gunicorn" in command or b"granian" in command else os.getpid()
+        return None
+    return parent if b"gunicorn" in command or b"granian" in command else None
 
 
 def tree_memory(root: int) -> tuple[int, int]:

@@ -219,7 +219,7 @@ def chain_length(text: str) -> tuple[int, int]:
     values_next = False
     for match in _tokens(text):
         kind = match.lastgroup
-        if kind == "comment":
+        if kind is None or kind == "comment":
             continue
         value = match.group(kind)
         if kind == "word" and value.lower() == "values":
