@@ -222,8 +222,6 @@ class QueryExecutor:
         self._memory_root = memory_root
         self._watch_interval = watch_interval
         self._busy: set[_Worker] = set()
-        # Stores this pool has served and left: it never goes back to one (see reopen()).
-        self._retired: set[Path] = set()
         # False when the store keeps the merge of its named graphs as its own default graph.
         self._union_default_graph = union_default_graph
         self._cond = threading.Condition()
@@ -318,10 +316,15 @@ class QueryExecutor:
             self._release(worker, healthy)
 
     def _superseded(self, store_path: Path) -> bool:
-        """Whether ``store_path`` is a release this pool left for a newer one of the same data
-        directory (releases/<id>/store). Another data directory (tests run several in one
-        process) is a different dataset, not an older release, and may be switched to."""
-        return store_path in self._retired and store_path.parent.parent == self._store_path.parent.parent
+        """Whether ``store_path`` (``<data>/releases/<id>/store``) is a release that is no longer
+        the published one (``<data>/current``): a request that still holds it must not move the
+        pool back to it. A store outside that layout is never superseded."""
+        link = store_path.parent.parent.parent / "current"
+        try:
+            published = (link.parent / os.readlink(link)).resolve()
+        except OSError:
+            return False
+        return published != store_path.parent.resolve()
 
     def _death(self, worker: _Worker) -> WorkerCrashed:
         """What the client is told about a worker that died while answering."""
@@ -396,7 +399,7 @@ class QueryExecutor:
 
         Idle workers are replaced now, busy ones when their query ends (on the old store). Cheap
         when nothing changed, so it can be called on every request with the request's release.
-        A store the pool has already left is ignored: requests that still hold an older release
+        A release that is no longer the published one is ignored: requests that still hold it
         while releases switch fast must not flip the pool back (their run() then gets
         :class:`ReleaseChanged` instead of another release's answer).
         """
@@ -408,8 +411,6 @@ class QueryExecutor:
             new_base = self._base_iri if base_iri is None else base_iri
             if (store_path, new_prefixes, new_base) == (self._store_path, self._prefixes, self._base_iri):
                 return
-            if store_path != self._store_path:
-                self._retired.add(self._store_path)
             self._store_path = store_path
             self._prefixes = new_prefixes
             self._base_iri = new_base

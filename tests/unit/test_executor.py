@@ -269,7 +269,10 @@ def test_reopen_never_goes_back_to_an_older_release(tmp_path: Path) -> None:
         path.parent.mkdir(parents=True)
         _build_store(path, 10, label_suffix=suffix)
     query = 'SELECT (COUNT(*) AS ?c) WHERE { ?s ex:label ?l FILTER(CONTAINS(?l, "new")) }'
+    (tmp_path / "current").symlink_to("releases/a")
     with QueryExecutor(old, workers=1, max_rows=1000, max_bytes=1_000_000, prefixes=PREFIXES) as ex:
+        (tmp_path / "current").unlink()
+        (tmp_path / "current").symlink_to("releases/b")  # b is published
         ex.reopen(new)
         # A request that still holds the old release (as under fast switches) must not flip the
         # pool back, and must not be answered from the new store either.
