@@ -41,6 +41,17 @@ class Corrected(Strict):
 Text = NonEmpty | Corrected
 
 
+class TitledItem(Strict):
+    """A bullet printed as "title ～ description" (信頼される行政サービスの提供 ～ 戸籍・住民登録…):
+    the two parts apart, each as printed."""
+
+    title: Text
+    description: Text
+
+
+Item = Text | TitledItem
+
+
 def printed(text: Text) -> str:
     return text.printed if isinstance(text, Corrected) else text
 
@@ -67,7 +78,7 @@ class Project(Strict):
     title: Text
     marker: str | None = None  # the printed bullet, e.g. "◆", "○", "①", "●", "・"
     description: list[Text] = []  # paragraphs as printed
-    items: list[Text] = []  # bullets printed under the project, in order
+    items: list[Item] = []  # bullets printed under the project, in order
     mtp: MTPReference | None = None
     sdgs: list[Annotated[int, Field(ge=1, le=17)]] = []  # interpretation: SDG goals it serves
     captions: list[Text] = []  # photo captions printed with it
@@ -82,7 +93,7 @@ class Measure(Strict):
     title: Text
     tagline: Text | None = None
     description: list[Text] = []
-    items: list[Text] = []  # summary bullets printed under the measure
+    items: list[Item] = []  # summary bullets printed under the measure
     mtp_basic_strategy: list[BasicStrategyCitation] = []
     policy_areas: list[Key] = Field(min_length=1)  # interpretation: keys of policy_areas.yaml
     projects: list[Project] = []
@@ -105,7 +116,7 @@ class OperationItem(Strict):
     number: str | None = None
     title: Text | None = None
     description: list[Text] = []
-    items: list[Text] = []
+    items: list[Item] = []
     line: int | None = None
 
 
@@ -115,7 +126,7 @@ class Column(Strict):
     measure: str | None = None  # number (or "u<order>") of the measure it is printed under
     title: Text
     description: list[Text] = []
-    items: list[Text] = []
+    items: list[Item] = []
     captions: list[Text] = []
     line: int | None = None
 
@@ -196,7 +207,7 @@ class FacilityProject(Strict):
 class Campaign(Strict):
     title: Text
     description: list[Text] = []
-    items: list[Text] = []  # steps, prizes … as printed, in order
+    items: list[Item] = []  # steps, prizes … as printed, in order
     line: int | None = None
 
 

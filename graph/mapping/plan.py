@@ -6,7 +6,7 @@ import unicodedata
 
 import pyoxigraph as ox
 
-from kusei.graph.input.record import Column, Measure, OperationItem, Project, Text, printed
+from kusei.graph.input.record import Column, Item, Measure, OperationItem, Project, Text, TitledItem, printed
 from kusei.graph.mapping.context import Context
 from kusei.namespaces import DCTERMS, RDFS, SDG, iri, lit, typed
 
@@ -73,12 +73,18 @@ def _label_from(cx: Context, node: ox.NamedNode, *candidates: Text | None) -> No
             return
 
 
-def map_items(cx: Context, parent: ox.NamedNode, items: list[Text], path: tuple) -> None:
-    for order, text in enumerate(items, start=1):
+def map_items(cx: Context, parent: ox.NamedNode, items: list[Item], path: tuple) -> None:
+    for order, item in enumerate(items, start=1):
         node = iri(parent, "item", order)
         _component(cx, node, "ActionItem", parent, order)
         cx.emit.kusei(node, "itemOf", parent)
-        cx.emit.text(node, ox.NamedNode(RDFS + "label"), text, (*path, order - 1))
+        if isinstance(item, TitledItem):
+            # Printed as "title ～ description": the title names the item, the rest describes it.
+            cx.emit.text(node, TITLE, item.title, (*path, order - 1, "title"))
+            cx.emit.label(node, printed(item.title))
+            cx.emit.text(node, DESCRIPTION, item.description, (*path, order - 1, "description"))
+        else:
+            cx.emit.text(node, ox.NamedNode(RDFS + "label"), item, (*path, order - 1))
 
 
 def _captions(cx: Context, node: ox.NamedNode, captions: list[Text], path: tuple) -> None:
@@ -158,7 +164,9 @@ def _map_operation(cx: Context, item: OperationItem, order: int, path: tuple) ->
     e.text(node, TITLE, item.title, (*path, "title"))
     e.paragraphs(node, DESCRIPTION, item.description, (*path, "description"))
     map_items(cx, node, item.items, (*path, "items"))
-    first_text = item.description[0] if item.description else (item.items[0] if item.items else None)
+    first_item = item.items[0] if item.items else None
+    first_text = item.description[0] if item.description else (
+        first_item.title if isinstance(first_item, TitledItem) else first_item)
     _label_from(cx, node, item.title, first_text, item.group)
 
 

@@ -63,3 +63,17 @@ def test_sections_are_linked_to_the_measure_they_are_printed_under(server_url: s
         assert row["g"].startswith(f"{BASE}/graph/document/")
         assert row["measure"].startswith(f"{BASE}/id/plan/141160/")
         assert row["section"].startswith(f"{BASE}/id/organization/141160/section/")
+
+
+def test_a_bullet_printed_as_title_and_description_keeps_them_apart(server_url: str) -> None:
+    rows = select(server_url, """SELECT ?item ?title ?description ?label WHERE { ?item a kusei:ActionItem ;
+        dcterms:title ?title ; dcterms:description ?description ;
+        <http://www.w3.org/2000/01/rdf-schema#label> ?label }""")
+    titles = {r["title"] for r in rows}
+    assert {"信頼される行政サービスの提供", "住民サービスの向上"} <= titles
+    for row in rows:
+        assert row["label"] == row["title"] and "～" not in row["title"] + row["description"]
+    # No bullet anywhere still holds a "title ～ description" in one string.
+    joined = select(server_url, """SELECT ?item WHERE { ?item a kusei:ActionItem ;
+        <http://www.w3.org/2000/01/rdf-schema#label> ?l FILTER(CONTAINS(?l, " ～ ")) }""")
+    assert joined == []

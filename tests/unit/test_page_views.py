@@ -61,7 +61,7 @@ def test_plan_page_shows_parts_in_printed_order(client: FlaskClient, app: Flask,
     outline = page[page.index('class="block outline"'):page.index('class="all-props"')]
     measures = select(app, f"""
 SELECT ?m ?num ?first WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> <{base}{PLAN}> ;
-  <{base}/def/printedNumber> ?num ; <{base}/def/firstLine> ?first }} ORDER BY ?first""")
+  <{base}/def/printedNumber> ?num ; <{base}/def/printing>/<{base}/def/firstLine> ?first }} ORDER BY ?first""")
     assert len(measures) >= 2
     positions = []
     for row in measures:

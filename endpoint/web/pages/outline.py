@@ -119,7 +119,11 @@ SELECT ?s ?p ?o WHERE {{
   ?s <{kusei}sourceDocument> ?doc .
   FILTER(?s != <{plan}> && ?s != ?doc && isIRI(?s))
   FILTER NOT EXISTS {{ ?s <{kusei}plan> ?other FILTER(?other != <{plan}>) }}
-  ?s ?p ?o
+  FILTER NOT EXISTS {{ ?s a <{kusei}Printing> }}
+  # The lines are those of this document's printing of the part (kusei:Printing), read as the part's.
+  {{ ?s ?p ?o }}
+  UNION {{ ?s <{kusei}printing> ?printing . ?printing <http://www.w3.org/ns/prov#entity> ?doc ; ?p ?o
+          VALUES ?p {{ <{kusei}firstLine> <{kusei}lastLine> }} }}
 }}"""
 
 

@@ -216,6 +216,7 @@ STANDARD_LABELS: dict[str, tuple[str, str]] = {
         ("org", "purpose", "所掌", "purpose"),
         ("prov", "wasAttributedTo", "作成主体", "was attributed to"),
         ("prov", "wasDerivedFrom", "派生元", "was derived from"),
+        ("prov", "entity", "資料", "entity (the document)"),
         ("sd", "name", "グラフ名", "graph name"),
         ("foaf", "account", "アカウント", "account"),
         ("foaf", "accountName", "アカウント名", "account name"),
