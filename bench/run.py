@@ -87,8 +87,17 @@ class Query:
     name: str
     text: str
     graph: bool  # CONSTRUCT/DESCRIBE
+    # What Oxigraph is sent instead, when its own form of the query would answer something else
+    # (Kusei's DESCRIBE is a bounded description; Oxigraph's is the concise bounded description).
+    peer_text: str | None = None
+    # Whether both servers must give the same answer; a query reported apart need not.
+    same_answer: bool = True
+
+    def text_for(self, server: str) -> str:
+        return self.peer_text if server == "oxigraph" and self.peer_text else self.text
 
 
+PEER_SUFFIX = ".oxigraph.rq"
 _FORM = re.compile(r"^\s*(?:#[^\n]*\n|PREFIX[^\n]*\n|BASE[^\n]*\n|\s)*(\w+)", re.IGNORECASE)
 
 
@@ -96,12 +105,22 @@ def load_queries(selected: list[str] | None) -> list[Query]:
     queries = []
     for directory in QUERY_DIRS:
         for path in sorted(directory.glob("*.rq")):
+            if path.name.endswith(PEER_SUFFIX):
+                continue
             if selected and not any(path.stem.startswith(s) for s in selected):
                 continue
             text = PROLOGUE + path.read_text(encoding="utf-8")
             form = _FORM.match(text)
-            graph = bool(form and form.group(1).upper() in ("CONSTRUCT", "DESCRIBE"))
-            queries.append(Query(path.stem, text, graph))
+            verb = form.group(1).upper() if form else ""
+            graph = verb in ("CONSTRUCT", "DESCRIBE")
+            peer = path.with_name(path.stem + PEER_SUFFIX)
+            if peer.is_file():
+                queries.append(Query(path.stem, text, graph, PROLOGUE + peer.read_text(encoding="utf-8")))
+                if verb == "DESCRIBE":
+                    # Each server's own DESCRIBE too, reported apart: their answers differ by design.
+                    queries.append(Query(path.stem + "-own", text, graph, same_answer=False))
+            else:
+                queries.append(Query(path.stem, text, graph))
     return queries
 
 
@@ -123,7 +142,12 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 @contextmanager
 def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -> Iterator[None]:
-    """Run ``command`` (in its own process group) until the block ends; wait until it answers."""
+    """Run ``command`` (in its own process group) until the block ends; wait until it answers.
+
+    The command line and the settings passed in the environment are printed first, so every
+    result can be read with the configuration that produced it."""
+    settings = " ".join(f"{k}={v}" for k, v in sorted(env.items()) if k.startswith("KUSEI_"))
+    print(f"server {log.stem}: {' '.join(command)}" + (f"  [{settings}]" if settings else ""), flush=True)
     with log.open("wb") as sink:
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=sink,
                                 preexec_fn=_die_with_parent, start_new_session=True)
@@ -168,7 +192,11 @@ def oxigraph_server(store: Path, port: int, logdir: Path,
                     timeout: float | None) -> AbstractContextManager[None]:
     binary = Path(sys.executable).parent / "oxigraph"
     command = [str(binary if binary.exists() else "oxigraph"), "serve-read-only", "--location", str(store),
-               "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
+               "--bind", f"127.0.0.1:{port}"]
+    # No --union-default-graph: the store's default graph already holds the merge of the named
+    # graphs (as `kusei build` writes it) and Kusei answers from it alone. With the option Oxigraph
+    # would match every pattern against the default graph and every named graph, i.e. twice the
+    # data with duplicate solutions: more work than Kusei does and a different answer.
     if timeout:
         # Oxigraph 0.5.13 keeps one thread per query sleeping for the whole timeout, so at a few
         # thousand queries per second it runs out of threads ("Resource temporarily unavailable").
@@ -237,7 +265,8 @@ def run_cell(endpoint: str, query: Query, mode: str, concurrency: int, duration:
                     n = next(counter)
                     if n >= max_requests:
                         return
-                text = query.text if mode != "uncached" else f"{query.text}\n# bench {n}\n"
+                base_text = query.text_for(name)
+                text = base_text if mode != "uncached" else f"{base_text}\n# bench {n}\n"
                 url = f"{endpoint}?query={urllib.parse.quote(text)}"
                 headers = {"Accept": accept}
                 if mode == "revalidated" and etag:
@@ -271,18 +300,24 @@ def run_cell(endpoint: str, query: Query, mode: str, concurrency: int, duration:
     return cell
 
 
-def answer_size(endpoint: str, query: Query) -> str:
-    """A short fingerprint of the answer (rows or triples), to check both servers agree."""
+def answer_size(endpoint: str, query: Query, name: str) -> tuple[str, object]:
+    """A short description of the answer (rows or triples) and a fingerprint to compare servers by.
+
+    Triples are compared as a set of N-Triples lines (a CONSTRUCT may repeat a triple); rows by
+    their number, since equal queries may order or name unordered solutions differently."""
     accept = ACCEPT_GRAPH if query.graph else ACCEPT_RESULTS
-    status, _, body = request(f"{endpoint}?query={urllib.parse.quote(query.text)}", "GET", {"Accept": accept})
+    status, _, body = request(f"{endpoint}?query={urllib.parse.quote(query.text_for(name))}", "GET",
+                              {"Accept": accept})
     if status != 200:
-        return f"HTTP {status}"
+        return f"HTTP {status}", ("status", status)
     if query.graph:
-        return f"{body.count(NEWLINE)} triples"
+        lines = frozenset(line.strip() for line in body.split(NEWLINE) if line.strip())
+        return f"{len(lines)} triples", lines
     data = json.loads(body)
     if "boolean" in data:
-        return str(data["boolean"]).lower()
-    return f"{len(data['results']['bindings'])} rows"
+        return str(data["boolean"]).lower(), data["boolean"]
+    rows = len(data["results"]["bindings"])
+    return f"{rows} rows", rows
 
 
 # -- executor overhead -----------------------------------------------------------------------------
@@ -293,7 +328,8 @@ def _in_process_paths(store_path: Path, prefixes: dict[str, str]) -> dict[str, C
     direct = ox.Store.read_only(str(store_path))
 
     def raw(q: Query) -> None:
-        result = direct.query(q.text, prefixes=prefixes, use_default_graph_as_union=True)
+        # The merged default graph, as the app's engine reads it (not the union of every graph).
+        result = direct.query(q.text, prefixes=prefixes)
         if isinstance(result, ox.QueryTriples):
             result.serialize(format=ox.RdfFormat.N_TRIPLES)
         else:
@@ -335,7 +371,7 @@ def executor_overhead(store_path: Path, queries: list[Query], duration: float, t
     paths = _in_process_paths(store_path, prefixes)
     rows = []
     with QueryExecutor(store_path, workers=threads, max_rows=10**6, max_bytes=10**9,
-                       prefixes=prefixes) as executor:
+                       prefixes=prefixes, union_default_graph=False) as executor:
         executor.wait_ready(120)  # workers still starting would eat the CPU being measured
 
         def exe(q: Query) -> None:
@@ -506,9 +542,20 @@ def main(argv: list[str] | None = None) -> int:
                 store_path, ports["oxigraph"], args.workdir, args.oxigraph_timeout))
             compared = [name for name in servers if name != "floor"]  # floor answers anything alike
             print("answers (" + " | ".join(compared) + "):")
+            mismatched = []
             for query in queries:
-                sizes = " | ".join(answer_size(endpoints[name], query) for name in compared)
-                print(f"  {query.name:34s} {sizes}", flush=True)
+                answers = [answer_size(endpoints[name], query, name) for name in compared]
+                agree = len({fingerprint for _, fingerprint in answers}) == 1
+                verdict = "same" if agree else ("differ (reported apart)" if not query.same_answer
+                                                 else "MISMATCH")
+                if query.same_answer and not agree:
+                    mismatched.append(query.name)
+                print(f"  {query.name:34s} " + " | ".join(size for size, _ in answers) + f"  {verdict}",
+                      flush=True)
+            results["mismatched"] = mismatched
+            if mismatched:
+                print(f"WARNING: the servers answer {', '.join(mismatched)} differently; "
+                      "their figures are not comparable", flush=True)
             for mode in args.modes:
                 for conc in args.concurrency:
                     for query in queries:

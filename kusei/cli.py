@@ -88,7 +88,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"serving on http://{settings.host}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
     gunicorn = [sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.port}",
                 "--workers", str(settings.workers), "--threads", "4",
-                "--timeout", str(int(settings.query_timeout) + 30), "kusei.endpoint.wsgi:app"]
+                "--timeout", str(int(settings.query_timeout) + 30),
+                # The control socket defaults to one path per user, shared by every server it runs.
+                "--no-control-socket", "kusei.endpoint.wsgi:app"]
     os.execv(sys.executable, gunicorn)
     return 0  # not reached
 

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     result_cache_bytes: int = Field(64 << 20, ge=0, description="memory per server process for answers to "
                                                                "repeated queries; 0 turns the cache off")
     max_concurrent_queries: Positive = Field(8, description="queries running at once, server-wide")
+    max_query_memory: int = Field(1 << 30, ge=0, description="bytes one query process may reach while it "
+                                  "answers (stopped past it: 422); 0 = no bound")
+    max_server_memory: int = Field(4 << 30, ge=0, description="bytes the server's whole process tree may reach "
+                                   "(the largest running query is stopped: 503); 0 = no bound")
+    max_idle_worker_memory: int = Field(384 << 20, ge=0, description="bytes a query process may keep after a "
+                                        "query (replaced past it); 0 = never replaced for size")
     rate_limit: str = Field("", description="queries per client address on /sparql, e.g. 120/minute; "
                                             "empty = off")
 

@@ -110,15 +110,18 @@ def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = READY
 
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn kusei.endpoint.wsgi:app``."""
+    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn kusei.endpoint.wsgi:app``.
+
+    ``start.pids[url]`` is the server's master process, e.g. to sample its process tree."""
     processes: list[subprocess.Popen] = []
+    pids: dict[str, int] = {}
     logs = tmp_path_factory.mktemp("gunicorn")
 
     def start(directory: Path, workers: int = 1, **env: str) -> str:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                   "--threads", "4", "--graceful-timeout", "2", "kusei.endpoint.wsgi:app"]
+                   "--threads", "4", "--graceful-timeout", "2", "--no-control-socket", "kusei.endpoint.wsgi:app"]
         environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **env}
         log = logs / f"{port}.log"  # a file, not a pipe: nobody reads it while tests run
         with log.open("wb") as sink:
@@ -131,8 +134,10 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             process.kill()
             process.wait(timeout=10)
             raise RuntimeError(f"{exc}\n{log.read_text(errors='replace')[-4000:]}") from exc
+        pids[url] = process.pid
         return url
 
+    start.pids = pids  # type: ignore[attr-defined]
     yield start
     for process in processes:
         process.terminate()

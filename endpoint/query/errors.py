@@ -123,6 +123,46 @@ class WorkerCrashed(KuseiError):
     code = "query-crashed"
 
 
+class QueryCrashed(WorkerCrashed):
+    """The engine crashed on the query (its process died of a fatal signal such as SIGSEGV): a
+    property of the query, answered as a refusal of it rather than as a server failure."""
+
+    status = 422
+    code = "query-crashed"
+
+
+class MemoryLimitExceeded(WorkerCrashed):
+    """The watchdog stopped the query when a memory bound was passed; the message names it."""
+
+    code = "memory-limit"
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message, limit=limit)
+        self.limit = limit
+
+
+class QueryMemoryExceeded(MemoryLimitExceeded):
+    """This query's process passed ``max_query_memory``: the query itself needs too much."""
+
+    status = 422
+    scope = "query"
+
+
+class ServerMemoryExceeded(MemoryLimitExceeded):
+    """The server's processes together passed ``max_server_memory``; the largest query is stopped."""
+
+    status = 503
+    scope = "server"
+
+
+class ReleaseChanged(KuseiError):
+    """A newer release was published while the query waited; answering it from the newer store
+    would pair the old release's validators with another release's answer."""
+
+    status = 503
+    code = "release-changed"
+
+
 class StoreFailure(KuseiError):
     """The server cannot reach its data (no store, a query process that cannot start)."""
 

@@ -46,10 +46,14 @@ from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
     Busy,
     KuseiError,
+    QueryCrashed,
     QueryFailed,
+    QueryMemoryExceeded,
     QuerySyntaxError,
     QueryTimeout,
+    ReleaseChanged,
     ResultTooLarge,
+    ServerMemoryExceeded,
     StoreFailure,
     WorkerCrashed,
 )
@@ -65,6 +69,8 @@ _STARTUP_TIMEOUT = 60.0
 # After a start failed (e.g. the store is missing), wait this long before trying again, so a
 # broken release does not turn into a loop of process spawns.
 _RESTART_BACKOFF = 1.0
+# The stack queries run on in a worker (see _worker_main).
+QUERY_STACK_BYTES = 256 << 20
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -99,6 +105,8 @@ class _Worker:
         self._poller = select.poll()
         self._poller.register(self._in, select.POLLIN | select.POLLHUP | select.POLLERR)
         self.isolated = False
+        # Set by the watchdog just before it kills the worker: which memory bound it passed.
+        self.killed_for: tuple[str, int] | None = None
 
     @property
     def pid(self) -> int:
@@ -188,8 +196,12 @@ class QueryExecutor:
         busy_wait: float = 2.0,
         isolate_network: bool = True,
         prestart: bool | int = True,
-        max_worker_rss: int | None = 1 << 30,
+        max_worker_rss: int | None = 256 << 20,
         union_default_graph: bool = True,
+        max_query_memory: int | None = 1 << 30,
+        max_server_memory: int | None = None,
+        memory_root: int | None = None,
+        watch_interval: float = 0.05,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -203,6 +215,13 @@ class QueryExecutor:
         self._busy_wait = busy_wait
         self._isolate_network = isolate_network
         self._max_worker_rss = max_worker_rss
+        self._max_query_memory = max_query_memory
+        self._max_server_memory = max_server_memory
+        # The process whose tree the server bound counts (the server's master). None: this process
+        # and this pool's workers only (e.g. the app run in-process, whose parent is no server).
+        self._memory_root = memory_root
+        self._watch_interval = watch_interval
+        self._busy: set[_Worker] = set()
         # False when the store keeps the merge of its named graphs as its own default graph.
         self._union_default_graph = union_default_graph
         self._cond = threading.Condition()
@@ -213,7 +232,8 @@ class QueryExecutor:
         self._spawn_error: str | None = None
         self._spawn_failed_at = 0.0
         self._isolated: bool | None = None
-        self._counters = {"started": 0, "killed": 0, "timeouts": 0, "busy": 0, "queries": 0, "recycled": 0}
+        self._counters = {"started": 0, "killed": 0, "timeouts": 0, "busy": 0, "queries": 0, "recycled": 0,
+                          "memory_kills": 0, "crashes": 0}
         # Children are forked from this one thread only: PR_SET_PDEATHSIG fires when the thread
         # that forked a child exits, and request threads (Flask's dev server) are short-lived.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kusei-query-spawner")
@@ -221,6 +241,9 @@ class QueryExecutor:
             with self._cond:
                 for _ in range(workers if prestart is True else min(int(prestart), workers)):
                     self._start_worker_locked()
+        if max_query_memory is not None or max_server_memory is not None:
+            self._watchdog = threading.Thread(target=self._watch, name="kusei-query-watchdog", daemon=True)
+            self._watchdog.start()
 
     # -- public interface ------------------------------------------------------------------------
 
@@ -243,6 +266,7 @@ class QueryExecutor:
         result_format: str = "json",
         max_rows: int | None = None,
         max_bytes: int | None = None,
+        store_path: Path | None = None,
     ) -> ExecResult:
         """Answer ``query`` within ``timeout`` seconds of evaluation.
 
@@ -250,7 +274,8 @@ class QueryExecutor:
         named graphs unless the query has FROM/FROM NAMED, which then define the dataset;
         otherwise the lists are the whole dataset (SPARQL Protocol) and override FROM/FROM NAMED.
         ``result_format`` (json, xml, csv, tsv) applies to SELECT and ASK; CONSTRUCT and DESCRIBE
-        always come as N-Triples.
+        always come as N-Triples. ``store_path``, if given, is the release the caller answers for:
+        :class:`ReleaseChanged` if the pool serves another one by then.
         """
         if os.getpid() != self._pid:
             raise RuntimeError("a QueryExecutor cannot be used across fork(); create one per process")
@@ -263,18 +288,20 @@ class QueryExecutor:
             max_rows=min(self._max_rows, max_rows or self._max_rows),
             max_bytes=min(self._max_bytes, max_bytes or self._max_bytes))
         worker = self._acquire()
+        if store_path is not None and Path(store_path) != worker.store_path:
+            self._release(worker, True)
+            raise ReleaseChanged("A new release of the data was published while this query waited; "
+                                 "retry to get an answer from it.")
         healthy = False
+        with self._cond:
+            self._busy.add(worker)
         try:
             started = time.monotonic()
             try:
                 worker.send(request)
                 reply = worker.receive(started + timeout)
             except (EOFError, BrokenPipeError) as exc:
-                code = worker.proc.poll()
-                raise WorkerCrashed(
-                    f"The query worker died while answering (exit status {code}); "
-                    "the query may have exhausted its memory."
-                ) from exc
+                raise self._death(worker) from exc
             if reply is None:
                 with self._cond:
                     self._counters["timeouts"] += 1
@@ -284,7 +311,86 @@ class QueryExecutor:
             elapsed = time.monotonic() - started
             return read_reply(header, body, elapsed)
         finally:
+            with self._cond:
+                self._busy.discard(worker)
             self._release(worker, healthy)
+
+    def _superseded(self, store_path: Path) -> bool:
+        """Whether ``store_path`` (``<data>/releases/<id>/store``) is a release that is no longer
+        the published one (``<data>/current``): a request that still holds it must not move the
+        pool back to it. A store outside that layout is never superseded."""
+        link = store_path.parent.parent.parent / "current"
+        try:
+            published = (link.parent / os.readlink(link)).resolve()
+        except OSError:
+            return False
+        return published != store_path.parent.resolve()
+
+    def _death(self, worker: _Worker) -> WorkerCrashed:
+        """What the client is told about a worker that died while answering."""
+        code = worker.proc.wait()
+        if worker.killed_for is not None:
+            scope, limit = worker.killed_for
+            what = ("this query's process" if scope == "query"
+                    else "the server's processes together")
+            setting = "max_query_memory" if scope == "query" else "max_server_memory"
+            kind = QueryMemoryExceeded if scope == "query" else ServerMemoryExceeded
+            return kind(f"The query was stopped: {what} passed the memory limit of {limit >> 20} MiB "
+                        f"({setting}).", limit=limit)
+        if code < 0 and -code in _CRASH_SIGNALS:
+            with self._cond:
+                self._counters["crashes"] += 1
+            return QueryCrashed(
+                f"The query engine crashed on this query ({signal.Signals(-code).name}); "
+                "it cannot be answered here. Simplify it (shorter lists or chains) or split it.")
+        return WorkerCrashed(f"The query process died while answering (exit status {code}); "
+                             "retry in a moment.")
+
+    # -- memory watchdog ---------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Sample busy workers' memory and kill one that passes a bound (see the class doc)."""
+        tree_every = max(1, round(0.2 / self._watch_interval))
+        tick = 0
+        while not self._closed:
+            time.sleep(self._watch_interval)
+            tick += 1
+            with self._cond:
+                busy = list(self._busy)
+            if not busy:
+                continue
+            sizes = {worker: worker.resident_bytes() or 0 for worker in busy}
+            if self._max_query_memory is not None:
+                for worker, rss in sizes.items():
+                    if rss > self._max_query_memory:
+                        self._kill_for_memory(worker, "query", self._max_query_memory)
+            if self._max_server_memory is not None and tick % tree_every == 0:
+                if self._memory_root is None:
+                    with self._cond:
+                        workers = list(self._all)
+                    total = _rss(os.getpid()) + sum(_rss(worker.pid) for worker in workers)
+                    largest_query_worker = max(sizes.values())
+                else:
+                    total, largest_query_worker = tree_memory(self._memory_root)
+                if total > self._max_server_memory:
+                    worker, rss = max(sizes.items(), key=lambda item: item[1])
+                    # Every pool of the server watches the same total; the one that holds the
+                    # largest query process stops it, so one kill answers one excess.
+                    if rss >= largest_query_worker:
+                        self._kill_for_memory(worker, "server", self._max_server_memory)
+
+    def _kill_for_memory(self, worker: _Worker, scope: str, limit: int) -> None:
+        if worker.killed_for is not None:
+            return
+        worker.killed_for = (scope, limit)
+        with self._cond:
+            self._counters["memory_kills"] += 1
+        logger.warning("query process %d passed the %s memory limit (%d bytes); killing it", worker.pid,
+                       scope, limit)
+        try:
+            os.kill(worker.pid, signal.SIGKILL)  # the waiting run() reaps it and reports why
+        except ProcessLookupError:
+            pass
 
     def reopen(
         self, store_path: Path, *, prefixes: dict[str, str] | None = None, base_iri: str | None = None
@@ -293,9 +399,14 @@ class QueryExecutor:
 
         Idle workers are replaced now, busy ones when their query ends (on the old store). Cheap
         when nothing changed, so it can be called on every request with the request's release.
+        A release that is no longer the published one is ignored: requests that still hold it
+        while releases switch fast must not flip the pool back (their run() then gets
+        :class:`ReleaseChanged` instead of another release's answer).
         """
         store_path = Path(store_path)
         with self._cond:
+            if self._superseded(store_path):
+                return
             new_prefixes = self._prefixes if prefixes is None else dict(prefixes)
             new_base = self._base_iri if base_iri is None else base_iri
             if (store_path, new_prefixes, new_base) == (self._store_path, self._prefixes, self._base_iri):
@@ -468,6 +579,65 @@ class QueryExecutor:
             worker.kill()
 
 
+# Signals that mean the engine itself failed on the query (not the OOM killer or a kill by us).
+_CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE})
+_WORKER_MODULE = b"kusei.endpoint.query.executor"
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def server_root() -> int | None:
+    """The process whose tree is "the server": the master when this process is a server's worker
+    (gunicorn or granian fork their workers); None otherwise (see QueryExecutor's memory_root)."""
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
+            command = cmdline.read()
+    except OSError:
+        return None
+    return parent if b"gunicorn" in command or b"granian" in command else None
+
+
+def tree_memory(root: int) -> tuple[int, int]:
+    """Resident bytes of ``root`` and all its descendants, and of the largest query worker among them."""
+    children = _children()
+    total = largest = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        rss = _rss(pid)
+        total += rss
+        if rss > largest:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if _WORKER_MODULE in cmdline.read():
+                        largest = rss
+            except OSError:
+                pass
+        pending.extend(children.get(pid, ()))
+    return total, largest
+
+
 def make_request(query: str, *, default_graph_uris: list[str] | None, named_graph_uris: list[str] | None,
                  result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int) -> dict[str, Any]:
     """The frame a worker answers (see :meth:`QueryExecutor.run` for the dataset rules)."""
@@ -636,12 +806,23 @@ def _worker_main() -> None:  # pragma: no cover - runs in the child; covered by 
     options: dict[str, Any] = {"prefixes": config.get("prefixes") or None}
     if config.get("base_iri"):
         options["base_iri"] = config["base_iri"]
-    while True:
-        request = reader.frame()
-        if request is None:  # the parent closed the pipe: it is gone or closing us
-            return
-        header, body = answer(ox, store, request, options)
-        _write_frame(proto_out, header, body)
+
+    def serve() -> None:
+        while True:
+            request = reader.frame()
+            if request is None:  # the parent closed the pipe: it is gone or closing us
+                return
+            header, body = answer(ox, store, request, options)
+            _write_frame(proto_out, header, body)
+
+    # pyoxigraph's parser and evaluator recurse once per item of a flat list or operator chain
+    # and overflow an 8 MiB main-thread stack at a few thousand (guard.MAX_CHAIN); queries run
+    # on a thread with a far larger stack, so only queries the guard refuses anyway come near it.
+    # Untouched stack pages cost no memory.
+    threading.stack_size(QUERY_STACK_BYTES)
+    runner = threading.Thread(target=serve, name="kusei-query")
+    runner.start()
+    runner.join()
 
 
 class _Reader:
@@ -706,6 +887,29 @@ def _isolate_network() -> bool:
     return False
 
 
+_RDF = b"http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+# How each format writes a literal typed rdf:langString or rdf:dirLangString. The engine can make
+# one without a language (`"x"^^rdf:langString`, STRDT), which is no valid RDF term: N-Triples and
+# TSV would carry it on unreadably (and every other format fails to write it), so such an answer
+# is refused. CSV writes only the lexical form, which is valid. A tagged literal is written with
+# `@tag`, never with these datatypes, so the markers only match untagged ones.
+_UNTAGGED_MARKERS = {
+    "nt": tuple(b'"^^<' + _RDF + name + b">" for name in (b"langString", b"dirLangString")),
+    "tsv": tuple(b'"^^<' + _RDF + name + b">" for name in (b"langString", b"dirLangString")),
+    "json": tuple(b'"datatype":"' + _RDF + name + b'"' for name in (b"langString", b"dirLangString")),
+    "xml": tuple(b'datatype="' + _RDF + name + b'"' for name in (b"langString", b"dirLangString")),
+}
+UNTAGGED_MESSAGE = ("The answer holds a literal typed rdf:langString or rdf:dirLangString without a "
+                    "language tag, which is not a valid RDF term and cannot be written in any RDF format; "
+                    "give it a language (STRLANG) or another datatype.")
+
+
+def _has_untagged_lang_literal(body: bytes, fmt: str) -> bool:
+    if b"LangString" not in body and b"langString" not in body:
+        return False
+    return any(marker in body for marker in _UNTAGGED_MARKERS.get(fmt, ()))
+
+
 def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, bytes]:
     """Evaluate one request frame on ``store``: what a worker does, callable in-process for comparison."""
     fmt = request["format"]
@@ -732,11 +936,17 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
             sink = _Sink(max_bytes, _RowCounter(fmt), max_rows)
             result.serialize(sink, format=results_format[fmt])
             rows = sink.counter.count if sink.counter else 0
-            return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, sink.getvalue()
+            body = sink.getvalue()
+            if _has_untagged_lang_literal(body, fmt):
+                return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+            return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, body
         sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
         result.serialize(sink, format=ox.RdfFormat.N_TRIPLES)
         count = sink.counter.count if sink.counter else 0
-        return {"status": "ok", "kind": "graph", "format": "nt", "rows": count}, sink.getvalue()
+        body = sink.getvalue()
+        if _has_untagged_lang_literal(body, "nt"):
+            return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+        return {"status": "ok", "kind": "graph", "format": "nt", "rows": count}, body
     except _Overflow as exc:
         return {
             "status": "too_large",

@@ -65,14 +65,27 @@ def serialize_solutions(outcome: Outcome, fmt: ResultFormat) -> bytes:
     """SELECT rows or an ASK boolean in ``fmt``, written by pyoxigraph."""
     if outcome.boolean is None and outcome.rows is None:
         raise ValueError("a graph result cannot be written as query results")
-    return _as_oxigraph_results(outcome).serialize(format=fmt.ox_format)
+    try:
+        return _as_oxigraph_results(outcome).serialize(format=fmt.ox_format)
+    except SyntaxError as exc:  # a term no format can carry (rdf:langString without a language)
+        raise ValueError(str(exc)) from exc
 
 
 # -- graphs ---------------------------------------------------------------------------------------
 
 
 def serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -> bytes:
-    """Triples in ``fmt``; Turtle, TriG, RDF/XML and JSON-LD use the dataset's prefixes."""
+    """Triples in ``fmt``; Turtle, TriG, RDF/XML and JSON-LD use the dataset's prefixes.
+
+    ValueError for a term ``fmt`` cannot write (as pyoxigraph's parse and serialise raise
+    SyntaxError for some, e.g. a literal typed rdf:langString without a language)."""
+    try:
+        return _serialize_graph(triples, fmt, base)
+    except SyntaxError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -> bytes:
     declared = prefixes(base)
     if fmt.ox_format == ox.RdfFormat.JSON_LD:
         return _jsonld(triples, jsonld_context(base.rstrip("/")))

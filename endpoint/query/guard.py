@@ -195,6 +195,54 @@ def _nesting(text: str) -> tuple[int, int]:
     return deepest, where
 
 
+# pyoxigraph's parser and evaluator also recurse once per item of a flat construct: an RDF
+# collection, a chain of `+`, `*`, `||`, `,`, `;`, `UNION`, `MINUS {}` or `!`, a run of
+# FILTERs or triple patterns. Measured with pyoxigraph 0.5.13 on an 8 MiB stack (SIGSEGV at):
+# collection 4,125 items, MINUS 2,625, UNION/OPTIONAL 6,625, `+`/`*` 7,000 terms, `,`/`;` 8,250,
+# `||` and `!` 9,375. The query workers run on a 256 MiB stack (executor.QUERY_STACK_BYTES),
+# where the collection, the lowest again, crashes at ~132,000 items. The guard counts tokens the
+# way those crashes grow (each token of a group, plus those of every group around it, so a chain
+# split over nested groups counts whole) and refuses past MAX_CHAIN: half the lowest threshold
+# on the small stack. VALUES data blocks are not counted: they are read in a loop (no crash at
+# 64,000 values) and long ones are a normal use.
+MAX_CHAIN = 2000
+CHAIN_MESSAGE = ("The query has a list or operator chain of {length} terms ({where}); this endpoint accepts "
+                 "at most {limit} in one group and the groups around it. Split it into several queries, "
+                 "or pass long lists of values in a VALUES block.")
+
+
+def chain_length(text: str) -> tuple[int, int]:
+    """The longest run of tokens along one path of nested groups (see MAX_CHAIN), and where."""
+    counts = [0]  # tokens per open group, outermost first
+    exempt = [False]  # whether the group is (inside) a VALUES data block
+    total = longest = where = 0
+    values_next = False
+    for match in _tokens(text):
+        kind = match.lastgroup
+        if kind is None or kind == "comment":
+            continue
+        value = match.group(kind)
+        if kind == "word" and value.lower() == "values":
+            values_next = True
+        if kind == "other" and value in _CLOSING:
+            if len(counts) > 1:
+                total -= counts.pop()
+                exempt.pop()
+            continue
+        if not exempt[-1]:
+            counts[-1] += 1
+            total += 1
+            if total > longest:
+                longest, where = total, match.start(kind)
+        if kind == "other" and value in _OPENING:
+            block = exempt[-1] or (values_next and value == "{")
+            if value == "{":
+                values_next = False
+            counts.append(0)
+            exempt.append(block)
+    return longest, where
+
+
 def check_query(text: str, *, max_length: int | None = None) -> None:
     """Raise :class:`QueryRefused` if ``text`` must not reach the engine; return if it may.
 
@@ -207,6 +255,10 @@ def check_query(text: str, *, max_length: int | None = None) -> None:
         if deepest > MAX_NESTING:
             raise QueryTooComplex(f"The query nests brackets {deepest} levels deep ({_where(text, offset)}); "
                                   f"this endpoint accepts at most {MAX_NESTING}.")
+    if len(text) > MAX_CHAIN:  # every token is at least one character
+        longest, offset = chain_length(text)
+        if longest > MAX_CHAIN:
+            raise QueryTooComplex(CHAIN_MESSAGE.format(length=longest, where=_where(text, offset), limit=MAX_CHAIN))
     lower = text.lower()
     maybe = "\\" in text or "service" in lower or (
         any(word in lower for word in _UPDATE_WORDS) and _NEEDLES.search(lower) is not None)

@@ -168,7 +168,10 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
     return executor.QueryExecutor(
         store, workers=size, prestart=prestart, busy_wait=POOL_WAIT,
         max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
-        prefixes=prefixes_, base_iri=base_iri, union_default_graph=False)
+        prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
+        max_query_memory=settings.max_query_memory or None,
+        max_server_memory=settings.max_server_memory or None,
+        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
 
 
 def execute(release: Release, query: str, *, settings: Settings, timeout: float | None = None,
@@ -224,6 +227,9 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
 
 def _run(release: Release, settings: Settings, lane: Lane, query: str, **request: object) -> executor.ExecResult:
     pool = _pool(release, settings, lane)
+    # The release the answer is for: a pool that has moved on to a newer one refuses rather
+    # than answer from it (the caller's validators are this release's).
+    request["store_path"] = release.path / "store"
     if lane is Lane.PAGES:
         return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -68,6 +69,30 @@ class QuerySlots:
 
 
 def server_slots(data_dir: Path, count: int) -> QuerySlots:
-    """The slots of the server this process belongs to (see the module docstring)."""
-    key = hashlib.sha256(f"{Path(data_dir).resolve()}\x00{os.getppid()}\x00{count}".encode()).hexdigest()[:16]
-    return QuerySlots(Path(tempfile.gettempdir()) / f"kusei-slots-{os.getuid()}" / key, count)
+    """The slots of the server this process belongs to (see the module docstring).
+
+    The directory is named after the server's process id, so the directories of servers that
+    have ended are found and removed here, when a later server starts."""
+    master = os.getppid()
+    key = hashlib.sha256(f"{Path(data_dir).resolve()}\x00{master}\x00{count}".encode()).hexdigest()[:16]
+    root = Path(tempfile.gettempdir()) / f"kusei-slots-{os.getuid()}"
+    remove_stale(root)
+    return QuerySlots(root / f"{master}-{key}", count)
+
+
+def remove_stale(root: Path) -> None:
+    """Remove slot directories of servers whose process no longer exists."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        pid, _, _ = entry.name.partition("-")
+        if not pid.isdigit():  # the older naming: no way to tell whether its server still runs
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass

@@ -261,6 +261,28 @@ def test_reopen_serves_the_new_store(tmp_path: Path, store_path: Path) -> None:
         assert not old_pids & set(ex.worker_pids())
 
 
+def test_reopen_never_goes_back_to_an_older_release(tmp_path: Path) -> None:
+    from kusei.endpoint.query.errors import ReleaseChanged
+
+    old, new = tmp_path / "releases" / "a" / "store", tmp_path / "releases" / "b" / "store"
+    for path, suffix in ((old, ""), (new, " new")):
+        path.parent.mkdir(parents=True)
+        _build_store(path, 10, label_suffix=suffix)
+    query = 'SELECT (COUNT(*) AS ?c) WHERE { ?s ex:label ?l FILTER(CONTAINS(?l, "new")) }'
+    (tmp_path / "current").symlink_to("releases/a")
+    with QueryExecutor(old, workers=1, max_rows=1000, max_bytes=1_000_000, prefixes=PREFIXES) as ex:
+        (tmp_path / "current").unlink()
+        (tmp_path / "current").symlink_to("releases/b")  # b is published
+        ex.reopen(new)
+        # A request that still holds the old release (as under fast switches) must not flip the
+        # pool back, and must not be answered from the new store either.
+        ex.reopen(old)
+        with pytest.raises(ReleaseChanged):
+            ex.run(query, timeout=20, result_format="csv", store_path=old)
+        answer = ex.run(query, timeout=20, result_format="csv", store_path=new)
+        assert answer.body.split(b"\r\n")[1] == b"10"
+
+
 def test_workers_die_with_their_parent(store_path: Path) -> None:
     script = textwrap.dedent(f"""
         import sys, time

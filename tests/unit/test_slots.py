@@ -67,3 +67,20 @@ def test_a_killed_process_gives_its_slot_back(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+def test_slot_directories_of_ended_servers_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kusei.endpoint.query.slots import remove_stale
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    gone = tmp_path / f"{ended.pid}-abc"
+    alive = tmp_path / f"{os.getpid()}-abc"
+    unknown = tmp_path / "0123456789abcdef"  # older naming: its server may still run
+    for directory in (gone, alive, unknown):
+        directory.mkdir()
+    remove_stale(tmp_path)
+    assert not gone.exists() and alive.exists() and unknown.exists()

@@ -1,0 +1,116 @@
+"""Every answer belongs to one release while `current` switches every 0.1 s (issue 12.5).
+
+Two releases are built into one data directory; a thread swaps the `current` link between them
+(atomically, as the build does) every 0.1 s while 16 clients query a real server. Each 200 answer
+must be, ETag and bytes, exactly one release's; a request that straddles a switch may instead get
+503 release-changed (the pool never answers an older release's request from a newer store, and
+never moves back to a release that is no longer published). At this test's rate (~100–200
+answers: each switch restarts the idle query processes) the old flip-back did not show either;
+the regression test for it is tests/unit/test_executor.py::test_reopen_never_goes_back_to_an_older_release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+
+from kusei.graph.build import build
+from kusei.graph.input.verify import RECORDS_DIR
+from kusei.settings import DEFAULT_BASE, Settings
+
+EXEMPLAR = "000_a9155f3b6863ac96.yaml"
+QUERY = f"""PREFIX dct: <http://purl.org/dc/terms/>
+SELECT ?modified WHERE {{ GRAPH ?g {{ <{DEFAULT_BASE}/id/dataset/kusei> dct:modified ?modified }} }}"""
+CLIENTS = 16
+SWAP_EVERY = 0.1
+SECONDS = 8.0
+
+
+def _point(data_dir: Path, release: str) -> None:
+    temp = data_dir / f".current-{os.getpid()}-{threading.get_ident()}"
+    temp.symlink_to(f"releases/{release}")
+    os.replace(temp, data_dir / "current")
+
+
+def test_no_mixed_answers_under_fast_switches(tmp_path: Path, start_server: Callable[..., str]) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    data_dir = tmp_path / "data"
+    quiet = lambda _: None  # noqa: E731
+    first = build(Settings(data_dir=data_dir, modified="2026-11-23"), records_dir=records, report=quiet)
+    second = build(Settings(data_dir=data_dir, modified="2027-02-01"), records_dir=records, report=quiet)
+    url = start_server(data_dir, workers=2)
+    probe = url + "/sparql?" + urlencode({"query": QUERY})
+
+    answers: dict[str, tuple[str, str]] = {}
+    for release in (first.release_id, second.release_id):
+        _point(data_dir, release)
+        deadline = time.monotonic() + 30
+        while True:  # until the server answers from the release just pointed at
+            response = requests.get(probe, timeout=30)
+            if response.status_code == 200 and response.headers.get("ETag", "").lstrip('"').startswith(release):
+                break
+            assert time.monotonic() < deadline, (response.status_code, response.headers.get("ETag"))
+            time.sleep(0.05)
+        answers[release] = (response.headers["ETag"], hashlib.sha256(response.content).hexdigest())
+    assert answers[first.release_id] != answers[second.release_id]
+
+    stop = threading.Event()
+    seen: list[tuple[int, tuple[str, str] | None, str]] = []
+    lock = threading.Lock()
+
+    def swap() -> None:
+        turn = 0
+        while not stop.wait(SWAP_EVERY):
+            _point(data_dir, (first.release_id, second.release_id)[turn % 2])
+            turn += 1
+
+    def client(n: int) -> None:
+        with requests.Session() as http:
+            i = 0
+            while not stop.is_set():
+                # Vary the text so the result cache does not answer every request.
+                response = http.get(probe + f"%23{n}-{i % 7}", timeout=60)
+                i += 1
+                answer = (response.headers.get("ETag", ""), hashlib.sha256(response.content).hexdigest())
+                with lock:
+                    seen.append((response.status_code, answer if response.status_code == 200 else None,
+                                 response.text[:200] if response.status_code != 200 else ""))
+
+    threads = [threading.Thread(target=swap)] + [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(SECONDS)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # Per release, the answer to the un-suffixed probe is known; suffixed ones differ in the ETag
+    # (the query is part of it) but not in the bytes, so bytes decide the release and the ETag
+    # must carry that same release's id.
+    digest_to_release = {answers[r][1]: r for r in answers}
+    mixed = []
+    for _status, answer, _ in seen:
+        if answer is None:
+            continue
+        release = digest_to_release.get(answer[1])
+        if release is None or release not in answer[0]:
+            mixed.append(answer)
+    statuses = Counter(status for status, _, _ in seen)
+    others = [text for status, _, text in seen if status not in (200, 503)]
+    refused = [text for status, _, text in seen if status == 503]
+    print(f"release swaps: {len(seen)} answers, statuses {dict(statuses)}, {len(mixed)} mixed")
+    assert not mixed, mixed[:3]
+    assert not others, others[:3]
+    assert all("release" in text for text in refused), refused[:3]
+    assert statuses[200] > len(seen) / 2
