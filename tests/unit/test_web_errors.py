@@ -132,3 +132,15 @@ def test_a_malformed_range_is_ignored(client, header: str) -> None:  # noqa: ANN
 def test_a_readable_range_is_still_served(client) -> None:  # noqa: ANN001
     response = client.get("/dumps/kusei.nt", headers={"Range": "bytes=0-9"})
     assert response.status_code == 206 and len(response.data) == 10
+
+
+def test_a_later_app_in_the_same_process_keeps_its_own_row_limit(data_dir: Path) -> None:
+    # Regression: the query processes kept the first app's limits, so a later app with the default
+    # limit was refused a 20-row answer after an app with max_result_rows=10 had run a query.
+    query = "SELECT ?s WHERE { ?s ?p ?o } LIMIT 20"
+    small = create_app(Settings(data_dir=data_dir, max_result_rows=10)).test_client()
+    assert small.get("/sparql", query_string={"query": query}).status_code == 422
+    default = create_app(Settings(data_dir=data_dir)).test_client()
+    response = default.get("/sparql", query_string={"query": query}, headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert len(_json(response)["results"]["bindings"]) == 20
