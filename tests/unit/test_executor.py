@@ -18,14 +18,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kusei.endpoint.query.executor import (
-    ExecutorBusy,
-    QueryExecutor,
+from kusei.endpoint.query.errors import (
+    Busy,
     QuerySyntaxError,
     QueryTimeout,
     ResultTooLarge,
-    _RowCounter,
+    StoreFailure,
+    WorkerCrashed,
 )
+from kusei.endpoint.query.executor import QueryExecutor
+from kusei.endpoint.query.executor.answer import _RowCounter
 
 EX = "http://example.org/"
 PREFIXES = {"ex": EX}
@@ -240,7 +242,7 @@ def test_busy_when_every_worker_is_occupied(store_path: Path) -> None:
         blocker.start()
         time.sleep(0.3)
         try:
-            with pytest.raises(ExecutorBusy):
+            with pytest.raises(Busy):
                 ex.run(NORMAL, timeout=20)
         finally:
             blocker.join()
@@ -363,12 +365,10 @@ def _sparql_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
 
 
 def test_missing_store_fails_fast_and_recovers(tmp_path: Path, store_path: Path) -> None:
-    from kusei.endpoint.query.executor import StoreUnavailable
-
     with QueryExecutor(tmp_path / "nowhere", workers=1, max_rows=10, max_bytes=10_000, prefixes={},
                        busy_wait=5) as ex:
         started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match="could not open the store"):
+        with pytest.raises(StoreFailure, match="could not open the store"):
             ex.run("ASK {}", timeout=20)
         assert time.monotonic() - started < 5  # not a busy-wait for the whole busy_wait
         ex.reopen(store_path)
@@ -386,8 +386,6 @@ def test_bloated_worker_is_replaced(store_path: Path) -> None:
 
 
 def test_worker_killed_from_outside_is_reported_and_replaced(store_path: Path) -> None:
-    from kusei.endpoint.query.executor import WorkerCrashed
-
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10_000, prefixes={}) as ex:
         ex.run("ASK {}", timeout=20)
         (pid,) = ex.worker_pids()
