@@ -2,7 +2,7 @@
 
 A query that would pass its bound is stopped by the executor's watchdog and reported as such
 (422 per query, 503 for the server bound); bystanders keep being served. (Replacing a process
-that kept memory after its query is tests/test_executor.py::test_bloated_worker_is_replaced.)
+that kept memory after its query is tests/unit/test_executor.py::test_bloated_worker_is_replaced.)
 """
 
 from __future__ import annotations

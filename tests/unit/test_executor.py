@@ -390,7 +390,11 @@ def test_worker_killed_from_outside_is_reported_and_replaced(store_path: Path) -
         ex.run("ASK {}", timeout=20)
         (pid,) = ex.worker_pids()
         threading.Timer(0.3, os.kill, (pid, 9)).start()  # as the OOM killer would
-        with pytest.raises(WorkerCrashed):
+        with pytest.raises(WorkerCrashed) as lost:
             ex.run(PATHOLOGICAL, timeout=20)
+        # Not the query's doing: the client is told to retry, by a code of its own (it shared
+        # "query-crashed" with the 422 for an engine crash, which says "do not retry this query").
+        assert type(lost.value) is WorkerCrashed
+        assert (lost.value.status, lost.value.code) == (503, "query-process-lost")
         assert ex.run("ASK { ?s ?p ?o }", timeout=20).body.endswith(b"true}")
         assert pid not in ex.worker_pids()
