@@ -181,6 +181,18 @@ def test_byte_limit(store_path: Path) -> None:
             ex.run("SELECT (GROUP_CONCAT(?label) AS ?all) WHERE { ?s ex:label ?label }", timeout=20)
 
 
+def test_an_answer_of_many_megabytes_arrives_whole(store_path: Path, direct: ox.Store) -> None:
+    # Far larger than a socket buffer: the frame is read across many reads, and the next one is
+    # still found where it starts.
+    query = ("SELECT (GROUP_CONCAT(CONCAT(?l, ?l, ?l, ?l, ?l, ?l, ?l, ?l); separator='|') AS ?all) "
+             "WHERE { ?s ex:label ?l . ?t ex:n ?n FILTER(?n < 40) }")
+    with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=50_000_000, prefixes=PREFIXES) as ex:
+        big = ex.run(query, timeout=60, result_format="tsv")
+        assert len(big.body) > 2_000_000
+        assert big.body == _direct(direct, query, "tsv")
+        assert ex.run(NORMAL, timeout=20).body == _direct(direct, NORMAL, "json")
+
+
 def test_timeout_kills_the_worker_and_others_keep_answering(store_path: Path) -> None:
     with QueryExecutor(store_path, workers=2, max_rows=1000, max_bytes=1_000_000, prefixes=PREFIXES) as ex:
         ex.run(NORMAL, timeout=20)  # both workers up
