@@ -433,7 +433,8 @@ def executor_overhead(store_path: Path, queries: list[Query], duration: float, t
 
 def timeout_stop(store_path: Path) -> dict:
     """How soon after its timeout a runaway query is stopped, and what replacing the worker costs."""
-    from kusei.endpoint.query.executor import QueryExecutor, QueryTimeout
+    from kusei.endpoint.query.errors import QueryTimeout
+    from kusei.endpoint.query.executor import QueryExecutor
 
     pathological = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={}) as executor:

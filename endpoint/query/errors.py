@@ -117,10 +117,12 @@ class Busy(KuseiError):
 
 
 class WorkerCrashed(KuseiError):
-    """The query process died while answering: the query's own doing (memory, a parser crash)."""
+    """The query process died while answering. As such (the OOM killer, an operator's kill) the
+    server lost it, not the query's doing: the client may retry. Its subclasses are the deaths
+    that are the query's doing, with codes of their own."""
 
     status = 503
-    code = "query-crashed"
+    code = "query-process-lost"
 
 
 class QueryCrashed(WorkerCrashed):

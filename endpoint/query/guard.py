@@ -199,7 +199,7 @@ def _nesting(text: str) -> tuple[int, int]:
 # collection, a chain of `+`, `*`, `||`, `,`, `;`, `UNION`, `MINUS {}` or `!`, a run of
 # FILTERs or triple patterns. Measured with pyoxigraph 0.5.13 on an 8 MiB stack (SIGSEGV at):
 # collection 4,125 items, MINUS 2,625, UNION/OPTIONAL 6,625, `+`/`*` 7,000 terms, `,`/`;` 8,250,
-# `||` and `!` 9,375. The query workers run on a 256 MiB stack (executor.QUERY_STACK_BYTES),
+# `||` and `!` 9,375. The query workers run on a 256 MiB stack (executor.child.QUERY_STACK_BYTES),
 # where the collection, the lowest again, crashes at ~132,000 items. The guard counts tokens the
 # way those crashes grow (each token of a group, plus those of every group around it, so a chain
 # split over nested groups counts whole) and refuses past MAX_CHAIN: half the lowest threshold

@@ -2,7 +2,7 @@
 
 A query that would pass its bound is stopped by the executor's watchdog and reported as such
 (422 per query, 503 for the server bound); bystanders keep being served. (Replacing a process
-that kept memory after its query is tests/test_executor.py::test_bloated_worker_is_replaced.)
+that kept memory after its query is tests/unit/test_executor.py::test_bloated_worker_is_replaced.)
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import pyoxigraph as ox
 import pytest
 
 from kusei.endpoint.query.errors import MemoryLimitExceeded
-from kusei.endpoint.query.executor import QueryExecutor, _rss, tree_memory
+from kusei.endpoint.query.executor import QueryExecutor, tree_memory
+from kusei.endpoint.query.executor.memory import rss
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -70,7 +71,7 @@ def test_server_bound_counts_this_process_and_its_pool(store_path: Path) -> None
                        max_query_memory=None, isolate_network=False, prestart=True) as ex:
         ex.wait_ready(60)
         # This process and its pool: what the bound counts when no server master is the parent.
-        baseline = sum(_rss(pid) for pid in [os.getpid(), *ex.worker_pids()])
+        baseline = sum(rss(pid) for pid in [os.getpid(), *ex.worker_pids()])
     bound = baseline + 300 * MiB
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={},
                        max_query_memory=None, max_server_memory=bound, isolate_network=False) as ex:

@@ -98,6 +98,7 @@ def test_engine_crash_is_reported_as_the_query_crashing(store_path: Path) -> Non
         with pytest.raises(QueryCrashed) as crashed:
             ex.run("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }", timeout=60)
         assert "SIGSEGV" in crashed.value.message
+        assert (crashed.value.status, crashed.value.code) == (422, "query-crashed")
         assert ex.stats()["crashes"] == 1
         assert ex.run("ASK { ?s ?p ?o }", timeout=60).body.endswith(b"true}")
 

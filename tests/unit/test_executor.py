@@ -18,14 +18,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kusei.endpoint.query.executor import (
-    ExecutorBusy,
-    QueryExecutor,
+from kusei.endpoint.query.errors import (
+    Busy,
     QuerySyntaxError,
     QueryTimeout,
     ResultTooLarge,
-    _RowCounter,
+    StoreFailure,
+    WorkerCrashed,
 )
+from kusei.endpoint.query.executor import QueryExecutor
+from kusei.endpoint.query.executor.answer import _RowCounter
 
 EX = "http://example.org/"
 PREFIXES = {"ex": EX}
@@ -179,6 +181,18 @@ def test_byte_limit(store_path: Path) -> None:
             ex.run("SELECT (GROUP_CONCAT(?label) AS ?all) WHERE { ?s ex:label ?label }", timeout=20)
 
 
+def test_an_answer_of_many_megabytes_arrives_whole(store_path: Path, direct: ox.Store) -> None:
+    # Far larger than a socket buffer: the frame is read across many reads, and the next one is
+    # still found where it starts.
+    query = ("SELECT (GROUP_CONCAT(CONCAT(?l, ?l, ?l, ?l, ?l, ?l, ?l, ?l); separator='|') AS ?all) "
+             "WHERE { ?s ex:label ?l . ?t ex:n ?n FILTER(?n < 40) }")
+    with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=50_000_000, prefixes=PREFIXES) as ex:
+        big = ex.run(query, timeout=60, result_format="tsv")
+        assert len(big.body) > 2_000_000
+        assert big.body == _direct(direct, query, "tsv")
+        assert ex.run(NORMAL, timeout=20).body == _direct(direct, NORMAL, "json")
+
+
 def test_timeout_kills_the_worker_and_others_keep_answering(store_path: Path) -> None:
     with QueryExecutor(store_path, workers=2, max_rows=1000, max_bytes=1_000_000, prefixes=PREFIXES) as ex:
         ex.run(NORMAL, timeout=20)  # both workers up
@@ -240,7 +254,7 @@ def test_busy_when_every_worker_is_occupied(store_path: Path) -> None:
         blocker.start()
         time.sleep(0.3)
         try:
-            with pytest.raises(ExecutorBusy):
+            with pytest.raises(Busy):
                 ex.run(NORMAL, timeout=20)
         finally:
             blocker.join()
@@ -363,12 +377,10 @@ def _sparql_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
 
 
 def test_missing_store_fails_fast_and_recovers(tmp_path: Path, store_path: Path) -> None:
-    from kusei.endpoint.query.executor import StoreUnavailable
-
     with QueryExecutor(tmp_path / "nowhere", workers=1, max_rows=10, max_bytes=10_000, prefixes={},
                        busy_wait=5) as ex:
         started = time.monotonic()
-        with pytest.raises(StoreUnavailable, match="could not open the store"):
+        with pytest.raises(StoreFailure, match="could not open the store"):
             ex.run("ASK {}", timeout=20)
         assert time.monotonic() - started < 5  # not a busy-wait for the whole busy_wait
         ex.reopen(store_path)
@@ -386,13 +398,15 @@ def test_bloated_worker_is_replaced(store_path: Path) -> None:
 
 
 def test_worker_killed_from_outside_is_reported_and_replaced(store_path: Path) -> None:
-    from kusei.endpoint.query.executor import WorkerCrashed
-
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10_000, prefixes={}) as ex:
         ex.run("ASK {}", timeout=20)
         (pid,) = ex.worker_pids()
         threading.Timer(0.3, os.kill, (pid, 9)).start()  # as the OOM killer would
-        with pytest.raises(WorkerCrashed):
+        with pytest.raises(WorkerCrashed) as lost:
             ex.run(PATHOLOGICAL, timeout=20)
+        # Not the query's doing: the client is told to retry, by a code of its own (it shared
+        # "query-crashed" with the 422 for an engine crash, which says "do not retry this query").
+        assert type(lost.value) is WorkerCrashed
+        assert (lost.value.status, lost.value.code) == (503, "query-process-lost")
         assert ex.run("ASK { ?s ?p ?o }", timeout=20).body.endswith(b"true}")
         assert pid not in ex.worker_pids()

@@ -1,0 +1,25 @@
+"""Run SPARQL queries in child processes, so that a timeout really stops the work.
+
+``Store.query`` cannot be interrupted: an aggregate or a sort over a cross product keeps a core
+busy (and, for aggregates, holds the GIL, freezing every other thread of the process) until it
+ends, which may be never. So queries run in persistent child processes, one query at a time
+each; when a query overruns its timeout the parent SIGKILLs the child, which frees its CPU and
+memory at once, and a fresh child takes its place.
+
+- ``pool``: :class:`QueryExecutor`, the pool a server process keeps (waits, limits, restarts);
+- ``process``: one child seen from the pool (start, ask with a deadline, kill, cause of death);
+- ``wire``: the frames both sides exchange, written once;
+- ``child``: the child's main (``python -m kusei.endpoint.query.executor``);
+- ``answer``: evaluation, serialisation and row counting, and the reply read back;
+- ``memory``: resident memory of the process tree and the watch that enforces its bounds.
+
+One executor per process: it is thread-safe (threaded server workers share it) but must not
+cross a fork, so each server worker creates its own after forking (``kusei.endpoint.query.service``).
+"""
+
+from kusei.endpoint.query.executor.answer import RESULT_FORMATS, ExecResult, answer, make_request, read_reply
+from kusei.endpoint.query.executor.memory import server_root, tree_memory
+from kusei.endpoint.query.executor.pool import QueryExecutor
+
+__all__ = ["RESULT_FORMATS", "ExecResult", "QueryExecutor", "answer", "make_request", "read_reply", "server_root",
+           "tree_memory"]

@@ -1,0 +1,253 @@
+"""The answer to one query: the request frame, its evaluation and serialisation in a query
+process, and the reply read back in the pool.
+
+A query process serialises the answer itself straight to the bytes of the requested format
+(SELECT/ASK: SPARQL results JSON, XML, CSV or TSV; CONSTRUCT/DESCRIBE: N-Triples), counting rows
+as it writes: a result over ``max_rows`` or ``max_bytes`` stops the serialisation early and is
+reported as :class:`ResultTooLarge`, never truncated. :func:`answer` is callable in-process too
+(bench/inprocess_app.py compares against it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from kusei import formats
+from kusei.endpoint.query.errors import (
+    RESULT_TOO_LARGE_HINT,
+    QueryFailed,
+    QuerySyntaxError,
+    ResultTooLarge,
+    StoreFailure,
+)
+from kusei.endpoint.query.guard import has_dataset_clause
+
+RESULT_FORMATS = ("json", "xml", "csv", "tsv")
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    kind: str  # "solutions" | "boolean" | "graph"
+    body: bytes  # the serialised answer, ready to send
+    media_type: str  # of ``body``, without parameters
+    rows: int | None  # solutions (SELECT) or triples (CONSTRUCT/DESCRIBE); None for ASK
+    elapsed: float  # seconds from sending the query to having the whole answer
+
+
+# -- in the pool ----------------------------------------------------------------------------------
+
+
+def make_request(query: str, *, default_graph_uris: list[str] | None, named_graph_uris: list[str] | None,
+                 result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int) -> dict[str, Any]:
+    """The frame a query process answers (see :meth:`QueryExecutor.run` for the dataset rules)."""
+    if result_format not in RESULT_FORMATS:
+        raise ValueError(f"unknown result format {result_format!r}; expected one of {RESULT_FORMATS}")
+    request: dict[str, Any] = {"query": query, "format": result_format, "max_rows": max_rows,
+                               "max_bytes": max_bytes}
+    if default_graph_uris or named_graph_uris:
+        request["default_graph"] = list(default_graph_uris or [])
+        request["named_graphs"] = list(named_graph_uris or [])
+    else:
+        # The default graph is the union of the named graphs, unless the query's own FROM
+        # clauses say otherwise (pyoxigraph's union option would silently override them).
+        request["union"] = union_default_graph and not has_dataset_clause(query)
+    return request
+
+
+def read_reply(header: dict, body: bytes, elapsed: float) -> ExecResult:
+    """A query process's reply as an :class:`ExecResult`, or the error it reports raised."""
+    status = header.get("status")
+    message = str(header.get("message", ""))
+    if status == "ok":
+        kind = header["kind"]
+        media_type = formats.by_name("nt" if kind == "graph" else header["format"]).media_type
+        return ExecResult(kind=kind, body=body, media_type=media_type, rows=header.get("rows"),
+                          elapsed=elapsed)
+    if status == "syntax":
+        raise QuerySyntaxError(message)
+    if status == "too_large":
+        raise ResultTooLarge(message)
+    if status == "store":
+        raise StoreFailure(message)
+    raise QueryFailed(message or "The query failed.")
+
+
+# -- in the query process -------------------------------------------------------------------------
+
+
+
+_JSON_STRING = re.compile(rb'"[^"]*"')
+
+
+class _Overflow(Exception):
+    """Raised from inside a pyoxigraph serialiser to stop it when a limit is passed."""
+
+
+class _Sink:
+    """A write target for pyoxigraph serialisers that keeps the bytes and enforces the limits.
+
+    pyoxigraph hands it 8 KiB chunks; rows are counted per chunk by ``counter``, so a too-large
+    result stops within one chunk of the limit instead of being built in full.
+    """
+
+    def __init__(self, max_bytes: int, counter: _RowCounter | None = None, max_rows: int = 0) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.max_bytes = max_bytes
+        self.counter = counter
+        self.max_rows = max_rows
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise _Overflow(f"The result is larger than {self.max_bytes} bytes")
+        if self.counter is not None and self.counter.feed(data) > self.max_rows:
+            raise _Overflow(f"The result has more than {self.max_rows} rows")
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def getvalue(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class _RowCounter:
+    """Counts rows in a stream of serialised results, chunk by chunk, without parsing.
+
+    Each format has a marker that occurs once per row and never inside a value:
+    TSV and N-Triples escape line breaks, so a row is a line (TSV has a header line);
+    XML escapes ``<``, so a row is ``<result>``; CSV quotes values with line breaks (doubling
+    inner quotes), so a row is a line feed outside quotes (after the header). In JSON a row is
+    an object opening right after ``[`` or ``,`` once strings are cut out (only the bindings
+    array holds objects; pyoxigraph writes it compact); strings are cut out after removing
+    escaped backslashes and quotes, and a string left open at a chunk's end is carried over.
+    """
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.count = -1 if fmt in ("tsv", "csv") else 0  # minus the header line
+        self._tail = b""
+        self._quoted = False
+        self._in_string = False
+        self._escape_pending = False
+
+    def feed(self, data: bytes) -> int:
+        if self.fmt == "json":
+            self._feed_json(data)
+        elif self.fmt in ("tsv", "nt"):
+            self.count += data.count(b"\n")
+        elif self.fmt == "xml":
+            window = self._tail + data
+            self.count += window.count(b"<result>")
+            self._tail = window[-7:]  # shorter than the marker: never counted twice
+        else:  # csv
+            pieces = bytes(data).split(b'"')
+            for index, piece in enumerate(pieces):
+                if index:
+                    self._quoted = not self._quoted
+                if not self._quoted:
+                    self.count += piece.count(b"\n")
+        return self.count
+
+    def _feed_json(self, data: bytes) -> None:
+        # Each byte is looked at a bounded number of times, however long a string runs over chunks
+        # (GROUP_CONCAT can make one literal of many megabytes).
+        if self._escape_pending:  # the previous chunk ended inside a string with a lone backslash
+            data = data[1:]
+            self._escape_pending = False
+        # Outside strings JSON has no backslashes, so this only unescapes inside strings; what is
+        # left of quotes are the strings' delimiters.
+        text = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+        # A backslash left at the very end escapes the next chunk's first byte.
+        pending = text.endswith(b"\\")
+        if pending:
+            text = text[:-1]
+        self._escape_pending = pending
+        if self._in_string:
+            close = text.find(b'"')
+            if close < 0:
+                return
+            text = text[close + 1 :]
+            self._in_string = False
+        if text.count(b'"') % 2:  # the last quote opens a string that goes on in the next chunk
+            text = text[: text.rfind(b'"')]
+            self._in_string = True
+        outside = self._tail + _JSON_STRING.sub(b"", text)
+        self.count += outside.count(b"[{") + outside.count(b",{")
+        self._tail = outside[-1:]
+
+
+_RDF = b"http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+# How each format writes a literal typed rdf:langString or rdf:dirLangString. The engine can make
+# one without a language (`"x"^^rdf:langString`, STRDT), which is no valid RDF term: N-Triples and
+# TSV would carry it on unreadably (and every other format fails to write it), so such an answer
+# is refused. CSV writes only the lexical form, which is valid. A tagged literal is written with
+# `@tag`, never with these datatypes, so the markers only match untagged ones.
+_UNTAGGED_MARKERS = {
+    "nt": tuple(b'"^^<' + _RDF + name + b">" for name in (b"langString", b"dirLangString")),
+    "tsv": tuple(b'"^^<' + _RDF + name + b">" for name in (b"langString", b"dirLangString")),
+    "json": tuple(b'"datatype":"' + _RDF + name + b'"' for name in (b"langString", b"dirLangString")),
+    "xml": tuple(b'datatype="' + _RDF + name + b'"' for name in (b"langString", b"dirLangString")),
+}
+UNTAGGED_MESSAGE = ("The answer holds a literal typed rdf:langString or rdf:dirLangString without a "
+                    "language tag, which is not a valid RDF term and cannot be written in any RDF format; "
+                    "give it a language (STRLANG) or another datatype.")
+
+
+def _has_untagged_lang_literal(body: bytes, fmt: str) -> bool:
+    if b"LangString" not in body and b"langString" not in body:
+        return False
+    return any(marker in body for marker in _UNTAGGED_MARKERS.get(fmt, ()))
+
+
+def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, bytes]:
+    """Evaluate one request frame on ``store``: what a query process does, callable in-process too."""
+    fmt = request["format"]
+    max_rows = int(request["max_rows"])
+    max_bytes = int(request["max_bytes"])
+    kwargs = dict(options)
+    if "default_graph" in request:
+        kwargs["default_graph"] = [ox.NamedNode(iri) for iri in request["default_graph"]]
+        kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in request["named_graphs"]]
+    elif request.get("union", True):
+        kwargs["use_default_graph_as_union"] = True
+    results_format = {
+        "json": ox.QueryResultsFormat.JSON,
+        "xml": ox.QueryResultsFormat.XML,
+        "csv": ox.QueryResultsFormat.CSV,
+        "tsv": ox.QueryResultsFormat.TSV,
+    }
+    try:
+        result = store.query(request["query"], **kwargs)
+        if isinstance(result, ox.QueryBoolean):
+            body = result.serialize(format=results_format[fmt])
+            return {"status": "ok", "kind": "boolean", "format": fmt, "rows": None}, body
+        if isinstance(result, ox.QuerySolutions):
+            sink = _Sink(max_bytes, _RowCounter(fmt), max_rows)
+            result.serialize(sink, format=results_format[fmt])
+            rows = sink.counter.count if sink.counter else 0
+            body = sink.getvalue()
+            if _has_untagged_lang_literal(body, fmt):
+                return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+            return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, body
+        sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
+        result.serialize(sink, format=ox.RdfFormat.N_TRIPLES)
+        count = sink.counter.count if sink.counter else 0
+        body = sink.getvalue()
+        if _has_untagged_lang_literal(body, "nt"):
+            return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+        return {"status": "ok", "kind": "graph", "format": "nt", "rows": count}, body
+    except _Overflow as exc:
+        return {
+            "status": "too_large",
+            "message": f"{exc}; {RESULT_TOO_LARGE_HINT}",
+        }, b""
+    except SyntaxError as exc:
+        return {"status": "syntax", "message": str(exc)}, b""
+    except Exception as exc:  # noqa: BLE001 - any evaluation error is the query's answer, not a crash
+        return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}, b""
+

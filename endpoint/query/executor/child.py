@@ -1,0 +1,97 @@
+"""The query process: started by the pool as ``python -m kusei.endpoint.query.executor``.
+
+It reads its configuration frame on its stdin (one end of a socket pair), opens the release
+store read-only, says it is ready, then answers one request frame at a time until the pool
+closes the connection. It dies with the pool's process (``PR_SET_PDEATHSIG``) and, where the
+kernel allows, runs in a network namespace of its own with no interfaces up, so no query can
+reach any host even if ``kusei.endpoint.query.guard`` let a ``SERVICE`` through.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from kusei.endpoint.query.executor import wire
+from kusei.endpoint.query.executor.answer import answer
+
+# pyoxigraph's parser and evaluator recurse once per item of a flat list or operator chain and
+# overflow an 8 MiB main-thread stack at a few thousand (guard.MAX_CHAIN); queries run on a thread
+# with a far larger stack, so only queries the guard refuses anyway come near it. Untouched stack
+# pages cost no memory.
+QUERY_STACK_BYTES = 256 << 20
+
+
+def main() -> None:  # pragma: no cover - runs in the child; covered by tests/unit/test_executor.py
+    # Ctrl-C in a terminal reaches the whole process group; the pool decides when we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(os.dup(0))
+    # A library that reads stdin must not eat frames.
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    try:
+        config, _ = wire.receive(conn)
+    except EOFError:
+        return
+    _die_with_parent(config["parent"])
+    isolated = _isolate_network() if config.get("isolate_network") else False
+    import pyoxigraph as ox  # after unshare(): user namespaces need a single-threaded process
+
+    try:
+        store = ox.Store.read_only(config["store"])
+    except (OSError, ValueError) as exc:
+        wire.send(conn, {"status": "store", "message": str(exc)})
+        return
+    wire.send(conn, {"status": "ready", "isolated": isolated, "pid": os.getpid()})
+    options: dict[str, Any] = {"prefixes": config.get("prefixes") or None}
+    if config.get("base_iri"):
+        options["base_iri"] = config["base_iri"]
+
+    def serve() -> None:
+        try:
+            while True:
+                request, _ = wire.receive(conn)
+                wire.send(conn, *answer(ox, store, request, options))
+        except (EOFError, OSError):  # the pool closed the connection: it is gone or closing us
+            return
+
+    threading.stack_size(QUERY_STACK_BYTES)
+    runner = threading.Thread(target=serve, name="kusei-query")
+    runner.start()
+    runner.join()
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def _isolate_network() -> bool:
+    """Move into a new network namespace (only a down loopback): nothing is reachable from it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newuser, clone_newnet = 0x10000000, 0x40000000
+    # Unprivileged processes need a user namespace to own the network one; root does not.
+    for flags in (clone_newuser | clone_newnet, clone_newnet):
+        try:
+            if libc.unshare(flags) == 0:
+                return True
+        except (OSError, AttributeError):
+            return False
+    return False

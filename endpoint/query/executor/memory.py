@@ -1,0 +1,138 @@
+"""Memory bounds on query processes: resident memory read from /proc, and the watch that stops a
+query when its process (``max_query_memory``) or the server's whole process tree
+(``max_server_memory``) passes its bound."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kusei.endpoint.query.executor.wire import CHILD_MODULE
+
+if TYPE_CHECKING:
+    from kusei.endpoint.query.executor.process import QueryProcess
+
+logger = logging.getLogger(__name__)
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+# How often the whole tree is summed: it means reading every process's /proc entry.
+_TREE_INTERVAL = 0.2
+
+
+def rss(pid: int) -> int:
+    """Resident bytes of ``pid`` (Linux); 0 where it cannot be read (gone, or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def server_root() -> int | None:
+    """The process whose tree is "the server": the master when this process is a server's worker
+    (gunicorn or granian fork their workers); None otherwise (see QueryExecutor's memory_root)."""
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
+            command = cmdline.read()
+    except OSError:
+        return None
+    return parent if b"gunicorn" in command or b"granian" in command else None
+
+
+def tree_memory(root: int) -> tuple[int, int]:
+    """Resident bytes of ``root`` and all its descendants, and of the largest query process among them."""
+    children = _children()
+    marker = CHILD_MODULE.encode()
+    total = largest = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        size = rss(pid)
+        total += size
+        if size > largest:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if marker in cmdline.read():
+                        largest = size
+            except OSError:
+                pass
+        pending.extend(children.get(pid, ()))
+    return total, largest
+
+
+class MemoryWatch:
+    """A thread that samples the memory of one pool's busy query processes every ``interval``
+    seconds and kills the one that passes a bound; the pool's waiting ``run()`` reports why.
+
+    The server bound counts the tree under ``root`` (the server's master), or with ``root`` None
+    this process and the pool's own query processes (an app run in-process, whose parent is no
+    server).
+    """
+
+    def __init__(self, *, busy: Callable[[], list[QueryProcess]], everyone: Callable[[], list[QueryProcess]],
+                 max_query: int | None, max_server: int | None, root: int | None, interval: float) -> None:
+        self._busy = busy
+        self._everyone = everyone
+        self._max_query = max_query
+        self._max_server = max_server
+        self._root = root
+        self._interval = interval
+        self._stop = threading.Event()
+        self.kills = 0
+        self._thread = threading.Thread(target=self._watch, name="kusei-query-watchdog", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        tree_every = max(1, round(_TREE_INTERVAL / self._interval))
+        tick = 0
+        while not self._stop.wait(self._interval):
+            tick += 1
+            busy = self._busy()
+            if not busy:
+                continue
+            sizes = {process: rss(process.pid) for process in busy}
+            if self._max_query is not None:
+                for process, size in sizes.items():
+                    if size > self._max_query:
+                        self._kill(process, "query", self._max_query)
+            if self._max_server is not None and tick % tree_every == 0:
+                if self._root is None:
+                    total = rss(os.getpid()) + sum(rss(process.pid) for process in self._everyone())
+                    largest_query_process = max(sizes.values())
+                else:
+                    total, largest_query_process = tree_memory(self._root)
+                if total > self._max_server:
+                    process, size = max(sizes.items(), key=lambda item: item[1])
+                    # Every pool of the server watches the same total; the one that holds the
+                    # largest query process stops it, so one kill answers one excess.
+                    if size >= largest_query_process:
+                        self._kill(process, "server", self._max_server)
+
+    def _kill(self, process: QueryProcess, scope: str, limit: int) -> None:
+        if process.killed_for is not None:
+            return
+        self.kills += 1
+        logger.warning("query process %d passed the %s memory limit (%d bytes); killing it", process.pid,
+                       scope, limit)
+        process.kill_for_memory(scope, limit)

@@ -1,0 +1,111 @@
+"""One query process seen from the pool: started, asked, killed, and what its death means."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from kusei.endpoint.query.errors import (
+    QueryCrashed,
+    QueryMemoryExceeded,
+    ServerMemoryExceeded,
+    WorkerCrashed,
+)
+from kusei.endpoint.query.executor import wire
+
+# Signals that mean the engine itself failed on the query (not the OOM killer or a kill by us).
+_CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE})
+# Connection.poll() takes an int-sized number of milliseconds: longer waits go round again.
+_LONGEST_POLL = 86_400.0
+
+
+class QueryProcess:
+    """A child process answering queries on the store at ``store_path``; used by one thread at a time.
+
+    Start it from a long-lived thread: ``PR_SET_PDEATHSIG`` kills the child when the *thread* that
+    forked it exits.
+    """
+
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = store_path
+        ours, theirs = socket.socketpair()
+        try:
+            with theirs:
+                self.proc = subprocess.Popen([sys.executable, "-m", wire.CHILD_MODULE], stdin=theirs.fileno(),
+                                             close_fds=True)
+        except BaseException:
+            ours.close()
+            raise
+        self._conn = Connection(ours.detach())
+        self.isolated = False
+        # Set by the memory watch just before it kills the process: which bound it passed.
+        self.killed_for: tuple[str, int] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def ask(self, header: dict[str, Any], deadline: float) -> tuple[dict[str, Any], bytes] | None:
+        """Send a frame and wait for the reply: the one place the pool waits on a query process.
+
+        None if ``deadline`` (monotonic) passes first; EOFError if the process is gone (it died, or
+        was killed by the memory watch) before it answered.
+        """
+        try:
+            wire.send(self._conn, header)
+        except OSError as exc:  # BrokenPipeError, ConnectionResetError: it is gone already
+            raise EOFError(str(exc)) from exc
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            # Readable on a reply and on the end of the connection alike: a death ends the wait too.
+            if self._conn.poll(min(remaining, _LONGEST_POLL)):
+                return wire.receive(self._conn)
+
+    def kill_for_memory(self, scope: str, limit: int) -> None:
+        """Called from the memory watch: the thread waiting in :meth:`ask` sees the death."""
+        self.killed_for = (scope, limit)
+        if self.proc.returncode is not None:  # reaped already: its pid may be another process's now
+            return
+        try:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL and reap: when this returns the process is gone and its CPU freed."""
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self._conn.close()
+
+    def death(self) -> WorkerCrashed:
+        """What the client is told about this process having died while answering."""
+        code = self.proc.wait()
+        if self.killed_for is not None:
+            scope, limit = self.killed_for
+            what = "this query's process" if scope == "query" else "the server's processes together"
+            setting = "max_query_memory" if scope == "query" else "max_server_memory"
+            kind = QueryMemoryExceeded if scope == "query" else ServerMemoryExceeded
+            return kind(f"The query was stopped: {what} passed the memory limit of {limit >> 20} MiB "
+                        f"({setting}).", limit=limit)
+        if code < 0 and -code in _CRASH_SIGNALS:
+            return QueryCrashed(
+                f"The query engine crashed on this query ({signal.Signals(-code).name}); "
+                "it cannot be answered here. Simplify it (shorter lists or chains) or split it.")
+        return WorkerCrashed(f"The query process died while answering (exit status {code}); "
+                             "retry in a moment.")
