@@ -19,6 +19,8 @@ KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back
 def disk_problem(exc: OSError) -> str:
     """One line naming the path a full or read-only disk refused, for the build's report."""
     where = exc.filename or "the data directory"
+    if exc.filename2:  # a rename: the target is often the path that is in the way
+        where = f"{where} -> {exc.filename2}"
     return f"{where}: {exc.strerror or exc}"
 
 
