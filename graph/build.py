@@ -1,8 +1,9 @@
 """The build: records → validated named graphs → dumps and store → atomic switch of release.
 
 Nothing under ``<data_dir>/current`` changes until every step has succeeded: the new release is
-written to a temporary directory, renamed into ``releases/`` and only then does the ``current``
-symlink move to it (a rename, atomic on POSIX). A failed build leaves the served release as it was.
+written to a work directory, renamed into ``releases/`` and only then does the ``current``
+symlink move to it (a rename, atomic on POSIX; ``kusei.graph.release_dir``). A failed build leaves
+the served release as it was. The release's id is the digest of every file its manifest lists.
 """
 
 from __future__ import annotations
