@@ -67,6 +67,10 @@ def test_release_layout_and_manifest(release: Path) -> None:
     data = (release / "search.json").read_bytes()
     assert index["name"] == "search.json" and index["media_type"] == "application/json"
     assert index["bytes"] == len(data) and index["sha256"] == hashlib.sha256(data).hexdigest()
+    held = Manifest.model_validate(manifest).held()
+    assert "search.json" in held and len(held) == len(manifest["files"]) + 1
+    for path, described in held.items():
+        assert hashlib.sha256((release / path).read_bytes()).hexdigest() == described.sha256, path
     records = sorted(RECORDS_DIR.glob("*.yaml"))
     assert len(manifest["documents"]) == len(records)
     assert sorted((release / "sources").glob("*.txt")) != []
