@@ -1,18 +1,16 @@
 """The build: records → validated named graphs → dumps and store → atomic switch of release.
 
 Nothing under ``<data_dir>/current`` changes until every step has succeeded: the new release is
-written to a temporary directory, renamed into ``releases/`` and only then does the ``current``
-symlink move to it (a rename, atomic on POSIX). A failed build leaves the served release as it was.
+written to a work directory, renamed into ``releases/`` and only then does the ``current``
+symlink move to it (a rename, atomic on POSIX; ``kusei.graph.release_dir``). A failed build leaves
+the served release as it was. The release's id is the digest of every file its manifest lists.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
-import os
 import shutil
 import sys
-import tempfile
 import time
 import unicodedata
 from collections import Counter, defaultdict
@@ -23,6 +21,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kusei.formats import rdf_bytes
 from kusei.graph.gate.validate import (
     ONTOLOGY_DIR,
     SHAPES_DIR,
@@ -49,11 +48,10 @@ from kusei.graph.publish.dumps import (
 )
 from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
 from kusei.graph.publish.search import write_index as write_search_index
+from kusei.graph.release_dir import discard, disk_problem, new_work_directory, publish
 from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
-from kusei.release import Manifest
+from kusei.release import Manifest, digest_id
 from kusei.settings import Settings
-
-KEEP_RELEASES = 3
 
 
 class BuildError(Exception):
@@ -174,7 +172,7 @@ def _cited(mapped: list[MappedDocument], terms: Terms) -> dict[str, set]:
 def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
     year_prop = terms.kusei("year")
     return {int(t.object.value) for d in mapped for t in [*(q.triple for q in d.quads), *d.editorial]
-            if t.predicate == year_prop}
+            if t.predicate == year_prop and isinstance(t.object, ox.Literal)}
 
 
 def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
@@ -209,7 +207,7 @@ def _editorial_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.Named
 
 
 def _ontology_quads(base: str, graph: ox.NamedNode) -> list[ox.Quad]:
-    quads = []
+    quads: list[ox.Quad] = []
     for path in sorted(ONTOLOGY_DIR.glob("*.ttl")):
         text = rebased_turtle(path, base)
         triples = stable_blank_nodes(list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE)))
@@ -223,7 +221,7 @@ def _counts(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) ->
     namespaces: set[str] = set()
     id_prefix = f"{terms.base}/id/"
     for quad in data:
-        if quad.predicate == TYPE:
+        if quad.predicate == TYPE and isinstance(quad.object, ox.NamedNode):
             classes[quad.object.value].add(quad.subject)
         if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(id_prefix):
             subjects.add(quad.subject.value)
@@ -262,47 +260,7 @@ def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
             "graphs, as the SPARQL default graph and kusei.ttl give it), validated against shapes.ttl", "en"), graph),
     ]
     triples = [q.triple for q in sorted_quads(quads)]
-    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes={"sh": SH, "rdfs": RDFS})
-
-
-def _swap_current(data_dir: Path, release_dir: Path) -> None:
-    link = data_dir / "current"
-    temp = data_dir / f".current-{os.getpid()}"
-    if temp.is_symlink() or temp.exists():
-        temp.unlink()
-    temp.symlink_to(Path("releases") / release_dir.name)
-    os.replace(temp, link)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: leave its work alone
-    return True
-
-
-def _remove_stale_work(releases: Path) -> None:
-    """Work directories of builds that were killed (``.build-<pid>-…``) and whose process is gone."""
-    for work in releases.glob(".build-*"):
-        owner = work.name.split("-")[1] if work.name.count("-") >= 2 else ""
-        if work.is_dir() and (not owner.isdecimal() or not _pid_alive(int(owner))):
-            shutil.rmtree(work, ignore_errors=True)
-
-
-def _prune(data_dir: Path, keep: Path) -> None:
-    releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in releases[KEEP_RELEASES:]:
-        if old != keep:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _disk_problem(exc: OSError) -> str:
-    where = exc.filename or "the data directory"
-    return f"{where}: {exc.strerror or exc}"
+    return rdf_bytes(triples, ox.RdfFormat.TURTLE, {"sh": SH, "rdfs": RDFS})
 
 
 def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
@@ -326,7 +284,8 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
         ontology_quads = _ontology_quads(settings.base, terms.graph("ontology"))
         data = ([q for d in mapped for q in d.quads] + reference_quads + interpretation_quads + editorial_quads
                 + ontology_quads)
-        graph_triples = dict(Counter(q.graph_name.value for q in sorted_quads(data)))
+        graph_triples = dict(Counter(q.graph_name.value for q in sorted_quads(data)
+                                     if isinstance(q.graph_name, ox.NamedNode)))  # every quad is in one
 
     with steps.step("validating against the SHACL shapes"):
         shapes = load_turtle_files(shapes_dir, settings.base)
@@ -348,14 +307,11 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
 
     data_dir = settings.data_dir
     try:
-        (data_dir / "releases").mkdir(parents=True, exist_ok=True)
-        _remove_stale_work(data_dir / "releases")
-        # The pid in the name tells a later build whether this work directory's build is still running.
-        work = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=data_dir / "releases"))
+        work = new_work_directory(data_dir)
     except OSError as exc:
-        raise BuildError("writing the release", [_disk_problem(exc)]) from exc
+        raise BuildError("writing the release", [disk_problem(exc)]) from exc
     try:
-        with steps.step("writing dumps"):
+        with steps.step("writing dumps and the search index"):
             dumps_dir = work / "dumps"
             files = write_dumps(dumps_dir, data, prefixes(settings.base), jsonld_context(settings.base))
             shapes_text = "".join(rebased_turtle(p, settings.base) for p in sorted(shapes_dir.glob("*.ttl")))
@@ -366,22 +322,17 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             dataset_graph = terms.graph("dataset")
             counts = _counts(data, terms, graph_triples)
             description = sorted_quads(dataset_quads(terms, settings, dataset_graph, files, counts))
-            void = ox.serialize([q.triple for q in description], format=ox.RdfFormat.TURTLE,
-                                prefixes=prefixes(settings.base))
+            void = rdf_bytes([q.triple for q in description], ox.RdfFormat.TURTLE, prefixes(settings.base))
             (dumps_dir / "void.ttl").write_bytes(void)
-            all_files = [*files, describe_file(dumps_dir / "void.ttl", "void")]
+            all_files = sorted([*files, describe_file(dumps_dir / "void.ttl", "void")], key=lambda f: f.name)
             write_checksums(dumps_dir, all_files)
             shutil.copytree(sources_dir, work / "sources", ignore=shutil.ignore_patterns("README.md"))
-
-        digest = hashlib.sha256()
-        for f in sorted(all_files, key=lambda f: f.name):
-            digest.update(f"{f.name} {f.sha256}\n".encode())
-        release_id = digest.hexdigest()[:16]
-        target = data_dir / "releases" / release_id
+            named = sorted_quads(data + description)
+            write_search_index(work / SEARCH_INDEX_FILE, named, settings.base)
+            search_index = describe_file(work / SEARCH_INDEX_FILE, "search-index")
 
         with steps.step("loading the store"):
             store = ox.Store(str(work / "store"))
-            named = sorted_quads(data + description)
             store.extend(named)
             # The SPARQL default graph is the merge of all named graphs, stored once per triple:
             # pyoxigraph's union-graph flag repeats a solution for every graph that holds the
@@ -389,36 +340,30 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
                          for t in sorted_triples(named))
             store.flush()
-            write_search_index(work / SEARCH_INDEX_FILE, named, settings.base)
             del store
             gc.collect()  # closes the RocksDB handle before the directory is renamed
 
         graph_triples[dataset_graph.value] = len(description)
+        release_id = digest_id(all_files, search_index)
         Manifest(
             id=release_id, base=settings.base, published_at=settings.published_at, modified=settings.modified,
-            graphs=dict(sorted(graph_triples.items())), files=sorted(all_files, key=lambda f: f.name),
+            graphs=dict(sorted(graph_triples.items())), files=all_files, search_index=search_index,
             documents={d.doc_id: d.record_file for d in mapped},
         ).write(work)
-        reused = target.exists()
-        if reused:
-            shutil.rmtree(work)  # same inputs, same release: keep the one already there
-        else:
-            os.rename(work, target)
-        _swap_current(data_dir, target)
-        os.utime(target)
-        _prune(data_dir, target)
+        target, reused = publish(work, data_dir, release_id)
     except OSError as exc:
         # A full or read-only disk: one line with the path, not a traceback.
-        shutil.rmtree(work, ignore_errors=True)
-        raise BuildError("writing the release", [_disk_problem(exc)]) from exc
+        discard(work)
+        raise BuildError("writing the release", [disk_problem(exc)]) from exc
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        discard(work)
         raise
 
     per_doc: dict[str, dict[str, int]] = {}
     for doc in mapped:
         types = Counter(q.object.value.rsplit("/", 1)[-1] for q in doc.quads
-                        if q.predicate == TYPE and q.object.value.startswith(terms.vocab))
+                        if q.predicate == TYPE and isinstance(q.object, ox.NamedNode)
+                        and q.object.value.startswith(terms.vocab))
         per_doc[doc.record_file] = dict(sorted(types.items()))
     return BuildResult(release_id, target, graph_triples, per_doc, steps.timings, reused)
 

@@ -8,6 +8,7 @@ of the resource pages all look formats up here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -29,6 +30,20 @@ class Format:
     def iri(self) -> str:
         """The W3C format IRI (http://www.w3.org/ns/formats/…)."""
         return self.ox_format.iri
+
+    @property
+    def rdf_format(self) -> ox.RdfFormat:
+        """The pyoxigraph format of a graph format; ValueError for a query results format."""
+        if not isinstance(self.ox_format, ox.RdfFormat):
+            raise ValueError(f"{self.name} is a query results format, not an RDF serialisation")
+        return self.ox_format
+
+    @property
+    def results_format(self) -> ox.QueryResultsFormat:
+        """The pyoxigraph format of a query results format; ValueError for a graph format."""
+        if not isinstance(self.ox_format, ox.QueryResultsFormat):
+            raise ValueError(f"{self.name} is an RDF serialisation, not a query results format")
+        return self.ox_format
 
     @property
     def content_type(self) -> str:
@@ -96,3 +111,15 @@ def media_type_of_file(name: str) -> str:
         if fmt.suffix == suffix:
             return fmt.media_type
     return "application/octet-stream"
+
+
+def rdf_bytes(items: Iterable[ox.Triple] | Iterable[ox.Quad], fmt: ox.RdfFormat,
+              prefixes: dict[str, str] | None = None) -> bytes:
+    """``items`` written in ``fmt`` by pyoxigraph, as bytes.
+
+    pyoxigraph returns the bytes when it is given no output file; its stubs type the return as
+    ``bytes | None`` to cover both calls, which this one call site per use would otherwise repeat."""
+    data = ox.serialize(items, format=fmt, prefixes=prefixes)
+    if data is None:  # only with an output file, which is never given here
+        raise RuntimeError("pyoxigraph wrote no bytes")
+    return data

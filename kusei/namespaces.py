@@ -45,6 +45,10 @@ def rdf(local: str) -> ox.NamedNode:
 
 TYPE = ox.NamedNode(RDF + "type")
 
+# pyoxigraph has no base class for its terms: what may stand in a triple's object, and name a graph.
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+GraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
+
 
 class Terms:
     """IRI factory bound to one base."""

@@ -10,8 +10,9 @@ endpoint reads it with :func:`open_release`; neither reads the other's raw keys.
 from __future__ import annotations
 
 import gc
+import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,14 +47,37 @@ class Manifest(BaseModel):
     published_at: str  # where dumps and the endpoint are published (the base unless set)
     modified: str  # the release date stated in the dataset description
     graphs: dict[str, int]  # named graph IRI → triples
-    files: list[ManifestFile]
+    files: list[ManifestFile]  # the published files, in ``dumps/``
     documents: dict[str, str]  # document id → record file
+    # search.json beside the store (kusei.search_index). Every build writes one; only releases
+    # made by hand for tests of the query side have none.
+    search_index: ManifestFile | None = None
 
     def write(self, directory: Path) -> None:
         (directory / MANIFEST_NAME).write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
 
     def file(self, name: str) -> ManifestFile | None:
         return next((f for f in self.files if f.name == name), None)
+
+    def held(self) -> dict[str, ManifestFile]:
+        """Every file the manifest describes, by its path in the release directory."""
+        return _held(self.files, self.search_index)
+
+
+def _held(files: Iterable[ManifestFile], search_index: ManifestFile | None) -> dict[str, ManifestFile]:
+    held = {f"dumps/{f.name}": f for f in files}
+    if search_index is not None:
+        held[search_index.name] = search_index
+    return held
+
+
+def digest_id(files: Iterable[ManifestFile], search_index: ManifestFile | None) -> str:
+    """The id of the release that holds these files: a digest of their paths and contents, so the
+    same inputs give the same release and any changed file a new one."""
+    digest = hashlib.sha256()
+    for path, described in sorted(_held(files, search_index).items()):
+        digest.update(f"{path} {described.sha256}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def open_store(path: Path) -> ox.Store:

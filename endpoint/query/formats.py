@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 import rdflib
 
-from kusei.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, GraphFormat, ResultFormat
+from kusei.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, GraphFormat, ResultFormat, rdf_bytes
 from kusei.namespaces import jsonld_context
 from kusei.namespaces import prefixes as _dump_prefixes
 
@@ -66,9 +66,12 @@ def serialize_solutions(outcome: Outcome, fmt: ResultFormat) -> bytes:
     if outcome.boolean is None and outcome.rows is None:
         raise ValueError("a graph result cannot be written as query results")
     try:
-        return _as_oxigraph_results(outcome).serialize(format=fmt.ox_format)
+        data = _as_oxigraph_results(outcome).serialize(format=fmt.results_format)
     except SyntaxError as exc:  # a term no format can carry (rdf:langString without a language)
         raise ValueError(str(exc)) from exc
+    if data is None:  # pyoxigraph returns None only when given an output file
+        raise RuntimeError("pyoxigraph wrote no query results")
+    return data
 
 
 # -- graphs ---------------------------------------------------------------------------------------
@@ -86,19 +89,15 @@ def serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -
 
 
 def _serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -> bytes:
-    declared = prefixes(base)
-    if fmt.ox_format == ox.RdfFormat.JSON_LD:
+    rdf_format = fmt.rdf_format
+    if rdf_format == ox.RdfFormat.JSON_LD:
         return _jsonld(triples, jsonld_context(base.rstrip("/")))
-    if fmt.ox_format.supports_datasets:
+    declared = None if rdf_format in (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS) else prefixes(base)
+    if rdf_format.supports_datasets:
         # TriG and N-Quads write quads; a query result is one graph, the default graph.
         default = ox.DefaultGraph()
-        items: Iterable[ox.Triple | ox.Quad] = (ox.Quad(t.subject, t.predicate, t.object, default)
-                                                for t in triples)
-    else:
-        items = triples
-    if fmt.ox_format in (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS):
-        return ox.serialize(items, format=fmt.ox_format)
-    return ox.serialize(items, format=fmt.ox_format, prefixes=declared)
+        return rdf_bytes((ox.Quad(t.subject, t.predicate, t.object, default) for t in triples), rdf_format, declared)
+    return rdf_bytes(triples, rdf_format, declared)
 
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING, cast
 
 from flask import Flask, Response, current_app
 from flask_limiter import Limiter, RateLimitExceeded
@@ -21,6 +22,9 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 
 from kusei.endpoint.web.http import error_response
+
+if TYPE_CHECKING:
+    from flask.typing import RouteCallable
 
 QUERY_VIEW = "sparql.sparql"
 # Preflights never reach the view anyway (Flask answers them itself); listed so that stays true.
@@ -54,7 +58,10 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", strategy="moving-window",
                       headers_enabled=False)
     # The same as decorating sparql() with @limiter.limit(...), done here so the view need not know.
-    app.view_functions[QUERY_VIEW] = limiter.limit(rate_limit, methods=COUNTED_METHODS)(app.view_functions[QUERY_VIEW])
+    limited = limiter.limit(rate_limit, methods=COUNTED_METHODS)(app.view_functions[QUERY_VIEW])
+    # The decorator returns the view with its own signature; mypy loses that on Flask's sync-or-async
+    # RouteCallable union (it splits the union inside flask-limiter's ParamSpec overload).
+    app.view_functions[QUERY_VIEW] = cast("RouteCallable", limited)
     app.extensions["kusei_limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
 

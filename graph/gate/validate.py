@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,10 @@ from pyshacl import validate as shacl_validate
 from rdflib.plugins.sparql import processor as sparql_processor
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.term import Identifier
 
+from kusei.formats import rdf_bytes
 from kusei.namespaces import SH
 from kusei.settings import DEFAULT_BASE, PROJECT_ROOT
 
@@ -41,12 +44,12 @@ def load_turtle_files(directory: Path, base: str) -> rdflib.Graph:
 def to_rdflib(triples: list[ox.Triple]) -> rdflib.Graph:
     graph = rdflib.Graph()
     if triples:
-        graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+        graph.parse(data=rdf_bytes(triples, ox.RdfFormat.N_TRIPLES), format="nt")
     return graph
 
 
 @functools.lru_cache(maxsize=256)
-def _prepared(text: str, base: str | None, namespaces: tuple) -> Any:
+def _prepared(text: str, base: str | None, namespaces: tuple[tuple[str, Any], ...]) -> Query:
     return translateQuery(parseQuery(text), base, dict(namespaces))
 
 
@@ -57,12 +60,16 @@ def memoised_sparql() -> Iterator[None]:
     bindings, which is what rdflib's prepareQuery is for."""
     original = sparql_processor.SPARQLProcessor.query
 
-    def query(self: Any, query: Any, initBindings: Any = None, initNs: Any = None,  # noqa: N803
-              base: str | None = None, DEBUG: bool = False) -> Any:  # noqa: N803
-        if isinstance(query, str):
-            query = _prepared(query, base, tuple(sorted((initNs or {}).items())))
-        return original(self, query, initBindings, initNs, base, DEBUG)
+    # rdflib's signature, names included, so the patched method takes the same keyword arguments.
+    def query(self: sparql_processor.SPARQLProcessor, strOrQuery: str | Query,  # noqa: N803
+              initBindings: Mapping[str, Identifier] | None = None,  # noqa: N803
+              initNs: Mapping[str, Any] | None = None,  # noqa: N803
+              base: str | None = None, DEBUG: bool = False) -> Mapping[str, Any]:  # noqa: N803
+        if isinstance(strOrQuery, str):
+            strOrQuery = _prepared(strOrQuery, base, tuple(sorted((initNs or {}).items())))
+        return original(self, strOrQuery, initBindings, initNs, base, DEBUG)
 
+    # mypy refuses any assignment to a method; patching it for the duration is the point here.
     sparql_processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
     try:
         yield
@@ -105,14 +112,15 @@ class _Result:
 
 
 def _english_message(report: rdflib.Graph, result: rdflib.term.Node) -> str:
-    messages = list(report.objects(result, rdflib.URIRef(SH + "resultMessage")))
-    english = [m for m in messages if getattr(m, "language", None) == "en"]
+    messages = [str(m) for m in report.objects(result, rdflib.URIRef(SH + "resultMessage"))]
+    english = [str(m) for m in report.objects(result, rdflib.URIRef(SH + "resultMessage"))
+               if getattr(m, "language", None) == "en"]
     if english or not messages:
-        return str((english or ["(no message)"])[0])
+        return (english or ["(no message)"])[0]
     # pyshacl drops the language tags of SPARQL constraints' messages when it fills in {?value},
     # and the report's order is arbitrary; the message with the least non-ASCII text is the English
     # one, and picking it every time keeps a result's key the same in every run.
-    return str(min(messages, key=lambda m: (sum(ord(c) > 127 for c in m), str(m))))
+    return min(messages, key=lambda m: (sum(ord(c) > 127 for c in m), m))
 
 
 def _shacl(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph) -> list[_Result]:
@@ -124,6 +132,8 @@ def _shacl(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph) -> 
     results = []
     for node in report.subjects(rdflib.RDF.type, rdflib.URIRef(SH + "ValidationResult")):
         focus = report.value(node, rdflib.URIRef(SH + "focusNode"))
+        if focus is None:  # SHACL requires one on every result; pyshacl always writes it
+            raise RuntimeError(f"SHACL result {node} names no focus node")
         key = (str(focus), str(report.value(node, rdflib.URIRef(SH + "resultPath")) or ""),
                _english_message(report, node), str(report.value(node, rdflib.URIRef(SH + "sourceShape"))))
         severity = report.value(node, rdflib.URIRef(SH + "resultSeverity"))

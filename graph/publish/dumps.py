@@ -10,7 +10,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from kusei.formats import media_type_of_file
+from kusei.formats import media_type_of_file, rdf_bytes
+from kusei.namespaces import GraphName, Term
 from kusei.release import ManifestFile as DumpFile
 
 
@@ -20,8 +21,8 @@ def stable_blank_nodes(triples: list[ox.Triple]) -> list[ox.Triple]:
     Anonymous nodes in Turtle files (``owl:unionOf`` lists, restrictions) get fresh ids on every
     parse; ids derived from content and referrer keep dumps byte-identical across builds.
     """
-    outgoing: dict[ox.BlankNode, list[tuple[ox.NamedNode, ox.Term]]] = {}
-    incoming: dict[ox.BlankNode, tuple[ox.Term, ox.NamedNode]] = {}
+    outgoing: dict[ox.BlankNode, list[tuple[ox.NamedNode, Term]]] = {}
+    incoming: dict[ox.BlankNode, tuple[Term, ox.NamedNode]] = {}
     for t in triples:
         if isinstance(t.subject, ox.BlankNode):
             outgoing.setdefault(t.subject, []).append((t.predicate, t.object))
@@ -47,18 +48,23 @@ def stable_blank_nodes(triples: list[ox.Triple]) -> list[ox.Triple]:
 
     labels: dict[ox.BlankNode, ox.BlankNode] = {}
 
-    def relabel(term: ox.Term) -> ox.Term:
-        if not isinstance(term, ox.BlankNode):
-            return term
-        if term not in labels:
-            digest = hashlib.sha256(f"{content_of(term)}|{place_of(term)}".encode()).hexdigest()[:24]
-            labels[term] = ox.BlankNode(f"b{digest}")
-        return labels[term]
+    def label(node: ox.BlankNode) -> ox.BlankNode:
+        if node not in labels:
+            digest = hashlib.sha256(f"{content_of(node)}|{place_of(node)}".encode()).hexdigest()[:24]
+            labels[node] = ox.BlankNode(f"b{digest}")
+        return labels[node]
 
-    return [ox.Triple(relabel(t.subject), t.predicate, relabel(t.object)) for t in triples]
+    # Written out for subject and object: their types differ (a subject is never a literal).
+    def relabel_subject(term: ox.NamedNode | ox.BlankNode | ox.Triple) -> ox.NamedNode | ox.BlankNode | ox.Triple:
+        return label(term) if isinstance(term, ox.BlankNode) else term
+
+    def relabel(term: Term) -> Term:
+        return label(term) if isinstance(term, ox.BlankNode) else term
+
+    return [ox.Triple(relabel_subject(t.subject), t.predicate, relabel(t.object)) for t in triples]
 
 
-def term_key(term: ox.Term) -> str:
+def term_key(term: Term | GraphName) -> str:
     return str(term)
 
 
@@ -88,12 +94,14 @@ def _canonical(value: object) -> object:
     return value
 
 
-def to_rdflib_term(term: ox.Term) -> rdflib.term.Node:
+def to_rdflib_term(term: Term) -> rdflib.term.Node:
     """Term by term, so blank-node ids survive (parsing N-Quads would rename them at random)."""
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         return rdflib.BNode(term.value)
+    if isinstance(term, ox.Triple):
+        raise ValueError("rdflib cannot carry triple terms; the dumps hold none")
     if term.language:
         return rdflib.Literal(term.value, lang=term.language)
     return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
@@ -102,6 +110,8 @@ def to_rdflib_term(term: ox.Term) -> rdflib.term.Node:
 def jsonld_bytes(quads: list[ox.Quad], context: dict[str, object]) -> bytes:
     dataset = rdflib.Dataset()
     for quad in quads:
+        if isinstance(quad.graph_name, ox.DefaultGraph):
+            raise ValueError("the dumps hold named graphs only; a quad in the default graph has no graph IRI")
         graph = dataset.graph(rdflib.URIRef(quad.graph_name.value))
         graph.add((to_rdflib_term(quad.subject), to_rdflib_term(quad.predicate), to_rdflib_term(quad.object)))
     text = dataset.serialize(format="json-ld", context=context_document(context)["@context"], auto_compact=True)
@@ -126,12 +136,11 @@ def write_dumps(directory: Path, quads: list[ox.Quad], prefixes: dict[str, str],
     directory.mkdir(parents=True, exist_ok=True)
     ordered = sorted_quads(quads)
     triples = sorted_triples(ordered)
-    nquads = ox.serialize(ordered, format=ox.RdfFormat.N_QUADS)
     outputs = {
-        "nq": (f"{stem}.nq", nquads),
-        "trig": (f"{stem}.trig", ox.serialize(ordered, format=ox.RdfFormat.TRIG, prefixes=prefixes)),
-        "ttl": (f"{stem}.ttl", ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)),
-        "nt": (f"{stem}.nt", ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)),
+        "nq": (f"{stem}.nq", rdf_bytes(ordered, ox.RdfFormat.N_QUADS)),
+        "trig": (f"{stem}.trig", rdf_bytes(ordered, ox.RdfFormat.TRIG, prefixes)),
+        "ttl": (f"{stem}.ttl", rdf_bytes(triples, ox.RdfFormat.TURTLE, prefixes)),
+        "nt": (f"{stem}.nt", rdf_bytes(triples, ox.RdfFormat.N_TRIPLES)),
         "jsonld": (f"{stem}.jsonld", jsonld_bytes(ordered, context)),
     }
     files: list[DumpFile] = []

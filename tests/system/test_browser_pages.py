@@ -2,42 +2,26 @@
 serious or critical axe-core violations, a screenshot each; then a search from the header box, a
 comparison, and paging and sorting through a large query result.
 
-axe-core comes from the npm registry (``.ci/run`` installs it into tests/node/). It is injected
-with ``add_script_tag(path=...)`` in a context that bypasses the pages' CSP, which would refuse
-an injected script; the pages themselves are unchanged. Nothing here waits on a fixed timeout
-beyond Playwright's own defaults.
+The browser, its pages, axe-core and screenshots are tests/system/conftest.py's fixtures; axe is
+injected in a context that bypasses the pages' CSP, which would refuse an injected script, so the
+pages themselves are unchanged. Nothing here waits on a fixed timeout beyond Playwright's own
+(generous) defaults.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
-# A loaded CI machine may take its time; nothing here relies on a short deadline.
-WAIT_MS = 120_000
-expect.set_options(timeout=WAIT_MS)
+expect = pytest.importorskip("playwright.sync_api").expect
 
-HERE = Path(__file__).resolve().parents[1]
-ARTIFACTS = HERE / "artifacts"
-AXE = HERE / "node" / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+WIDTHS = ("desktop", "phone")  # of the ``viewports`` fixture
 BAD_IMPACTS = {"serious", "critical"}
-
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="headless Chromium not found: install the Debian package `chromium` (CI does)",
-)
 
 BAD_QUERY = "SELECT * WHERE {\n  ?s ?p\n}"
 # name → path; one of each page type the site has.
@@ -68,73 +52,41 @@ PAGE_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture(scope="module")
-def axe_report() -> Iterator[dict]:
+def axe_report(artifacts: Path) -> Iterator[dict]:
     report: dict = {}
     yield report
     if report:
-        (ARTIFACTS / "axe-report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        (artifacts / "axe-report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def _axe(page: object) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, { resultTypes: ['violations'] })")
-    return result["violations"]
-
-
-@pytest.mark.parametrize("width", sorted(WIDTHS))
-def test_every_page_type_fits_and_passes_axe(browser: object, server_url: str, width: str, axe_report: dict) -> None:
-    if not AXE.is_file():
-        pytest.skip("axe-core missing: run `npm install --prefix tests/node` (.ci/run does)")
-    context = browser.new_context(viewport=WIDTHS[width], bypass_csp=True, locale="ja-JP")
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_type_fits_and_passes_axe(open_page: Callable[..., object], viewports: dict, axe: Callable,
+                                             screenshot: Callable, server_url: str, width: str,
+                                             axe_report: dict) -> None:
+    page = open_page(viewport=viewports[width], bypass_csp=True)
     problems = []
-    try:
-        for name, path in PAGE_TYPES.items():
-            response = page.goto(server_url + path)
-            expected = 404 if name.startswith("not-found") else 200
-            assert response.status == expected, (path, response.status)
-            # Every page shares the layout: landmarks, skip link, search box, both languages.
-            assert page.locator("main#main").count() == 1, path
-            assert page.locator("a.skip-link").count() == 1, path
-            assert page.locator("header.site input[type=search]").count() == 1, path
-            assert page.locator("[lang=en]").count() > 0, path
-            assert page.locator("meta[name=viewport]").count() == 1, path
-            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-            if overflow > 1:
-                problems.append(f"{path}: {overflow} px wider than the {width} viewport")
-            violations = _axe(page)
-            axe_report[f"{name} {width}"] = {
-                v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"])} for v in violations}
-            for v in violations:
-                if v["impact"] in BAD_IMPACTS:
-                    problems.append(f"{path} ({width}): {v['id']} {v['impact']} on {len(v['nodes'])} nodes, "
-                                    f"e.g. {v['nodes'][0]['target']}")
-            page.screenshot(path=str(ARTIFACTS / f"page-{name}-{width}.png"), full_page=True)
-    finally:
-        context.close()
+    for name, path in PAGE_TYPES.items():
+        response = page.goto(server_url + path)
+        expected = 404 if name.startswith("not-found") else 200
+        assert response.status == expected, (path, response.status)
+        # Every page shares the layout: landmarks, skip link, search box, both languages.
+        assert page.locator("main#main").count() == 1, path
+        assert page.locator("a.skip-link").count() == 1, path
+        assert page.locator("header.site input[type=search]").count() == 1, path
+        assert page.locator("[lang=en]").count() > 0, path
+        assert page.locator("meta[name=viewport]").count() == 1, path
+        overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 1:
+            problems.append(f"{path}: {overflow} px wider than the {width} viewport")
+        violations = axe(page)
+        axe_report[f"{name} {width}"] = {
+            v["id"]: {"impact": v["impact"], "nodes": len(v["nodes"])} for v in violations}
+        for v in violations:
+            if v["impact"] in BAD_IMPACTS:
+                problems.append(f"{path} ({width}): {v['id']} {v['impact']} on {len(v['nodes'])} nodes, "
+                                f"e.g. {v['nodes'][0]['target']}")
+        screenshot(page, f"page-{name}-{width}")
     assert not problems, "\n".join(problems)
-
-
-@pytest.fixture()
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport=WIDTHS["desktop"], locale="ja-JP")
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.console_errors = errors
-    yield page
-    context.close()
 
 
 def test_search_from_the_header_box(page: object, server_url: str) -> None:
@@ -149,10 +101,10 @@ def test_search_from_the_header_box(page: object, server_url: str) -> None:
     first.locator(".hit-title a").click()
     page.wait_for_url(re.compile(r"/id/mascot/"))
     expect(page.locator("h1")).to_contain_text("ぼたんちゃん")
-    assert not page.console_errors, page.console_errors
+    assert not page.page_errors, page.page_errors
 
 
-def test_comparison_page(page: object, server_url: str) -> None:
+def test_comparison_page(page: object, server_url: str, screenshot: Callable) -> None:
     page.goto(server_url + "/compare")
     table = page.locator("table.compare-table")
     plans = table.locator("thead th").count() - 1
@@ -169,11 +121,11 @@ def test_comparison_page(page: object, server_url: str) -> None:
     expect(chart).to_be_visible()
     rows = page.locator("table.compare-table tbody tr").count()
     assert chart.locator("rect").count() == 2 * 2 * rows  # measures and projects, per plan, per area
-    page.screenshot(path=str(ARTIFACTS / "compare-two-plans.png"), full_page=True)
-    assert not page.console_errors, page.console_errors
+    screenshot(page, "compare-two-plans")
+    assert not page.page_errors, page.page_errors
 
 
-def test_paging_and_sorting_a_large_result(page: object, server_url: str) -> None:
+def test_paging_and_sorting_a_large_result(page: object, server_url: str, screenshot: Callable) -> None:
     page.goto(server_url + "/query")
     page.locator("#query").fill("SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 1000")
     page.locator("#run").click()
@@ -196,8 +148,8 @@ def test_paging_and_sorting_a_large_result(page: object, server_url: str) -> Non
     assert shown == sorted(shown) or len(set(shown)) == 1
     page.locator("#results th button.sort", has_text="?p").click()
     expect(page.locator("#results th[aria-sort=descending]")).to_have_count(1)
-    page.screenshot(path=str(ARTIFACTS / "query-paged.png"), full_page=True)
-    assert not page.console_errors, page.console_errors
+    screenshot(page, "query-paged")
+    assert not page.page_errors, page.page_errors
 
 
 def test_construct_offers_graph_downloads_and_errors_explain(page: object, server_url: str) -> None:
@@ -216,4 +168,4 @@ def test_construct_offers_graph_downloads_and_errors_explain(page: object, serve
     expect(error.locator("p.explain[lang=en]")).to_contain_text("syntax error")
     expect(error.locator("mark.at")).to_have_count(1)
     expect(page.locator("#downloads")).to_be_hidden()
-    assert not page.console_errors, page.console_errors
+    assert not page.page_errors, page.page_errors

@@ -14,12 +14,14 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+import kusei.graph.build
 from kusei.graph.build import BuildError, build
 from kusei.graph.input.record import RecordErrors, load_record
 from kusei.graph.input.reference import check_digit_ok
 from kusei.graph.input.textmatch import squash
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
 from kusei.namespaces import DCAT, SPDX
+from kusei.release import Manifest, digest_id
 from kusei.settings import Settings
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
@@ -60,6 +62,15 @@ def test_release_layout_and_manifest(release: Path) -> None:
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
     sums = (release / "dumps" / "SHA256SUMS").read_text().splitlines()
     assert len(sums) == len(manifest["files"])
+    # The search index beside the store is part of the release too, described like the dumps.
+    index = manifest["search_index"]
+    data = (release / "search.json").read_bytes()
+    assert index["name"] == "search.json" and index["media_type"] == "application/json"
+    assert index["bytes"] == len(data) and index["sha256"] == hashlib.sha256(data).hexdigest()
+    held = Manifest.model_validate(manifest).held()
+    assert "search.json" in held and len(held) == len(manifest["files"]) + 1
+    for path, described in held.items():
+        assert hashlib.sha256((release / path).read_bytes()).hexdigest() == described.sha256, path
     records = sorted(RECORDS_DIR.glob("*.yaml"))
     assert len(manifest["documents"]) == len(records)
     assert sorted((release / "sources").glob("*.txt")) != []
@@ -86,6 +97,28 @@ def test_build_is_reproducible(release: Path, tmp_path: Path) -> None:
     assert again.release_id == release.name
     for path in (release / "dumps").iterdir():
         assert (again.path / "dumps" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_changed_search_index_is_a_new_release(release: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: search.json was outside the release id, so a build whose index alone changed
+    # (a new index version, a new field) kept the old id and servers kept the old index.
+    write_index = kusei.graph.build.write_search_index
+
+    def write_changed_index(path: Path, quads: list[ox.Quad], base: str) -> int:
+        entries = write_index(path, quads, base)
+        path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        return entries
+
+    monkeypatch.setattr(kusei.graph.build, "write_search_index", write_changed_index)
+    changed = build(Settings(data_dir=tmp_path), report=quiet)
+    assert changed.release_id != release.name
+    for path in (release / "dumps").iterdir():  # the dumps are the same: only the index differs
+        assert (changed.path / "dumps" / path.name).read_bytes() == path.read_bytes(), path.name
+    manifest = Manifest.model_validate_json((changed.path / "release.json").read_bytes())
+    assert manifest.search_index is not None
+    assert manifest.search_index.sha256 == hashlib.sha256((changed.path / "search.json").read_bytes()).hexdigest()
+    assert digest_id(manifest.files, manifest.search_index) == manifest.id
 
 
 def test_dataset_description_states_true_sizes_and_checksums(release: Path) -> None:
@@ -302,3 +335,18 @@ def test_a_disk_that_cannot_be_written_is_one_line_with_the_path(tmp_path: Path)
         build(Settings(data_dir=data_dir), report=quiet)
     (line,) = info.value.problems
     assert "releases" in line and "\n" not in line
+
+
+def test_a_disk_failure_while_switching_is_one_line_and_leaves_no_work_directory(tmp_path: Path) -> None:
+    # The late half of the same promise: the release is written, then the switch of ``current``
+    # fails (here a directory stands where the symlink goes, as a disk refusing the rename would).
+    data_dir = tmp_path / "data"
+    (data_dir / "current").mkdir(parents=True)
+    (data_dir / "current" / "keep").write_text("not a release", encoding="utf-8")
+    with pytest.raises(BuildError) as info:
+        build(Settings(data_dir=data_dir), report=quiet)
+    (line,) = info.value.problems
+    assert re.search(rf"-> {re.escape(str(data_dir / 'current'))}: \S", line), line
+    assert "\n" not in line
+    assert list((data_dir / "releases").glob(".build-*")) == []
+    assert (data_dir / "current" / "keep").is_file()

@@ -1,0 +1,91 @@
+"""The release directory: where a build writes its release, and the switch that publishes it.
+
+A build writes into a work directory ``releases/.build-<pid>-…``; :func:`publish` renames it to
+``releases/<id>`` and only then moves the ``current`` symlink to it (a rename, atomic on POSIX),
+so a server sees the old release or the new one, never a mix. A failed build only discards its
+work directory; a killed one leaves it behind for the next build to remove.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back
+
+
+def disk_problem(exc: OSError) -> str:
+    """One line naming the path a full or read-only disk refused, for the build's report."""
+    where = exc.filename or "the data directory"
+    if exc.filename2:  # a rename: the target is often the path that is in the way
+        where = f"{where} -> {exc.filename2}"
+    return f"{where}: {exc.strerror or exc}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: leave its work alone
+    return True
+
+
+def _remove_stale_work(releases: Path) -> None:
+    """Work directories of builds that were killed (``.build-<pid>-…``) and whose process is gone."""
+    for work in releases.glob(".build-*"):
+        owner = work.name.split("-")[1] if work.name.count("-") >= 2 else ""
+        if work.is_dir() and (not owner.isdecimal() or not _pid_alive(int(owner))):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def new_work_directory(data_dir: Path) -> Path:
+    """An empty directory under ``releases/`` for a build to write into (OSError if the disk refuses)."""
+    releases = data_dir / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    _remove_stale_work(releases)
+    # The pid in the name tells a later build whether this work directory's build is still running.
+    return Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=releases))
+
+
+def discard(work: Path) -> None:
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _swap_current(data_dir: Path, release_dir: Path) -> None:
+    link = data_dir / "current"
+    temp = data_dir / f".current-{os.getpid()}"
+    if temp.is_symlink() or temp.exists():
+        temp.unlink()
+    temp.symlink_to(Path("releases") / release_dir.name)
+    os.replace(temp, link)
+
+
+def _prune(data_dir: Path, keep: Path) -> None:
+    releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in releases[KEEP_RELEASES:]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(work: Path, data_dir: Path, release_id: str) -> tuple[Path, bool]:
+    """Make the finished ``work`` directory the current release ``release_id``.
+
+    Returns the release's directory and whether it was already there (same inputs, same id: the
+    one already published is kept and ``work`` dropped). Older releases beyond
+    :data:`KEEP_RELEASES` are removed.
+    """
+    target = data_dir / "releases" / release_id
+    reused = target.exists()
+    if reused:
+        shutil.rmtree(work)
+    else:
+        os.rename(work, target)
+    _swap_current(data_dir, target)
+    os.utime(target)  # the newest by mtime, so pruning keeps it
+    _prune(data_dir, target)
+    return target, reused
