@@ -302,3 +302,35 @@ def test_a_disk_that_cannot_be_written_is_one_line_with_the_path(tmp_path: Path)
         build(Settings(data_dir=data_dir), report=quiet)
     (line,) = info.value.problems
     assert "releases" in line and "\n" not in line
+
+
+PROVENANCE = {KUSEI + p for p in ("sourceDocument", "printing", "firstLine", "lastLine")} | {
+    "http://www.w3.org/ns/prov#entity"}
+
+
+def _provenance_shape(store: ox.Store, classes: tuple[str, ...]) -> dict[str, set[tuple[str, str]]]:
+    """Per class: (provenance predicate, what its value is: a class or a datatype) on its instances."""
+    shape: dict[str, set[tuple[str, str]]] = {}
+    for cls in classes:
+        rows = store.query(f"""
+            SELECT DISTINCT ?p ?kind WHERE {{
+              ?s a <{KUSEI}{cls}> ; ?p ?o . VALUES ?p {{ {" ".join(f"<{p}>" for p in PROVENANCE)} }}
+              OPTIONAL {{ ?o a ?c FILTER(STRSTARTS(STR(?c), "{KUSEI}")) }}
+              BIND(COALESCE(STR(DATATYPE(?o)), STR(?c), "iri") AS ?kind) }}""", use_default_graph_as_union=True)
+        shape[cls] = {(row["p"].value, row["kind"].value) for row in rows}
+    return shape
+
+
+def test_bench_data_has_the_provenance_shape_of_the_build(store: ox.Store, tmp_path: Path) -> None:
+    # Regression: bench/generate.py hung xsd:positiveInteger lines on the entities, while the build
+    # writes them, as xsd:integer, on one kusei:Printing node per (entity, document).
+    out = tmp_path / "bench.nq"
+    subprocess.run([sys.executable, "-m", "bench.generate", "--wards", "1", "--years", "1", "-o", str(out)],
+                   cwd=Path(__file__).resolve().parents[2], check=True, capture_output=True, timeout=300)
+    synthetic = ox.Store()
+    synthetic.bulk_load(path=str(out), format=ox.RdfFormat.N_QUADS)
+    classes = ("Plan", "BasicGoal", "Measure", "Project", "ActionItem", "Printing")
+    built, generated = _provenance_shape(store, classes), _provenance_shape(synthetic, classes)
+    for cls in classes:
+        assert generated[cls], cls
+        assert generated[cls] == built[cls], cls
