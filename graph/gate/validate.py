@@ -19,7 +19,7 @@ from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 
 from kusei.namespaces import SH
-from kusei.settings import DEFAULT_BASE, PROJECT_ROOT
+from kusei.settings import PROJECT_ROOT, rebased
 
 SHAPES_DIR = PROJECT_ROOT / "shapes"
 ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
@@ -27,8 +27,7 @@ ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
 
 def rebased_turtle(path: Path, base: str) -> str:
     """Vocabulary files are written with the default base; a build for another base rewrites it."""
-    text = path.read_text(encoding="utf-8")
-    return text if base == DEFAULT_BASE else text.replace(DEFAULT_BASE + "/", base + "/")
+    return rebased(path.read_text(encoding="utf-8"), base)
 
 
 def load_turtle_files(directory: Path, base: str) -> rdflib.Graph:
