@@ -334,3 +334,35 @@ def test_bench_data_has_the_provenance_shape_of_the_build(store: ox.Store, tmp_p
     for cls in classes:
         assert generated[cls], cls
         assert generated[cls] == built[cls], cls
+
+
+def test_the_fy2014_banner_is_not_a_measure_and_its_projects_hang_off_it(store: ox.Store) -> None:
+    # Regression: 目指せ！環境未来都市, a theme printed above the measures of 金沢区's FY2014 plan, was
+    # typed kusei:Measure, so the plan counted 6 measures where the document prints 1-4 and one more.
+    plan = "https://w3id.org/kusei/id/plan/141089/2014"
+    ((banner, position),) = select(store, f"""
+        SELECT DISTINCT ?b ?pos WHERE {{
+          ?b <{KUSEI}plan> <{plan}> ; <http://purl.org/dc/terms/title> "目指せ！環境未来都市"@ja ;
+             a <{KUSEI}Banner> ; <http://schema.org/position> ?pos }}""")
+    assert banner.value == f"{plan}/banner/1" and position.value == "1"
+    assert not select(store, f"SELECT ?g WHERE {{ GRAPH ?g {{ <{banner.value}> a <{KUSEI}Measure> }} }}")
+    measures = select(store, f"""
+        SELECT DISTINCT ?m ?pos ?num WHERE {{
+          ?m a <{KUSEI}Measure> ; <{KUSEI}plan> <{plan}> ; <http://schema.org/position> ?pos
+          OPTIONAL {{ ?m <{KUSEI}printedNumber> ?num }} }}""")
+    numbered = sorted((int(pos.value), num.value if num else None, m.value.rsplit("/", 1)[-1])
+                      for m, pos, num in measures)
+    assert numbered == [(1, "1", "1"), (2, "2", "2"), (3, "3", "3"), (4, "4", "4"), (5, None, "u5")]
+    # Its two projects and its featured column hang off the banner, and no project of it names a measure.
+    projects = select(store, f"""
+        SELECT DISTINCT ?p ?title WHERE {{ ?p a <{KUSEI}Project> ; <{KUSEI}banner> <{banner.value}> ;
+                                  <http://purl.org/dc/terms/isPartOf> <{banner.value}> ; <{KUSEI}plan> <{plan}> ;
+                                  <http://purl.org/dc/terms/title> ?title
+                                  FILTER NOT EXISTS {{ ?p <{KUSEI}measure> ?m }} }} ORDER BY ?p""")
+    assert [(p.value.removeprefix(banner.value), t.value) for p, t in projects] == [
+        ("/project/1", "Let's エコアクション！ 応援事業"),
+        ("/project/2", "子育て情報スマートタッチ！「かなざわ育なび.net」推進事業")]
+    columns = select(store, f"SELECT DISTINCT ?c ?t WHERE {{ ?c <{KUSEI}banner> <{banner.value}> ; "
+                            f"a <{KUSEI}Column> ; <http://purl.org/dc/terms/title> ?t }}")
+    assert [t.value for _, t in columns] == ["『金沢区における環境未来都市づくり』"]
+    assert len(select(store, f"SELECT DISTINCT ?p WHERE {{ ?p a <{KUSEI}Project> ; <{KUSEI}plan> <{plan}> }}")) == 15
