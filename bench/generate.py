@@ -1,8 +1,10 @@
 """Synthetic Kusei-shaped data for benchmarks: wards x fiscal years x measures x projects x items.
 
 The shapes (IRIs, classes, properties, one named graph per plan document, a reference graph,
-an interpretation graph) follow graph/README.md; the texts are random Japanese-looking labels.
-The defaults (18 wards x 20 years) give about a million quads. Deterministic for a given seed.
+an interpretation graph) follow graph/README.md, and provenance is written as the build writes it
+(a kusei:Printing node per entity holding the document and xsd:integer lines); the texts are
+random Japanese-looking labels. The defaults (18 wards x 20 years) give about 1.9 million quads.
+Deterministic for a given seed.
 
     python -m bench.generate --wards 18 --years 20 -o var/bench/data.nq
 """
@@ -25,6 +27,7 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 DCT = "http://purl.org/dc/terms/"
 SCHEMA = "http://schema.org/"
 ORG = "http://www.w3.org/ns/org#"
+PROV = "http://www.w3.org/ns/prov#"
 
 WARDS = [
     "141011", "141020", "141038", "141046", "141054", "141062", "141071", "141089", "141097",
@@ -75,12 +78,23 @@ def _text(rng: random.Random, words: int) -> str:
     return "".join(rng.choice(WORDS) for _ in range(words))
 
 
+def _printed(w: _Writer, g: str, node: str, doc: str, first: int, last: int) -> None:
+    """Provenance as the build writes it (graph/mapping/emitter.py): the lines sit on a
+    kusei:Printing node ``<entity>#in-<document id>`` paired with the document, not on the entity,
+    and are xsd:integer, the datatype Oxigraph serves unchanged."""
+    printing = f"{node}#in-{doc.rsplit('/', 1)[-1]}"
+    w.add(node, f"{KUSEI}sourceDocument", f"<{doc}>", g)
+    w.add(node, f"{KUSEI}printing", f"<{printing}>", g)
+    w.add(printing, RDF_TYPE, f"<{KUSEI}Printing>", g)
+    w.add(printing, f"{PROV}entity", f"<{doc}>", g)
+    w.add(printing, f"{KUSEI}firstLine", _int(first), g)
+    w.add(printing, f"{KUSEI}lastLine", _int(last), g)
+
+
 def _entity(w: _Writer, g: str, node: str, cls: str, label: str, doc: str, line: int) -> None:
     w.add(node, RDF_TYPE, f"<{KUSEI}{cls}>", g)
     w.add(node, f"{RDFS}label", _lit(label, "ja"), g)
-    w.add(node, f"{KUSEI}sourceDocument", f"<{doc}>", g)
-    w.add(node, f"{KUSEI}firstLine", _int(line, "positiveInteger"), g)
-    w.add(node, f"{KUSEI}lastLine", _int(line + 2, "positiveInteger"), g)
+    _printed(w, g, node, doc, line, line + 2)
 
 
 def reference_graph() -> Iterator[str]:
@@ -191,12 +205,12 @@ def plan_graph(
             wi.add(project, f"{KUSEI}sdg", f"<http://metadata.un.org/sdg/{rng.randint(1, 17)}>", gi)
             for i in range(1, items + 1):
                 item = f"{project}/item/{i}"
-                w.add(item, RDF_TYPE, f"<{KUSEI}ActionItem>", g)
-                w.add(item, f"{RDFS}label", _lit(_text(rng, 6), "ja"), g)
+                _entity(w, g, item, "ActionItem", _text(rng, 6), doc, line)
                 w.add(item, f"{KUSEI}itemOf", f"<{project}>", g)
                 w.add(item, f"{SCHEMA}position", _int(i), g)
                 w.add(item, f"{KUSEI}plan", f"<{plan}>", g)
-                w.add(item, f"{KUSEI}firstLine", _int(line, "positiveInteger"), g)
+                w.add(item, f"{DCT}isPartOf", f"<{project}>", g)
+                w.add(project, f"{DCT}hasPart", f"<{item}>", g)
                 line += 1
     return w.lines, wi.lines
 

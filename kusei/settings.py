@@ -16,6 +16,16 @@ DEFAULT_BASE = "https://w3id.org/kusei"
 DEFAULT_LICENCE = "https://creativecommons.org/licenses/by/4.0/"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+
+def rebased(text: str, base: str) -> str:
+    """A text written with the default base (vocabulary, shapes, example queries) for ``base``.
+
+    The one rule every file shipped with the default base goes through, so the vocabulary the
+    build loads and the examples the endpoint serves cannot disagree about a deployment's base.
+    """
+    return text if base == DEFAULT_BASE else text.replace(DEFAULT_BASE + "/", base + "/")
+
+
 Positive = Annotated[int, Field(gt=0)]
 
 

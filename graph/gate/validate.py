@@ -22,7 +22,7 @@ from rdflib.term import Identifier
 
 from kusei.formats import rdf_bytes
 from kusei.namespaces import SH
-from kusei.settings import DEFAULT_BASE, PROJECT_ROOT
+from kusei.settings import PROJECT_ROOT, rebased
 
 SHAPES_DIR = PROJECT_ROOT / "shapes"
 ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
@@ -30,8 +30,7 @@ ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
 
 def rebased_turtle(path: Path, base: str) -> str:
     """Vocabulary files are written with the default base; a build for another base rewrites it."""
-    text = path.read_text(encoding="utf-8")
-    return text if base == DEFAULT_BASE else text.replace(DEFAULT_BASE + "/", base + "/")
+    return rebased(path.read_text(encoding="utf-8"), base)
 
 
 def load_turtle_files(directory: Path, base: str) -> rdflib.Graph:

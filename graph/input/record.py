@@ -20,6 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 # The models the mapping imports from here, as it did when they lived in this module.
 from kusei.graph.input.schema import (
+    Banner,
     Column,
     Corrected,
     Item,
@@ -33,7 +34,8 @@ from kusei.graph.input.schema import (
 )
 
 __all__ = [
-    "Column", "Corrected", "Item", "Measure", "OperationItem", "Project", "Record", "Text", "TitledItem", "printed",
+    "Banner", "Column", "Corrected", "Item", "Measure", "OperationItem", "Project", "Record", "Text", "TitledItem",
+    "printed",
     "FIELD_NAMES", "RecordError", "RecordErrors", "load_record",
 ]
 

@@ -93,6 +93,18 @@ class Measure(Strict):
     line: int | None = None
 
 
+class Banner(Strict):
+    """A theme a plan puts up above its measures, unnumbered and outside their groups (金沢区
+    FY2014: 目指せ！環境未来都市). It is not a measure, though projects and columns may stand under it."""
+
+    title: Text
+    description: list[Text] = []
+    policy_areas: list[Key] = []  # interpretation: keys of policy_areas.yaml
+    projects: list[Project] = []
+    captions: list[Text] = []
+    line: int | None = None
+
+
 class BasicGoal(Strict):
     title: Text
     subtitle: Text | None = None
@@ -116,6 +128,7 @@ class Column(Strict):
     """A column or featured box (コラム, 『…』 boxes)."""
 
     measure: str | None = None  # number (or "u<order>") of the measure it is printed under
+    banner: int | None = Field(default=None, ge=1)  # or the order of the banner it is printed under
     title: Text
     description: list[Text] = []
     items: list[Item] = []
@@ -245,6 +258,7 @@ class Plan(Strict):
     preface: list[Text] = []
     mtp_basic_strategy: Text | None = None  # printed quote of the city basic strategy, if cited
     basic_goal: BasicGoal
+    banners: list[Banner] = []
     measures_intro: list[Text] = []
     measures: list[Measure] = Field(min_length=1)
     operation: list[OperationItem] = []

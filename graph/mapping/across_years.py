@@ -21,7 +21,7 @@ from kusei.namespaces import DCTERMS, RDFS, TYPE, Terms, lit
 
 CONTINUATIONS = Path(__file__).resolve().parent.parent / "reference" / "continuations.yaml"
 # Components that carry a title of their own and are compared across years.
-COMPARED = ("BasicGoal", "Measure", "Project", "OperationItem", "Column", "BureauProject",
+COMPARED = ("BasicGoal", "Banner", "Measure", "Project", "OperationItem", "Column", "BureauProject",
             "FacilityProject", "InfrastructureProject", "Campaign")
 SAME_TITLE = "Same printed title."
 # Spelling variants the documents use for one word, and the quotation marks they vary between.

@@ -19,6 +19,8 @@ from kusei.graph.input.textmatch import Span
 from kusei.namespaces import DCTERMS, PROV, RDFS, SCHEMA, TYPE, Terms, lit, typed
 
 Path = tuple
+Subject = ox.NamedNode | ox.BlankNode
+Object = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
 class Emitter:
@@ -42,10 +44,10 @@ class Emitter:
         self._lines: dict[ox.NamedNode, list[Span]] = defaultdict(list)
         self._typed: set[ox.NamedNode] = set()
 
-    def add(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode, o: ox.Term) -> None:
+    def add(self, s: Subject, p: ox.NamedNode, o: Object) -> None:
         self.quads.append(ox.Quad(s, p, o, self.graph))
 
-    def kusei(self, s: ox.NamedNode | ox.BlankNode, local: str, o: ox.Term) -> None:
+    def kusei(self, s: Subject, local: str, o: Object) -> None:
         self.add(s, self.t.kusei(local), o)
 
     def typed_entity(self, s: ox.NamedNode, *classes: ox.NamedNode) -> None:
@@ -94,13 +96,13 @@ class Emitter:
         self.add(child, ox.NamedNode(DCTERMS + "isPartOf"), parent)
         self.add(parent, ox.NamedNode(DCTERMS + "hasPart"), child)
 
-    def interpret(self, s: ox.NamedNode, local: str, o: ox.Term) -> None:
+    def interpret(self, s: ox.NamedNode, local: str, o: Object) -> None:
         self.interpretation.append(ox.Triple(s, self.t.kusei(local), o))
 
-    def editorial_add(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode, o: ox.Term) -> None:
+    def editorial_add(self, s: Subject, p: ox.NamedNode, o: Object) -> None:
         self.editorial.append(ox.Triple(s, p, o))
 
-    def editorial_kusei(self, s: ox.NamedNode | ox.BlankNode, local: str, o: ox.Term) -> None:
+    def editorial_kusei(self, s: Subject, local: str, o: Object) -> None:
         self.editorial_add(s, self.t.kusei(local), o)
 
     def _note_span(self, s: ox.NamedNode, path: Path) -> None:

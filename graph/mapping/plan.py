@@ -1,4 +1,4 @@
-"""Mapping of the plan itself: basic goal, measures, projects, bullet items, operation, columns."""
+"""Mapping of the plan itself: basic goal, banners, measures, projects, bullet items, operation, columns."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import unicodedata
 
 import pyoxigraph as ox
 
-from kusei.graph.input.record import Column, Item, Measure, OperationItem, Project, Text, TitledItem, printed
+from kusei.graph.input.record import (
+    Banner,
+    Column,
+    Item,
+    Measure,
+    OperationItem,
+    Project,
+    Text,
+    TitledItem,
+    printed,
+)
 from kusei.graph.mapping.context import Context
 from kusei.namespaces import DCTERMS, RDFS, SDG, iri, lit, typed
 
@@ -48,6 +58,8 @@ def map_plan(cx: Context) -> None:
     e.paragraphs(node, t.kusei("measuresIntro"), plan.measures_intro, ("plan", "measures_intro"))
 
     _map_goal(cx)
+    banner_nodes = [_map_banner(cx, banner, order, ("plan", "banners", order - 1))
+                    for order, banner in enumerate(plan.banners, start=1)]
     measure_nodes: dict[str, ox.NamedNode] = {}
     for order, measure in enumerate(plan.measures, start=1):
         key = measure_key(measure, order)
@@ -55,7 +67,7 @@ def map_plan(cx: Context) -> None:
     for order, item in enumerate(plan.operation, start=1):
         _map_operation(cx, item, order, ("plan", "operation", order - 1))
     for order, column in enumerate(plan.columns, start=1):
-        _map_column(cx, column, order, measure_nodes, ("plan", "columns", order - 1))
+        _map_column(cx, column, order, measure_nodes, banner_nodes, ("plan", "columns", order - 1))
 
 
 def _component(cx: Context, node: ox.NamedNode, cls: str, parent: ox.NamedNode, order: int | None) -> None:
@@ -105,6 +117,23 @@ def _map_goal(cx: Context) -> None:
     _captions(cx, node, goal.captions, (*path, "captions"))
 
 
+def _map_banner(cx: Context, banner: Banner, order: int, path: tuple) -> ox.NamedNode:
+    """A theme put up above the measures: its own kind, so it is neither shown nor counted as a
+    measure, and the projects printed under it hang off it."""
+    e, t = cx.emit, cx.terms
+    node = iri(cx.plan, "banner", order)
+    _component(cx, node, "Banner", cx.plan, order)
+    e.text(node, TITLE, banner.title, (*path, "title"))
+    e.label(node, printed(banner.title))
+    e.paragraphs(node, DESCRIPTION, banner.description, (*path, "description"))
+    _captions(cx, node, banner.captions, (*path, "captions"))
+    for area in banner.policy_areas:
+        e.interpret(node, "policyArea", t.id(f"policy-area/{area}"))
+    for order_p, project in enumerate(banner.projects, start=1):
+        _map_project(cx, project, node, "banner", order_p, (*path, "projects", order_p - 1))
+    return node
+
+
 def _map_measure(cx: Context, measure: Measure, order: int, key: str, path: tuple) -> ox.NamedNode:
     e, t = cx.emit, cx.terms
     node = iri(cx.plan, "measure", key)
@@ -125,15 +154,18 @@ def _map_measure(cx: Context, measure: Measure, order: int, key: str, path: tupl
     for area in measure.policy_areas:
         e.interpret(node, "policyArea", t.id(f"policy-area/{area}"))
     for order_p, project in enumerate(measure.projects, start=1):
-        _map_project(cx, project, node, order_p, (*path, "projects", order_p - 1))
+        _map_project(cx, project, node, "measure", order_p, (*path, "projects", order_p - 1))
     return node
 
 
-def _map_project(cx: Context, project: Project, measure: ox.NamedNode, order: int, path: tuple) -> None:
+def _map_project(cx: Context, project: Project, parent: ox.NamedNode, link: str, order: int,
+                 path: tuple) -> None:
+    """A project under ``parent``, a measure or a banner, which ``link`` (kusei:measure or
+    kusei:banner) names."""
     e, t = cx.emit, cx.terms
-    node = iri(measure, "project", order)
-    _component(cx, node, "Project", measure, order)
-    e.kusei(node, "measure", measure)
+    node = iri(parent, "project", order)
+    _component(cx, node, "Project", parent, order)
+    e.kusei(node, link, parent)
     e.text(node, TITLE, project.title, (*path, "title"))
     e.label(node, printed(project.title))
     if project.marker:
@@ -171,10 +203,16 @@ def _map_operation(cx: Context, item: OperationItem, order: int, path: tuple) ->
 
 
 def _map_column(cx: Context, column: Column, order: int, measures: dict[str, ox.NamedNode],
-                path: tuple) -> None:
+                banners: list[ox.NamedNode], path: tuple) -> None:
     e = cx.emit
     node = iri(cx.plan, "column", order)
     _component(cx, node, "Column", cx.plan, order)
+    if column.measure is not None and column.banner is not None:
+        cx.fail((*path, "banner"), "a column is printed under a measure or a banner, not both")
+    if column.banner is not None:
+        if column.banner > len(banners):
+            cx.fail((*path, "banner"), f"no banner {column.banner} in this plan ({len(banners)} banners)")
+        e.kusei(node, "banner", banners[column.banner - 1])
     if column.measure is not None:
         key = unicodedata.normalize("NFKC", column.measure)
         if key not in measures:

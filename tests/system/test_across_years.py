@@ -81,11 +81,14 @@ def test_continued_new_dropped_is_one_query(server_url: str) -> None:
     counts = select(server_url, f"""PREFIX kusei: <{KUSEI}> PREFIX dcterms: <http://purl.org/dc/terms/>
         SELECT ?y (COUNT(DISTINCT ?c) AS ?n) WHERE {{
           ?ward dcterms:identifier "141089" . ?plan dcterms:spatial ?ward ; kusei:year ?y .
-          VALUES ?t {{ kusei:BasicGoal kusei:Measure kusei:Project kusei:OperationItem }}
+          VALUES ?t {{ kusei:BasicGoal kusei:Banner kusei:Measure kusei:Project kusei:OperationItem }}
           ?c kusei:plan ?plan ; a ?t }} GROUP BY ?y""")
     per_year = {int(r["y"]): int(r["n"]) for r in counts}
     planned = [r for r in rows if r["status"] != "in both"]
     assert len({r["fy2014"] for r in planned if "fy2014" in r}) == per_year[2014]
     assert len({r["fy2024"] for r in planned if "fy2024" in r}) == per_year[2024]
+    # FY2014's banner (目指せ！環境未来都市) is listed as a banner, not as a dropped measure.
+    assert [r["label2014"] for r in rows if r["type"] == f"{KUSEI}Banner"] == ["目指せ！環境未来都市"]
+    assert "目指せ！環境未来都市" not in {r.get("label2014") for r in rows if r["type"] == f"{KUSEI}Measure"}
     # The mascot printed in both years is one node, found by its two printings.
     assert any(r["status"] == "in both" and r["fy2014"].endswith("/botan-chan") for r in rows)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
 from kusei.endpoint.web.pages.query import QUERIES_DIR, load_examples
+from kusei.graph.build import build
+from kusei.settings import Settings
 
 EXAMPLES = sorted(QUERIES_DIR.glob("*.rq"))
 
@@ -33,3 +38,31 @@ def test_example_returns_results(server_url: str, path: Path) -> None:
         assert data["boolean"] is True
     else:
         assert data["results"]["bindings"], f"{path.name} returned no rows"
+
+
+OTHER_BASE = "https://data.example.org/kusei"
+
+
+@pytest.fixture(scope="module")
+def other_base_url(tmp_path_factory: pytest.TempPathFactory, start_server: Callable[..., str]) -> str:
+    directory = tmp_path_factory.mktemp("other-base")
+    build(Settings(data_dir=directory, base=OTHER_BASE), report=lambda _: None)
+    return start_server(directory)
+
+
+def test_served_examples_follow_the_configured_base(other_base_url: str) -> None:
+    # Regression: the examples declared PREFIX kusei: <https://w3id.org/kusei/def/> whatever the
+    # base, so under another base every one of them matched nothing.
+    page = requests.get(other_base_url + "/query", timeout=60)
+    assert page.status_code == 200
+    served = [html.unescape(q) for q in re.findall(r'data-query="([^"]*)"', page.text)]
+    assert len(served) == len(EXAMPLES)
+    for query in served:
+        assert "w3id.org" not in query
+    assert sum(f"<{OTHER_BASE}/def/>" in query for query in served) >= 12
+    for query in served:
+        response = requests.post(other_base_url + "/sparql", data={"query": query},
+                                 headers={"Accept": "application/sparql-results+json"}, timeout=60)
+        assert response.status_code == 200, response.text
+        data = response.json()
+        assert data.get("boolean") is True or data["results"]["bindings"], query[:200]

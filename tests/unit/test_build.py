@@ -350,3 +350,67 @@ def test_a_disk_failure_while_switching_is_one_line_and_leaves_no_work_directory
     assert "\n" not in line
     assert list((data_dir / "releases").glob(".build-*")) == []
     assert (data_dir / "current" / "keep").is_file()
+
+
+PROVENANCE = {KUSEI + p for p in ("sourceDocument", "printing", "firstLine", "lastLine")} | {
+    "http://www.w3.org/ns/prov#entity"}
+
+
+def _provenance_shape(store: ox.Store, classes: tuple[str, ...]) -> dict[str, set[tuple[str, str]]]:
+    """Per class: (provenance predicate, what its value is: a class or a datatype) on its instances."""
+    shape: dict[str, set[tuple[str, str]]] = {}
+    for cls in classes:
+        rows = store.query(f"""
+            SELECT DISTINCT ?p ?kind WHERE {{
+              ?s a <{KUSEI}{cls}> ; ?p ?o . VALUES ?p {{ {" ".join(f"<{p}>" for p in PROVENANCE)} }}
+              OPTIONAL {{ ?o a ?c FILTER(STRSTARTS(STR(?c), "{KUSEI}")) }}
+              BIND(COALESCE(STR(DATATYPE(?o)), STR(?c), "iri") AS ?kind) }}""", use_default_graph_as_union=True)
+        shape[cls] = {(row["p"].value, row["kind"].value) for row in rows}
+    return shape
+
+
+def test_bench_data_has_the_provenance_shape_of_the_build(store: ox.Store, tmp_path: Path) -> None:
+    # Regression: bench/generate.py hung xsd:positiveInteger lines on the entities, while the build
+    # writes them, as xsd:integer, on one kusei:Printing node per (entity, document).
+    out = tmp_path / "bench.nq"
+    subprocess.run([sys.executable, "-m", "bench.generate", "--wards", "1", "--years", "1", "-o", str(out)],
+                   cwd=Path(__file__).resolve().parents[2], check=True, capture_output=True, timeout=300)
+    synthetic = ox.Store()
+    synthetic.bulk_load(path=str(out), format=ox.RdfFormat.N_QUADS)
+    classes = ("Plan", "BasicGoal", "Measure", "Project", "ActionItem", "Printing")
+    built, generated = _provenance_shape(store, classes), _provenance_shape(synthetic, classes)
+    for cls in classes:
+        assert generated[cls], cls
+        assert generated[cls] == built[cls], cls
+
+
+def test_the_fy2014_banner_is_not_a_measure_and_its_projects_hang_off_it(store: ox.Store) -> None:
+    # Regression: 目指せ！環境未来都市, a theme printed above the measures of 金沢区's FY2014 plan, was
+    # typed kusei:Measure, so the plan counted 6 measures where the document prints 1-4 and one more.
+    plan = "https://w3id.org/kusei/id/plan/141089/2014"
+    ((banner, position),) = select(store, f"""
+        SELECT DISTINCT ?b ?pos WHERE {{
+          ?b <{KUSEI}plan> <{plan}> ; <http://purl.org/dc/terms/title> "目指せ！環境未来都市"@ja ;
+             a <{KUSEI}Banner> ; <http://schema.org/position> ?pos }}""")
+    assert banner.value == f"{plan}/banner/1" and position.value == "1"
+    assert not select(store, f"SELECT ?g WHERE {{ GRAPH ?g {{ <{banner.value}> a <{KUSEI}Measure> }} }}")
+    measures = select(store, f"""
+        SELECT DISTINCT ?m ?pos ?num WHERE {{
+          ?m a <{KUSEI}Measure> ; <{KUSEI}plan> <{plan}> ; <http://schema.org/position> ?pos
+          OPTIONAL {{ ?m <{KUSEI}printedNumber> ?num }} }}""")
+    numbered = sorted((int(pos.value), num.value if num else None, m.value.rsplit("/", 1)[-1])
+                      for m, pos, num in measures)
+    assert numbered == [(1, "1", "1"), (2, "2", "2"), (3, "3", "3"), (4, "4", "4"), (5, None, "u5")]
+    # Its two projects and its featured column hang off the banner, and no project of it names a measure.
+    projects = select(store, f"""
+        SELECT DISTINCT ?p ?title WHERE {{ ?p a <{KUSEI}Project> ; <{KUSEI}banner> <{banner.value}> ;
+                                  <http://purl.org/dc/terms/isPartOf> <{banner.value}> ; <{KUSEI}plan> <{plan}> ;
+                                  <http://purl.org/dc/terms/title> ?title
+                                  FILTER NOT EXISTS {{ ?p <{KUSEI}measure> ?m }} }} ORDER BY ?p""")
+    assert [(p.value.removeprefix(banner.value), t.value) for p, t in projects] == [
+        ("/project/1", "Let's エコアクション！ 応援事業"),
+        ("/project/2", "子育て情報スマートタッチ！「かなざわ育なび.net」推進事業")]
+    columns = select(store, f"SELECT DISTINCT ?c ?t WHERE {{ ?c <{KUSEI}banner> <{banner.value}> ; "
+                            f"a <{KUSEI}Column> ; <http://purl.org/dc/terms/title> ?t }}")
+    assert [t.value for _, t in columns] == ["『金沢区における環境未来都市づくり』"]
+    assert len(select(store, f"SELECT DISTINCT ?p WHERE {{ ?p a <{KUSEI}Project> ; <{KUSEI}plan> <{plan}> }}")) == 15

@@ -84,6 +84,27 @@ SELECT ?m ?num ?first WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> <{b
     assert re.search(r'<details class="all-props">\s*<summary>', page)
 
 
+def test_fy2014_plan_shows_the_banner_as_its_own_part_and_five_measures(client: FlaskClient) -> None:
+    # Regression: the banner 目指せ！環境未来都市 was typed a measure, so the plan page listed it as a
+    # sixth measure and the home page said 施策 6; the document prints measures 1-4 and one more.
+    plan = "/id/plan/141089/2014"
+    page = html(client, plan)
+    outline = page[page.index('class="block outline"'):page.index('class="all-props"')]
+    groups = dict(re.findall(r'<section class="part-group" id="group-(\w+)"(.*?)(?=<section class="part-group"|$)',
+                             outline, re.S))
+    assert list(groups)[:3] == ["goal", "banners", "measures"]
+    assert "目指せ！環境未来都市" in groups["banners"] and "目指せ！環境未来都市" not in groups["measures"]
+    assert groups["measures"].count('<section class="part part-measure"') == 5
+    numbers = re.findall(r'<h3 class="part-title"><span class="part-number">(\d)</span>', groups["measures"])
+    assert numbers == ["1", "2", "3", "4"]
+    # The banner's projects and its featured column are nested under it.
+    for child in ("/banner/1/project/1", "/banner/1/project/2", "/column/1"):
+        assert f'href="{plan}{child}"' in groups["banners"]
+    home = html(client, "/")
+    entry = home[home.index(f'<a href="{plan}">'):]
+    assert re.match(r'.*?</a>\s*<span class="muted">施策 5 · 事業 15</span>', entry, re.S), entry[:300]
+
+
 def test_plan_incoming_links_do_not_repeat_the_outline(client: FlaskClient, app: Flask, base: str) -> None:
     page = html(client, PLAN)
     incoming = page[page.index("被参照"):] if "被参照" in page else ""

@@ -41,10 +41,8 @@ class PlanSummary:
     goal_href: str | None
     goal_tagline: str | None
     measures: list[Item] = field(default_factory=list)
-
-    @property
-    def project_count(self) -> int:
-        return sum(len(m.projects) for m in self.measures)
+    # Every project of the plan, also those printed under a banner, which is not a measure.
+    project_count: int = 0
 
     @property
     def short_label(self) -> str:
@@ -156,8 +154,8 @@ SELECT ?plan ?m ?num ?pos ?title ?area WHERE {{
         if "area" in row and row["area"].value not in measures[iri][1].areas:
             measures[iri][1].areas.append(row["area"].value)
     project_rows = select(release, f"""
-SELECT ?m ?p ?pos ?title WHERE {{
-  ?p a <{kusei}Project> ; <{kusei}measure> ?m .
+SELECT ?m ?p ?pos ?title ?plan WHERE {{
+  ?p a <{kusei}Project> ; <{kusei}measure>|<{kusei}banner> ?m ; <{kusei}plan> ?plan .
   OPTIONAL {{ ?p <{SCHEMA}position> ?pos }}
   OPTIONAL {{ ?p <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
 }}""")
@@ -167,6 +165,8 @@ SELECT ?m ?p ?pos ?title WHERE {{
         if row["p"].value in seen:
             continue
         seen.add(row["p"].value)
+        if row["plan"].value in plans:
+            plans[row["plan"].value].project_count += 1
         pos = int(row["pos"].value) if "pos" in row else 0
         iri = row["p"].value
         title = row["title"].value if "title" in row else namer.short(iri)

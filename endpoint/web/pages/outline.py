@@ -28,6 +28,8 @@ from kusei.release import Release
 # naming one of its classes. Unknown classes fall into the last group, so nothing is hidden.
 GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("goal", "基本目標", "Basic goal", ("BasicGoal",)),
+    # A theme above the measures (目指せ！環境未来都市) is its own part, not one of the measures.
+    ("banners", "重点テーマ", "Banner", ("Banner",)),
     ("measures", "施策", "Measures", ("Measure",)),
     ("operation", "組織運営", "How the office runs", ("OperationItem",)),
     ("columns", "コラム", "Columns", ("Column",)),
@@ -48,7 +50,7 @@ STRUCTURAL = {
     DCTERMS + "description", DCTERMS + "isPartOf", DCTERMS + "hasPart", DCTERMS + "spatial",
 }
 # Links from a part to its parent: the outline nests a part under the first one present.
-PARENT_LOCALS = ("itemOf", "measure")
+PARENT_LOCALS = ("itemOf", "measure", "banner")
 
 
 @dataclass

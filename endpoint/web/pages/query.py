@@ -21,7 +21,7 @@ from kusei.endpoint.query import service
 from kusei.endpoint.query.errors import KuseiError, NotAcceptable
 from kusei.endpoint.web.pages.terms import XSD, Namer
 from kusei.release import Release
-from kusei.settings import Settings
+from kusei.settings import DEFAULT_BASE, Settings, rebased
 
 QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
 _HEADER = re.compile(r"#\s*(title|title-ja|description-ja|description)\s*:\s*(.*)")
@@ -64,11 +64,13 @@ class Example:
         return "/query?" + urlencode({"query": self.query})
 
 
-@lru_cache(maxsize=1)
-def load_examples(directory: Path = QUERIES_DIR) -> tuple[Example, ...]:
+@lru_cache(maxsize=4)
+def load_examples(base: str = DEFAULT_BASE, directory: Path = QUERIES_DIR) -> tuple[Example, ...]:
+    """The example queries as served for a release with ``base``: the files declare the default
+    base's vocabulary and IRIs, which a deployment under another base does not have."""
     examples = []
     for path in sorted(directory.glob("*.rq")):
-        text = path.read_text(encoding="utf-8")
+        text = rebased(path.read_text(encoding="utf-8"), base)
         header: dict[str, str] = {}
         for line in text.splitlines():
             match = _HEADER.match(line)

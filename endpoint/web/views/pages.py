@@ -332,7 +332,7 @@ def query_page() -> Response:
     release = current.release()
     namer = _namer()
     query = request.args.get("query", "")
-    examples = load_examples()
+    examples = load_examples(release.base)
     context: dict[str, object] = {}
     if query.strip():
         page = request.args.get("page", "1")
