@@ -324,3 +324,28 @@ def test_a_result_over_the_limit_is_explained() -> None:
     ja, en = explain("The result has more than 10 rows; add a LIMIT")
     assert "上限" in ja and "never cut short" in en
     assert explain("error at 1:23: expected one of FILTER") is not None
+
+
+# -- only http(s) IRIs become links -------------------------------------------------------------
+
+HOSTILE_IRIS = ("javascript:alert(1)", "JavaScript:alert(2)", "data:text/html,<b>x</b>", "vbscript:msgbox(3)")
+
+
+def test_namer_links_only_http_iris() -> None:
+    namer = Namer("https://example.org/kusei", {})
+    assert namer.href("https://example.org/kusei/id/x") == "/id/x"
+    assert namer.href("http://other.example/y") == "http://other.example/y"
+    assert namer.href("HTTPS://other.example/z") == "HTTPS://other.example/z"
+    for iri in (*HOSTILE_IRIS, "urn:isbn:4-00-000000-0", "mailto:a@example.org"):
+        assert namer.href(iri) is None, iri
+
+
+def test_query_page_shows_non_http_iris_as_text(client: FlaskClient) -> None:
+    values = " ".join(f"<{iri.replace('<', '%3C').replace('>', '%3E')}>" for iri in HOSTILE_IRIS)
+    query = f"SELECT ?x WHERE {{ VALUES ?x {{ {values} <https://example.org/safe> }} }}"
+    page = main_of(html(client, "/query?query=" + quote(query)))
+    table = page[page.index('<table class="result-table">'):page.index("</table>")]
+    hrefs = re.findall(r'href="([^"]*)"', table)
+    assert hrefs == ["https://example.org/safe"]
+    assert table.count('<span class="iri-text"') == len(HOSTILE_IRIS)
+    assert ">javascript:alert(1)<wbr></span>" in table  # still shown, as text

@@ -20,7 +20,7 @@ from kusei.search_index import fold
 @dataclass
 class Item:
     iri: str
-    href: str
+    href: str | None
     title: str
     number: str | None = None
     projects: list[Item] = field(default_factory=list)
@@ -30,7 +30,7 @@ class Item:
 @dataclass
 class PlanSummary:
     iri: str
-    href: str
+    href: str | None
     ward: str
     ward_code: str
     ward_label: str
@@ -54,7 +54,7 @@ class PlanSummary:
 @dataclass
 class WardSummary:
     iri: str
-    href: str
+    href: str | None
     page_href: str
     code: str
     label_ja: str
@@ -66,7 +66,7 @@ class WardSummary:
 @dataclass
 class Area:
     iri: str
-    href: str
+    href: str | None
     label_ja: str
     label_en: str | None
 

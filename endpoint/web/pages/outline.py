@@ -54,7 +54,7 @@ PARENT_LOCALS = ("itemOf", "measure")
 @dataclass
 class Link:
     text: str
-    href: str
+    href: str | None
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Fact:
 @dataclass
 class Part:
     iri: str
-    href: str
+    href: str | None
     kind_ja: str
     kind_en: str | None
     classes: list[str]

@@ -20,6 +20,15 @@ LANG_ORDER = {"ja": 0, "ja-hrkt": 1, "ja-latn": 2, "en": 3, "": 5}
 
 # IRI-safe characters left as they are when an IRI path becomes an href.
 PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+# The only schemes an IRI from the data may become a link with: a `javascript:` or `data:` IRI is
+# a valid IRI, and as an href it would run or show whatever its author wrote.
+LINK_SCHEMES = ("http", "https")
+
+
+def linkable(iri: str) -> bool:
+    """Whether ``iri`` may be an href: http(s) only (the scheme is case-insensitive)."""
+    scheme, colon, _ = iri.partition(":")
+    return bool(colon) and scheme.lower() in LINK_SCHEMES
 
 
 def lang_rank(lang: str | None) -> int:
@@ -103,8 +112,12 @@ class Namer:
             return quote(iri[len(self.base) :], safe=PATH_SAFE)
         return None
 
-    def href(self, iri: str) -> str:
-        return self.local_path(iri) or iri
+    def href(self, iri: str) -> str | None:
+        """Where a link to ``iri`` goes: its path here, the IRI itself if http(s), else None (text)."""
+        local = self.local_path(iri)
+        if local is not None:
+            return local
+        return iri if linkable(iri) else None
 
     def short(self, iri: str) -> str:
         """A compact name when no label is known: CURIE, else the path under the base, else the IRI."""

@@ -37,7 +37,7 @@ SKIPPED = {RDF_TYPE, RDFS + "label", SKOS + "prefLabel", RDFS + "isDefinedBy", *
 @dataclass
 class TermLink:
     text: str
-    href: str
+    href: str | None
     title: str | None = None
 
 
@@ -57,7 +57,7 @@ class Term:
     label_ja: str | None
     label_en: str | None
     definitions: list[tuple[str | None, str]]
-    href: str = ""  # the term's own resource page
+    href: str | None = None  # the term's own resource page
     relations: list[Relation] = field(default_factory=list)
     instances: int | None = None
     uses: list[PropertyUse] = field(default_factory=list)  # classes: properties of their instances

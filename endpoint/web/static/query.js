@@ -58,9 +58,18 @@
     return iri;
   }
 
+  // Only http(s) IRIs become links, as on the server (terms.linkable): a `javascript:` or `data:`
+  // IRI in a result would otherwise run, or show, whatever its author wrote when clicked.
+  function linkable(iri) {
+    return /^https?:/i.test(iri);
+  }
+
   // The shown IRI with a break opportunity after each "/", so narrow columns break at slashes.
   function iriLink(iri) {
-    const link = el("a", { href: localHref(iri), title: iri });
+    const local = localHref(iri);
+    const link = local !== iri || linkable(iri)
+      ? el("a", { href: local, title: iri })
+      : el("span", { class: "iri-text", title: iri });
     for (const part of shortName(iri).match(/[^/]*\/?/g)) {
       if (part) link.append(part, el("wbr"));
     }
