@@ -349,3 +349,45 @@ def test_query_page_shows_non_http_iris_as_text(client: FlaskClient) -> None:
     assert hrefs == ["https://example.org/safe"]
     assert table.count('<span class="iri-text"') == len(HOSTILE_IRIS)
     assert ">javascript:alert(1)<wbr></span>" in table  # still shown, as text
+
+
+# -- the home page as data, and its counts ------------------------------------------------------
+
+
+def test_home_is_also_json_and_csv(client: FlaskClient, app: Flask, base: str) -> None:
+    wards = {row["w"].value for row in select(app, f"SELECT ?w WHERE {{ ?w a <{base}/def/Ward> }}")}
+    with_plans = {row["w"].value for row in select(app, f"SELECT DISTINCT ?w WHERE {{ ?p a <{base}/def/Plan> ; "
+                                                        "<http://purl.org/dc/terms/spatial> ?w }")}
+    by_accept = client.get("/", headers={"Accept": "application/json"})
+    assert by_accept.status_code == 200 and by_accept.mimetype == "application/json"
+    assert "Accept" in by_accept.headers["Vary"]
+    data = client.get("/index.json").get_json()
+    assert data == by_accept.get_json()
+    assert {w["iri"] for w in data["wards"]} == wards and len(data["wards"]) == 18
+    assert {w["iri"] for w in data["wards"] if w["has_plans"]} == with_plans
+    assert data["wards_with_plans"] == len(with_plans)
+    plans = [p for w in data["wards"] for p in w["plans"]]
+    assert len(plans) == data["counts"]["plans"] == len(select(app, f"SELECT ?p WHERE {{ ?p a <{base}/def/Plan> }}"))
+    rows = list(csv.DictReader(io.StringIO(client.get("/index.csv").get_data(as_text=True))))
+    assert {row["ward"] for row in rows} == wards
+    assert {row["plan"] for row in rows if row["plan"]} == {p["iri"] for p in plans}
+    # Browsers still get the page.
+    assert html(client, "/").count('class="ward') >= 18
+
+
+def test_home_counts_agree_with_void_and_the_dumps(client: FlaskClient, app: Flask, base: str) -> None:
+    release = release_of(app)
+    counts = client.get("/index.json").get_json()["counts"]
+    void = select(app, f"SELECT ?n WHERE {{ <{base}/id/dataset/kusei> <http://rdfs.org/ns/void#triples> ?n }}")
+    nt_lines = sum(1 for line in (release.dumps_dir / "kusei.nt").read_bytes().splitlines() if line.strip())
+    assert counts["triples"] == int(void[0]["n"].value) == nt_lines
+    # The default graph holds the data and the description; the page says so, with both numbers.
+    description = select(app, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{base}/graph/dataset> {{ ?s ?p ?o }} }}")
+    assert counts["default_graph_triples"] == nt_lines + int(description[0]["n"].value)
+    assert counts["description_triples"] > 0
+    page = html(client, "/")
+    assert f'<span class="num">{nt_lines:,}</span>' in page
+    note = page[page.index('class="note counts-note"'):]
+    note = note[:note.index("</p>")]
+    assert "void:triples" in note and f"{counts['default_graph_triples']:,}" in note
+    assert f"{counts['description_triples']:,}" in note

@@ -241,12 +241,16 @@ def _with_suffix(path: str, suffix: str) -> str:
 
 
 @bp.get("/")
-def home() -> Response:
+@bp.get("/index.<any(json, csv):suffix>")
+def home(suffix: str | None = None) -> Response:
     home = build_home(current.release(), _namer())
-    return _finish(
-        _render("home.html", home=home, sparql_url=request.url_root + "sparql"),
-        negotiated=False,
-    )
+    if wants_csv(suffix):
+        return csv_response(cmp.wards_csv(home.wards), "wards")
+    if wants_json(suffix):
+        return json_response(home.as_json())
+    response = _render("home.html", home=home, sparql_url=request.url_root + "sparql")
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/id/<path:rest>")
