@@ -11,14 +11,14 @@ import csv
 import io
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from kusei.endpoint.web.pages.resource import ResourceBuilder
-from kusei.endpoint.web.pages.terms import Namer
+from kusei.endpoint.web.pages.terms import Namer, natural_key
 from kusei.namespaces import prefixes
 from kusei.release import open_store
 from kusei.search_index import INDEX_FILE, fold
@@ -344,7 +344,7 @@ def test_query_page_shows_non_http_iris_as_text(client: FlaskClient) -> None:
     values = " ".join(f"<{iri.replace('<', '%3C').replace('>', '%3E')}>" for iri in HOSTILE_IRIS)
     query = f"SELECT ?x WHERE {{ VALUES ?x {{ {values} <https://example.org/safe> }} }}"
     page = main_of(html(client, "/query?query=" + quote(query)))
-    table = page[page.index('<table class="result-table">'):page.index("</table>")]
+    table = page[page.index("<tbody>"):page.index("</tbody>")]
     hrefs = re.findall(r'href="([^"]*)"', table)
     assert hrefs == ["https://example.org/safe"]
     assert table.count('<span class="iri-text"') == len(HOSTILE_IRIS)
@@ -391,3 +391,57 @@ def test_home_counts_agree_with_void_and_the_dumps(client: FlaskClient, app: Fla
     note = note[:note.index("</p>")]
     assert "void:triples" in note and f"{counts['default_graph_triples']:,}" in note
     assert f"{counts['description_triples']:,}" in note
+
+
+# -- the query page without JavaScript: sorting, paging, the LIMIT notice -----------------------
+
+
+def _result_rows(page: str) -> list[list[str]]:
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def test_query_page_sorts_on_the_server(client: FlaskClient, app: Flask, base: str) -> None:
+    query = "SELECT ?plan ?year WHERE { ?plan a kusei:Plan ; kusei:year ?year }"
+    years = sorted(int(r["y"].value) for r in select(app, f"SELECT ?y WHERE {{ ?p a <{base}/def/Plan> ; "
+                                                            f"<{base}/def/year> ?y }}"))
+    assert len(set(years)) >= 2
+    page = html(client, "/query?" + urlencode({"query": query, "sort": "year", "order": "desc"}))
+    shown = [int(row[1].split()[0]) for row in _result_rows(page)]
+    assert shown == sorted(years, reverse=True)
+    head = page[page.index("<thead>"):page.index("</thead>")]
+    assert '<th scope="col" aria-sort="descending">' in head and "?year ↓" in head
+    # The sorted column's link turns the order round; the other column's sorts ascending.
+    links = dict((text, href) for href, text in re.findall(r'<a class="sort" href="([^"]+)"[^>]*>(\?\w+)', head))
+    assert "sort=year&amp;order=asc" in links["?year"] and "sort=plan&amp;order=asc" in links["?plan"]
+    ascending = html(client, "/query?" + urlencode({"query": query, "sort": "year", "order": "asc"}))
+    assert [int(row[1].split()[0]) for row in _result_rows(ascending)] == years
+    # A name that is no variable of the result leaves the query's own order, with no error.
+    assert "aria-sort" not in html(client, "/query?" + urlencode({"query": query, "sort": "nosuch"}))
+
+
+def test_query_page_pages_through_a_sorted_result(client: FlaskClient) -> None:
+    query = "SELECT ?s ?label WHERE { ?s rdfs:label ?label } LIMIT 180"
+    first = html(client, "/query?" + urlencode({"query": query, "sort": "label", "order": "desc"}))
+    assert "180 行" in first and "1–100 行目を表示" in first
+    next_href = re.search(r'<a href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "sort=label" in next_href and "order=desc" in next_href and "page=2" in next_href
+    second = html(client, next_href)
+    assert "101–180 行目を表示" in second
+    labels = [row[1] for row in _result_rows(first) + _result_rows(second)]
+    assert len(labels) == 180
+    keys = [natural_key(label) for label in labels]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_query_page_says_when_the_querys_limit_cut_the_result(client: FlaskClient) -> None:
+    cut = html(client, "/query?" + urlencode({"query": "SELECT ?p WHERE { ?p a kusei:Plan } LIMIT 2"}))
+    notice = cut[cut.index('<p id="limit-notice"'):]
+    notice = notice[:notice.index("</p>")]
+    assert "hidden" not in notice.split(">", 1)[0] and "LIMIT 2" in notice and "more rows may match" in notice
+    whole = html(client, "/query?" + urlencode({"query": "SELECT ?p WHERE { ?p a kusei:Plan } LIMIT 1000"}))
+    assert '<p id="limit-notice" class="note limit-notice" hidden></p>' in whole
+    # A LIMIT inside a comment or a subquery is not the query's.
+    commented = "SELECT ?p WHERE { { SELECT ?p WHERE { ?p a kusei:Plan } LIMIT 2 } } # LIMIT 2"
+    assert 'limit-notice" hidden>' in html(client, "/query?" + urlencode({"query": commented}))

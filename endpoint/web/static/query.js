@@ -18,6 +18,7 @@
   const downloads = document.getElementById("downloads");
   const permalink = document.getElementById("permalink");
   const pager = document.getElementById("pager");
+  const limitNotice = document.getElementById("limit-notice");
 
   const endpoint = section.dataset.sparql;
   const base = section.dataset.base.replace(/\/$/, "");
@@ -156,6 +157,28 @@
     statusBox.textContent = `${total.toLocaleString("en")} 行 rows${shown} · ${view.elapsed} ms`;
   }
 
+  // The LIMIT that closes the query, as the server finds it (pages/query.py query_limit): comments,
+  // strings and IRIs blanked first, so a "LIMIT 5" inside them is not taken for it.
+  const NOT_CODE = /#[^\n]*|"""[\s\S]*?"""|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|<[^<>"{}|^`\\\s]*>/g;
+  const OUTER_LIMIT = /\bLIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?\s*(?:VALUES\b[\s\S]*)?$/i;
+  function queryLimit(query) {
+    const match = OUTER_LIMIT.exec(query.replace(NOT_CODE, " ").trimEnd());
+    return match ? parseInt(match[1], 10) : null;
+  }
+
+  function showLimitNotice(query, total) {
+    const limit = queryLimit(query);
+    if (limit === null || total < limit) {
+      limitNotice.replaceChildren();
+      limitNotice.hidden = true;
+      return;
+    }
+    limitNotice.replaceChildren(
+      `クエリの LIMIT ${limit} で結果が打ち切られています。ほかにも該当する行があるかもしれません。`,
+      el("span", { lang: "en" }, `The query's LIMIT ${limit} cut the result: more rows may match.`));
+    limitNotice.hidden = false;
+  }
+
   // N-Triples, as the endpoint writes it for CONSTRUCT and DESCRIBE: one triple per line.
   const NT_TERM = /\s*(<[^>]*>|_:\S+|"(?:[^"\\]|\\.)*"(?:@[A-Za-z0-9-]+|\^\^<[^>]*>)?)/y;
   function unescapeNt(text) {
@@ -276,6 +299,7 @@
     running = true;
     runButton.disabled = true;
     errorBox.hidden = true;
+    limitNotice.hidden = true;
     statusBox.textContent = "実行中… Running…";
     const started = performance.now();
     try {
@@ -312,6 +336,7 @@
       }
       Object.assign(view, { vars, rows, page: 1, sortVar: null, descending: false, elapsed });
       renderTable();
+      showLimitNotice(query, rows.length);
     } catch (error) {
       statusBox.textContent = "";
       showError("—", String(error));

@@ -25,7 +25,14 @@ from kusei.endpoint.web.pages import compare as cmp
 from kusei.endpoint.web.pages.data import select
 from kusei.endpoint.web.pages.home import build_home
 from kusei.endpoint.web.pages.outline import build_outline, build_place
-from kusei.endpoint.web.pages.query import EXPLANATIONS, PAGE_SIZE, csv_with_bom, load_examples, run_query
+from kusei.endpoint.web.pages.query import (
+    EXPLANATIONS,
+    PAGE_SIZE,
+    ResultTable,
+    csv_with_bom,
+    load_examples,
+    run_query,
+)
 from kusei.endpoint.web.pages.resource import ResourceBuilder, vocabulary_labels
 from kusei.endpoint.web.pages.search import search as run_search
 from kusei.endpoint.web.pages.terms import PATH_SAFE, Namer
@@ -338,10 +345,16 @@ def query_page() -> Response:
     query = request.args.get("query", "")
     examples = load_examples()
     context: dict[str, object] = {}
+    # Sorting and paging without the script: the column headers and the pager link back here.
+    sort = request.args.get("sort") or None
+    descending = request.args.get("order", "asc").lower() == "desc"
     if query.strip():
         page = request.args.get("page", "1")
-        outcome = run_query(query, namer, release, current.settings(), int(page) if page.isdigit() else 1)
+        outcome = run_query(query, namer, release, current.settings(), int(page) if page.isdigit() else 1,
+                            sort=sort, descending=descending)
         context["result" if hasattr(outcome, "rows") else "error"] = outcome
+        if isinstance(outcome, ResultTable):
+            sort = outcome.sort
     elif examples:
         query = examples[0].query
 
@@ -351,7 +364,13 @@ def query_page() -> Response:
         return "/sparql?" + urlencode({"query": query, "format": fmt})
 
     def page_href(number: int) -> str:
-        return "/query?" + urlencode({"query": query, "page": number})
+        sorting = {"sort": sort, "order": "desc" if descending else "asc"} if sort else {}
+        return "/query?" + urlencode({"query": query, **sorting, "page": number})
+
+    def sort_href(variable: str) -> str:
+        # A second click on the sorted column turns the order round, as the script's buttons do.
+        order = "desc" if variable == sort and not descending else "asc"
+        return "/query?" + urlencode({"query": query, "sort": variable, "order": order})
 
     return _render(
         "query.html",
@@ -366,6 +385,7 @@ def query_page() -> Response:
             "graph": [("Turtle", download("ttl")), ("N-Triples", download("nt")), ("JSON-LD", download("jsonld"))],
         },
         page_href=page_href,
+        sort_href=sort_href,
         sparql_path="/sparql",
         base=release.base,
         page_size=PAGE_SIZE,
