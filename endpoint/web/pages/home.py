@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kusei.endpoint.web.pages.compare import WardSummary, catalogue, ward_json
+from kusei.endpoint.web.pages.compare import WardSummary, catalogue
+from kusei.endpoint.web.pages.compare_export import ward_json
 from kusei.endpoint.web.pages.data import select
 from kusei.endpoint.web.pages.terms import Namer
 from kusei.release import Release

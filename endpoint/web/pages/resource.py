@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 
 from kusei.endpoint.query import service
+from kusei.endpoint.web.pages.data import iri_list
 from kusei.endpoint.web.pages.terms import (
     DCTERMS,
     LABEL_PREDICATES,
@@ -20,10 +21,10 @@ from kusei.endpoint.web.pages.terms import (
     SKOS,
     Labels,
     Namer,
-    add_standard_labels,
     lang_rank,
     natural_key,
 )
+from kusei.endpoint.web.pages.vocabulary import vocabulary_labels
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -35,13 +36,7 @@ LEADING = (RDF_TYPE, RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", DCTERM
 INCOMING_SHOWN = 50
 # A plan spans a hundred lines or more; past this the page links to the document instead.
 SOURCE_LINES_SHOWN = 60
-
 Obj = ox.NamedNode | ox.BlankNode | ox.Literal
-
-
-def _iris(iris: Iterable[str]) -> str:
-    """IRIs as the body of a VALUES block (each checked by pyoxigraph, so nothing escapes the <>)."""
-    return " ".join(str(ox.NamedNode(iri)) for iri in iris)
 
 
 @dataclass
@@ -98,29 +93,6 @@ class ResourceView:
     graph_size: int | None  # number of triples, when the IRI names a graph
     vocabulary_anchor: str | None  # "#Term" in /def/, for vocabulary terms
     triples: list[ox.Triple]
-
-
-def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dict[str, str]]:
-    """Labels and English comments of every term the ontology graph describes, cached per release."""
-
-    def compute() -> tuple[Labels, dict[str, str]]:
-        labels = Labels()
-        comments: dict[str, tuple[int, str]] = {}
-        for triple in service.graph_triples(release, release.base + "/graph/ontology", settings=settings):
-            subject, pred, obj = triple.subject, triple.predicate.value, triple.object
-            if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
-                continue
-            if pred in LABEL_PREDICATES:
-                labels.add(subject.value, pred, obj)
-            elif pred in (RDFS + "comment", SKOS + "definition"):
-                # English first: the tooltip reads alongside the CURIE, which is Latin script.
-                rank = 0 if obj.language == "en" else 1
-                if subject.value not in comments or rank < comments[subject.value][0]:
-                    comments[subject.value] = (rank, obj.value)
-        add_standard_labels(labels)
-        return labels, {iri: text for iri, (_, text) in comments.items()}
-
-    return release.memo("vocabulary-labels", compute)
 
 
 class ResourceBuilder:
@@ -195,8 +167,8 @@ class ResourceBuilder:
             return {}
         rows = service.select(
             self.release,
-            f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {_iris(subject_list)} }} "
-            f"VALUES ?p {{ {_iris(predicate_list)} }} ?s ?p ?o }}",
+            f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {iri_list(subject_list)} }} "
+            f"VALUES ?p {{ {iri_list(predicate_list)} }} ?s ?p ?o }}",
             settings=self.settings,
         )
         found: dict[tuple[str, str], set[Obj]] = {}
@@ -238,7 +210,7 @@ class ResourceBuilder:
         rows = service.select(
             self.release,
             f"SELECT DISTINCT ?a ?p ?o WHERE {{ {ox.NamedNode(iri)} ({path})* ?a . "
-            f"VALUES ?p {{ {_iris(parents)} }} ?a ?p ?o FILTER(isIRI(?o)) }}",
+            f"VALUES ?p {{ {iri_list(parents)} }} ?a ?p ?o FILTER(isIRI(?o)) }}",
             settings=self.settings,
         )
         links: dict[tuple[str, str], list[str]] = {}

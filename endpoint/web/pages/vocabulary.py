@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kusei.endpoint.query import service
-from kusei.endpoint.web.pages.terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
+from kusei.endpoint.web.pages.terms import (
+    LABEL_PREDICATES,
+    RDF,
+    RDF_TYPE,
+    RDFS,
+    SKOS,
+    Labels,
+    Namer,
+    add_standard_labels,
+    lang_rank,
+    natural_key,
+)
 from kusei.namespaces import OWL
 from kusei.release import Release
 from kusei.settings import Settings
@@ -350,3 +361,26 @@ def class_property_uses(release: Release, namer: Namer, settings: Settings, clas
             PropertyUse(show(prop), card, ", ".join(namer.curie(k) or k for k in sorted(kinds)), inverse)
             for prop, inverse, card, kinds in sorted(rows, key=lambda r: (r[1], namer.curie(r[0]) or r[0]))
         ]
+
+
+def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dict[str, str]]:
+    """Labels and English comments of every term the ontology graph describes, cached per release."""
+
+    def compute() -> tuple[Labels, dict[str, str]]:
+        labels = Labels()
+        comments: dict[str, tuple[int, str]] = {}
+        for triple in service.graph_triples(release, release.base + "/graph/ontology", settings=settings):
+            subject, pred, obj = triple.subject, triple.predicate.value, triple.object
+            if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
+                continue
+            if pred in LABEL_PREDICATES:
+                labels.add(subject.value, pred, obj)
+            elif pred in (RDFS + "comment", SKOS + "definition"):
+                # English first: the tooltip reads alongside the CURIE, which is Latin script.
+                rank = 0 if obj.language == "en" else 1
+                if subject.value not in comments or rank < comments[subject.value][0]:
+                    comments[subject.value] = (rank, obj.value)
+        add_standard_labels(labels)
+        return labels, {iri: text for iri, (_, text) in comments.items()}
+
+    return release.memo("vocabulary-labels", compute)
