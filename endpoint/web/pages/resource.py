@@ -19,6 +19,7 @@ from kusei.endpoint.web.pages.terms import (
     RDFS,
     SCHEMA,
     SKOS,
+    AnyTerm,
     Labels,
     Namer,
     lang_rank,
@@ -104,7 +105,7 @@ class ResourceBuilder:
         self.labels = Labels()
 
     # -- terms -------------------------------------------------------------------------------
-    def value(self, term: ox.NamedNode | ox.BlankNode | ox.Literal, blanks: dict) -> Value:
+    def value(self, term: AnyTerm, blanks: dict) -> Value:
         if isinstance(term, ox.Literal):
             datatype = term.datatype.value
             note = None
@@ -149,7 +150,7 @@ class ResourceBuilder:
             rows.append(row)
         return rows
 
-    def _object_order(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> tuple:
+    def _object_order(self, term: AnyTerm) -> tuple:
         if isinstance(term, ox.Literal):
             return (1, lang_rank(term.language), natural_key(term.value))
         if isinstance(term, ox.NamedNode):
@@ -343,10 +344,12 @@ class ResourceBuilder:
 
     def graph_size(self, iri: str) -> int | None:
         node = ox.NamedNode(iri)
+
         def count() -> int | None:
             rows = service.select(self.release, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {node} {{ ?s ?p ?o }} }}",
                                   settings=self.settings)
-            n = int(rows[0]["n"].value) if rows else 0
+            found = rows[0].get("n") if rows else None
+            n = int(found.value) if isinstance(found, ox.Literal) else 0
             return n or None  # the store keeps no empty graphs: none of this name
 
         return self.release.memo("graph-size " + iri, count)

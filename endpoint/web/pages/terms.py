@@ -10,7 +10,7 @@ import pyoxigraph as ox
 
 from kusei.namespaces import DCTERMS, RDF, RDFS, SCHEMA, SKOS, XSD
 
-__all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "Labels", "Namer"]
+__all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "AnyTerm", "Labels", "Namer", "lexical"]
 
 RDF_TYPE = RDF + "type"
 # Most specific name first: a measure's rdfs:label is its name, dcterms:title the printed heading.
@@ -29,6 +29,16 @@ def linkable(iri: str) -> bool:
     """Whether ``iri`` may be an href: http(s) only (the scheme is case-insensitive)."""
     scheme, colon, _ = iri.partition(":")
     return bool(colon) and scheme.lower() in LINK_SCHEMES
+
+
+# Any term pyoxigraph can hand back; a triple term (RDF 1.2) has no single value, and this data never
+# holds one, but the stubs allow it everywhere.
+AnyTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+def lexical(term: AnyTerm) -> str:
+    """A term's value: the IRI, the blank node's id, the literal's text; a triple term as N-Triples."""
+    return str(term) if isinstance(term, ox.Triple) else term.value
 
 
 def lang_rank(lang: str | None) -> int:

@@ -13,10 +13,12 @@ from kusei.endpoint.web.pages.terms import (
     RDF_TYPE,
     RDFS,
     SKOS,
+    AnyTerm,
     Labels,
     Namer,
     add_standard_labels,
     lang_rank,
+    lexical,
     natural_key,
 )
 from kusei.namespaces import OWL
@@ -88,8 +90,12 @@ class Vocabulary:
 
 def _instance_counts(release: Release, settings: Settings) -> dict[str, int]:
     query = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
-    rows = service.select(release, query, settings=settings)
-    return {row["c"].value: int(row["n"].value) for row in rows if isinstance(row.get("c"), ox.NamedNode)}
+    counts: dict[str, int] = {}
+    for row in service.select(release, query, settings=settings):
+        cls, n = row.get("c"), row.get("n")
+        if isinstance(cls, ox.NamedNode) and isinstance(n, ox.Literal):
+            counts[cls.value] = int(n.value)
+    return counts
 
 
 def build_vocabulary(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
@@ -100,13 +106,13 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     namespace = release.base + "/def/"
     triples = sorted(set(service.graph_triples(release, release.base + "/graph/ontology", settings=settings)),
                      key=str)
-    by_subject: dict[ox.NamedNode | ox.BlankNode, list[ox.Triple]] = {}
+    by_subject: dict[ox.NamedNode | ox.BlankNode | ox.Triple, list[ox.Triple]] = {}
     labels = Labels()
     labels.add_triples(triples)
     for triple in triples:
         by_subject.setdefault(triple.subject, []).append(triple)
 
-    def link(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> list[TermLink]:
+    def link(term: AnyTerm) -> list[TermLink]:
         if isinstance(term, ox.NamedNode):
             iri = term.value
             text = namer.curie(iri) or namer.short(iri)
@@ -120,7 +126,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
                 if triple.predicate.value == OWL + "unionOf":
                     members.extend(_rdf_list(by_subject, triple.object))
             return [piece for member in members for piece in link(member)]
-        return [TermLink(term.value, "")]
+        return [TermLink(lexical(term), None)]
 
     def definitions(subject: ox.NamedNode) -> list[tuple[str | None, str]]:
         found = [
@@ -136,7 +142,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     for subject, own in by_subject.items():
         if not isinstance(subject, ox.NamedNode) or not subject.value.startswith(namespace):
             continue
-        types = {t.object.value for t in own if t.predicate.value == RDF_TYPE}
+        types = {lexical(t.object) for t in own if t.predicate.value == RDF_TYPE}
         is_class = bool(types & CLASS_TYPES)
         kinds = [PROPERTY_TYPES[t] for t in sorted(types) if t in PROPERTY_TYPES]
         if not is_class and not kinds:
@@ -185,9 +191,10 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
         cls.instances = counts.get(cls.iri, 0)
 
     superclasses: dict[str, set[str]] = {}
-    parents = {t.subject.value: set() for t in triples if isinstance(t.subject, ox.NamedNode)}
+    parents: dict[str, set[str]] = {t.subject.value: set() for t in triples if isinstance(t.subject, ox.NamedNode)}
     for t in triples:
-        if t.predicate.value == RDFS + "subClassOf" and isinstance(t.object, ox.NamedNode):
+        if (t.predicate.value == RDFS + "subClassOf" and isinstance(t.subject, ox.NamedNode)
+                and isinstance(t.object, ox.NamedNode)):
             parents[t.subject.value].add(t.object.value)
     for cls in classes:
         todo, seen = list(parents.get(cls.iri, ())), set()
@@ -209,7 +216,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
         value: TermLink | str = (
             TermLink(triple.object.value, triple.object.value)
             if isinstance(triple.object, ox.NamedNode)
-            else triple.object.value
+            else lexical(triple.object)
         )
         metadata.append((namer.curie(pred) or pred, [value]))
     titles = Labels()
@@ -230,12 +237,12 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     )
 
 
-def _rdf_list(by_subject: dict, node: ox.NamedNode | ox.BlankNode | ox.Literal) -> list:
+def _rdf_list(by_subject: dict, node: AnyTerm | None) -> list:
     members = []
     seen = set()
     while isinstance(node, ox.BlankNode) and node not in seen:
         seen.add(node)
-        rest = None
+        rest: AnyTerm | None = None
         for triple in by_subject.get(node, []):
             if triple.predicate.value == RDF + "first":
                 members.append(triple.object)
@@ -277,7 +284,7 @@ def _shape_uses(release: Release) -> dict[str, dict[tuple[str, bool], dict]]:
 
     found: dict[str, dict[tuple[str, bool], dict]] = {}
     for node, own in by_subject.items():
-        targets = [t.object.value for t in own if t.predicate.value == SH + "targetClass"]
+        targets = [lexical(t.object) for t in own if t.predicate.value == SH + "targetClass"]
         if not targets:
             continue
         for prop in values(node, "property"):
@@ -315,8 +322,9 @@ def _data_uses(release: Release, settings: Settings) -> dict[str, set[str]]:
     rows = service.select(release, query, settings=settings)
     uses: dict[str, set[str]] = {}
     for row in rows:
-        if isinstance(row.get("c"), ox.NamedNode):
-            uses.setdefault(row["c"].value, set()).add(row["p"].value)
+        cls, predicate = row.get("c"), row.get("p")
+        if isinstance(cls, ox.NamedNode) and isinstance(predicate, ox.NamedNode):
+            uses.setdefault(cls.value, set()).add(predicate.value)
     return uses
 
 

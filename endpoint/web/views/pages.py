@@ -153,11 +153,11 @@ def resource(rest: str) -> Response:
         return _not_found(iri, wanted)
     if wanted is None:
         return _not_acceptable()
-    mimetype = "text/html" if wanted == "html" else wanted.media_type
+    mimetype = "text/html" if isinstance(wanted, str) else wanted.media_type
     not_modified = unchanged(mimetype, negotiated=suffix_format is None)
     if not_modified is not None:
         return not_modified
-    if wanted != "html":
+    if not isinstance(wanted, str):
         triples = _describe(iri)
         return _rdf(triples, wanted, path, negotiated=suffix_format is None)
 
@@ -197,12 +197,12 @@ def vocabulary() -> Response:
     wanted = _wants(request.headers.get("Accept"), request.args.get("format"))
     if wanted is None:
         return _not_acceptable()
-    not_modified = unchanged("text/html" if wanted == "html" else wanted.media_type, negotiated=True)
+    not_modified = unchanged("text/html" if isinstance(wanted, str) else wanted.media_type, negotiated=True)
     if not_modified is not None:
         return not_modified
     namer = page_namer()
     vocab = build_vocabulary(release, namer, current.settings())
-    if wanted != "html":
+    if not isinstance(wanted, str):
         # The ontology IRI stands for the whole vocabulary, so its RDF is the ontology graph.
         return _rdf(vocab.triples, wanted, path, negotiated=True)
     response = render(

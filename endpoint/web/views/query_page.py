@@ -13,6 +13,7 @@ from kusei.endpoint.web import current
 from kusei.endpoint.web.pages.query import (
     EXPLANATIONS,
     PAGE_SIZE,
+    QueryError,
     ResultTable,
     csv_with_bom,
     load_examples,
@@ -27,7 +28,8 @@ def query_page() -> Response:
     namer = page_namer()
     query = request.args.get("query", "")
     examples = load_examples()
-    context: dict[str, object] = {}
+    result: ResultTable | None = None
+    error: QueryError | None = None
     # Sorting and paging without the script: the column headers and the pager link back here.
     sort = request.args.get("sort") or None
     descending = request.args.get("order", "asc").lower() == "desc"
@@ -35,9 +37,10 @@ def query_page() -> Response:
         page = request.args.get("page", "1")
         outcome = run_query(query, namer, release, current.settings(), int(page) if page.isdigit() else 1,
                             sort=sort, descending=descending)
-        context["result" if hasattr(outcome, "rows") else "error"] = outcome
         if isinstance(outcome, ResultTable):
-            sort = outcome.sort
+            result, sort = outcome, outcome.sort
+        else:
+            error = outcome
     elif examples:
         query = examples[0].query
 
@@ -73,7 +76,8 @@ def query_page() -> Response:
         base=release.base,
         page_size=PAGE_SIZE,
         explanations=[{"pattern": p, "ja": ja, "en": en} for p, ja, en in EXPLANATIONS],
-        **context,
+        result=result,
+        error=error,
     )
 
 
