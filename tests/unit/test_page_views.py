@@ -445,3 +445,32 @@ def test_query_page_says_when_the_querys_limit_cut_the_result(client: FlaskClien
     # A LIMIT inside a comment or a subquery is not the query's.
     commented = "SELECT ?p WHERE { { SELECT ?p WHERE { ?p a kusei:Plan } LIMIT 2 } } # LIMIT 2"
     assert 'limit-notice" hidden>' in html(client, "/query?" + urlencode({"query": commented}))
+
+
+# -- resource pages ask few questions -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    PLAN, PLAN + "/measure/1", PLAN + "/measure/1/project/1", "/id/mascot/141089/botan-chan",
+    "/id/organization/141089/section/koseki", "/id/document/a9155f3b6863ac96", "/id/dataset/kusei",
+])
+def test_resource_pages_batch_their_queries(client: FlaskClient, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each query is a round trip to a query process: a page asks a handful, not one per link.
+
+    Counted, not timed: the real service runs every query; the wrapper only counts the calls.
+    """
+    from kusei.endpoint.query import service
+
+    html(client, path)  # per-release caches (vocabulary, catalogue, graph sizes) fill here
+    calls: list[str] = []
+    real = service.execute
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(str(args[1])[:80])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "execute", counting)
+    page = html(client, path)
+    assert '<main id="main"' in page
+    # Before batching: 32 (plan) to 204 (dataset) calls a page.
+    assert len(calls) <= 12, calls
