@@ -11,14 +11,14 @@ import csv
 import io
 import re
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from kusei.endpoint.web.pages.resource import ResourceBuilder
-from kusei.endpoint.web.pages.terms import Namer
+from kusei.endpoint.web.pages.terms import Namer, natural_key
 from kusei.namespaces import prefixes
 from kusei.release import open_store
 from kusei.search_index import INDEX_FILE, fold
@@ -345,3 +345,153 @@ def test_a_result_over_the_limit_is_explained() -> None:
     ja, en = explain("The result has more than 10 rows; add a LIMIT")
     assert "上限" in ja and "never cut short" in en
     assert explain("error at 1:23: expected one of FILTER") is not None
+
+
+# -- only http(s) IRIs become links -------------------------------------------------------------
+
+HOSTILE_IRIS = ("javascript:alert(1)", "JavaScript:alert(2)", "data:text/html,<b>x</b>", "vbscript:msgbox(3)")
+
+
+def test_namer_links_only_http_iris() -> None:
+    namer = Namer("https://example.org/kusei", {})
+    assert namer.href("https://example.org/kusei/id/x") == "/id/x"
+    assert namer.href("http://other.example/y") == "http://other.example/y"
+    assert namer.href("HTTPS://other.example/z") == "HTTPS://other.example/z"
+    for iri in (*HOSTILE_IRIS, "urn:isbn:4-00-000000-0", "mailto:a@example.org"):
+        assert namer.href(iri) is None, iri
+
+
+def test_query_page_shows_non_http_iris_as_text(client: FlaskClient) -> None:
+    values = " ".join(f"<{iri.replace('<', '%3C').replace('>', '%3E')}>" for iri in HOSTILE_IRIS)
+    query = f"SELECT ?x WHERE {{ VALUES ?x {{ {values} <https://example.org/safe> }} }}"
+    page = main_of(html(client, "/query?query=" + quote(query)))
+    table = page[page.index("<tbody>"):page.index("</tbody>")]
+    hrefs = re.findall(r'href="([^"]*)"', table)
+    assert hrefs == ["https://example.org/safe"]
+    assert table.count('<span class="iri-text"') == len(HOSTILE_IRIS)
+    assert ">javascript:alert(1)<wbr></span>" in table  # still shown, as text
+
+
+# -- the home page as data, and its counts ------------------------------------------------------
+
+
+def test_home_is_also_json_and_csv(client: FlaskClient, app: Flask, base: str) -> None:
+    wards = {row["w"].value for row in select(app, f"SELECT ?w WHERE {{ ?w a <{base}/def/Ward> }}")}
+    with_plans = {row["w"].value for row in select(app, f"SELECT DISTINCT ?w WHERE {{ ?p a <{base}/def/Plan> ; "
+                                                        "<http://purl.org/dc/terms/spatial> ?w }")}
+    by_accept = client.get("/", headers={"Accept": "application/json"})
+    assert by_accept.status_code == 200 and by_accept.mimetype == "application/json"
+    assert "Accept" in by_accept.headers["Vary"]
+    data = client.get("/index.json").get_json()
+    assert data == by_accept.get_json()
+    assert {w["iri"] for w in data["wards"]} == wards and len(data["wards"]) == 18
+    assert {w["iri"] for w in data["wards"] if w["has_plans"]} == with_plans
+    assert data["wards_with_plans"] == len(with_plans)
+    plans = [p for w in data["wards"] for p in w["plans"]]
+    assert len(plans) == data["counts"]["plans"] == len(select(app, f"SELECT ?p WHERE {{ ?p a <{base}/def/Plan> }}"))
+    rows = list(csv.DictReader(io.StringIO(client.get("/index.csv").get_data(as_text=True))))
+    assert {row["ward"] for row in rows} == wards
+    assert {row["plan"] for row in rows if row["plan"]} == {p["iri"] for p in plans}
+    # Browsers still get the page.
+    assert html(client, "/").count('class="ward') >= 18
+
+
+def test_home_counts_agree_with_void_and_the_dumps(client: FlaskClient, app: Flask, base: str) -> None:
+    release = release_of(app)
+    counts = client.get("/index.json").get_json()["counts"]
+    void = select(app, f"SELECT ?n WHERE {{ <{base}/id/dataset/kusei> <http://rdfs.org/ns/void#triples> ?n }}")
+    nt_lines = sum(1 for line in (release.dumps_dir / "kusei.nt").read_bytes().splitlines() if line.strip())
+    assert counts["triples"] == int(void[0]["n"].value) == nt_lines
+    # The default graph holds the data and the description; the page says so, with both numbers.
+    description = select(app, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{base}/graph/dataset> {{ ?s ?p ?o }} }}")
+    assert counts["default_graph_triples"] == nt_lines + int(description[0]["n"].value)
+    assert counts["description_triples"] > 0
+    page = html(client, "/")
+    assert f'<span class="num">{nt_lines:,}</span>' in page
+    note = page[page.index('class="note counts-note"'):]
+    note = note[:note.index("</p>")]
+    assert "void:triples" in note and f"{counts['default_graph_triples']:,}" in note
+    assert f"{counts['description_triples']:,}" in note
+
+
+# -- the query page without JavaScript: sorting, paging, the LIMIT notice -----------------------
+
+
+def _result_rows(page: str) -> list[list[str]]:
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def test_query_page_sorts_on_the_server(client: FlaskClient, app: Flask, base: str) -> None:
+    query = "SELECT ?plan ?year WHERE { ?plan a kusei:Plan ; kusei:year ?year }"
+    years = sorted(int(r["y"].value) for r in select(app, f"SELECT ?y WHERE {{ ?p a <{base}/def/Plan> ; "
+                                                            f"<{base}/def/year> ?y }}"))
+    assert len(set(years)) >= 2
+    page = html(client, "/query?" + urlencode({"query": query, "sort": "year", "order": "desc"}))
+    shown = [int(row[1].split()[0]) for row in _result_rows(page)]
+    assert shown == sorted(years, reverse=True)
+    head = page[page.index("<thead>"):page.index("</thead>")]
+    assert '<th scope="col" aria-sort="descending">' in head and "?year ↓" in head
+    # The sorted column's link turns the order round; the other column's sorts ascending.
+    links = dict((text, href) for href, text in re.findall(r'<a class="sort" href="([^"]+)"[^>]*>(\?\w+)', head))
+    assert "sort=year&amp;order=asc" in links["?year"] and "sort=plan&amp;order=asc" in links["?plan"]
+    ascending = html(client, "/query?" + urlencode({"query": query, "sort": "year", "order": "asc"}))
+    assert [int(row[1].split()[0]) for row in _result_rows(ascending)] == years
+    # A name that is no variable of the result leaves the query's own order, with no error.
+    assert "aria-sort" not in html(client, "/query?" + urlencode({"query": query, "sort": "nosuch"}))
+
+
+def test_query_page_pages_through_a_sorted_result(client: FlaskClient) -> None:
+    query = "SELECT ?s ?label WHERE { ?s rdfs:label ?label } LIMIT 180"
+    first = html(client, "/query?" + urlencode({"query": query, "sort": "label", "order": "desc"}))
+    assert "180 行" in first and "1–100 行目を表示" in first
+    next_href = re.search(r'<a href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "sort=label" in next_href and "order=desc" in next_href and "page=2" in next_href
+    second = html(client, next_href)
+    assert "101–180 行目を表示" in second
+    labels = [row[1] for row in _result_rows(first) + _result_rows(second)]
+    assert len(labels) == 180
+    keys = [natural_key(label) for label in labels]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_query_page_says_when_the_querys_limit_cut_the_result(client: FlaskClient) -> None:
+    cut = html(client, "/query?" + urlencode({"query": "SELECT ?p WHERE { ?p a kusei:Plan } LIMIT 2"}))
+    notice = cut[cut.index('<p id="limit-notice"'):]
+    notice = notice[:notice.index("</p>")]
+    assert "hidden" not in notice.split(">", 1)[0] and "LIMIT 2" in notice and "more rows may match" in notice
+    whole = html(client, "/query?" + urlencode({"query": "SELECT ?p WHERE { ?p a kusei:Plan } LIMIT 1000"}))
+    assert '<p id="limit-notice" class="note limit-notice" hidden></p>' in whole
+    # A LIMIT inside a comment or a subquery is not the query's.
+    commented = "SELECT ?p WHERE { { SELECT ?p WHERE { ?p a kusei:Plan } LIMIT 2 } } # LIMIT 2"
+    assert 'limit-notice" hidden>' in html(client, "/query?" + urlencode({"query": commented}))
+
+
+# -- resource pages ask few questions -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [
+    PLAN, PLAN + "/measure/1", PLAN + "/measure/1/project/1", "/id/mascot/141089/botan-chan",
+    "/id/organization/141089/section/koseki", "/id/document/a9155f3b6863ac96", "/id/dataset/kusei",
+])
+def test_resource_pages_batch_their_queries(client: FlaskClient, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each query is a round trip to a query process: a page asks a handful, not one per link.
+
+    Counted, not timed: the real service runs every query; the wrapper only counts the calls.
+    """
+    from kusei.endpoint.query import service
+
+    html(client, path)  # per-release caches (vocabulary, catalogue, graph sizes) fill here
+    calls: list[str] = []
+    real = service.execute
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(str(args[1])[:80])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "execute", counting)
+    page = html(client, path)
+    assert '<main id="main"' in page
+    # Before batching: 32 (plan) to 204 (dataset) calls a page.
+    assert len(calls) <= 12, calls

@@ -7,8 +7,6 @@ projects are counted under the areas of their measure.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from kusei.endpoint.web.pages.data import select
@@ -20,7 +18,7 @@ from kusei.search_index import fold
 @dataclass
 class Item:
     iri: str
-    href: str
+    href: str | None
     title: str
     number: str | None = None
     projects: list[Item] = field(default_factory=list)
@@ -30,7 +28,7 @@ class Item:
 @dataclass
 class PlanSummary:
     iri: str
-    href: str
+    href: str | None
     ward: str
     ward_code: str
     ward_label: str
@@ -52,7 +50,7 @@ class PlanSummary:
 @dataclass
 class WardSummary:
     iri: str
-    href: str
+    href: str | None
     page_href: str
     code: str
     label_ja: str
@@ -64,7 +62,7 @@ class WardSummary:
 @dataclass
 class Area:
     iri: str
-    href: str
+    href: str | None
     label_ja: str
     label_en: str | None
 
@@ -230,87 +228,6 @@ def compare(cat: Catalogue, plan_iris: list[str] | None = None) -> Comparison:
     return Comparison(plans, rows, unclassified)
 
 
-def comparison_json(comparison: Comparison) -> dict:
-    def item(m: Item) -> dict:
-        return {"iri": m.iri, "href": m.href, "number": m.number, "title": m.title,
-                "projects": [{"iri": p.iri, "href": p.href, "title": p.title} for p in m.projects]}
-
-    return {
-        "plans": [{"iri": p.iri, "href": p.href, "ward": p.ward_label, "year": p.year, "label": p.label}
-                  for p in comparison.plans],
-        "areas": [
-            {"iri": area.iri, "label_ja": area.label_ja, "label_en": area.label_en,
-             "cells": {plan.iri: [item(m) for m in cell] for plan, cell in zip(comparison.plans, cells, strict=True)}}
-            for area, cells in comparison.rows
-        ],
-    }
-
-
-def comparison_csv(comparison: Comparison) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["policy_area", "policy_area_ja", "plan", "ward", "year", "measure", "measure_number",
-                     "measure_title", "projects"])
-    for area, cells in comparison.rows:
-        for plan, cell in zip(comparison.plans, cells, strict=True):
-            for m in cell:
-                writer.writerow([area.iri, area.label_ja, plan.iri, plan.ward_label, plan.year or "", m.iri,
-                                 m.number or "", m.title, len(m.projects)])
-    return out.getvalue()
-
-
-# -- chart --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    value: int
-    kind: str  # "measures" or "projects"
-    label: str
-
-
-@dataclass
-class Chart:
-    width: int
-    height: int
-    label_width: int
-    rows: list[tuple[str, float]]  # area label, y of its first bar
-    bars: list[Bar]
-    plans: list[tuple[str, str]]  # legend: plan label, colour class
-    max_value: int
-    ticks: list[tuple[float, int]]
-
-
-def chart(comparison: Comparison) -> Chart:
-    """Horizontal bars: for each policy area, one pair (measures, projects) per plan."""
-    label_width, plot_width, bar, gap, group_gap = 210, 520, 7, 1, 12
-    per_area = len(comparison.plans) * (2 * bar + gap)
-    values = [(len(cell), sum(len(m.projects) for m in cell)) for _, cells in comparison.rows for cell in cells]
-    max_value = max([max(v) for v in values] or [1]) or 1
-    scale = plot_width / max_value
-    bars: list[Bar] = []
-    rows = []
-    y = 30.0
-    for area, cells in comparison.rows:
-        rows.append((area.label_ja, y))
-        for index, (plan, cell) in enumerate(zip(comparison.plans, cells, strict=True)):
-            n_measures, n_projects = len(cell), sum(len(m.projects) for m in cell)
-            top = y + index * (2 * bar + gap)
-            bars.append(Bar(label_width, top, n_measures * scale, bar, n_measures, f"plan{index % 6}",
-                            f"{area.label_ja} · {plan.short_label}: 施策 {n_measures} measures"))
-            bars.append(Bar(label_width, top + bar, n_projects * scale, bar, n_projects, f"plan{index % 6} projects",
-                            f"{area.label_ja} · {plan.short_label}: 事業 {n_projects} projects"))
-        y += per_area + group_gap
-    step = max(1, round(max_value / 5))
-    ticks = [(label_width + v * scale, v) for v in range(0, max_value + 1, step)]
-    return Chart(label_width + plot_width + 30, int(y + 10), label_width, rows, bars,
-                 [(p.short_label, f"plan{i % 6}") for i, p in enumerate(comparison.plans)], max_value, ticks)
-
-
 # -- year over year -----------------------------------------------------------------------------
 
 
@@ -368,50 +285,3 @@ def year_over_year(ward: WardSummary, continues: dict[str, list[str]] | None = N
                           [p for m in after.measures for p in m.projects], links)
         steps.append(YearStep(before, after, changes))
     return steps
-
-
-def years_json(ward: WardSummary, steps: list[YearStep]) -> dict:
-    def ref(item: Item | None) -> dict | None:
-        return {"iri": item.iri, "href": item.href, "title": item.title} if item else None
-
-    return {
-        "ward": {"iri": ward.iri, "code": ward.code, "label": ward.label_ja},
-        "steps": [{"from": s.before.iri, "to": s.after.iri,
-                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title, "basis": c.basis,
-                                "before": ref(c.before), "after": ref(c.after)} for c in s.changes]}
-                  for s in steps],
-    }
-
-
-def years_csv(steps: list[YearStep]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["from_plan", "to_plan", "status", "kind", "title", "before", "after"])
-    for s in steps:
-        for c in s.changes:
-            writer.writerow([s.before.iri, s.after.iri, c.status, c.kind, c.title,
-                             c.before.iri if c.before else "", c.after.iri if c.after else ""])
-    return out.getvalue()
-
-
-def ward_json(ward: WardSummary) -> dict:
-    return {
-        "iri": ward.iri, "code": ward.code, "label_ja": ward.label_ja, "label_en": ward.label_en,
-        "plans": [{"iri": p.iri, "href": p.href, "year": p.year, "year_inferred": p.inferred, "label": p.label,
-                   "goal": p.goal_title, "measures": len(p.measures), "projects": p.project_count}
-                  for p in ward.plans],
-    }
-
-
-def wards_csv(wards: list[WardSummary]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["ward", "code", "label_ja", "label_en", "plan", "year", "goal", "measures", "projects"])
-    for ward in wards:
-        head = [ward.iri, ward.code, ward.label_ja, ward.label_en or ""]
-        if not ward.plans:
-            writer.writerow([*head, "", "", "", "", ""])
-        for plan in ward.plans:
-            writer.writerow([*head, plan.iri, plan.year or "", plan.goal_title or "", len(plan.measures),
-                             plan.project_count])
-    return out.getvalue()

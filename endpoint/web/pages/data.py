@@ -7,6 +7,8 @@ of their own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyoxigraph as ox
 
 from kusei.endpoint.query import service
@@ -29,6 +31,6 @@ def select(release: Release, query: str) -> list[dict[str, Term]]:
     return result
 
 
-def iri_list(iris: list[str] | set[str]) -> str:
-    """IRIs as the body of a VALUES block."""
-    return " ".join(f"<{iri}>" for iri in sorted(iris))
+def iri_list(iris: Iterable[str]) -> str:
+    """IRIs as the body of a VALUES block; pyoxigraph checks each, so none can close the ``<>``."""
+    return " ".join(str(ox.NamedNode(iri)) for iri in sorted(set(iris)))

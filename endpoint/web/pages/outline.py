@@ -56,7 +56,7 @@ PARENT_LOCALS = ("itemOf", "measure", "banner")
 @dataclass
 class Link:
     text: str
-    href: str
+    href: str | None
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Fact:
 @dataclass
 class Part:
     iri: str
-    href: str
+    href: str | None
     kind_ja: str
     kind_en: str | None
     classes: list[str]

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from kusei.endpoint.query import service
 from kusei.endpoint.query.errors import KuseiError, NotAcceptable
-from kusei.endpoint.web.pages.terms import XSD, Namer
+from kusei.endpoint.web.pages.terms import XSD, Namer, natural_key
 from kusei.release import Release
 from kusei.settings import DEFAULT_BASE, Settings, rebased
 
@@ -117,6 +117,14 @@ class ResultTable:
     page: int = 1
     pages: int = 1
     first_row: int = 1
+    sort: str | None = None  # the variable the rows are sorted by, on the server
+    descending: bool = False
+    limit: int | None = None  # the query's own LIMIT, when the result reached it
+
+    @property
+    def cut_by_limit(self) -> bool:
+        """Whether the query's LIMIT, not the data, ended the result: more rows may match."""
+        return self.limit is not None and self.total >= self.limit
 
 
 def explain(message: str) -> tuple[str, str] | None:
@@ -192,15 +200,48 @@ def _error(exc: KuseiError, query: str) -> QueryError:
                       explain(exc.message))
 
 
+# The outermost LIMIT closes the query (only a VALUES block may follow it); comments, strings and
+# IRIs are blanked first so a "LIMIT 5" inside them is not taken for it.
+_NOT_CODE = re.compile(
+    r'#[^\n]*|"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\''  # comments, long strings
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''  # short strings
+    r'|<[^<>"{}|^`\\\s]*>'  # IRIs
+)
+_OUTER_LIMIT = re.compile(r"\bLIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?\s*(?:VALUES\b[\s\S]*)?$", re.I)
+
+
+def query_limit(query: str) -> int | None:
+    """The LIMIT at the end of ``query``, if it has one."""
+    match = _OUTER_LIMIT.search(_NOT_CODE.sub(" ", query).rstrip())
+    return int(match.group(1)) if match else None
+
+
+def _sort_key(cell: Cell | None) -> tuple[int, list[tuple[int, int | str]]]:
+    # As the script sorts: by the shown value, numbers inside it as numbers; unbound cells first.
+    return (0, []) if cell is None else (1, natural_key(cell.text))
+
+
+def _sorted(rows: list[list[Cell | None]], variables: list[str], sort: str | None,
+            descending: bool) -> tuple[list[list[Cell | None]], str | None]:
+    if sort not in variables:
+        return rows, None
+    column = variables.index(sort)
+    return sorted(rows, key=lambda row: _sort_key(row[column]), reverse=descending), sort
+
+
 def _page_of(total: int, page: int) -> tuple[int, int, int]:
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     return page, pages, (page - 1) * PAGE_SIZE
 
 
-def run_query(query: str, namer: Namer, release: Release, settings: Settings,
-              page: int = 1) -> ResultTable | QueryError:
-    """Run ``query`` through the query service, as /sparql would, and shape one page of the answer."""
+def run_query(query: str, namer: Namer, release: Release, settings: Settings, page: int = 1,
+              sort: str | None = None, descending: bool = False) -> ResultTable | QueryError:
+    """Run ``query`` through the query service, as /sparql would, and shape one page of the answer.
+
+    ``sort`` names a variable to sort the whole answer by before paging (the no-script form's
+    column headers link to it); an unknown name leaves the query's own order.
+    """
     started = time.perf_counter()
     try:
         outcome = service.execute(release, query, settings=settings, write_as="json")
@@ -209,23 +250,32 @@ def run_query(query: str, namer: Namer, release: Release, settings: Settings,
     elapsed = (time.perf_counter() - started) * 1000
     if isinstance(outcome, service.Outcome):  # CONSTRUCT or DESCRIBE
         triples = outcome.triples or []
-        page, pages, start = _page_of(len(triples), page)
-        rows: list[list[Cell | None]] = [
+        graph_vars = ["subject", "predicate", "object"]
+        all_rows: list[list[Cell | None]] = [
             [_term_cell(t.subject, namer), _term_cell(t.predicate, namer), _term_cell(t.object, namer)]
-            for t in triples[start:start + PAGE_SIZE]
+            for t in triples
         ]
-        return ResultTable(["subject", "predicate", "object"], rows, len(triples), elapsed, kind="graph",
-                           page=page, pages=pages, first_row=start + 1)
+        all_rows, sorted_by = _sorted(all_rows, graph_vars, sort, descending)
+        page, pages, start = _page_of(len(all_rows), page)
+        return ResultTable(graph_vars, all_rows[start:start + PAGE_SIZE], len(all_rows), elapsed, kind="graph",
+                           page=page, pages=pages, first_row=start + 1, sort=sorted_by,
+                           descending=descending and sorted_by is not None, limit=_reached(query, len(all_rows)))
     data = json.loads(outcome.body)
     if "boolean" in data:
         return ResultTable([], [], 0, elapsed, boolean=bool(data["boolean"]), kind="boolean")
     variables = data.get("head", {}).get("vars", [])
     bindings = data.get("results", {}).get("bindings", [])
-    page, pages, start = _page_of(len(bindings), page)
-    rows = [
-        [_cell(b[v], namer) if v in b else None for v in variables] for b in bindings[start:start + PAGE_SIZE]
-    ]
-    return ResultTable(variables, rows, len(bindings), elapsed, page=page, pages=pages, first_row=start + 1)
+    rows: list[list[Cell | None]] = [[_cell(b[v], namer) if v in b else None for v in variables] for b in bindings]
+    rows, sorted_by = _sorted(rows, variables, sort, descending)
+    page, pages, start = _page_of(len(rows), page)
+    return ResultTable(variables, rows[start:start + PAGE_SIZE], len(rows), elapsed, page=page, pages=pages,
+                       first_row=start + 1, sort=sorted_by, descending=descending and sorted_by is not None,
+                       limit=_reached(query, len(rows)))
+
+
+def _reached(query: str, total: int) -> int | None:
+    limit = query_limit(query)
+    return limit if limit is not None and total >= limit else None
 
 
 def csv_with_bom(query: str, release: Release, settings: Settings) -> bytes:

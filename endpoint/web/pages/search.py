@@ -30,7 +30,7 @@ class Segment:
 @dataclass
 class Hit:
     iri: str
-    href: str
+    href: str | None
     title: str
     type_iri: str | None
     type_ja: str | None

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 
 from kusei.namespaces import DCTERMS, RDF, RDFS, SCHEMA, SKOS, XSD
 
-__all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "Labels", "Namer"]
+__all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "AnyTerm", "Labels", "Namer", "lexical"]
 
 RDF_TYPE = RDF + "type"
 # Most specific name first: a measure's rdfs:label is its name, dcterms:title the printed heading.
@@ -20,6 +20,25 @@ LANG_ORDER = {"ja": 0, "ja-hrkt": 1, "ja-latn": 2, "en": 3, "": 5}
 
 # IRI-safe characters left as they are when an IRI path becomes an href.
 PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+# The only schemes an IRI from the data may become a link with: a `javascript:` or `data:` IRI is
+# a valid IRI, and as an href it would run or show whatever its author wrote.
+LINK_SCHEMES = ("http", "https")
+
+
+def linkable(iri: str) -> bool:
+    """Whether ``iri`` may be an href: http(s) only (the scheme is case-insensitive)."""
+    scheme, colon, _ = iri.partition(":")
+    return bool(colon) and scheme.lower() in LINK_SCHEMES
+
+
+# Any term pyoxigraph can hand back; a triple term (RDF 1.2) has no single value, and this data never
+# holds one, but the stubs allow it everywhere.
+AnyTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
+
+
+def lexical(term: AnyTerm) -> str:
+    """A term's value: the IRI, the blank node's id, the literal's text; a triple term as N-Triples."""
+    return str(term) if isinstance(term, ox.Triple) else term.value
 
 
 def lang_rank(lang: str | None) -> int:
@@ -103,8 +122,12 @@ class Namer:
             return quote(iri[len(self.base) :], safe=PATH_SAFE)
         return None
 
-    def href(self, iri: str) -> str:
-        return self.local_path(iri) or iri
+    def href(self, iri: str) -> str | None:
+        """Where a link to ``iri`` goes: its path here, the IRI itself if http(s), else None (text)."""
+        local = self.local_path(iri)
+        if local is not None:
+            return local
+        return iri if linkable(iri) else None
 
     def short(self, iri: str) -> str:
         """A compact name when no label is known: CURIE, else the path under the base, else the IRI."""

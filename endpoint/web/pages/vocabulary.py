@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kusei.endpoint.query import service
-from kusei.endpoint.web.pages.terms import RDF, RDF_TYPE, RDFS, SKOS, Labels, Namer, lang_rank, natural_key
+from kusei.endpoint.web.pages.terms import (
+    LABEL_PREDICATES,
+    RDF,
+    RDF_TYPE,
+    RDFS,
+    SKOS,
+    AnyTerm,
+    Labels,
+    Namer,
+    add_standard_labels,
+    lang_rank,
+    lexical,
+    natural_key,
+)
 from kusei.namespaces import OWL
 from kusei.release import Release
 from kusei.settings import Settings
@@ -37,7 +50,7 @@ SKIPPED = {RDF_TYPE, RDFS + "label", SKOS + "prefLabel", RDFS + "isDefinedBy", *
 @dataclass
 class TermLink:
     text: str
-    href: str
+    href: str | None
     title: str | None = None
 
 
@@ -57,7 +70,7 @@ class Term:
     label_ja: str | None
     label_en: str | None
     definitions: list[tuple[str | None, str]]
-    href: str = ""  # the term's own resource page
+    href: str | None = None  # the term's own resource page
     relations: list[Relation] = field(default_factory=list)
     instances: int | None = None
     uses: list[PropertyUse] = field(default_factory=list)  # classes: properties of their instances
@@ -77,8 +90,12 @@ class Vocabulary:
 
 def _instance_counts(release: Release, settings: Settings) -> dict[str, int]:
     query = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
-    rows = service.select(release, query, settings=settings)
-    return {row["c"].value: int(row["n"].value) for row in rows if isinstance(row.get("c"), ox.NamedNode)}
+    counts: dict[str, int] = {}
+    for row in service.select(release, query, settings=settings):
+        cls, n = row.get("c"), row.get("n")
+        if isinstance(cls, ox.NamedNode) and isinstance(n, ox.Literal):
+            counts[cls.value] = int(n.value)
+    return counts
 
 
 def build_vocabulary(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
@@ -89,13 +106,13 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     namespace = release.base + "/def/"
     triples = sorted(set(service.graph_triples(release, release.base + "/graph/ontology", settings=settings)),
                      key=str)
-    by_subject: dict[ox.NamedNode | ox.BlankNode, list[ox.Triple]] = {}
+    by_subject: dict[ox.NamedNode | ox.BlankNode | ox.Triple, list[ox.Triple]] = {}
     labels = Labels()
     labels.add_triples(triples)
     for triple in triples:
         by_subject.setdefault(triple.subject, []).append(triple)
 
-    def link(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> list[TermLink]:
+    def link(term: AnyTerm) -> list[TermLink]:
         if isinstance(term, ox.NamedNode):
             iri = term.value
             text = namer.curie(iri) or namer.short(iri)
@@ -109,7 +126,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
                 if triple.predicate.value == OWL + "unionOf":
                     members.extend(_rdf_list(by_subject, triple.object))
             return [piece for member in members for piece in link(member)]
-        return [TermLink(term.value, "")]
+        return [TermLink(lexical(term), None)]
 
     def definitions(subject: ox.NamedNode) -> list[tuple[str | None, str]]:
         found = [
@@ -125,7 +142,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     for subject, own in by_subject.items():
         if not isinstance(subject, ox.NamedNode) or not subject.value.startswith(namespace):
             continue
-        types = {t.object.value for t in own if t.predicate.value == RDF_TYPE}
+        types = {lexical(t.object) for t in own if t.predicate.value == RDF_TYPE}
         is_class = bool(types & CLASS_TYPES)
         kinds = [PROPERTY_TYPES[t] for t in sorted(types) if t in PROPERTY_TYPES]
         if not is_class and not kinds:
@@ -174,9 +191,10 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
         cls.instances = counts.get(cls.iri, 0)
 
     superclasses: dict[str, set[str]] = {}
-    parents = {t.subject.value: set() for t in triples if isinstance(t.subject, ox.NamedNode)}
+    parents: dict[str, set[str]] = {t.subject.value: set() for t in triples if isinstance(t.subject, ox.NamedNode)}
     for t in triples:
-        if t.predicate.value == RDFS + "subClassOf" and isinstance(t.object, ox.NamedNode):
+        if (t.predicate.value == RDFS + "subClassOf" and isinstance(t.subject, ox.NamedNode)
+                and isinstance(t.object, ox.NamedNode)):
             parents[t.subject.value].add(t.object.value)
     for cls in classes:
         todo, seen = list(parents.get(cls.iri, ())), set()
@@ -198,7 +216,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
         value: TermLink | str = (
             TermLink(triple.object.value, triple.object.value)
             if isinstance(triple.object, ox.NamedNode)
-            else triple.object.value
+            else lexical(triple.object)
         )
         metadata.append((namer.curie(pred) or pred, [value]))
     titles = Labels()
@@ -219,12 +237,12 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     )
 
 
-def _rdf_list(by_subject: dict, node: ox.NamedNode | ox.BlankNode | ox.Literal) -> list:
+def _rdf_list(by_subject: dict, node: AnyTerm | None) -> list:
     members = []
     seen = set()
     while isinstance(node, ox.BlankNode) and node not in seen:
         seen.add(node)
-        rest = None
+        rest: AnyTerm | None = None
         for triple in by_subject.get(node, []):
             if triple.predicate.value == RDF + "first":
                 members.append(triple.object)
@@ -266,7 +284,7 @@ def _shape_uses(release: Release) -> dict[str, dict[tuple[str, bool], dict]]:
 
     found: dict[str, dict[tuple[str, bool], dict]] = {}
     for node, own in by_subject.items():
-        targets = [t.object.value for t in own if t.predicate.value == SH + "targetClass"]
+        targets = [lexical(t.object) for t in own if t.predicate.value == SH + "targetClass"]
         if not targets:
             continue
         for prop in values(node, "property"):
@@ -304,8 +322,9 @@ def _data_uses(release: Release, settings: Settings) -> dict[str, set[str]]:
     rows = service.select(release, query, settings=settings)
     uses: dict[str, set[str]] = {}
     for row in rows:
-        if isinstance(row.get("c"), ox.NamedNode):
-            uses.setdefault(row["c"].value, set()).add(row["p"].value)
+        cls, predicate = row.get("c"), row.get("p")
+        if isinstance(cls, ox.NamedNode) and isinstance(predicate, ox.NamedNode):
+            uses.setdefault(cls.value, set()).add(predicate.value)
     return uses
 
 
@@ -350,3 +369,26 @@ def class_property_uses(release: Release, namer: Namer, settings: Settings, clas
             PropertyUse(show(prop), card, ", ".join(namer.curie(k) or k for k in sorted(kinds)), inverse)
             for prop, inverse, card, kinds in sorted(rows, key=lambda r: (r[1], namer.curie(r[0]) or r[0]))
         ]
+
+
+def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dict[str, str]]:
+    """Labels and English comments of every term the ontology graph describes, cached per release."""
+
+    def compute() -> tuple[Labels, dict[str, str]]:
+        labels = Labels()
+        comments: dict[str, tuple[int, str]] = {}
+        for triple in service.graph_triples(release, release.base + "/graph/ontology", settings=settings):
+            subject, pred, obj = triple.subject, triple.predicate.value, triple.object
+            if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
+                continue
+            if pred in LABEL_PREDICATES:
+                labels.add(subject.value, pred, obj)
+            elif pred in (RDFS + "comment", SKOS + "definition"):
+                # English first: the tooltip reads alongside the CURIE, which is Latin script.
+                rank = 0 if obj.language == "en" else 1
+                if subject.value not in comments or rank < comments[subject.value][0]:
+                    comments[subject.value] = (rank, obj.value)
+        add_standard_labels(labels)
+        return labels, {iri: text for iri, (_, text) in comments.items()}
+
+    return release.memo("vocabulary-labels", compute)

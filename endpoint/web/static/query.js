@@ -18,6 +18,7 @@
   const downloads = document.getElementById("downloads");
   const permalink = document.getElementById("permalink");
   const pager = document.getElementById("pager");
+  const limitNotice = document.getElementById("limit-notice");
 
   const endpoint = section.dataset.sparql;
   const base = section.dataset.base.replace(/\/$/, "");
@@ -58,9 +59,18 @@
     return iri;
   }
 
+  // Only http(s) IRIs become links, as on the server (terms.linkable): a `javascript:` or `data:`
+  // IRI in a result would otherwise run, or show, whatever its author wrote when clicked.
+  function linkable(iri) {
+    return /^https?:/i.test(iri);
+  }
+
   // The shown IRI with a break opportunity after each "/", so narrow columns break at slashes.
   function iriLink(iri) {
-    const link = el("a", { href: localHref(iri), title: iri });
+    const local = localHref(iri);
+    const link = local !== iri || linkable(iri)
+      ? el("a", { href: local, title: iri })
+      : el("span", { class: "iri-text", title: iri });
     for (const part of shortName(iri).match(/[^/]*\/?/g)) {
       if (part) link.append(part, el("wbr"));
     }
@@ -145,6 +155,28 @@
     const total = view.rows.length;
     const shown = total > pageSize ? ` · ${first + 1}–${Math.min(first + pageSize, total)} 行目を表示 rows shown` : "";
     statusBox.textContent = `${total.toLocaleString("en")} 行 rows${shown} · ${view.elapsed} ms`;
+  }
+
+  // The LIMIT that closes the query, as the server finds it (pages/query.py query_limit): comments,
+  // strings and IRIs blanked first, so a "LIMIT 5" inside them is not taken for it.
+  const NOT_CODE = /#[^\n]*|"""[\s\S]*?"""|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|<[^<>"{}|^`\\\s]*>/g;
+  const OUTER_LIMIT = /\bLIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?\s*(?:VALUES\b[\s\S]*)?$/i;
+  function queryLimit(query) {
+    const match = OUTER_LIMIT.exec(query.replace(NOT_CODE, " ").trimEnd());
+    return match ? parseInt(match[1], 10) : null;
+  }
+
+  function showLimitNotice(query, total) {
+    const limit = queryLimit(query);
+    if (limit === null || total < limit) {
+      limitNotice.replaceChildren();
+      limitNotice.hidden = true;
+      return;
+    }
+    limitNotice.replaceChildren(
+      `クエリの LIMIT ${limit} で結果が打ち切られています。ほかにも該当する行があるかもしれません。`,
+      el("span", { lang: "en" }, `The query's LIMIT ${limit} cut the result: more rows may match.`));
+    limitNotice.hidden = false;
   }
 
   // N-Triples, as the endpoint writes it for CONSTRUCT and DESCRIBE: one triple per line.
@@ -267,6 +299,7 @@
     running = true;
     runButton.disabled = true;
     errorBox.hidden = true;
+    limitNotice.hidden = true;
     statusBox.textContent = "実行中… Running…";
     const started = performance.now();
     try {
@@ -303,6 +336,7 @@
       }
       Object.assign(view, { vars, rows, page: 1, sortVar: null, descending: false, elapsed });
       renderTable();
+      showLimitNotice(query, rows.length);
     } catch (error) {
       statusBox.textContent = "";
       showError("—", String(error));

@@ -1,0 +1,174 @@
+"""The pages that list and compare: home, search, wards, years, the comparison and the browse lists.
+
+Each is also JSON (and CSV where it is a table), by suffix, ``format=`` or ``Accept``.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, request
+
+from kusei.endpoint.web import current
+from kusei.endpoint.web.pages import chart as charts
+from kusei.endpoint.web.pages import compare as cmp
+from kusei.endpoint.web.pages import compare_export as export
+from kusei.endpoint.web.pages.data import select
+from kusei.endpoint.web.pages.home import build_home
+from kusei.endpoint.web.pages.search import search as run_search
+from kusei.endpoint.web.pages.vocabulary import vocabulary_labels
+from kusei.endpoint.web.views.page_common import (
+    bp,
+    csv_response,
+    json_response,
+    page_namer,
+    render,
+    wants_csv,
+    wants_json,
+    with_suffix,
+)
+
+
+@bp.get("/")
+@bp.get("/index.<any(json, csv):suffix>")
+def home(suffix: str | None = None) -> Response:
+    home = build_home(current.release(), page_namer())
+    if wants_csv(suffix):
+        return csv_response(export.wards_csv(home.wards), "wards")
+    if wants_json(suffix):
+        return json_response(home.as_json())
+    response = render("home.html", home=home, sparql_url=request.url_root + "sparql")
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/search")
+@bp.get("/search.<any(json):suffix>")
+def search_page(suffix: str | None = None) -> Response:
+    release = current.release()
+    namer = page_namer()
+    term_labels, _ = vocabulary_labels(release, current.settings())
+    query = request.args.get("q", "").strip()[:200]
+    results = run_search(release, namer, term_labels, query)
+    if wants_json(suffix):
+        return json_response({
+            "query": results.query,
+            "terms": results.terms,
+            "total": results.total,
+            "results": [hit.as_json() for hit in results.hits],
+        })
+    response = render("search.html", results=results, search_query=query, json_href=with_suffix("/search", ".json"))
+    response.vary.add("Accept")
+    return response
+
+
+def _ward_or_404(code: str) -> cmp.WardSummary:
+    ward = cmp.catalogue(current.release(), page_namer()).ward(code)
+    if ward is None:
+        abort(404, description=f"No ward has the code {code}.")
+    return ward
+
+
+@bp.get("/ward/<code>")
+@bp.get("/ward/<code>.<any(json, csv):suffix>")
+def ward_page(code: str, suffix: str | None = None) -> Response:
+    ward = _ward_or_404(code)
+    if wants_csv(suffix):
+        return csv_response(export.wards_csv([ward]), f"ward-{code}")
+    if wants_json(suffix):
+        return json_response(export.ward_json(ward))
+    response = render("ward.html", ward=ward, json_href=f"/ward/{code}.json", csv_href=f"/ward/{code}.csv",
+                       years_href=f"/ward/{code}/years")
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/ward/<code>/years")
+@bp.get("/ward/<code>/years.<any(json, csv):suffix>")
+def years_page(code: str, suffix: str | None = None) -> Response:
+    ward = _ward_or_404(code)
+    steps = cmp.year_over_year(ward, cmp.catalogue(current.release(), page_namer()).continues)
+    if wants_csv(suffix):
+        return csv_response(export.years_csv(steps), f"ward-{code}-years")
+    if wants_json(suffix):
+        return json_response(export.years_json(ward, steps))
+    base = f"/ward/{code}/years"
+    response = render("years.html", ward=ward, steps=steps, json_href=base + ".json", csv_href=base + ".csv")
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/compare")
+@bp.get("/compare.<any(json, csv):suffix>")
+def compare_page(suffix: str | None = None) -> Response:
+    cat = cmp.catalogue(current.release(), page_namer())
+    comparison = cmp.compare(cat, request.args.getlist("plan"))
+    if wants_csv(suffix):
+        return csv_response(export.comparison_csv(comparison), "compare")
+    if wants_json(suffix):
+        return json_response(export.comparison_json(comparison))
+    response = render("compare.html", comparison=comparison, all_plans=cat.plans, chart=charts.chart(comparison),
+                       json_href=with_suffix("/compare", ".json"), csv_href=with_suffix("/compare", ".csv"))
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/id/")
+@bp.get("/id/index.json", defaults={"suffix": "json"})
+def browse_all(suffix: str | None = None) -> Response:
+    release = current.release()
+    namer = page_namer()
+    cat = cmp.catalogue(release, namer)
+    term_labels, _ = vocabulary_labels(release, current.settings())
+    kusei = release.base + "/def/"
+    counts = select(release, f"""
+SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?class FILTER(STRSTARTS(STR(?class), "{kusei}")) }}
+GROUP BY ?class ORDER BY DESC(?n)""")
+    used: dict[str, int] = {}
+    for plan in cat.plans:
+        for measure in plan.measures:
+            for area in measure.areas:
+                used[area] = used.get(area, 0) + 1
+    sections = [
+        {"title_ja": "運営方針", "title_en": "Plans", "count": len(cat.plans),
+         "entries": [{"href": "/id/plan/", "text": "運営方針の一覧 All plans", "note": None}]
+         + [{"href": p.href, "text": p.label, "note": p.goal_title} for p in cat.plans]},
+        {"title_ja": "区", "title_en": "Wards", "count": len(cat.wards),
+         "entries": [{"href": w.page_href, "text": w.label_ja, "note": f"運営方針 {len(w.plans)}"} for w in cat.wards]},
+        {"title_ja": "政策分野", "title_en": "Policy areas", "count": len(cat.areas),
+         "entries": [{"href": a.href, "text": a.label_ja, "note": f"施策 {used.get(a.iri, 0)}"} for a in cat.areas]},
+        {"title_ja": "種類", "title_en": "Kinds of things", "count": None,
+         "entries": [{"href": namer.href(row["class"].value),
+                      "text": term_labels.get(row["class"].value, "ja") or namer.short(row["class"].value),
+                      "note": f"{int(row['n'].value)} 件"} for row in counts]},
+    ]
+    if wants_json(suffix):
+        return json_response({"sections": sections})
+    response = render("browse.html", title_ja="一覧", title_en="Browse the data", sections=sections, crumbs=[],
+                       note_ja="このデータの運営方針、区、政策分野、種類ごとの件数です。",
+                       note_en="The plans, wards, policy areas and kinds of things in the data.",
+                       json_href="/id/index.json", csv_href=None)
+    response.vary.add("Accept")
+    return response
+
+
+@bp.get("/id/plan/")
+@bp.get("/id/plan/index.<any(json, csv):suffix>")
+def browse_plans(suffix: str | None = None) -> Response:
+    cat = cmp.catalogue(current.release(), page_namer())
+    with_plans = [w for w in cat.wards if w.plans]
+    if wants_csv(suffix):
+        return csv_response(export.wards_csv(with_plans), "plans")
+    if wants_json(suffix):
+        return json_response({"wards": [export.ward_json(w) for w in with_plans]})
+    sections = [
+        {"title_ja": w.label_ja, "title_en": w.label_en or "", "count": len(w.plans),
+         "entries": [{"href": p.href, "text": f"FY{p.year} {p.label}" if p.year else p.label,
+                      "note": f"{p.goal_title or ''} · 施策 {len(p.measures)} · 事業 {p.project_count}"}
+                     for p in w.plans]}
+        for w in with_plans
+    ]
+    response = render("browse.html", title_ja="運営方針の一覧", title_en="All plans", sections=sections,
+                       crumbs=[{"href": "/id/", "text": "一覧"}],
+                       note_ja="区ごと、年度順です。", note_en="By ward, in fiscal-year order.",
+                       json_href="/id/plan/index.json", csv_href="/id/plan/index.csv")
+    response.vary.add("Accept")
+    return response

@@ -1,0 +1,93 @@
+"""The query page: SPARQL in a form, with examples; the server renders, sorts and pages the result
+for readers without JavaScript, and the script (static/query.js) does the same in place.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Response, abort, request
+
+from kusei.endpoint.query import formats
+from kusei.endpoint.web import current
+from kusei.endpoint.web.pages.query import (
+    EXPLANATIONS,
+    PAGE_SIZE,
+    QueryError,
+    ResultTable,
+    csv_with_bom,
+    load_examples,
+    run_query,
+)
+from kusei.endpoint.web.views.page_common import bp, page_namer, render
+
+
+@bp.get("/query")
+def query_page() -> Response:
+    release = current.release()
+    namer = page_namer()
+    query = request.args.get("query", "")
+    examples = load_examples(release.base)
+    result: ResultTable | None = None
+    error: QueryError | None = None
+    # Sorting and paging without the script: the column headers and the pager link back here.
+    sort = request.args.get("sort") or None
+    descending = request.args.get("order", "asc").lower() == "desc"
+    if query.strip():
+        page = request.args.get("page", "1")
+        outcome = run_query(query, namer, release, current.settings(), int(page) if page.isdigit() else 1,
+                            sort=sort, descending=descending)
+        if isinstance(outcome, ResultTable):
+            result, sort = outcome, outcome.sort
+        else:
+            error = outcome
+    elif examples:
+        query = examples[0].query
+
+    current_example = next((ex for ex in examples if ex.query == query), None)
+
+    def download(fmt: str) -> str:
+        return "/sparql?" + urlencode({"query": query, "format": fmt})
+
+    def page_href(number: int) -> str:
+        sorting = {"sort": sort, "order": "desc" if descending else "asc"} if sort else {}
+        return "/query?" + urlencode({"query": query, **sorting, "page": number})
+
+    def sort_href(variable: str) -> str:
+        # A second click on the sorted column turns the order round, as the script's buttons do.
+        order = "desc" if variable == sort and not descending else "asc"
+        return "/query?" + urlencode({"query": query, "sort": variable, "order": order})
+
+    return render(
+        "query.html",
+        query=query,
+        examples=examples,
+        current_example=current_example,
+        prefixes=formats.prefixes(release.base),
+        permalink="/query?" + urlencode({"query": query}),
+        downloads={
+            "table": [("CSV", download("csv")), ("CSV (Excel, BOM)", "/query/download?" + urlencode(
+                {"query": query, "format": "csv-bom"})), ("TSV", download("tsv")), ("JSON", download("json"))],
+            "graph": [("Turtle", download("ttl")), ("N-Triples", download("nt")), ("JSON-LD", download("jsonld"))],
+        },
+        page_href=page_href,
+        sort_href=sort_href,
+        sparql_path="/sparql",
+        base=release.base,
+        page_size=PAGE_SIZE,
+        explanations=[{"pattern": p, "ja": ja, "en": en} for p, ja, en in EXPLANATIONS],
+        result=result,
+        error=error,
+    )
+
+
+@bp.get("/query/download")
+def query_download() -> Response:
+    """CSV with a byte-order mark, so Excel opens the Japanese text as UTF-8 (works without JavaScript)."""
+    query = request.args.get("query", "")
+    if request.args.get("format") != "csv-bom" or not query.strip():
+        abort(400, description="query= and format=csv-bom are required.")
+    body = csv_with_bom(query, current.release(), current.settings())
+    response = Response(body, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = 'attachment; filename="kusei-query.csv"'
+    return response
