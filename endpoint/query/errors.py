@@ -136,8 +136,6 @@ class QueryCrashed(WorkerCrashed):
 class MemoryLimitExceeded(WorkerCrashed):
     """The watchdog stopped the query when a memory bound was passed; the message names it."""
 
-    code = "memory-limit"
-
     def __init__(self, message: str, *, limit: int) -> None:
         super().__init__(message, limit=limit)
         self.limit = limit
@@ -147,6 +145,7 @@ class QueryMemoryExceeded(MemoryLimitExceeded):
     """This query's process passed ``max_query_memory``: the query itself needs too much."""
 
     status = 422
+    code = "query-memory-limit"
     scope = "query"
 
 
@@ -154,6 +153,7 @@ class ServerMemoryExceeded(MemoryLimitExceeded):
     """The server's processes together passed ``max_server_memory``; the largest query is stopped."""
 
     status = 503
+    code = "server-memory-limit"  # not the query's fault alone: a retry may be answered
     scope = "server"
 
 

@@ -144,3 +144,25 @@ def test_a_later_app_in_the_same_process_keeps_its_own_row_limit(data_dir: Path)
     response = default.get("/sparql", query_string={"query": query}, headers={"Accept": "application/json"})
     assert response.status_code == 200
     assert len(_json(response)["results"]["bindings"]) == 20
+
+
+def _error_classes() -> list[type]:
+    from kusei.endpoint.query import errors
+
+    found, todo = [], [errors.KuseiError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def test_each_error_code_means_one_status() -> None:
+    # Regression: 503 query-process-lost and 422 query-crashed shared "query-crashed", and the 422
+    # per-query and 503 server memory bounds shared "memory-limit": a client that branches on the
+    # code (retry or not) could not tell a refusal from a server-side loss.
+    statuses: dict[str, set[int]] = {}
+    for cls in _error_classes():
+        statuses.setdefault(cls.code, set()).add(cls.status)
+    shared = {code: sorted(found) for code, found in statuses.items() if len(found) > 1}
+    assert not shared, shared
