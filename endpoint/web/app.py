@@ -7,7 +7,7 @@ import threading
 import time
 
 from flask import Flask, current_app, request
-from werkzeug.exceptions import RequestTimeout
+from werkzeug.exceptions import RequestTimeout, RequestURITooLarge
 
 from kusei.endpoint.query.cache import ResultCache
 from kusei.endpoint.query.errors import Busy
@@ -19,6 +19,9 @@ from kusei.settings import BODY_READERS, Settings
 # few bytes arrive, so a client dripping bytes loses its thread soon after the deadline. Reading a
 # 100 kB body this way costs a few milliseconds.
 BODY_CHUNK = 8
+# The longest request target (path and query string) served; longer ones get 414, as the query
+# page expects (it then POSTs). granian itself reads targets far longer than this.
+MAX_TARGET_BYTES = 8190
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["kusei_result_cache"] = ResultCache(settings.result_cache_bytes)
     app.extensions["kusei_body_readers"] = threading.BoundedSemaphore(BODY_READERS)
     # First of all hooks, before any of them touches the body.
-    app.before_request(_read_body_in_time)
+    app.before_request(_bounded_request)
 
     from kusei.endpoint.web import http as web
     from kusei.endpoint.web import throttle
@@ -41,6 +44,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.init_app(app)  # CORS, gzip, release ETags, security headers, error bodies
     throttle.init_app(app)  # KUSEI_RATE_LIMIT per client on /sparql, if set
     return app
+
+
+def _bounded_request() -> None:
+    environ = request.environ
+    if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > MAX_TARGET_BYTES:
+        raise RequestURITooLarge(f"The URL is longer than {MAX_TARGET_BYTES} bytes; POST the query instead.")
+    _read_body_in_time()
 
 
 def _read_body_in_time() -> None:
