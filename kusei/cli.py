@@ -68,9 +68,11 @@ RSS_SAMPLE_SECONDS = 5
 
 def request_threads(settings: Settings) -> int:
     """Request threads per web worker: a query holds one while it runs (up to every slot of the
-    server, in one worker) or waits (as many waiters as slots per worker, see
+    server, in one worker) or waits (WAITERS_PER_SLOT per slot and worker, see
     kusei.endpoint.query.slots); body readers are capped at BODY_READERS; the rest is for all else."""
-    return 2 * settings.max_concurrent_queries + BODY_READERS + OTHER_THREADS
+    from kusei.endpoint.query.slots import WAITERS_PER_SLOT
+
+    return (1 + WAITERS_PER_SLOT) * settings.max_concurrent_queries + BODY_READERS + OTHER_THREADS
 
 
 def server_options(settings: Settings) -> dict[str, object]:
