@@ -64,6 +64,10 @@ OTHER_THREADS = 32
 STOP_GRACE = 5
 # How often granian samples each web worker's memory for max_web_worker_memory.
 RSS_SAMPLE_SECONDS = 5
+# granian's HTTP/1 read buffer, which bounds a request's head (request line and headers; 431 past
+# it). Its default, 408 KiB, would let each header the app remembers (Accept, for negotiation)
+# be 50 times what gunicorn allowed; 32 KiB still holds the app's longest target (8,190 bytes).
+MAX_HEAD_BYTES = 32 << 10
 
 
 def request_threads(settings: Settings) -> int:
@@ -93,7 +97,8 @@ def server_options(settings: Settings) -> dict[str, object]:
         # the request threads start on demand and end after this long unused.
         "blocking_threads_idle_timeout": 30,
         "backpressure": threads * 2,
-        "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(settings.header_timeout * 1000))),
+        "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(settings.header_timeout * 1000)),
+                                        max_buffer_size=MAX_HEAD_BYTES),
         "respawn_failed_workers": True,
         "workers_kill_timeout": STOP_GRACE,
         "workers_max_rss": (-(-settings.max_web_worker_memory // (1 << 20))

@@ -605,7 +605,7 @@ def private_server(data_dir: Path) -> Iterator[str]:
 
 
 # Under the length limit, so nesting is the only problem. GET cannot carry them (the encoded
-# brackets pass gunicorn's 4094-byte request line), so /query is out of reach: POST only.
+# brackets pass the app's 8,190-byte bound on the request target), so /query is out of reach: POST only.
 DEEP = {
     "braces": "SELECT * WHERE " + "{" * 3_000 + "}" * 3_000,
     "parentheses": "SELECT (" + "(" * 9_000 + "1" + ")" * 9_000 + " AS ?x) {}",
