@@ -68,6 +68,9 @@ RSS_SAMPLE_SECONDS = 5
 # it). Its default, 408 KiB, would let each header the app remembers (Accept, for negotiation)
 # be 50 times what gunicorn allowed; 32 KiB still holds the app's longest target (8,190 bytes).
 MAX_HEAD_BYTES = 32 << 10
+# Open connections per web worker (granian's backpressure); past it, new ones wait in the listen
+# backlog. Idle connections cost a few kilobytes and no thread, so the bound is generous.
+MAX_CONNECTIONS = 4096
 
 
 def request_threads(settings: Settings) -> int:
@@ -96,7 +99,9 @@ def server_options(settings: Settings) -> dict[str, object]:
         # Idle connections and half-sent requests wait in the asynchronous front, not in a thread;
         # the request threads start on demand and end after this long unused.
         "blocking_threads_idle_timeout": 30,
-        "backpressure": threads * 2,
+        # granian counts every open connection against this, idle ones too, and holds a connection
+        # that never sends a byte until its client closes it: the bound is on connections, not work.
+        "backpressure": MAX_CONNECTIONS,
         "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(settings.header_timeout * 1000)),
                                         max_buffer_size=MAX_HEAD_BYTES),
         "respawn_failed_workers": True,

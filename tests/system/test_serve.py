@@ -115,6 +115,25 @@ def test_a_killed_web_worker_takes_its_query_processes_with_it_and_is_replaced(d
         assert _poll(lambda: _answers(url), timeout=120)
 
 
+def _web_workers(master: int) -> set[int]:
+    return {pid for pid, command in _descendants(master).items()
+            if b"worker" in command and QUERY_PROCESS not in command and _alive(pid)}
+
+
+def test_a_web_worker_over_its_memory_bound_is_replaced(data_dir: Path) -> None:
+    # A bound below any Python process's size (1 byte, i.e. 1 MiB for granian): the worker is
+    # replaced at the first sample, its query processes end with it, and the server keeps serving.
+    with serving(data_dir, workers=1, KUSEI_MAX_WEB_WORKER_MEMORY="1") as (process, url):
+        first = _web_workers(process.pid)
+        assert len(first) == 1
+        worker = next(iter(first))
+        own = list(_descendants(worker))
+        assert own  # the query processes of its first query
+        assert _poll(lambda: not _alive(worker), timeout=120)
+        assert _poll(lambda: not any(_alive(pid) for pid in own))
+        assert _poll(lambda: bool(_web_workers(process.pid) - first) and _answers(url), timeout=120)
+
+
 def _answers(url: str) -> bool:
     try:
         return requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).ok
