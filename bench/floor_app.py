@@ -1,7 +1,7 @@
-"""The cheapest possible answer from gunicorn: a fixed SPARQL JSON body for any request.
+"""The cheapest possible answer from the HTTP stack: a fixed SPARQL JSON body for any request.
 
-Served with the same gunicorn settings as Kusei, it measures what the HTTP server and the WSGI
-call cost by themselves, i.e. the best requests/s any WSGI app could reach under gunicorn on this
+Served with the same granian settings as Kusei (bench.serve_app), it measures what the HTTP server and the WSGI
+call cost by themselves, i.e. the best requests/s any WSGI app could reach under that server on this
 machine. Its ratio to Oxigraph is the ceiling for Kusei's ratio on trivial queries.
 """
 

@@ -1,7 +1,7 @@
 """Kusei with the timeout mechanism taken out: for measuring what that mechanism costs, never to serve.
 
 The app is the real one (``kusei.endpoint.web.app.create_app``) except that ``engine`` evaluates each query
-in the gunicorn thread itself, with the very function a query worker runs
+in the request thread itself, with the very function a query worker runs
 (``executor.answer``), instead of sending it to a worker process that can be killed. A runaway
 query here runs on until it ends: this app has no time limit at all. Comparing it with the real
 app under the same load isolates the cost of the worker processes (pipes, process switches).

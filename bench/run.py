@@ -140,17 +140,69 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
+@dataclass
+class Resources:
+    """What one server costs: time from start to its first answer, and the resident memory and
+    process count of its whole process tree, idle (just after that answer) and at the peak of the
+    run (sampled every 0.2 s)."""
+
+    name: str
+    cold_start_s: float = 0.0
+    idle_rss: int = 0
+    idle_processes: int = 0
+    peak_rss: int = 0
+    peak_processes: int = 0
+
+
+SERVERS: list[Resources] = []
+
+
+def tree(root: int) -> tuple[int, int]:
+    """Resident bytes and number of processes of ``root`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    rss = count = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+        count += 1
+        pending.extend(children.get(pid, ()))
+    return rss, count
+
+
 @contextmanager
-def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -> Iterator[None]:
+def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -> Iterator[Resources]:
     """Run ``command`` (in its own process group) until the block ends; wait until it answers.
 
     The command line and the settings passed in the environment are printed first, so every
-    result can be read with the configuration that produced it."""
+    result can be read with the configuration that produced it. The server's resources are
+    sampled while the block runs (see :class:`Resources`, also kept in ``SERVERS``)."""
     settings = " ".join(f"{k}={v}" for k, v in sorted(env.items()) if k.startswith("KUSEI_"))
     print(f"server {log.stem}: {' '.join(command)}" + (f"  [{settings}]" if settings else ""), flush=True)
+    resources = Resources(log.stem)
+    started = time.monotonic()
     with log.open("wb") as sink:
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=sink,
                                 preexec_fn=_die_with_parent, start_new_session=True)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            rss, count = tree(proc.pid)
+            resources.peak_rss = max(resources.peak_rss, rss)
+            resources.peak_processes = max(resources.peak_processes, count)
+
+    sampler = threading.Thread(target=sample, daemon=True)
     try:
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
@@ -164,9 +216,16 @@ def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{' '.join(command)} did not answer within {READY_TIMEOUT:.0f} s")
-            time.sleep(0.2)
-        yield
+            time.sleep(0.05)
+        resources.cold_start_s = time.monotonic() - started
+        time.sleep(1)  # let the workers that did not take the probe finish starting
+        resources.idle_rss, resources.idle_processes = tree(proc.pid)
+        resources.peak_rss, resources.peak_processes = resources.idle_rss, resources.idle_processes
+        SERVERS.append(resources)
+        sampler.start()
+        yield resources
     finally:
+        stop.set()
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
@@ -177,19 +236,43 @@ def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -
             pass
 
 
-def kusei_server(data_dir: Path, port: int, workers: int, threads: int, logdir: Path,
-                 timeout: float, app: str = "kusei.endpoint.wsgi:app") -> AbstractContextManager[None]:
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--threads", str(threads), "--timeout", str(int(timeout) + 30), "--graceful-timeout", "5",
-               app]
+def print_resources() -> None:
+    print("\n== resources per server (whole process tree) ==")
+    print(f"  {'server':22s} {'cold start':>10s} {'idle MiB':>9s} {'idle procs':>10s} {'peak MiB':>9s} "
+          f"{'peak procs':>10s}")
+    for r in SERVERS:
+        print(f"  {r.name:22s} {r.cold_start_s:9.2f}s {r.idle_rss / 2**20:9.0f} {r.idle_processes:10d} "
+              f"{r.peak_rss / 2**20:9.0f} {r.peak_processes:10d}")
+
+
+def kusei_command(data_dir: Path, port: int, workers: int, timeout: float) -> list[str]:
+    """`kusei serve` as a user runs it, on 127.0.0.1:``port``."""
+    return [sys.executable, "-m", "kusei.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--timeout", str(timeout)]
+
+
+def kusei_server(data_dir: Path, port: int, workers: int, logdir: Path,
+                 timeout: float, app: str = "kusei.endpoint.wsgi:app") -> AbstractContextManager[Resources]:
+    """Kusei as `kusei serve` runs it; any other ``app`` under the very same granian options
+    (bench.serve_app). The options are printed with the command."""
+    from kusei.cli import server_options
+    from kusei.settings import Settings
+
     env = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_QUERY_TIMEOUT": str(timeout),
-           "KUSEI_WORKERS": str(workers)}
+           "KUSEI_WORKERS": str(workers), "KUSEI_HOST": "127.0.0.1", "KUSEI_PORT": str(port)}
+    if app == "kusei.endpoint.wsgi:app":
+        command = kusei_command(data_dir, port, workers, timeout)
+    else:
+        command = [sys.executable, "-m", "bench.serve_app", app]
+    options = server_options(Settings.load(data_dir=data_dir, port=port, workers=workers, query_timeout=timeout))
+    shown = {key: value for key, value in options.items() if key not in ("target", "process_name")}
+    print(f"granian options for {app}: {shown}", flush=True)
     probe = f"http://127.0.0.1:{port}/sparql?query=" + urllib.parse.quote("ASK {}")
     return server(command, probe, env, logdir / f"kusei-{app.split(':')[0]}.log")
 
 
 def oxigraph_server(store: Path, port: int, logdir: Path,
-                    timeout: float | None) -> AbstractContextManager[None]:
+                    timeout: float | None) -> AbstractContextManager[Resources]:
     binary = Path(sys.executable).parent / "oxigraph"
     command = [str(binary if binary.exists() else "oxigraph"), "serve-read-only", "--location", str(store),
                "--bind", f"127.0.0.1:{port}"]
@@ -500,13 +583,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="also serve Kusei with queries evaluated in-process (no time limit), to measure "
                              "what the worker processes cost over HTTP")
     parser.add_argument("--no-floor", action="store_true",
-                        help="leave out the fixed-answer gunicorn app that measures the HTTP stack alone")
+                        help="leave out the fixed-answer app that measures the HTTP stack alone")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell (server x query x …)")
     parser.add_argument("--max-requests", type=int, default=5000, help="requests per cell at most")
     parser.add_argument("--max-total", type=float, default=1800.0,
                         help="start no new cell after this many seconds")
-    parser.add_argument("--gunicorn-workers", type=int, default=2)
-    parser.add_argument("--gunicorn-threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="web workers of kusei serve (and the floor app)")
     parser.add_argument("--query-timeout", type=float, default=30.0, help="Kusei's query timeout")
     parser.add_argument("--oxigraph-timeout", type=float, default=None,
                         help="pass --timeout-s to Oxigraph (off by default: see bench/README.md)")
@@ -537,8 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             for name, app in apps.items():
                 stack.enter_context(kusei_server(
-                    data_dir, ports[name], args.gunicorn_workers, args.gunicorn_threads, args.workdir,
-                    args.query_timeout, app))
+                    data_dir, ports[name], args.workers, args.workdir, args.query_timeout, app))
             stack.enter_context(oxigraph_server(
                 store_path, ports["oxigraph"], args.workdir, args.oxigraph_timeout))
             compared = [name for name in servers if name != "floor"]  # floor answers anything alike
@@ -572,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
                             print(f"  {mode:8s} c={conc} {name:10s} {query.name:32s} {cell.rps:8.1f} req/s "
                                   f"p50 {p50:8.1f} ms p99 {p99:8.1f} ms {cell.statuses}", flush=True)
         print_table(cells, queries, servers)
+        print_resources()
+        results["resources"] = [asdict(r) for r in SERVERS]
         results["http"] = [{**asdict(c), "latencies": None, "rps": c.rps, "p50_ms": c.percentile(50) * 1000,
                             "p99_ms": c.percentile(99) * 1000} for c in cells]
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from kusei import __version__
-from kusei.settings import Settings, SettingsError
+from kusei.settings import BODY_READERS, Settings, SettingsError
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -18,7 +18,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         base=args.base, licence=args.licence, modified=args.modified, public_url=args.public_url,
         host=getattr(args, "host", None), port=getattr(args, "port", None),
         workers=getattr(args, "workers", None), query_timeout=getattr(args, "timeout", None),
-        rate_limit=getattr(args, "rate_limit", None),
+        rate_limit=getattr(args, "rate_limit", None), header_timeout=getattr(args, "header_timeout", None),
+        body_timeout=getattr(args, "body_timeout", None),
+        max_web_worker_memory=getattr(args, "max_web_worker_memory", None),
     )
 
 
@@ -53,12 +55,72 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# Request threads of one web worker beyond what queries may hold (slots + waiters) and bodies
+# being read: pages, dumps, the service description and cached answers are served by these, so
+# their capacity does not depend on how many runaway queries or slow senders there are.
+OTHER_THREADS = 32
+# How long a stopping worker may finish its requests before it is killed (its query processes
+# die with it).
+STOP_GRACE = 5
+# How often granian samples each web worker's memory for max_web_worker_memory.
+RSS_SAMPLE_SECONDS = 5
+# granian's HTTP/1 read buffer, which bounds a request's head (request line and headers; 431 past
+# it). Its default, 408 KiB, would let each header the app remembers (Accept, for negotiation)
+# be 50 times what gunicorn allowed; 32 KiB still holds the app's longest target (8,190 bytes).
+MAX_HEAD_BYTES = 32 << 10
+# Open connections per web worker (granian's backpressure); past it, new ones wait in the listen
+# backlog. Idle connections cost a few kilobytes and no thread, so the bound is generous.
+MAX_CONNECTIONS = 4096
+
+
+def request_threads(settings: Settings) -> int:
+    """Request threads per web worker: a query holds one while it runs (up to every slot of the
+    server, in one worker) or waits (WAITERS_PER_SLOT per slot and worker, see
+    kusei.endpoint.query.slots); body readers are capped at BODY_READERS; the rest is for all else."""
+    from kusei.endpoint.query.slots import WAITERS_PER_SLOT
+
+    return (1 + WAITERS_PER_SLOT) * settings.max_concurrent_queries + BODY_READERS + OTHER_THREADS
+
+
+def server_options(settings: Settings) -> dict[str, object]:
+    """What `kusei serve` passes to granian (``granian.Granian`` keyword arguments), in one place:
+    the CLI serves with it and the benchmarks print and reuse it."""
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+
+    threads = request_threads(settings)
+    return {
+        "target": "kusei.endpoint.wsgi:app",
+        "address": settings.host,
+        "port": settings.port,
+        "interface": Interfaces.WSGI,
+        "workers": settings.workers,
+        "blocking_threads": threads,
+        # Idle connections and half-sent requests wait in the asynchronous front, not in a thread;
+        # the request threads start on demand and end after this long unused.
+        "blocking_threads_idle_timeout": 30,
+        # granian counts every open connection against this, idle ones too, and holds a connection
+        # that never sends a byte until its client closes it: the bound is on connections, not work.
+        "backpressure": MAX_CONNECTIONS,
+        "http1_settings": HTTP1Settings(header_read_timeout=max(1, round(settings.header_timeout * 1000)),
+                                        max_buffer_size=MAX_HEAD_BYTES),
+        "respawn_failed_workers": True,
+        "workers_kill_timeout": STOP_GRACE,
+        "workers_max_rss": (-(-settings.max_web_worker_memory // (1 << 20))
+                            if settings.max_web_worker_memory else None),
+        "rss_sample_interval": RSS_SAMPLE_SECONDS,
+        # The process title stays "granian …": kusei.endpoint.query.executor finds the server's
+        # process tree (for max_server_memory) by its main process's command line.
+        "process_name": f"granian kusei serve {settings.host}:{settings.port}",
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from kusei.endpoint.web.throttle import parse_rate_limit
 
     try:
-        parse_rate_limit(settings.rate_limit)  # refused here, not by every gunicorn worker failing to boot
+        parse_rate_limit(settings.rate_limit)  # refused here, not by every web worker failing to boot
     except ValueError as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         return 2
@@ -74,6 +136,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KUSEI_WORKERS": str(settings.workers),  # each starts its share of the query processes
         "KUSEI_RATE_LIMIT": settings.rate_limit,
         "KUSEI_QUERY_TIMEOUT": str(settings.query_timeout),
+        "KUSEI_HEADER_TIMEOUT": str(settings.header_timeout),
+        "KUSEI_BODY_TIMEOUT": str(settings.body_timeout),
+        "KUSEI_MAX_WEB_WORKER_MEMORY": str(settings.max_web_worker_memory),
         # Served as given, whatever the release was built with: the service description follows it.
         "KUSEI_PUBLIC_URL": settings.public_url,
     }
@@ -85,14 +150,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ReleaseError as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         return 2
+    from granian import Granian
+
+    from kusei.endpoint.query import slots
+
     print(f"serving on http://{settings.host}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
-    gunicorn = [sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.port}",
-                "--workers", str(settings.workers), "--threads", "4",
-                "--timeout", str(int(settings.query_timeout) + 30),
-                # The control socket defaults to one path per user, shared by every server it runs.
-                "--no-control-socket", "kusei.endpoint.wsgi:app"]
-    os.execv(sys.executable, gunicorn)
-    return 0  # not reached
+    # This process is granian's main process: it forks the web workers, which create their query
+    # processes and slot files after the fork (kusei.endpoint.query.service), and removes this
+    # server's slot directory once every worker has stopped.
+    server = Granian(**server_options(settings))  # type: ignore[arg-type]
+    try:
+        server.serve()
+    finally:
+        slots.remove_server(os.getpid())
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,7 +180,10 @@ def _parser() -> argparse.ArgumentParser:
                                                     f"{info.default or 'none'})")
     serve = sub.choices["serve"]
     for flag, field, kind in (("--host", "host", str), ("--port", "port", int), ("--workers", "workers", int),
-                              ("--timeout", "query_timeout", float), ("--rate-limit", "rate_limit", str)):
+                              ("--timeout", "query_timeout", float), ("--rate-limit", "rate_limit", str),
+                              ("--header-timeout", "header_timeout", float),
+                              ("--body-timeout", "body_timeout", float),
+                              ("--max-web-worker-memory", "max_web_worker_memory", int)):
         info = defaults[field]
         serve.add_argument(flag, type=kind, default=None,
                            help=f"{info.description} (KUSEI_{field.upper()}; default: {info.default or 'off'})")

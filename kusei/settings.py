@@ -28,6 +28,10 @@ def rebased(text: str, base: str) -> str:
 
 Positive = Annotated[int, Field(gt=0)]
 
+# Requests of one web worker that may be reading a body at once; more are refused with 503 before
+# their body is read, so clients that send a body slowly never hold more request threads than this.
+BODY_READERS = 16
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
@@ -45,6 +49,13 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address kusei serve listens on")
     port: int = Field(8000, ge=1, le=65535, description="port kusei serve listens on")
     workers: Positive = Field(2, description="server processes of kusei serve")
+    header_timeout: float = Field(10.0, gt=0, le=60, description="seconds a client has to send a request's "
+                                  "headers, and to start its next request on a kept-alive connection "
+                                  "(the connection is closed past it)")
+    body_timeout: float = Field(10.0, gt=0, description="seconds a client has to send a request's body "
+                                "(408 past it)")
+    max_web_worker_memory: int = Field(1 << 30, ge=0, description="bytes a web worker process (not its query "
+                                       "processes) may reach before it is replaced; 0 = never replaced for size")
     query_timeout: float = Field(30.0, gt=0, description="query time limit in seconds")
     max_query_length: Positive = Field(20_000, description="longest query accepted, in characters")
     max_body_bytes: Positive = Field(100_000, description="largest request body accepted")

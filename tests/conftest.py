@@ -1,4 +1,4 @@
-"""Shared fixtures: a built data directory, the Flask app on it, and real gunicorn servers.
+"""Shared fixtures: a built data directory, the Flask app on it, and real servers run as `kusei serve` runs.
 
 ``data_dir`` and ``server_url`` are session-wide (one build, one server for the whole run);
 ``start_server`` starts further servers on other data directories. Every server binds 127.0.0.1
@@ -89,6 +89,13 @@ def _die_with_parent() -> None:
         pass
 
 
+def serve_command(directory: Path, port: int, workers: int = 1) -> list[str]:
+    """The command that serves ``directory`` on 127.0.0.1:``port``: `kusei serve` itself, so tests
+    exercise the server, flags and shutdown that users get."""
+    return [sys.executable, "-m", "kusei.cli", "serve", "--data-dir", str(directory), "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers)]
+
+
 def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = READY_TIMEOUT) -> None:
     """Return once the server at ``url`` answers a query; RuntimeError if it exits or never does.
 
@@ -110,18 +117,18 @@ def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = READY
 
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
-    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs ``gunicorn kusei.endpoint.wsgi:app``.
+    """A function ``start(data_dir, workers=1, **env) -> base URL`` that runs `kusei serve` (see
+    :func:`serve_command`) with ``env`` (``KUSEI_*`` settings) added to the environment.
 
-    ``start.pids[url]`` is the server's master process, e.g. to sample its process tree."""
+    ``start.pids[url]`` is the server's main process, e.g. to sample its process tree."""
     processes: list[subprocess.Popen] = []
     pids: dict[str, int] = {}
-    logs = tmp_path_factory.mktemp("gunicorn")
+    logs = tmp_path_factory.mktemp("serve")
 
     def start(directory: Path, workers: int = 1, **env: str) -> str:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                   "--threads", "4", "--graceful-timeout", "2", "--no-control-socket", "kusei.endpoint.wsgi:app"]
+        command = serve_command(directory, port, workers)
         environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **env}
         log = logs / f"{port}.log"  # a file, not a pipe: nobody reads it while tests run
         with log.open("wb") as sink:
@@ -151,5 +158,5 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
 @pytest.fixture(scope="session")
 def server_url(data_dir: Path, start_server: Callable[..., str]) -> str:
-    """Base URL (no trailing slash) of a gunicorn server on ``data_dir``."""
+    """Base URL (no trailing slash) of a `kusei serve` server on ``data_dir``."""
     return start_server(data_dir)

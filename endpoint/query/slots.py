@@ -1,4 +1,4 @@
-"""The server-wide bound on queries running at once, shared by every gunicorn worker of one server.
+"""The server-wide bound on queries running at once, shared by every web worker of one server.
 
 Each worker process has its own pool of query processes, and a client's kept-alive connection
 stays with one worker, so a bound split between the workers refuses a client while another
@@ -7,7 +7,15 @@ worker sits idle (8 clients on 2 workers are rarely 4 + 4). The bound is therefo
 kernel drops a process's locks when it dies, so a killed worker never leaks a slot.
 
 The files live in a directory named after the data directory and the parent process: under
-gunicorn the parent is the master, which all of one server's workers share and no other server does.
+granian (as under gunicorn) the parent is the main process, which all of one server's workers share
+and no other server does; it removes the directory when it stops (:func:`remove_server`).
+
+Waiting for a slot costs a request thread, and so does every request a web worker serves: a bound
+on the waiters of one process (``WAITERS_PER_SLOT`` per slot) keeps the threads that queries can
+take at most slots + waiters per worker, so pages and dumps keep threads of their own however many
+runaway queries arrive. A query that finds the waiting room full is refused at once. The room is
+wide enough that under ordinary load (32 clients of fast queries on 8 slots) every query waits
+its turn instead of being refused.
 """
 
 from __future__ import annotations
@@ -17,51 +25,74 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 POLL_SECONDS = 0.005
+# Queries of one process that may wait for a slot, per slot of the server.
+WAITERS_PER_SLOT = 4
 
 
 class NoSlot(Exception):
-    """Every slot stayed taken for the whole wait."""
+    """Every slot stayed taken for the whole wait, or the waiting room was full."""
 
 
 class QuerySlots:
-    def __init__(self, directory: Path, count: int) -> None:
+    def __init__(self, directory: Path, count: int, max_waiters: int | None = None) -> None:
         if count < 1:
             raise ValueError("count must be at least 1")
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.paths = [directory / f"slot-{index}.lock" for index in range(count)]
         for path in self.paths:
             path.touch(exist_ok=True)
+        self.max_waiters = WAITERS_PER_SLOT * count if max_waiters is None else max_waiters
+        self._waiters = 0
+        self._waiters_lock = threading.Lock()
 
     @contextmanager
     def hold(self, wait: float) -> Iterator[None]:
-        """Hold one slot for the block; :class:`NoSlot` if none frees up within ``wait`` seconds."""
-        fd = self._take(wait)
+        """Hold one slot for the block; :class:`NoSlot` if none frees up within ``wait`` seconds, or
+        at once if ``max_waiters`` threads of this process are already waiting."""
+        fd = self._take_now()
+        if fd is None:
+            with self._waiters_lock:
+                if self._waiters >= self.max_waiters:
+                    raise NoSlot(f"all {len(self.paths)} query slots are taken and {self._waiters} "
+                                 "queries wait for one")
+                self._waiters += 1
+            try:
+                fd = self._take(wait)
+            finally:
+                with self._waiters_lock:
+                    self._waiters -= 1
         try:
             yield
         finally:
             os.close(fd)  # closing the last descriptor of the open file releases its lock
 
-    def _take(self, wait: float) -> int:
-        deadline = time.monotonic() + wait
+    def _take_now(self) -> int | None:
         # Start at a different slot per process so that workers do not all contend for slot 0.
         start = os.getpid() % len(self.paths)
-        order = self.paths[start:] + self.paths[:start]
+        for path in self.paths[start:] + self.paths[:start]:
+            # A new open file description per attempt: flock conflicts between descriptions,
+            # so two threads of one process exclude each other too.
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            return fd
+        return None
+
+    def _take(self, wait: float) -> int:
+        deadline = time.monotonic() + wait
         while True:
-            for path in order:
-                # A new open file description per attempt: flock conflicts between descriptions,
-                # so two threads of one process exclude each other too.
-                fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    continue
+            fd = self._take_now()
+            if fd is not None:
                 return fd
             if time.monotonic() >= deadline:
                 raise NoSlot(f"all {len(self.paths)} query slots are taken")
@@ -75,9 +106,26 @@ def server_slots(data_dir: Path, count: int) -> QuerySlots:
     have ended are found and removed here, when a later server starts."""
     master = os.getppid()
     key = hashlib.sha256(f"{Path(data_dir).resolve()}\x00{master}\x00{count}".encode()).hexdigest()[:16]
-    root = Path(tempfile.gettempdir()) / f"kusei-slots-{os.getuid()}"
+    root = slots_root()
     remove_stale(root)
     return QuerySlots(root / f"{master}-{key}", count)
+
+
+def slots_root() -> Path:
+    """Where the slot directories of this user's servers live."""
+    return Path(tempfile.gettempdir()) / f"kusei-slots-{os.getuid()}"
+
+
+def remove_server(master: int) -> None:
+    """Remove the slot directories of the server whose main process is ``master`` (called by that
+    process when it stops: its workers made them, named after it)."""
+    try:
+        entries = list(slots_root().iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.partition("-")[0] == str(master):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def remove_stale(root: Path) -> None:

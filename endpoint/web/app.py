@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import io
+import threading
+import time
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestTimeout, RequestURITooLarge
 
 from kusei.endpoint.query.cache import ResultCache
+from kusei.endpoint.query.errors import Busy
 from kusei.release import CurrentRelease
-from kusei.settings import Settings
+from kusei.settings import BODY_READERS, Settings
+
+# The server (granian) hands a request to a thread before its body has arrived, and a read of
+# n bytes returns only once n bytes are there: small reads let the deadline be checked each time a
+# few bytes arrive, so a client dripping bytes loses its thread soon after the deadline. Reading a
+# 100 kB body this way costs a few milliseconds.
+BODY_CHUNK = 8
+# The longest request target (path and query string) served; longer ones get 414, as the query
+# page expects (it then POSTs). granian itself reads targets far longer than this.
+MAX_TARGET_BYTES = 8190
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -15,6 +30,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["KUSEI"] = settings
     app.extensions["kusei_release"] = CurrentRelease(settings.data_dir)
     app.extensions["kusei_result_cache"] = ResultCache(settings.result_cache_bytes)
+    app.extensions["kusei_body_readers"] = threading.BoundedSemaphore(BODY_READERS)
+    # First of all hooks, before any of them touches the body.
+    app.before_request(_bounded_request)
 
     from kusei.endpoint.web import http as web
     from kusei.endpoint.web import throttle
@@ -26,3 +44,57 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.init_app(app)  # CORS, gzip, release ETags, security headers, error bodies
     throttle.init_app(app)  # KUSEI_RATE_LIMIT per client on /sparql, if set
     return app
+
+
+def _bounded_request() -> None:
+    environ = request.environ
+    if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > MAX_TARGET_BYTES:
+        raise RequestURITooLarge(f"The URL is longer than {MAX_TARGET_BYTES} bytes; POST the query instead.")
+    _read_body_in_time()
+
+
+def _read_body_in_time() -> None:
+    """Read the request body now, within ``body_timeout``, or answer 408 (connection closed).
+
+    At most ``BODY_READERS`` requests of this process read a body at once; more get 503 before
+    their body is read, so slow senders never hold more request threads than that. A body over
+    ``max_body_bytes`` is left unread for the 413 that reading it raises."""
+    environ = request.environ
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    settings: Settings = current_app.config["KUSEI"]
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return  # werkzeug treats it as no body
+    if not chunked and (length <= 0 or length > settings.max_body_bytes):
+        return
+    wanted = settings.max_body_bytes + 1 if chunked else length
+    readers = current_app.extensions["kusei_body_readers"]
+    if not readers.acquire(blocking=False):
+        raise Busy("Too many requests are sending a body at once; retry in a moment.")
+    try:
+        body = _read(environ["wsgi.input"], wanted, time.monotonic() + settings.body_timeout)
+    finally:
+        readers.release()
+    if body is None:
+        raise RequestTimeout(f"The request body did not arrive within {settings.body_timeout:g} s.")
+    environ["wsgi.input"] = io.BytesIO(body)
+    if chunked:  # now a body of known length: MAX_CONTENT_LENGTH applies to it as to any other
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+
+
+def _read(stream: io.RawIOBase, wanted: int, deadline: float) -> bytes | None:
+    """Up to ``wanted`` bytes of ``stream`` (fewer if it ends); None once ``deadline`` passes."""
+    parts: list[bytes] = []
+    got = 0
+    while got < wanted:
+        if time.monotonic() > deadline:
+            return None
+        part = stream.read(min(BODY_CHUNK, wanted - got))
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the live gunicorn server: more than 10,000 generated requests.
+"""Property-based fuzzing of the live server (`kusei serve`): more than 10,000 generated requests.
 
 The property is the same everywhere: whatever arrives, the server answers (no dropped
 connection) with a status below 500 and without a stack trace. Generated requests cover /sparql
@@ -345,7 +345,7 @@ def test_fuzz_dumps(server_url: str, session: requests.Session, url: str, accept
 @given(query=query_text)
 def test_fuzz_query_page(server_url: str, session: requests.Session, query: str) -> None:
     response = send(session, "query_page", "GET", f"{server_url}/query", params={"query": query})
-    # Whatever the query, the page is the page (or the request line was too long for gunicorn).
+    # Whatever the query, the page is the page (or the URL was too long: 414 past 8,190 bytes).
     assert response.status_code in (200, 414), response.text[:500]
 
 

@@ -1,10 +1,10 @@
-"""Load: 32 concurrent clients run the example queries against gunicorn; not one may fail.
+"""Load: 32 concurrent clients run the example queries against `kusei serve`; not one may fail.
 
 Part of the normal suite, bounded in time: KUSEI_LOAD_SECONDS (default 60 on CI, i.e. CI=true,
 else 15). Throughput and latency percentiles are printed and written to tests/artifacts/load.json.
-The server gets its own gunicorn with enough threads for every client to be served at once:
-2 workers × 16 threads, on a machine with two cores. Its result cache is off: the example queries
-repeat, and with it on the figures would be the cache's, not the engine's.
+The server is a `kusei serve` of its own, 2 web workers on a machine with two cores (their request
+threads are more than the clients). Its result cache is off: the example queries repeat, and with
+it on the figures would be the cache's, not the engine's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,14 +23,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import wait_until_ready
+from conftest import serve_command, wait_until_ready
 from reporting import report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 QUERIES = sorted((PROJECT_ROOT / "endpoint" / "queries").glob("*.rq"))
 ARTIFACT = Path(__file__).resolve().parents[1] / "artifacts" / "load.json"
 CLIENTS = 32
-WORKERS, THREADS = 2, 16
+WORKERS = 2
 SECONDS = float(os.environ.get("KUSEI_LOAD_SECONDS") or (60 if os.environ.get("CI") == "true" else 15))
 RESULT_TYPES = "application/sparql-results+json, application/n-triples;q=0.9"
 
@@ -40,13 +39,12 @@ pytestmark = pytest.mark.timeout(int(SECONDS) + 180)
 
 @pytest.fixture(scope="module")
 def load_server(data_dir: Path) -> Iterator[str]:
-    """A gunicorn of our own with WORKERS × THREADS request threads, stopped (all of it) at the end."""
+    """A `kusei serve` of our own with WORKERS web workers, stopped (all of it) at the end."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-               "--threads", str(THREADS), "--graceful-timeout", "5", "kusei.endpoint.wsgi:app"]
+    command = serve_command(data_dir, port, WORKERS)
     environment = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_RESULT_CACHE_BYTES": "0"}
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -137,7 +135,7 @@ def test_concurrent_clients_run_the_example_queries(load_server: str, request: p
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "clients": CLIENTS,
-        "server": {"workers": WORKERS, "threads": THREADS, "cpus": os.cpu_count()},
+        "server": {"command": "kusei serve", "workers": WORKERS, "cpus": os.cpu_count()},
         "seconds": round(elapsed, 2),
         "requests": total,
         "errors": len(errors),

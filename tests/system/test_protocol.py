@@ -1,4 +1,4 @@
-"""The SPARQL 1.1 Protocol, content negotiation, dumps and HTTP conventions, against a real gunicorn."""
+"""The SPARQL 1.1 Protocol, content negotiation, dumps and HTTP conventions, against a real `kusei serve`."""
 
 from __future__ import annotations
 

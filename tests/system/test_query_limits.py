@@ -102,12 +102,12 @@ def test_service_description_states_the_limits(limited: str) -> None:
     assert federated not in set(graph.objects())
 
 
-# -- the concurrent-query limit is the server's, whichever gunicorn worker a client reaches ----------
+# -- the concurrent-query limit is the server's, whichever web worker a client reaches ----------
 
 
 @pytest.fixture(scope="module")
 def two_workers(data_dir: Path, start_server: Callable[..., str]) -> str:
-    """Two gunicorn workers sharing 2 query slots; runaway queries hold a slot for 3 s."""
+    """Two web workers sharing 2 query slots; runaway queries hold a slot for 3 s."""
     return start_server(data_dir, workers=2, KUSEI_WORKERS="2", KUSEI_MAX_CONCURRENT_QUERIES="2",
                         KUSEI_QUERY_TIMEOUT="3")
 

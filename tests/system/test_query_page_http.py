@@ -1,6 +1,6 @@
 """The query page's server-side paging and the Excel CSV download, over HTTP from a real server.
 
-Over HTTP because the session's gunicorn server has query processes of its own, configured with
+Over HTTP because the session's server has query processes of its own, configured with
 the default limits; in-process apps of other tests may share one pool with smaller ones.
 """
 

@@ -1,6 +1,6 @@
 """Rebuilding while serving, failed builds, and starting on a missing or corrupt release.
 
-A gunicorn server answers a bounded load of queries and page requests while ``build`` publishes a
+A `kusei serve` server answers a bounded load of queries and page requests while ``build`` publishes a
 second release with another release date and licence. Every answer must be whole: its ETag and its
 bytes are those of the old release or those of the new one, never a mix and never an error; and
 after the swap every new request gets the new release. A build that fails (a broken record, a

@@ -179,7 +179,7 @@ def test_a_bad_value_stops_kusei_serve(data_dir: Path, capsys: pytest.CaptureFix
     assert "cannot serve: KUSEI_RATE_LIMIT 'lots' is not a rate limit" in capsys.readouterr().err
 
 
-# -- real gunicorn --------------------------------------------------------------------------------
+# -- the real server (kusei serve) ----------------------------------------------------------------
 
 
 def request_from(url: str, address: str, path: str, headers: dict[str, str] | None = None) -> tuple[
@@ -195,7 +195,7 @@ def request_from(url: str, address: str, path: str, headers: dict[str, str] | No
         connection.close()
 
 
-def test_gunicorn_throttles_per_client_address(data_dir: Path, start_server: Callable[..., str]) -> None:
+def test_the_server_throttles_per_client_address(data_dir: Path, start_server: Callable[..., str]) -> None:
     url = start_server(data_dir, KUSEI_RATE_LIMIT="3/minute")  # one worker: the limit is exact
     path = "/sparql?" + urlencode(ASK)
     origin = {"Origin": "https://yasgui.example"}

@@ -1,4 +1,4 @@
-"""The W3C SPARQL 1.1 Protocol test suite (tests/w3c/), run against gunicorn on a store of its data.
+"""The W3C SPARQL 1.1 Protocol test suite (tests/w3c/), run against `kusei serve` on a store of its data.
 
 Every test of the manifest runs. The endpoint is read-only, so the tests that perform an update
 and expect success are run as refusal tests instead: the update must get a 4xx, the store must be

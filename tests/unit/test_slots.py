@@ -84,3 +84,44 @@ def test_slot_directories_of_ended_servers_are_removed(tmp_path: Path) -> None:
         directory.mkdir()
     remove_stale(tmp_path)
     assert not gone.exists() and alive.exists() and unknown.exists()
+
+
+def test_a_full_waiting_room_refuses_at_once(tmp_path: Path) -> None:
+    # One slot, one waiter allowed: the second query to find the slot taken is refused without
+    # waiting, so queries never hold more request threads than slots + waiters.
+    slots = QuerySlots(tmp_path, 1, max_waiters=1)
+    outcomes: list[str] = []
+
+    def query() -> None:
+        try:
+            with slots.hold(wait=60):
+                outcomes.append("ran")
+        except NoSlot:
+            outcomes.append("refused")
+
+    with slots.hold(wait=0):
+        first = threading.Thread(target=query)
+        first.start()
+        for _ in range(3000):  # polled: the waiter counts itself in before it waits
+            if slots._waiters == 1:
+                break
+            threading.Event().wait(0.01)
+        assert slots._waiters == 1
+        second = threading.Thread(target=query)
+        second.start()
+        second.join(30)  # it would wait 60 s if the room were not full
+        assert outcomes == ["refused"]
+    first.join(30)  # the slot freed: the waiter runs
+    assert outcomes == ["refused", "ran"]
+
+
+def test_the_servers_slot_directories_are_removed_by_its_main_process(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from kusei.endpoint.query import slots as slots_module
+
+    monkeypatch.setattr(slots_module, "slots_root", lambda: tmp_path)
+    mine, other = tmp_path / "4242-abc", tmp_path / "4243-abc"
+    QuerySlots(mine, 2)
+    QuerySlots(other, 2)
+    slots_module.remove_server(4242)
+    assert not mine.exists() and other.exists()
