@@ -7,11 +7,13 @@ the HTTP stack Kusei runs on, not another configuration of it.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from granian import Granian
 
 from kusei.cli import server_options
+from kusei.endpoint.query.executor.memory import SERVER_PID
 from kusei.settings import Settings
 
 
@@ -21,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     options = {**server_options(Settings.load()), "target": args[0], "process_name": f"granian bench {args[0]}"}
+    os.environ[SERVER_PID] = str(os.getpid())
     Granian(**options).serve()  # type: ignore[arg-type]
     return 0
 

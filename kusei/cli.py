@@ -109,8 +109,7 @@ def server_options(settings: Settings) -> dict[str, object]:
         "workers_max_rss": (-(-settings.max_web_worker_memory // (1 << 20))
                             if settings.max_web_worker_memory else None),
         "rss_sample_interval": RSS_SAMPLE_SECONDS,
-        # The process title stays "granian …": kusei.endpoint.query.executor finds the server's
-        # process tree (for max_server_memory) by its main process's command line.
+        # What `ps` shows; the server's process tree is found by KUSEI_SERVER_PID, not by this.
         "process_name": f"granian kusei serve {settings.host}:{settings.port}",
     }
 
@@ -153,11 +152,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
 
     from kusei.endpoint.query import slots
+    from kusei.endpoint.query.executor.memory import SERVER_PID
 
     print(f"serving on http://{settings.host}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
     # This process is granian's main process: it forks the web workers, which create their query
     # processes and slot files after the fork (kusei.endpoint.query.service), and removes this
     # server's slot directory once every worker has stopped.
+    os.environ[SERVER_PID] = str(os.getpid())  # the root of the tree the memory bound covers
     server = Granian(**server_options(settings))  # type: ignore[arg-type]
     try:
         server.serve()

@@ -410,3 +410,18 @@ def test_worker_killed_from_outside_is_reported_and_replaced(store_path: Path) -
         assert (lost.value.status, lost.value.code) == (503, "query-process-lost")
         assert ex.run("ASK { ?s ?p ?o }", timeout=20).body.endswith(b"true}")
         assert pid not in ex.worker_pids()
+
+
+def test_the_server_root_is_the_parent_that_names_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The memory bound of the server covers the tree of the process that forked this worker, named
+    # by it in KUSEI_SERVER_PID; an inherited or stale value (not the parent) names no server.
+    from kusei.endpoint.query.executor.memory import SERVER_PID, server_root
+
+    monkeypatch.setenv(SERVER_PID, str(os.getppid()))
+    assert server_root() == os.getppid()
+    monkeypatch.setenv(SERVER_PID, str(os.getpid()))
+    assert server_root() is None
+    monkeypatch.setenv(SERVER_PID, "not a pid")
+    assert server_root() is None
+    monkeypatch.delenv(SERVER_PID)
+    assert server_root() is None

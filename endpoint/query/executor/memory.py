@@ -45,16 +45,22 @@ def _children() -> dict[int, list[int]]:
     return children
 
 
+# Set by the process that forks the web workers (`kusei serve`, bench.serve_app) to its own pid.
+SERVER_PID = "KUSEI_SERVER_PID"
+
+
 def server_root() -> int | None:
-    """The process whose tree is "the server": the master when this process is a server's worker
-    (gunicorn or granian fork their workers); None otherwise (see QueryExecutor's memory_root)."""
-    parent = os.getppid()
+    """The process whose tree is "the server": the main process that forked this web worker, as
+    it names itself in ``KUSEI_SERVER_PID``; None otherwise (see QueryExecutor's memory_root).
+    Named rather than guessed from the parent's command line, which any launcher may change."""
+    value = os.environ.get(SERVER_PID, "")
     try:
-        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
-            command = cmdline.read()
-    except OSError:
+        pid = int(value)
+    except ValueError:
         return None
-    return parent if b"gunicorn" in command or b"granian" in command else None
+    # Only a direct child is that server's worker: a process started elsewhere with the variable
+    # inherited (a test, a shell under the server) is not.
+    return pid if pid == os.getppid() else None
 
 
 def tree_memory(root: int) -> tuple[int, int]:
