@@ -1,4 +1,4 @@
-"""WSGI entry point: ``gunicorn kusei.endpoint.wsgi:app`` serves the data directory of KUSEI_DATA_DIR."""
+"""WSGI entry point: ``kusei serve`` (granian) or any WSGI server serves the data directory of KUSEI_DATA_DIR."""
 
 from kusei.endpoint.web.app import create_app
 

@@ -5,7 +5,7 @@ served: no expiry is needed, only a bound on memory. ETags already spare clients
 (``If-None-Match`` → 304); this spares the many that do not (SPARQLWrapper, scripts in a loop,
 several users opening the same example query), which otherwise pay for a full evaluation.
 
-Each gunicorn worker process has its own cache; the byte bound is per process. Whether a
+Each web worker process has its own cache; the byte bound is per process. Whether a
 response came from it is stated in a ``Cache-Status`` header (RFC 9211).
 """
 
@@ -41,7 +41,7 @@ class ResultCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._lock = threading.Lock()  # gunicorn threads share it; cachetools is not thread-safe
+        self._lock = threading.Lock()  # request threads share it; cachetools is not thread-safe
         self._entries: LRUCache[Key, _Entry] = LRUCache(maxsize=max(1, max_bytes), getsizeof=_size)
         self._release: str | None = None
 

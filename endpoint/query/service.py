@@ -121,7 +121,7 @@ def _query_options(base: str) -> tuple[dict[str, str], str]:
 
 @functools.lru_cache(maxsize=8)
 def _server_slots(data_dir: Path, count: int, parent: int) -> slots.QuerySlots:
-    # ``parent`` is in the key because a forked child (a new gunicorn worker) must look its own up.
+    # ``parent`` is in the key because a forked child (a new web worker) must look its own up.
     return slots.server_slots(data_dir, count)
 
 
@@ -158,7 +158,7 @@ def pool_stats(lane: Lane = Lane.SPARQL) -> dict[str, int]:
 def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, str],
               base_iri: str) -> executor.QueryExecutor:
     if lane is Lane.SPARQL:
-        # Any one gunicorn worker may get every running query (keep-alive connections stay where
+        # Any one web worker may get every running query (keep-alive connections stay where
         # they landed), so its pool may grow to the whole limit; it starts with its share. The
         # limit itself is held server-wide by _slots().
         size = settings.max_concurrent_queries

@@ -7,7 +7,7 @@ worker sits idle (8 clients on 2 workers are rarely 4 + 4). The bound is therefo
 kernel drops a process's locks when it dies, so a killed worker never leaks a slot.
 
 The files live in a directory named after the data directory and the parent process: under
-granian (as under gunicorn) the parent is the main process, which all of one server's workers share
+granian the parent is the main process, which all of one server's workers share
 and no other server does; it removes the directory when it stops (:func:`remove_server`).
 
 Waiting for a slot costs a request thread, and so does every request a web worker serves: a bound

@@ -50,7 +50,7 @@ def _negotiate(
 
 
 # Clients send the same few Accept headers over and over; parsing one costs more than the rest of
-# choosing a format, so the choice is remembered (bounded: gunicorn caps a header at 8 KiB).
+# choosing a format, so the choice is remembered (bounded: `kusei serve` caps a request head at 32 KiB).
 @functools.lru_cache(maxsize=256)
 def negotiate_results(accept: str | None, format_param: str | None) -> ResultFormat | None:
     """The results format for an Accept header, or ``format=`` (short name or media type) if given."""

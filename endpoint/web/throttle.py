@@ -6,7 +6,7 @@ description) in any window of the stated length; CORS preflights, pages, dumps a
 other URLs are never counted.
 
 Counts live in the memory of each server process (flask-limiter's ``memory://`` storage): a
-shared one would need a service such as Redis. Under gunicorn with W workers a client is thus
+shared one would need a service such as Redis. With W web workers a client is thus
 never refused before the limit, and always refused past W times the limit.
 """
 
@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
         return
     # The moving window makes "N per minute" hold for any 60 s, not just for fixed slots that a
     # client could straddle with 2 N queries. X-RateLimit-* headers stay off: their counts would be
-    # those of one gunicorn worker. The address is the TCP peer's; X-Forwarded-For is not trusted.
+    # those of one web worker. The address is the TCP peer's; X-Forwarded-For is not trusted.
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", strategy="moving-window",
                       headers_enabled=False)
     # The same as decorating sparql() with @limiter.limit(...), done here so the view need not know.
