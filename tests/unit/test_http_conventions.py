@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pyoxigraph as ox
 from flask.testing import FlaskClient
+
+from kusei.endpoint.web.app import create_app
+from kusei.settings import Settings
+
+KUSEI = "https://w3id.org/kusei/def/"
 
 ASK = {"query": "ASK { ?s ?p ?o }"}
 JSON = {"Accept": "application/sparql-results+json"}
@@ -31,3 +39,23 @@ def test_security_headers_on_every_answer(client: FlaskClient) -> None:
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_service_description_states_memory_and_request_time_limits(data_dir: Path) -> None:
+    # Issue 12: each memory bound and request timeout is a setting whose value the service
+    # description states; a bound turned off (0) is not stated.
+    def limits(**settings: object) -> dict[str, str]:
+        app = create_app(Settings(data_dir=data_dir, **settings))
+        body = app.test_client().get("/sparql", headers={"Accept": "application/n-triples"}).data.decode()
+        found = {}
+        for triple in ox.parse(body, format=ox.RdfFormat.N_TRIPLES):
+            if triple.predicate.value.startswith(KUSEI) and isinstance(triple.object, ox.Literal):
+                found[triple.predicate.value.removeprefix(KUSEI)] = triple.object.value
+        return found
+
+    stated = limits(max_query_memory=300 << 20, max_server_memory=2 << 30, header_timeout=7, body_timeout=9)
+    assert stated["maxQueryMemory"] == str(300 << 20)
+    assert stated["maxServerMemory"] == str(2 << 30)
+    assert float(stated["headerTimeLimit"]) == 7 and float(stated["bodyTimeLimit"]) == 9
+    off = limits(max_query_memory=0, max_server_memory=0)
+    assert "maxQueryMemory" not in off and "maxServerMemory" not in off

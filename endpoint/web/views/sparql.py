@@ -252,7 +252,13 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         "maxResultRows": (settings.max_result_rows, "integer"),
         "maxResultBytes": (settings.max_result_bytes, "integer"),
         "maxConcurrentQueries": (settings.max_concurrent_queries, "integer"),
+        "headerTimeLimit": (settings.header_timeout, "decimal"),
+        "bodyTimeLimit": (settings.body_timeout, "decimal"),
     }
+    # 0 turns a memory bound off: then there is none to state.
+    for name, value in (("maxQueryMemory", settings.max_query_memory), ("maxServerMemory", settings.max_server_memory)):
+        if value:
+            limits[name] = (value, "integer")
     if settings.rate_limit:  # optional throttling (endpoint/throttle.py): stated only when on
         limits["rateLimit"] = (settings.rate_limit, "string")
     for name, (value, datatype) in limits.items():
@@ -262,6 +268,12 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         f"at most {settings.max_query_length} characters (413) and a {settings.max_body_bytes}-byte body (413); "
         f"results over {settings.max_result_rows} rows or {settings.max_result_bytes} bytes are a 422, never "
         f"truncated; {settings.max_concurrent_queries} queries run at once, more wait briefly, then 503. "
+        + (f"A query's process may use {settings.max_query_memory} bytes (422 past it); "
+           if settings.max_query_memory else "")
+        + (f"the server's processes together {settings.max_server_memory} bytes (the largest query is stopped: 503). "
+           if settings.max_server_memory else "")
+        + f"Request heads must arrive within {settings.header_timeout:g} s, "
+        f"bodies within {settings.body_timeout:g} s (408). "
         "SERVICE, LOAD and updates are refused (400/403): this endpoint makes no outbound requests."
         + (f" Each client address may send {settings.rate_limit} queries (counted by each server process); "
            "more get 429 with Retry-After." if settings.rate_limit else ""),
