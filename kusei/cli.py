@@ -33,8 +33,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - BuildResult, imported lazi
     for doc, classes in result.classes_per_document.items():
         print(f"  {doc}: " + ", ".join(f"{name} {n}" for name, n in classes.items()))
     total = sum(result.timings.values())
-    print(f"built in {total:.2f} s (" + ", ".join(f"{k.split(' ')[0]} {v:.2f} s" for k, v in
-                                              result.timings.items()) + ")")
+    print(f"built in {total:.2f} s (" + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()) + ")")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
