@@ -14,18 +14,12 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,14 +29,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from bench.executor_cost import executor_overhead, timeout_stop  # noqa: E402
 from bench.generate import BASE, generate  # noqa: E402
+from bench.mix import Query, load_queries  # noqa: E402
+from bench.servers import SERVERS, free_port, kusei_server, oxigraph_server, print_resources, request  # noqa: E402
 
-QUERY_DIRS = [PROJECT_ROOT / "endpoint" / "queries", PROJECT_ROOT / "bench" / "queries"]
-# The endpoint pre-declares kusei:; Oxigraph does not, so every query states it (for both).
-PROLOGUE = f"PREFIX kusei: <{BASE}/def/>\n"
 ACCEPT_RESULTS = "application/sparql-results+json"
 ACCEPT_GRAPH = "application/n-triples"
-READY_TIMEOUT = 120.0
 NEWLINE = b"\n"
 
 
@@ -82,228 +75,7 @@ def prepare_data(workdir: Path, wards: int, years: int) -> Path:
     return data_dir
 
 
-@dataclass(frozen=True)
-class Query:
-    name: str
-    text: str
-    graph: bool  # CONSTRUCT/DESCRIBE
-    # What Oxigraph is sent instead, when its own form of the query would answer something else
-    # (Kusei's DESCRIBE is a bounded description; Oxigraph's is the concise bounded description).
-    peer_text: str | None = None
-    # Whether both servers must give the same answer; a query reported apart need not.
-    same_answer: bool = True
-
-    def text_for(self, server: str) -> str:
-        return self.peer_text if server == "oxigraph" and self.peer_text else self.text
-
-
-PEER_SUFFIX = ".oxigraph.rq"
-_FORM = re.compile(r"^\s*(?:#[^\n]*\n|PREFIX[^\n]*\n|BASE[^\n]*\n|\s)*(\w+)", re.IGNORECASE)
-
-
-def load_queries(selected: list[str] | None) -> list[Query]:
-    queries = []
-    for directory in QUERY_DIRS:
-        for path in sorted(directory.glob("*.rq")):
-            if path.name.endswith(PEER_SUFFIX):
-                continue
-            if selected and not any(path.stem.startswith(s) for s in selected):
-                continue
-            text = PROLOGUE + path.read_text(encoding="utf-8")
-            form = _FORM.match(text)
-            verb = form.group(1).upper() if form else ""
-            graph = verb in ("CONSTRUCT", "DESCRIBE")
-            peer = path.with_name(path.stem + PEER_SUFFIX)
-            if peer.is_file():
-                queries.append(Query(path.stem, text, graph, PROLOGUE + peer.read_text(encoding="utf-8")))
-                if verb == "DESCRIBE":
-                    # Each server's own DESCRIBE too, reported apart: their answers differ by design.
-                    queries.append(Query(path.stem + "-own", text, graph, same_answer=False))
-            else:
-                queries.append(Query(path.stem, text, graph))
-    return queries
-
-
-# -- servers ---------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)
-
-
-@dataclass
-class Resources:
-    """What one server costs: time from start to its first answer, and the resident memory and
-    process count of its whole process tree, idle (just after that answer) and at the peak of the
-    run (sampled every 0.2 s)."""
-
-    name: str
-    cold_start_s: float = 0.0
-    idle_rss: int = 0
-    idle_processes: int = 0
-    peak_rss: int = 0
-    peak_processes: int = 0
-
-
-SERVERS: list[Resources] = []
-
-
-def tree(root: int) -> tuple[int, int]:
-    """Resident bytes and number of processes of ``root`` and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    rss = count = 0
-    pending = [root]
-    while pending:
-        pid = pending.pop()
-        try:
-            rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
-        count += 1
-        pending.extend(children.get(pid, ()))
-    return rss, count
-
-
-@contextmanager
-def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -> Iterator[Resources]:
-    """Run ``command`` (in its own process group) until the block ends; wait until it answers.
-
-    The command line and the settings passed in the environment are printed first, so every
-    result can be read with the configuration that produced it. The server's resources are
-    sampled while the block runs (see :class:`Resources`, also kept in ``SERVERS``)."""
-    settings = " ".join(f"{k}={v}" for k, v in sorted(env.items()) if k.startswith("KUSEI_"))
-    print(f"server {log.stem}: {' '.join(command)}" + (f"  [{settings}]" if settings else ""), flush=True)
-    resources = Resources(log.stem)
-    started = time.monotonic()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=sink,
-                                preexec_fn=_die_with_parent, start_new_session=True)
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(0.2):
-            rss, count = tree(proc.pid)
-            resources.peak_rss = max(resources.peak_rss, rss)
-            resources.peak_processes = max(resources.peak_processes, count)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{command[0]} exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-            try:
-                status, _, _ = request(url_probe, "GET", {})
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{' '.join(command)} did not answer within {READY_TIMEOUT:.0f} s")
-            time.sleep(0.05)
-        resources.cold_start_s = time.monotonic() - started
-        time.sleep(1)  # let the workers that did not take the probe finish starting
-        resources.idle_rss, resources.idle_processes = tree(proc.pid)
-        resources.peak_rss, resources.peak_processes = resources.idle_rss, resources.idle_processes
-        SERVERS.append(resources)
-        sampler.start()
-        yield resources
-    finally:
-        stop.set()
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-
-
-def print_resources() -> None:
-    print("\n== resources per server (whole process tree) ==")
-    print(f"  {'server':22s} {'cold start':>10s} {'idle MiB':>9s} {'idle procs':>10s} {'peak MiB':>9s} "
-          f"{'peak procs':>10s}")
-    for r in SERVERS:
-        print(f"  {r.name:22s} {r.cold_start_s:9.2f}s {r.idle_rss / 2**20:9.0f} {r.idle_processes:10d} "
-              f"{r.peak_rss / 2**20:9.0f} {r.peak_processes:10d}")
-
-
-def kusei_command(data_dir: Path, port: int, workers: int, timeout: float) -> list[str]:
-    """`kusei serve` as a user runs it, on 127.0.0.1:``port``."""
-    return [sys.executable, "-m", "kusei.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--timeout", str(timeout)]
-
-
-def kusei_server(data_dir: Path, port: int, workers: int, logdir: Path,
-                 timeout: float, app: str = "kusei.endpoint.wsgi:app") -> AbstractContextManager[Resources]:
-    """Kusei as `kusei serve` runs it; any other ``app`` under the very same granian options
-    (bench.serve_app). The options are printed with the command."""
-    from kusei.cli import server_options
-    from kusei.settings import Settings
-
-    env = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_QUERY_TIMEOUT": str(timeout),
-           "KUSEI_WORKERS": str(workers), "KUSEI_HOST": "127.0.0.1", "KUSEI_PORT": str(port)}
-    if app == "kusei.endpoint.wsgi:app":
-        command = kusei_command(data_dir, port, workers, timeout)
-    else:
-        command = [sys.executable, "-m", "bench.serve_app", app]
-    options = server_options(Settings.load(data_dir=data_dir, port=port, workers=workers, query_timeout=timeout))
-    shown = {key: value for key, value in options.items() if key not in ("target", "process_name")}
-    print(f"granian options for {app}: {shown}", flush=True)
-    probe = f"http://127.0.0.1:{port}/sparql?query=" + urllib.parse.quote("ASK {}")
-    return server(command, probe, env, logdir / f"kusei-{app.split(':')[0]}.log")
-
-
-def oxigraph_server(store: Path, port: int, logdir: Path,
-                    timeout: float | None) -> AbstractContextManager[Resources]:
-    binary = Path(sys.executable).parent / "oxigraph"
-    command = [str(binary if binary.exists() else "oxigraph"), "serve-read-only", "--location", str(store),
-               "--bind", f"127.0.0.1:{port}"]
-    # No --union-default-graph: the store's default graph already holds the merge of the named
-    # graphs (as `kusei build` writes it) and Kusei answers from it alone. With the option Oxigraph
-    # would match every pattern against the default graph and every named graph, i.e. twice the
-    # data with duplicate solutions: more work than Kusei does and a different answer.
-    if timeout:
-        # Oxigraph 0.5.13 keeps one thread per query sleeping for the whole timeout, so at a few
-        # thousand queries per second it runs out of threads ("Resource temporarily unavailable").
-        command += ["--timeout-s", str(int(timeout))]
-    probe = f"http://127.0.0.1:{port}/query?query=" + urllib.parse.quote("ASK {}")
-    return server(command, probe, dict(os.environ), logdir / "oxigraph.log")
-
-
 # -- load ------------------------------------------------------------------------------------------
-
-
-def request(url: str, method: str, headers: dict[str, str],
-            conn: http.client.HTTPConnection | None = None) -> tuple[int, dict[str, str], bytes]:
-    parts = urllib.parse.urlsplit(url)
-    own = conn is None
-    conn = conn or http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-    try:
-        conn.request(method, f"{parts.path}?{parts.query}", headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
-    finally:
-        if own:
-            conn.close()
 
 
 @dataclass
@@ -401,137 +173,6 @@ def answer_size(endpoint: str, query: Query, name: str) -> tuple[str, object]:
         return str(data["boolean"]).lower(), data["boolean"]
     rows = len(data["results"]["bindings"])
     return f"{rows} rows", rows
-
-
-# -- executor overhead -----------------------------------------------------------------------------
-
-
-def _in_process_paths(store_path: Path, prefixes: dict[str, str]) -> dict[str, Callable[[Query], None]]:
-    """The ways to answer a query without worker processes: raw pyoxigraph, and the app's engine."""
-    direct = ox.Store.read_only(str(store_path))
-
-    def raw(q: Query) -> None:
-        # The merged default graph, as the app's engine reads it (not the union of every graph).
-        result = direct.query(q.text, prefixes=prefixes)
-        if isinstance(result, ox.QueryTriples):
-            result.serialize(format=ox.RdfFormat.N_TRIPLES)
-        else:
-            result.serialize(format=ox.QueryResultsFormat.JSON)
-
-    paths: dict[str, Callable[[Query], None]] = {"raw": raw}
-    try:  # the app's current in-process path (engine + formats); skipped if its API has moved on
-        from kusei.endpoint.query import formats
-        from kusei.endpoint.query import service as engine
-        from kusei.endpoint.web import negotiation
-        from kusei.release import open_release
-        from kusei.settings import Settings
-
-        release = open_release(store_path.parent)
-        settings = Settings(data_dir=store_path.parent.parent.parent, max_result_rows=10**6)
-        json_format = negotiation.negotiate_results(None, "json")
-        nt_format = negotiation.negotiate_graph(None, "nt")
-
-        def app_engine(q: Query) -> None:
-            outcome = engine.execute(release, q.text, settings=settings, timeout=60, max_rows=10**6)
-            if outcome.kind == "graph":
-                formats.serialize_graph(outcome.triples or [], nt_format, release.base)
-            else:
-                formats.serialize_solutions(outcome, json_format)
-
-        app_engine(Query("probe", "ASK {}", False))
-        paths["engine"] = app_engine
-    except Exception as exc:  # noqa: BLE001 - a benchmark of another module's API must not stop the run
-        print(f"  (engine path not measured: {type(exc).__name__}: {exc})", file=sys.stderr)
-    return paths
-
-
-def executor_overhead(store_path: Path, queries: list[Query], duration: float, threads: int) -> dict:
-    """Per query: p50 of executor.run vs in-process paths, alternating in one process; then the
-    whole mix at ``threads`` concurrent callers, executor vs raw in-process."""
-    from kusei.endpoint.query.executor import QueryExecutor
-
-    prefixes = {"kusei": f"{BASE}/def/"}
-    paths = _in_process_paths(store_path, prefixes)
-    rows = []
-    with QueryExecutor(store_path, workers=threads, max_rows=10**6, max_bytes=10**9,
-                       prefixes=prefixes, union_default_graph=False) as executor:
-        executor.wait_ready(120)  # workers still starting would eat the CPU being measured
-
-        def exe(q: Query) -> None:
-            executor.run(q.text, timeout=60, result_format="json")
-
-        contenders = {**paths, "executor": exe}
-        for query in queries:
-            samples: dict[str, list[float]] = {name: [] for name in contenders}
-            stop_at = time.monotonic() + duration
-            # Alternate the contenders so machine noise (other processes) hits them alike.
-            while time.monotonic() < stop_at or len(samples["executor"]) < 3:
-                for name, fn in contenders.items():
-                    started = time.perf_counter()
-                    fn(query)
-                    samples[name].append(time.perf_counter() - started)
-                if len(samples["executor"]) >= 2000:
-                    break
-            p50 = {name: statistics.median(values) for name, values in samples.items()}
-            row = {"query": query.name, "runs": len(samples["executor"]),
-                   **{f"{name}_ms": value * 1000 for name, value in p50.items()},
-                   "executor_vs_raw": p50["executor"] / p50["raw"],
-                   "added_ms": (p50["executor"] - p50["raw"]) * 1000}
-            if "engine" in p50:
-                row["executor_vs_engine"] = p50["executor"] / p50["engine"]
-            rows.append(row)
-            engine_part = (f"engine {p50['engine'] * 1000:9.2f} ms  " if "engine" in p50 else "")
-            versus = (f"  x{row['executor_vs_engine']:5.2f} vs engine" if "engine" in p50 else "")
-            print(f"  {query.name:30s} raw {p50['raw'] * 1000:9.2f} ms  {engine_part}"
-                  f"executor {p50['executor'] * 1000:9.2f} ms  x{row['executor_vs_raw']:5.2f} vs raw{versus}"
-                  f"  ({row['runs']} runs)", flush=True)
-
-        mix = {}
-        for name in ("raw", "executor"):
-            fn = contenders[name]
-            done = [0]
-            lock = threading.Lock()
-            stop_at = time.monotonic() + duration * 2
-
-            def caller(offset: int, fn: Callable[[Query], None] = fn, done: list[int] = done,
-                       lock: threading.Lock = lock, stop_at: float = stop_at) -> None:
-                i = offset
-                while time.monotonic() < stop_at:
-                    fn(queries[i % len(queries)])
-                    i += 1
-                    with lock:
-                        done[0] += 1
-
-            workers = [threading.Thread(target=caller, args=(i,)) for i in range(threads)]
-            started = time.monotonic()
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
-            mix[name] = done[0] / (time.monotonic() - started)
-        print(f"  whole mix, {threads} threads: raw in-process {mix['raw']:.1f} q/s, executor "
-              f"{mix['executor']:.1f} q/s (x{mix['executor'] / mix['raw']:.2f})", flush=True)
-    return {"per_query": rows, "mix_threads": threads, "mix_qps": mix}
-
-
-def timeout_stop(store_path: Path) -> dict:
-    """How soon after its timeout a runaway query is stopped, and what replacing the worker costs."""
-    from kusei.endpoint.query.errors import QueryTimeout
-    from kusei.endpoint.query.executor import QueryExecutor
-
-    pathological = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-    with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={}) as executor:
-        executor.run("ASK {}", timeout=60)
-        started = time.monotonic()
-        try:
-            executor.run(pathological, timeout=1.0)
-        except QueryTimeout:
-            pass
-        stopped = time.monotonic() - started
-        started = time.monotonic()
-        executor.run("ASK {}", timeout=60)  # waits for the replacement worker
-        replaced = time.monotonic() - started
-    return {"timeout_s": 1.0, "stopped_after_s": stopped, "next_query_after_kill_s": replaced}
 
 
 # -- report ----------------------------------------------------------------------------------------

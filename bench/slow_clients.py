@@ -28,7 +28,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.run import free_port, kusei_command, server
+from bench.run import kusei_command
+from bench.servers import free_port, server
 
 HOSTILE = 16
 GOOD = 8
