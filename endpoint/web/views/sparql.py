@@ -256,9 +256,9 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         "bodyTimeLimit": (settings.body_timeout, "decimal"),
     }
     # 0 turns a memory bound off: then there is none to state.
-    for name, value in (("maxQueryMemory", settings.max_query_memory), ("maxServerMemory", settings.max_server_memory)):
-        if value:
-            limits[name] = (value, "integer")
+    for name, bound in (("maxQueryMemory", settings.max_query_memory), ("maxServerMemory", settings.max_server_memory)):
+        if bound:
+            limits[name] = (bound, "integer")
     if settings.rate_limit:  # optional throttling (endpoint/throttle.py): stated only when on
         limits["rateLimit"] = (settings.rate_limit, "string")
     for name, (value, datatype) in limits.items():
