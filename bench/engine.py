@@ -13,7 +13,7 @@ In one process, alternating the contenders so machine noise hits them alike, p50
   langString check) on the same store;
 - ``executor``: ``QueryExecutor.run``, through a query process (the frame, the socket, the copy);
 - for DESCRIBE: Oxigraph's own ``DESCRIBE`` (raw), the bounded description's CONSTRUCT
-  (``service.description_query``) raw, and the whole of ``service.execute`` of the DESCRIBE
+  (``describe.description_query``) raw, and the whole of ``service.execute`` of the DESCRIBE
   (both round trips, ordering) followed by the N-Triples serialisation, as /sparql does it.
 """
 
@@ -107,13 +107,14 @@ def engine_table(store_path: Path, names: list[str], duration: float, show_profi
 
 def describe_table(store_path: Path, duration: float, show_profile: bool) -> None:
     from kusei.endpoint.query import service
+    from kusei.endpoint.query.describe import description_query
     from kusei.release import open_release
     from kusei.settings import Settings
 
     store = ox.Store.read_only(str(store_path))
     release = open_release(store_path.parent)
     settings = Settings(data_dir=store_path.parent.parent.parent, max_result_rows=10**6)
-    bounded = service.description_query([DESCRIBED], base=release.base)
+    bounded = description_query([DESCRIBED], base=release.base)
     nt = ox.RdfFormat.N_TRIPLES
     from kusei.endpoint.query import formats
     from kusei.formats import by_name

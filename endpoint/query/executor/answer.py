@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kusei import formats
+from kusei.endpoint.query.describe import INCOMING_LIMIT, description_query, order_lines
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
     QueryFailed,
@@ -36,16 +37,32 @@ class ExecResult:
     elapsed: float  # seconds from sending the query to having the whole answer
 
 
+@dataclass(frozen=True)
+class Describe:
+    """Answer with the bounded description (``describe.py``) instead of the engine's own DESCRIBE:
+    of ``iris``, or, if None, of every IRI the request's DESCRIBE query has triples about (what that
+    query says about blank nodes past the description's two levels then follows it)."""
+
+    base: str  # the release's base: resources minted under it get their incoming links too
+    iris: tuple[str, ...] | None = None
+    incoming_limit: int = INCOMING_LIMIT
+
+
 # -- in the pool ----------------------------------------------------------------------------------
 
 
 def make_request(query: str, *, default_graph_uris: list[str] | None, named_graph_uris: list[str] | None,
-                 result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int) -> dict[str, Any]:
+                 result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int,
+                 describe: Describe | None = None) -> dict[str, Any]:
     """The frame a query process answers (see :meth:`QueryExecutor.run` for the dataset rules)."""
     if result_format not in RESULT_FORMATS:
         raise ValueError(f"unknown result format {result_format!r}; expected one of {RESULT_FORMATS}")
     request: dict[str, Any] = {"query": query, "format": result_format, "max_rows": max_rows,
                                "max_bytes": max_bytes}
+    if describe is not None:
+        request["describe"] = {"base": describe.base, "incoming_limit": describe.incoming_limit,
+                               "iris": None if describe.iris is None else list(describe.iris),
+                               "union": union_default_graph}
     if default_graph_uris or named_graph_uris:
         request["default_graph"] = list(default_graph_uris or [])
         request["named_graphs"] = list(named_graph_uris or [])
@@ -244,6 +261,8 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
         "tsv": ox.QueryResultsFormat.TSV,
     }
     try:
+        if "describe" in request:
+            return _describe(ox, store, request, kwargs, options, max_rows, max_bytes)
         result = store.query(request["query"], **kwargs)
         if isinstance(result, ox.QueryBoolean):
             body = result.serialize(format=results_format[fmt])
@@ -273,3 +292,44 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
     except Exception as exc:  # noqa: BLE001 - any evaluation error is the query's answer, not a crash
         return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}, b""
 
+
+def _describe(ox: Any, store: Any, request: dict, kwargs: dict, options: dict, max_rows: int,
+              max_bytes: int) -> tuple[dict, bytes]:
+    """The bounded description as ordered N-Triples, in one round trip (see :class:`Describe`)."""
+    spec = request["describe"]
+    iris: list[str] | None = spec["iris"]
+    extra: list[bytes] = []
+    if iris is None:
+        sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
+        store.query(request["query"], **kwargs).serialize(sink, format=ox.RdfFormat.N_TRIPLES)
+        picked: dict[str, None] = {}
+        for line in sink.getvalue().splitlines():
+            subject = line.partition(b" ")[0]
+            if subject[:1] == b"<":
+                picked[subject[1:-1].decode()] = None
+            else:  # a blank node's
+                extra.append(line)
+        iris = list(picked)
+    lines: list[bytes] = []
+    if iris:
+        query = description_query(iris, base=spec["base"], incoming_limit=spec["incoming_limit"])
+        # The description reads the store's default graph, whatever dataset the DESCRIBE named.
+        description_kwargs = dict(options)
+        if spec["union"]:
+            description_kwargs["use_default_graph_as_union"] = True
+        sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
+        store.query(query, **description_kwargs).serialize(sink, format=ox.RdfFormat.N_TRIPLES)
+        lines = order_lines(sink.getvalue().splitlines(), iris)
+    if extra:
+        seen = set(lines)
+        lines += [line for line in extra if line not in seen]
+    if len(lines) > max_rows:
+        return {"status": "too_large", "message": f"The result has more than {max_rows} triples; "
+                                                  "describe fewer resources, or download the dumps."}, b""
+    body = b"".join(line + b"\n" for line in lines)
+    if len(body) > max_bytes:
+        return {"status": "too_large", "message": f"The result is larger than {max_bytes} bytes; "
+                                                  f"{RESULT_TOO_LARGE_HINT}"}, b""
+    if _has_untagged_lang_literal(body, "nt"):
+        return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+    return {"status": "ok", "kind": "graph", "format": "nt", "rows": len(lines)}, body
