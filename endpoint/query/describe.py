@@ -33,7 +33,14 @@ def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOM
 
     Each resource's IRI is written into its own patterns rather than bound by VALUES: the engine
     evaluates the branches of a UNION on their own, and an unbound ``?r ?p ?o`` would scan the store.
+    What a branch costs is mostly the terms it hands back, each looked up in the store per solution
+    (bench/engine.py): so each label property has a variable of its own with the property written
+    in the template (a bound ``?lp`` would be looked up again on every row), and each set of linked
+    resources is found once for all label properties.
     """
+    # One lookup per linked resource and label property (plain patterns: the engine then follows
+    # the links instead of joining with every label of the store).
+    labels = " UNION ".join(f"{{ ?l {label} ?lo{index} }}" for index, label in enumerate(LABEL_PROPERTIES))
     branches = []
     for iri in iris:
         r = str(ox.NamedNode(iri))  # a validated IRI, safe to splice
@@ -45,28 +52,21 @@ def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOM
             # The resource's own fragments, as its printings <iri>#in-<docid> (document and lines):
             # part of the resource's description, as a hash IRI is part of its document.
             f"{{ {r} ?p1 ?b FILTER(isIRI(?b) && STRSTARTS(STR(?b), {json.dumps(iri + '#')})) ?b ?bp ?bo }}",
+            # Labels of what the resource links to, directly or through a blank node it reaches.
+            f"{{ {r} ?lx ?l FILTER(isIRI(?l) && ?l != {r}) {labels} }}",
+            f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?lx ?l FILTER(isIRI(?l) && ?l != {r}) {labels} }}",
         ]
-        for label in LABEL_PROPERTIES:
-            # Written as plain patterns, one per label property: the engine then follows the links
-            # instead of joining with every label of the store.
-            branches += [
-                f"{{ {r} ?lx ?l FILTER(isIRI(?l) && ?l != {r}) ?l {label} ?lo BIND({label} AS ?lp) }}",
-                f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?lx ?l FILTER(isIRI(?l) && ?l != {r}) "
-                f"?l {label} ?lo BIND({label} AS ?lp) }}",
-            ]
         if iri.startswith(base.rstrip("/") + "/") and incoming_limit > 0:
             # Links from blank nodes mean nothing without the blank node's own context.
             branches += [
                 f"{{ {{ SELECT ?in ?ip WHERE {{ ?in ?ip {r} FILTER(isIRI(?in) && ?in != {r}) }} "
                 f"LIMIT {incoming_limit} }} {bind} }}",
-            ]
-            branches += [
                 f"{{ {{ SELECT DISTINCT ?l WHERE {{ ?l ?lx {r} FILTER(isIRI(?l) && ?l != {r}) }} "
-                f"LIMIT {incoming_limit} }} ?l {label} ?lo BIND({label} AS ?lp) }}"
-                for label in LABEL_PROPERTIES
+                f"LIMIT {incoming_limit} }} {labels} }}",
             ]
     union = "\n  UNION ".join(branches)
-    return f"""CONSTRUCT {{ ?r ?p ?o . ?b ?bp ?bo . ?b2 ?bp2 ?bo2 . ?in ?ip ?r . ?l ?lp ?lo }}
+    label_templates = " . ".join(f"?l {label} ?lo{index}" for index, label in enumerate(LABEL_PROPERTIES))
+    return f"""CONSTRUCT {{ ?r ?p ?o . ?b ?bp ?bo . ?b2 ?bp2 ?bo2 . ?in ?ip ?r . {label_templates} }}
 WHERE {{
   {union}
 }}"""
