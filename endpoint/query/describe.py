@@ -26,6 +26,9 @@ from kusei.namespaces import RDFS, SKOS
 # while a class such as kusei:Measure cannot pull the whole graph into one description.
 INCOMING_LIMIT = 500
 LABEL_PROPERTIES = (f"<{RDFS}label>", f"<{SKOS}prefLabel>")
+# The first resources of a description get template triples of their own, with the IRI written in;
+# past these the template (instantiated for every solution) would grow with the resources.
+CONSTANT_TEMPLATES = 8
 
 
 def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOMING_LIMIT) -> str:
@@ -34,19 +37,28 @@ def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOM
     Each resource's IRI is written into its own patterns rather than bound by VALUES: the engine
     evaluates the branches of a UNION on their own, and an unbound ``?r ?p ?o`` would scan the store.
     What a branch costs is mostly the terms it hands back, each looked up in the store per solution
-    (bench/engine.py): so each label property has a variable of its own with the property written
-    in the template (a bound ``?lp`` would be looked up again on every row), and each set of linked
-    resources is found once for all label properties.
+    (bench/engine.py): so constants go into the template rather than into bound variables (each
+    label property has a variable of its own, the first resources their own template triples),
+    and each set of linked resources is found once for all label properties.
     """
     # One lookup per linked resource and label property (plain patterns: the engine then follows
     # the links instead of joining with every label of the store).
     labels = " UNION ".join(f"{{ ?l {label} ?lo{index} }}" for index, label in enumerate(LABEL_PROPERTIES))
     branches = []
-    for iri in iris:
+    templates = ["?r ?p ?o", "?b ?bp ?bo", "?b2 ?bp2 ?bo2", "?in ?ip ?r"]
+    templates += [f"?l {label} ?lo{index}" for index, label in enumerate(LABEL_PROPERTIES)]
+    for number, iri in enumerate(iris):
         r = str(ox.NamedNode(iri))  # a validated IRI, safe to splice
-        bind = f"BIND({r} AS ?r)"
+        if number < CONSTANT_TEMPLATES:
+            # The IRI written in the template: bound to ?r it would be looked up on every row.
+            own, linker = (f"?rp{number}", f"?ro{number}"), (f"?in{number}", f"?ip{number}")
+            templates += [f"{r} {own[0]} {own[1]}", f"{linker[0]} {linker[1]} {r}"]
+            bind = ""
+        else:
+            own, linker = ("?p", "?o"), ("?in", "?ip")
+            bind = f" BIND({r} AS ?r)"
         branches += [
-            f"{{ {r} ?p ?o {bind} }}",
+            f"{{ {r} {own[0]} {own[1]}{bind} }}",
             f"{{ {r} ?p1 ?b FILTER(isBlank(?b)) ?b ?bp ?bo }}",
             f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?p2 ?b2 FILTER(isBlank(?b2)) ?b2 ?bp2 ?bo2 }}",
             # The resource's own fragments, as its printings <iri>#in-<docid> (document and lines):
@@ -58,15 +70,15 @@ def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOM
         ]
         if iri.startswith(base.rstrip("/") + "/") and incoming_limit > 0:
             # Links from blank nodes mean nothing without the blank node's own context.
+            s_, p_ = linker
             branches += [
-                f"{{ {{ SELECT ?in ?ip WHERE {{ ?in ?ip {r} FILTER(isIRI(?in) && ?in != {r}) }} "
-                f"LIMIT {incoming_limit} }} {bind} }}",
+                f"{{ {{ SELECT {s_} {p_} WHERE {{ {s_} {p_} {r} FILTER(isIRI({s_}) && {s_} != {r}) }} "
+                f"LIMIT {incoming_limit} }}{bind} }}",
                 f"{{ {{ SELECT DISTINCT ?l WHERE {{ ?l ?lx {r} FILTER(isIRI(?l) && ?l != {r}) }} "
                 f"LIMIT {incoming_limit} }} {labels} }}",
             ]
     union = "\n  UNION ".join(branches)
-    label_templates = " . ".join(f"?l {label} ?lo{index}" for index, label in enumerate(LABEL_PROPERTIES))
-    return f"""CONSTRUCT {{ ?r ?p ?o . ?b ?bp ?bo . ?b2 ?bp2 ?bo2 . ?in ?ip ?r . {label_templates} }}
+    return f"""CONSTRUCT {{ {" . ".join(templates)} }}
 WHERE {{
   {union}
 }}"""

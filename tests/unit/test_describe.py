@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from kusei.endpoint.query import service
-from kusei.endpoint.query.describe import LABEL_PROPERTIES, order_lines, triple_sort_key
+from kusei.endpoint.query.describe import CONSTANT_TEMPLATES, LABEL_PROPERTIES, order_lines, triple_sort_key
 from kusei.endpoint.query.errors import ResultTooLarge
 from kusei.release import Manifest, Release, open_release
 from kusei.settings import Settings
@@ -64,10 +64,9 @@ def settings(release: Release) -> Settings:
     return Settings(data_dir=release.path.parent.parent, base=BASE)
 
 
-def _expected(release: Release, iri: str) -> list[ox.Triple]:
-    """The description of ``iri`` read off the store pattern by pattern, in its documented order."""
+def _expected(release: Release, *iris: str) -> list[ox.Triple]:
+    """The description of ``iris`` read off the store pattern by pattern, in its documented order."""
     store = ox.Store.read_only(str(release.path / "store"))
-    node = ox.NamedNode(iri)
 
     def out(subject: ox.NamedNode | ox.BlankNode) -> list[ox.Triple]:
         return [q.triple for q in store.quads_for_pattern(subject, None, None, ox.DefaultGraph())]
@@ -76,21 +75,26 @@ def _expected(release: Release, iri: str) -> list[ox.Triple]:
         return [q.triple for p in (RDFS_LABEL, SKOS_LABEL)
                 for q in store.quads_for_pattern(subject, p, None, ox.DefaultGraph())]
 
-    own = out(node)
-    first = [t for t in own if isinstance(t.object, ox.BlankNode)]
-    level1 = [t2 for t in first for t2 in out(t.object)]  # type: ignore[arg-type]
-    level2 = [t3 for t2 in level1 if isinstance(t2.object, ox.BlankNode) for t3 in out(t2.object)]
-    fragments = [t2 for t in own if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(iri + "#")
-                 for t2 in out(t.object)]
-    incoming = [q.triple for q in store.quads_for_pattern(None, None, node, ox.DefaultGraph())
-                if isinstance(q.subject, ox.NamedNode) and q.subject != node]
-    linked = {t.object for t in own + level1 if isinstance(t.object, ox.NamedNode) and t.object != node}
-    linked |= {t.subject for t in incoming}
-    label_triples = [t for other in linked for t in labels(other)]  # type: ignore[arg-type]
+    found: list[ox.Triple] = []
+    for iri in iris:
+        node = ox.NamedNode(iri)
+        own = out(node)
+        first = [t for t in own if isinstance(t.object, ox.BlankNode)]
+        level1 = [t2 for t in first for t2 in out(t.object)]  # type: ignore[arg-type]
+        level2 = [t3 for t2 in level1 if isinstance(t2.object, ox.BlankNode) for t3 in out(t2.object)]
+        fragments = [t2 for t in own if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(iri + "#")
+                     for t2 in out(t.object)]
+        incoming = [q.triple for q in store.quads_for_pattern(None, None, node, ox.DefaultGraph())
+                    if isinstance(q.subject, ox.NamedNode) and q.subject != node]
+        linked = {t.object for t in own + level1 if isinstance(t.object, ox.NamedNode) and t.object != node}
+        linked |= {t.subject for t in incoming}
+        found += own + level1 + level2 + fragments + incoming
+        found += [t for other in linked for t in labels(other)]  # type: ignore[arg-type]
+    described = {ox.NamedNode(iri) for iri in iris}
     parts: list[set[ox.Triple]] = [set(), set(), set(), set()]
-    for t in own + level1 + level2 + fragments + incoming + label_triples:
-        index = (0 if t.subject == node else 1 if isinstance(t.subject, ox.BlankNode)
-                 else 2 if t.object == node else 3)
+    for t in found:
+        index = (0 if t.subject in described else 1 if isinstance(t.subject, ox.BlankNode)
+                 else 2 if t.object in described else 3)
         parts[index].add(t)
     return [t for part in parts for t in sorted(part, key=triple_sort_key)]
 
@@ -142,6 +146,17 @@ def test_describe_never_truncates(release: Release, settings: Settings) -> None:
     assert isinstance(outcome, service.Outcome) and len(outcome.triples or []) == size
     with pytest.raises(ResultTooLarge):
         service.execute(release, f"DESCRIBE <{R}>", settings=settings, max_rows=size - 1)
+
+
+def test_a_description_of_many_resources_is_one_of_them_all(release: Release, settings: Settings) -> None:
+    # More than CONSTANT_TEMPLATES, so some resources are bound to ?r rather than written in.
+    iris = [f"{BASE}/id/{name}" for name in ("nothing", "other", "via-blank", "in1", "in2", "lonely", "r#in-d",
+                                            "a", "missing", "r", "more")]
+    assert len(iris) > CONSTANT_TEMPLATES
+    got = _triples(service.describe(release, iris, settings=settings))
+    assert got == _expected(release, *iris)
+    assert {t for t in got if t.subject == ox.NamedNode(R)} == {t for t in _expected(release, R)
+                                                                   if t.subject == ox.NamedNode(R)}
 
 
 def test_line_order_is_the_triple_order(release: Release) -> None:
