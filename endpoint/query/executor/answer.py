@@ -326,7 +326,7 @@ def _describe(ox: Any, store: Any, request: dict, kwargs: dict, options: dict, m
     if len(lines) > max_rows:
         return {"status": "too_large", "message": f"The result has more than {max_rows} triples; "
                                                   "describe fewer resources, or download the dumps."}, b""
-    body = b"".join(line + b"\n" for line in lines)
+    body = b"\n".join(lines) + b"\n" if lines else b""
     if len(body) > max_bytes:
         return {"status": "too_large", "message": f"The result is larger than {max_bytes} bytes; "
                                                   f"{RESULT_TOO_LARGE_HINT}"}, b""
