@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import os
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
