@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 import os
 import re
 import threading
@@ -26,9 +25,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kusei.endpoint.query import executor, guard, slots
-from kusei.endpoint.query.describe import order_description
-from kusei.endpoint.query.errors import Busy, QueryFailed, ResultTooLarge
-from kusei.namespaces import RDFS, SKOS, prefixes
+from kusei.endpoint.query.errors import Busy, QueryFailed
+from kusei.namespaces import prefixes
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -41,11 +39,6 @@ POOL_WAIT = 15.0
 PAGE_PROCESSES = 2
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
-
-
-# Enough for every incoming link of an entity of this dataset (a plan has a few hundred parts),
-# while a class such as kusei:Measure cannot pull the whole graph into one description.
-INCOMING_LIMIT = 500
 
 
 class Lane(enum.Enum):
@@ -202,24 +195,17 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     limit = settings.query_timeout if timeout is None else min(timeout, settings.query_timeout)
     rows_limit = min(settings.max_result_rows, max_rows or settings.max_result_rows)
     results_format = write_as if write_as in executor.RESULT_FORMATS and form in ("SELECT", "ASK") else "json"
+    # DESCRIBE answers with the bounded description of every IRI the query picks out (see describe()).
+    bounded = executor.Describe(base=release.base) if form == "DESCRIBE" else None
     result = _run(release, settings, lane, query, timeout=limit, result_format=results_format,
-                  max_rows=rows_limit, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris)
-    if result.kind == "graph" and write_as == "nt" and form != "DESCRIBE":
+                  max_rows=rows_limit, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
+                  describe=bounded)
+    if result.kind == "graph" and write_as == "nt":
         return Written(result.kind, "nt", result.body)
     if result.kind != "graph" and write_as == results_format:
         return Written(result.kind, results_format, result.body)
     if result.kind == "graph":
-        triples = list(ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES))
-        if form == "DESCRIBE":
-            resources = list(dict.fromkeys(t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)))
-            extra = [t for t in triples if not isinstance(t.subject, ox.NamedNode)]
-            described = describe(release, resources, settings=settings, timeout=limit, lane=lane) if resources else []
-            seen = set(described)
-            triples = described + [t for t in extra if t not in seen]
-            if len(triples) > rows_limit:
-                raise ResultTooLarge(f"The result has more than {rows_limit} triples; "
-                                     "describe fewer resources, or download the dumps.")
-        return Outcome(triples=triples)
+        return Outcome(triples=list(ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES)))
     answer = ox.parse_query_results(result.body, format=ox.QueryResultsFormat.JSON)
     if isinstance(answer, ox.QueryBoolean):
         return Outcome(boolean=bool(answer))
@@ -263,70 +249,21 @@ def construct(release: Release, query: str, *, settings: Settings) -> list[ox.Tr
     return outcome.triples or []
 
 
-LABEL_PROPERTIES = (f"<{RDFS}label>", f"<{SKOS}prefLabel>")
-
-
-def description_query(iris: list[str], *, base: str, incoming_limit: int = INCOMING_LIMIT) -> str:
-    """One CONSTRUCT for the bounded description of ``iris`` (see :func:`describe`).
-
-    Each resource's IRI is written into its own patterns rather than bound by VALUES: the engine
-    evaluates the branches of a UNION on their own, and an unbound ``?r ?p ?o`` would scan the store.
-    """
-    branches = []
-    for iri in iris:
-        r = str(ox.NamedNode(iri))  # a validated IRI, safe to splice
-        bind = f"BIND({r} AS ?r)"
-        branches += [
-            f"{{ {r} ?p ?o {bind} }}",
-            f"{{ {r} ?p1 ?b FILTER(isBlank(?b)) ?b ?bp ?bo }}",
-            f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?p2 ?b2 FILTER(isBlank(?b2)) ?b2 ?bp2 ?bo2 }}",
-            # The resource's own fragments, as its printings <iri>#in-<docid> (document and lines):
-            # part of the resource's description, as a hash IRI is part of its document.
-            f"{{ {r} ?p1 ?b FILTER(isIRI(?b) && STRSTARTS(STR(?b), {json.dumps(iri + '#')})) ?b ?bp ?bo }}",
-        ]
-        for label in LABEL_PROPERTIES:
-            # Written as plain patterns, one per label property: the engine then follows the links
-            # instead of joining with every label of the store.
-            branches += [
-                f"{{ {r} ?lx ?l FILTER(isIRI(?l) && ?l != {r}) ?l {label} ?lo BIND({label} AS ?lp) }}",
-                f"{{ {r} ?p1 ?x FILTER(isBlank(?x)) ?x ?lx ?l FILTER(isIRI(?l) && ?l != {r}) "
-                f"?l {label} ?lo BIND({label} AS ?lp) }}",
-            ]
-        if iri.startswith(base.rstrip("/") + "/") and incoming_limit > 0:
-            # Links from blank nodes mean nothing without the blank node's own context.
-            branches += [
-                f"{{ {{ SELECT ?in ?ip WHERE {{ ?in ?ip {r} FILTER(isIRI(?in) && ?in != {r}) }} "
-                f"LIMIT {incoming_limit} }} {bind} }}",
-            ]
-            branches += [
-                f"{{ {{ SELECT DISTINCT ?l WHERE {{ ?l ?lx {r} FILTER(isIRI(?l) && ?l != {r}) }} "
-                f"LIMIT {incoming_limit} }} ?l {label} ?lo BIND({label} AS ?lp) }}"
-                for label in LABEL_PROPERTIES
-            ]
-    union = "\n  UNION ".join(branches)
-    return f"""CONSTRUCT {{ ?r ?p ?o . ?b ?bp ?bo . ?b2 ?bp2 ?bo2 . ?in ?ip ?r . ?l ?lp ?lo }}
-WHERE {{
-  {union}
-}}"""
-
-
 def describe(release: Release, iris: Iterable[str], *, settings: Settings, timeout: float | None = None,
              lane: Lane = Lane.PAGES) -> list[ox.Triple]:
-    """The bounded description of each of ``iris``, as the resource pages and DESCRIBE show it.
-
-    A description is every triple with the resource as subject, the blank nodes those reach (two
-    levels: the corrections and similar small structures of this data), up to ``INCOMING_LIMIT``
-    incoming links from IRIs when the resource is minted under the base, and the labels of every
-    resource linked either way, so a client can show names without a second round trip. It is one
-    query in the query process, so it keeps the time limit of every other query.
-    """
+    """The bounded description of each of ``iris`` (``describe.py``), in its order, as the
+    resource pages and DESCRIBE show it. It is one query in the query process, so it keeps the time
+    limit of every other query."""
     iris = list(dict.fromkeys(iris))
     if not iris:
         return []
-    query = description_query(iris, base=release.base)
-    outcome = execute(release, query, settings=settings, timeout=timeout, lane=lane)
-    assert isinstance(outcome, Outcome)
-    return order_description(outcome.triples or [], [ox.NamedNode(iri) for iri in iris])
+    # The text only names the request (e.g. in logs): the query process runs description_query.
+    query = "DESCRIBE " + " ".join(str(ox.NamedNode(iri)) for iri in iris)
+    limit = settings.query_timeout if timeout is None else min(timeout, settings.query_timeout)
+    result = _run(release, settings, lane, query, timeout=limit, result_format="json",
+                  max_rows=settings.max_result_rows, default_graph_uris=[], named_graph_uris=[],
+                  describe=executor.Describe(base=release.base, iris=tuple(iris)))
+    return list(ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES))
 
 
 def is_known(release: Release, iri: str, *, settings: Settings) -> bool:

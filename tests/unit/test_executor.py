@@ -348,7 +348,7 @@ _VALUE = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     rows=st.lists(st.lists(_VALUE, min_size=2, max_size=2), max_size=40),
     fmt=st.sampled_from(sorted(RESULTS)),
@@ -370,6 +370,34 @@ def test_row_counter_matches_any_chunking(rows: list[list[ox.Literal | None]], f
         counter.feed(data[pos : pos + step])
         pos += step
     assert counter.count == len(rows)
+
+
+# Row openings a JSON counter could mistake: keys named like the format's own (type, value,
+# subject, head …), triple terms (objects inside binding values), rows that bind nothing, and
+# literals that end in `,{` or hold `,{}` with escaped quotes and backslashes around them.
+_JSON_LOOK_ALIKES = [
+    'SELECT ?type ?subject ?value WHERE { VALUES (?type ?subject ?value) { (<http://x/a> "b" UNDEF) '
+    '(UNDEF UNDEF UNDEF) ("x" UNDEF "y") } }',
+    'SELECT ?t ?subject WHERE { BIND(TRIPLE(<http://x/s>, <http://x/p>, TRIPLE(<http://x/a>, <http://x/b>, "c")) '
+    "AS ?t) VALUES ?subject { <http://x/q> UNDEF } }",
+    "SELECT * WHERE { }",
+    "SELECT ?x WHERE { VALUES ?x { } }",
+    "SELECT ?x WHERE { VALUES ?x { UNDEF UNDEF UNDEF } }",
+    'SELECT ?head ?vars ?bindings WHERE { VALUES (?head ?vars ?bindings) { (1 2 3) (UNDEF 2 UNDEF) } }',
+    r'SELECT ?x ?y WHERE { VALUES (?x ?y) { ("a,{" ",{}") (UNDEF "\\\",{}\\") ("[{}]" UNDEF) '
+    r'(",{\"x\":" "}},{") (UNDEF UNDEF) ("\\" ",{},") } }',
+]
+
+
+@pytest.mark.parametrize("query", _JSON_LOOK_ALIKES)
+def test_json_row_counter_is_not_fooled_by_look_alikes(query: str) -> None:
+    expected = len(list(ox.Store().query(query)))
+    data = ox.Store().query(query).serialize(format=ox.QueryResultsFormat.JSON)
+    for step in (1, 2, 3, 5, 8192):
+        counter = _RowCounter("json")
+        for pos in range(0, len(data), step):
+            counter.feed(data[pos : pos + step])
+        assert counter.count == expected, (step, data)
 
 
 def _sparql_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:

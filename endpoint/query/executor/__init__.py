@@ -17,9 +17,16 @@ One executor per process: it is thread-safe (threaded server workers share it) b
 cross a fork, so each server worker creates its own after forking (``kusei.endpoint.query.service``).
 """
 
-from kusei.endpoint.query.executor.answer import RESULT_FORMATS, ExecResult, answer, make_request, read_reply
+from kusei.endpoint.query.executor.answer import (
+    RESULT_FORMATS,
+    Describe,
+    ExecResult,
+    answer,
+    make_request,
+    read_reply,
+)
 from kusei.endpoint.query.executor.memory import server_root, tree_memory
 from kusei.endpoint.query.executor.pool import QueryExecutor
 
-__all__ = ["RESULT_FORMATS", "ExecResult", "QueryExecutor", "answer", "make_request", "read_reply", "server_root",
-           "tree_memory"]
+__all__ = ["RESULT_FORMATS", "Describe", "ExecResult", "QueryExecutor", "answer", "make_request", "read_reply",
+           "server_root", "tree_memory"]

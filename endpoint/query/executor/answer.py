@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kusei import formats
+from kusei.endpoint.query.describe import INCOMING_LIMIT, description_query, order_lines
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
     QueryFailed,
@@ -36,16 +37,32 @@ class ExecResult:
     elapsed: float  # seconds from sending the query to having the whole answer
 
 
+@dataclass(frozen=True)
+class Describe:
+    """Answer with the bounded description (``describe.py``) instead of the engine's own DESCRIBE:
+    of ``iris``, or, if None, of every IRI the request's DESCRIBE query has triples about (what that
+    query says about blank nodes past the description's two levels then follows it)."""
+
+    base: str  # the release's base: resources minted under it get their incoming links too
+    iris: tuple[str, ...] | None = None
+    incoming_limit: int = INCOMING_LIMIT
+
+
 # -- in the pool ----------------------------------------------------------------------------------
 
 
 def make_request(query: str, *, default_graph_uris: list[str] | None, named_graph_uris: list[str] | None,
-                 result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int) -> dict[str, Any]:
+                 result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int,
+                 describe: Describe | None = None) -> dict[str, Any]:
     """The frame a query process answers (see :meth:`QueryExecutor.run` for the dataset rules)."""
     if result_format not in RESULT_FORMATS:
         raise ValueError(f"unknown result format {result_format!r}; expected one of {RESULT_FORMATS}")
     request: dict[str, Any] = {"query": query, "format": result_format, "max_rows": max_rows,
                                "max_bytes": max_bytes}
+    if describe is not None:
+        request["describe"] = {"base": describe.base, "incoming_limit": describe.incoming_limit,
+                               "iris": None if describe.iris is None else list(describe.iris),
+                               "union": union_default_graph}
     if default_graph_uris or named_graph_uris:
         request["default_graph"] = list(default_graph_uris or [])
         request["named_graphs"] = list(named_graph_uris or [])
@@ -78,7 +95,15 @@ def read_reply(header: dict, body: bytes, elapsed: float) -> ExecResult:
 
 
 
-_JSON_STRING = re.compile(rb'"[^"]*"')
+# A row of JSON results opens with `{` right after `[` or `,` (binding values and the head's
+# objects open after `:`), followed by its first key's quote, or by `}` if it binds nothing. A quote
+# after `{` is never escaped, so it is a delimiter: if it closes a string that ended in `,{`, a `,`
+# `}` `:` or `]` follows, never the first letter of a key. So the first branch matches row openings
+# only; `{}` can stand inside a string too, and is checked against the quotes before it. The literal
+# `{` first lets the regex engine skip ahead to candidates.
+_JSON_ROW = re.compile(rb'\{(?<=[\[,]\{)(?:"(?![,}:\]])|\})')
+# What a match needs beyond its first byte, so a match is decided only once those bytes arrived.
+_JSON_ROW_REACH = 2
 
 
 class _Overflow(Exception):
@@ -121,18 +146,19 @@ class _RowCounter:
     Each format has a marker that occurs once per row and never inside a value:
     TSV and N-Triples escape line breaks, so a row is a line (TSV has a header line);
     XML escapes ``<``, so a row is ``<result>``; CSV quotes values with line breaks (doubling
-    inner quotes), so a row is a line feed outside quotes (after the header). In JSON a row is
-    an object opening right after ``[`` or ``,`` once strings are cut out (only the bindings
-    array holds objects; pyoxigraph writes it compact); strings are cut out after removing
-    escaped backslashes and quotes, and a string left open at a chunk's end is carried over.
+    inner quotes), so a row is a line feed outside quotes (after the header). In JSON (pyoxigraph
+    writes it compact) a row opening is told from its look-alikes inside strings by the bytes
+    around it (``_JSON_ROW``), with no need to cut strings out: one regex scan per chunk. Only a row
+    that binds nothing (``{}``, which a string can hold too) needs to know whether it stands in a
+    string; the parity of the quotes before it says so, once escaped backslashes and quotes are cut
+    out. The last bytes of a chunk wait for the next one, so a row split across chunks counts once.
     """
 
     def __init__(self, fmt: str) -> None:
         self.fmt = fmt
         self.count = -1 if fmt in ("tsv", "csv") else 0  # minus the header line
         self._tail = b""
-        self._quoted = False
-        self._in_string = False
+        self._quoted = False  # csv: inside quotes; json: inside a string where ``_tail`` starts
         self._escape_pending = False
 
     def feed(self, data: bytes) -> int:
@@ -154,31 +180,44 @@ class _RowCounter:
         return self.count
 
     def _feed_json(self, data: bytes) -> None:
-        # Each byte is looked at a bounded number of times, however long a string runs over chunks
-        # (GROUP_CONCAT can make one literal of many megabytes).
-        if self._escape_pending:  # the previous chunk ended inside a string with a lone backslash
+        if self._escape_pending and data:  # the previous chunk ended inside a string with a lone backslash
             data = data[1:]
             self._escape_pending = False
-        # Outside strings JSON has no backslashes, so this only unescapes inside strings; what is
-        # left of quotes are the strings' delimiters.
-        text = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-        # A backslash left at the very end escapes the next chunk's first byte.
-        pending = text.endswith(b"\\")
-        if pending:
-            text = text[:-1]
-        self._escape_pending = pending
-        if self._in_string:
-            close = text.find(b'"')
-            if close < 0:
-                return
-            text = text[close + 1 :]
-            self._in_string = False
-        if text.count(b'"') % 2:  # the last quote opens a string that goes on in the next chunk
-            text = text[: text.rfind(b'"')]
-            self._in_string = True
-        outside = self._tail + _JSON_STRING.sub(b"", text)
-        self.count += outside.count(b"[{") + outside.count(b",{")
-        self._tail = outside[-1:]
+        if b"\\" in data:
+            # Outside strings JSON has no backslashes, so this only unescapes inside strings; what
+            # is left of quotes are the strings' delimiters.
+            data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+            if data.endswith(b"\\"):  # it escapes the next chunk's first byte
+                data = data[:-1]
+                self._escape_pending = True
+        window = self._tail + data
+        # Matches starting before ``decided`` have all the bytes they look at; the others are
+        # matched again in the next window, whose tail keeps the byte they look back at.
+        decided = max(len(window) - _JSON_ROW_REACH, 0)
+        found = _JSON_ROW.findall(window)
+        rows = len(found) - len(_JSON_ROW.findall(window, decided))
+        if b"{}" in found:
+            rows -= self._empty_rows_in_strings(window, decided)
+        self.count += rows
+        keep = max(decided - 1, 0)
+        if window.count(b'"', 0, keep) % 2:
+            self._quoted = not self._quoted
+        self._tail = window[keep:]
+
+    def _empty_rows_in_strings(self, window: bytes, decided: int) -> int:
+        """How many ``{}`` matches starting before ``decided`` stand inside a string (no rows)."""
+        inside, quoted, counted_to = 0, self._quoted, 0
+        for match in _JSON_ROW.finditer(window):
+            start = match.start()
+            if start >= decided:
+                break
+            if match.group() != b"{}":
+                continue
+            if window.count(b'"', counted_to, start) % 2:
+                quoted = not quoted
+            counted_to = start
+            inside += quoted
+        return inside
 
 
 _RDF = b"http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -199,7 +238,7 @@ UNTAGGED_MESSAGE = ("The answer holds a literal typed rdf:langString or rdf:dirL
 
 
 def _has_untagged_lang_literal(body: bytes, fmt: str) -> bool:
-    if b"LangString" not in body and b"langString" not in body:
+    if b"angString" not in body:  # one pass over the body for both names, langString and dirLangString
         return False
     return any(marker in body for marker in _UNTAGGED_MARKERS.get(fmt, ()))
 
@@ -222,6 +261,8 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
         "tsv": ox.QueryResultsFormat.TSV,
     }
     try:
+        if "describe" in request:
+            return _describe(ox, store, request, kwargs, options, max_rows, max_bytes)
         result = store.query(request["query"], **kwargs)
         if isinstance(result, ox.QueryBoolean):
             body = result.serialize(format=results_format[fmt])
@@ -251,3 +292,44 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
     except Exception as exc:  # noqa: BLE001 - any evaluation error is the query's answer, not a crash
         return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}, b""
 
+
+def _describe(ox: Any, store: Any, request: dict, kwargs: dict, options: dict, max_rows: int,
+              max_bytes: int) -> tuple[dict, bytes]:
+    """The bounded description as ordered N-Triples, in one round trip (see :class:`Describe`)."""
+    spec = request["describe"]
+    iris: list[str] | None = spec["iris"]
+    extra: list[bytes] = []
+    if iris is None:
+        sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
+        store.query(request["query"], **kwargs).serialize(sink, format=ox.RdfFormat.N_TRIPLES)
+        picked: dict[str, None] = {}
+        for line in sink.getvalue().splitlines():
+            subject = line.partition(b" ")[0]
+            if subject[:1] == b"<":
+                picked[subject[1:-1].decode()] = None
+            else:  # a blank node's
+                extra.append(line)
+        iris = list(picked)
+    lines: list[bytes] = []
+    if iris:
+        query = description_query(iris, base=spec["base"], incoming_limit=spec["incoming_limit"])
+        # The description reads the store's default graph, whatever dataset the DESCRIBE named.
+        description_kwargs = dict(options)
+        if spec["union"]:
+            description_kwargs["use_default_graph_as_union"] = True
+        sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
+        store.query(query, **description_kwargs).serialize(sink, format=ox.RdfFormat.N_TRIPLES)
+        lines = order_lines(sink.getvalue().splitlines(), iris)
+    if extra:
+        seen = set(lines)
+        lines += [line for line in extra if line not in seen]
+    if len(lines) > max_rows:
+        return {"status": "too_large", "message": f"The result has more than {max_rows} triples; "
+                                                  "describe fewer resources, or download the dumps."}, b""
+    body = b"\n".join(lines) + b"\n" if lines else b""
+    if len(body) > max_bytes:
+        return {"status": "too_large", "message": f"The result is larger than {max_bytes} bytes; "
+                                                  f"{RESULT_TOO_LARGE_HINT}"}, b""
+    if _has_untagged_lang_literal(body, "nt"):
+        return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+    return {"status": "ok", "kind": "graph", "format": "nt", "rows": len(lines)}, body

@@ -17,7 +17,7 @@ from kusei.endpoint.query.errors import (
     ReleaseChanged,
     StoreFailure,
 )
-from kusei.endpoint.query.executor.answer import ExecResult, make_request, read_reply
+from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
 from kusei.endpoint.query.executor.memory import MemoryWatch, rss
 from kusei.endpoint.query.executor.process import QueryProcess
 
@@ -129,6 +129,7 @@ class QueryExecutor:
         max_rows: int | None = None,
         max_bytes: int | None = None,
         store_path: Path | None = None,
+        describe: Describe | None = None,
     ) -> ExecResult:
         """Answer ``query`` within ``timeout`` seconds of evaluation.
 
@@ -137,7 +138,8 @@ class QueryExecutor:
         otherwise the lists are the whole dataset (SPARQL Protocol) and override FROM/FROM NAMED.
         ``result_format`` (json, xml, csv, tsv) applies to SELECT and ASK; CONSTRUCT and DESCRIBE
         always come as N-Triples. ``store_path``, if given, is the release the caller answers for:
-        :class:`ReleaseChanged` if the pool serves another one by then.
+        :class:`ReleaseChanged` if the pool serves another one by then. ``describe`` answers with
+        the bounded description instead (see :class:`Describe`).
         """
         if os.getpid() != self._pid:
             raise RuntimeError("a QueryExecutor cannot be used across fork(); create one per process")
@@ -148,7 +150,7 @@ class QueryExecutor:
             result_format=result_format, union_default_graph=self._union_default_graph,
             # Per-call limits may only tighten the pool's own.
             max_rows=min(self._max_rows, max_rows or self._max_rows),
-            max_bytes=min(self._max_bytes, max_bytes or self._max_bytes))
+            max_bytes=min(self._max_bytes, max_bytes or self._max_bytes), describe=describe)
         process = self._acquire()
         if store_path is not None and Path(store_path) != process.store_path:
             self._release(process, True)
