@@ -1,8 +1,8 @@
 """Page weight and time to first byte per page type, search latency, and the search index build.
 
 Builds a release from the repository's records into a temporary directory (or uses
-``--data-dir``), starts one gunicorn server on 127.0.0.1 (stopped at the end, and killed with
-this process), and measures:
+``--data-dir``), starts it as `kusei serve` does (one web worker) on 127.0.0.1 (stopped at the end, and
+killed with this process), and measures:
 
 - per page type: bytes as sent (gzip, as a browser asks) and uncompressed, and the median TTFB
   over ``--repeat`` requests after one warm-up request;
@@ -16,14 +16,9 @@ this process), and measures:
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +26,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import requests
 
+from bench.servers import free_port, kusei_command, server
 from kusei.graph.build import build
 from kusei.graph.publish.search import build_index
 from kusei.settings import Settings
@@ -46,19 +42,6 @@ PAGES = {
     "compare": "/compare", "browse": "/id/", "dataset": "/id/dataset/kusei", "404": "/no/such/page",
 }
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Encoding": "gzip"}
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ttfb(url: str) -> tuple[float, int, int]:
@@ -94,22 +77,11 @@ def main() -> None:
     print(f"search index: {len(index['entries'])} entries from {len(quads)} quads, "
           f"built in {min(timings) * 1000:.0f} ms (best of 5)")
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
-         "kusei.endpoint.wsgi:app"],
-        cwd=ROOT, env={**os.environ, "KUSEI_DATA_DIR": str(data_dir)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                requests.get(url + "/", timeout=10)
-                break
-            # Not listening yet, or listening while its query processes start (slow on a busy machine).
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.2)
+    command = kusei_command(data_dir, port, workers=1, timeout=30)
+    probe = url + "/"
+    with server(command, probe, dict(os.environ), data_dir / "bench-pages-server.log"):
         print(f"\n{'page':<12}{'wire B':>9}{'html B':>9}{'TTFB p50 ms':>13}")
         for name, path in PAGES.items():
             _ttfb(url + path)  # warm-up: per-release caches fill on the first request
@@ -129,9 +101,6 @@ def main() -> None:
         latencies.sort()
         print(f"\nsearch over HTTP, {len(latencies)} queries: p50 {statistics.median(latencies):.1f} ms, "
               f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.run import kusei_command
-from bench.servers import free_port, server
+from bench.servers import free_port, kusei_command, server
 
 HOSTILE = 16
 GOOD = 8
