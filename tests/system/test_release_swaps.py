@@ -112,5 +112,9 @@ def test_no_mixed_answers_under_fast_switches(tmp_path: Path, start_server: Call
     print(f"release swaps: {len(seen)} answers, statuses {dict(statuses)}, {len(mixed)} mixed")
     assert not mixed, mixed[:3]
     assert not others, others[:3]
-    assert all("release" in text for text in refused), refused[:3]
+    # A 503 is one of the two documented refusals: the release changed while the query waited,
+    # or (on a loaded machine, while each switch restarts idle query processes) every slot stayed
+    # busy for the whole wait. Neither is a mixed answer; anything else would be a defect.
+    unexplained = [text for text in refused if "A new release" not in text and "busy" not in text]
+    assert not unexplained, unexplained[:3]
     assert statuses[200] > len(seen) / 2
