@@ -109,7 +109,8 @@ def test_no_mixed_answers_under_fast_switches(tmp_path: Path, start_server: Call
     statuses = Counter(status for status, _, _ in seen)
     others = [text for status, _, text in seen if status not in (200, 503)]
     refused = [text for status, _, text in seen if status == 503]
-    print(f"release swaps: {len(seen)} answers, statuses {dict(statuses)}, {len(mixed)} mixed")
+    print(f"release swaps: {len(seen)} answers, statuses {dict(statuses)}, {len(mixed)} mixed, refusals "
+          f"{dict(Counter(text.split(';')[0] for text in refused))}")
     assert not mixed, mixed[:3]
     assert not others, others[:3]
     # A 503 is one of the two documented refusals: the release changed while the query waited,
