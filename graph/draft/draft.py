@@ -1,0 +1,768 @@
+"""Lines of a plan → a draft record (a plain mapping in the shape of kusei.graph.input.schema.Record).
+
+The rules read the cues every plan uses, never one document's layout:
+
+- chapters Ⅰ Ⅱ Ⅲ (基本目標, 施策, 組織運営); the chapter whose title names the organisation (組織)
+  holds operation items;
+- measures are the numbered headings of the outermost numbering style that runs 1, 2, 3 …; a
+  number printed again with the same title (a list printed before its details) reopens the
+  measure, and what follows is its detail; an unnumbered heading printed again later with its
+  own list of projects is a banner when it stands above the numbered measures, else an
+  unnumbered measure;
+- projects are lines opened by a heading bullet (◆ ● ○ ■ …) or a second numbering style, headings
+  followed by bullets, and, right after a label such as 主な事業, the short ・ bullets of a measure;
+- items are the ・ bullets under a project; captions are <…> lines and short blocks standing alone;
+- texts are copied as printed: lines are joined with nothing inserted, inner spaces are kept.
+
+Each entity keeps the line it starts on as its hint. What only a person can decide is listed in
+``Draft.todos`` by field path; ``kusei.graph.draft.write`` writes it as ``# TODO`` comments.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from kusei.graph.draft import suggest
+from kusei.graph.draft.layout import Line, ends_sentence, read_lines, squash
+
+_MTP = re.compile(r"[<＜〈](中期計画[:：][^<>＜＞〈〉]*)[>＞〉]")
+_ERA_YEAR = re.compile(r"(令和|平成)([0-9０-９]{1,2}|元)年度")
+_TAGLINE = re.compile(r"^(.*\S)[ 　]*(～[^～]+～)$")
+_TITLED_ITEM = re.compile(r"^(.+?\S)[ 　]+～[ 　]+(\S.+)$")
+_SECTION = re.compile(r"《([^》]+)》\s*(.*)")
+_MASCOT_ROLE = re.compile(r"^(.*?(マスコットキャラクター|マスコット|キャラクター|大使))[ 　]*(.*)$")
+_CONTACT_HEAD = re.compile(r"問(い)?合(わ)?せ")
+_PHONE = re.compile(r"^(電話|TEL|Tel|ＴＥＬ)[ 　]*[:：]?[ 　]*(.+)$")
+_FAX = re.compile(r"^(FAX|Fax|ＦＡＸ|ファクス)[ 　]*[:：]?[ 　]*(.+)$")
+_ISSUE = re.compile(r"(No\.\s*\d+|\d+月号)")
+
+PROJECT_STYLES_AFTER_MEASURE = ("circled", "paren", "kanji", "digit")
+
+
+@dataclass
+class Draft:
+    record: dict[str, Any]
+    todos: dict[tuple, str] = field(default_factory=dict)
+    header: list[str] = field(default_factory=list)
+
+
+def fiscal_year_of(text: str) -> tuple[str, int] | None:
+    match = _ERA_YEAR.search(text)
+    if not match:
+        return None
+    era, number = match.group(1), match.group(2)
+    n = 1 if number == "元" else int(unicodedata.normalize("NFKC", number))
+    return match.group(0), (2018 if era == "令和" else 1988) + n
+
+
+def _strip_tail_spaces(text: str) -> str:
+    return text.strip(" \u3000")
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.lines = read_lines(text)
+        self.n = len(self.lines)
+
+    def at(self, i: int) -> Line | None:
+        return self.lines[i] if 0 <= i < self.n else None
+
+    def next_nonblank(self, i: int) -> int:
+        while i < self.n and self.lines[i].blank:
+            i += 1
+        return i
+
+    def block(self, i: int) -> list[Line]:
+        out = []
+        while i < self.n and not self.lines[i].blank:
+            out.append(self.lines[i])
+            i += 1
+        return out
+
+
+def _plain(line: Line) -> bool:
+    """Running text: no number, bullet, chapter, label, caption brackets or table cells."""
+    return (not line.blank and line.style is None and line.bullet is None and line.chapter is None
+            and not line.label and not line.note and line.bracket_caption is None and not line.cells
+            and not line.dash and not line.heading)
+
+
+class Drafter:
+    def __init__(self, text: str, ward: str, year: int | None = None) -> None:
+        self.text = text
+        self.r = _Reader(text)
+        self.ward = ward
+        self.year = year
+        self.todos: dict[tuple, str] = {}
+        self.measures: list[dict] = []
+        self.banners: list[dict] = []
+        self.pending: list[dict] = []  # unnumbered headings with bullets, before the numbered measures
+        self.operation: list[dict] = []
+        self.sections: list[dict] = []
+        self.mascots: list[dict] = []
+        self.contacts: list[dict] = []
+        self.notices: list[dict] = []
+        self.bureau_rows: list[dict] = []
+        self.goal: dict | None = None
+        self.goal_span = (-1, -1)
+        self.measure_style: str | None = None
+        # what receives content: the innermost open entity
+        self.measure: dict | None = None
+        self.project: dict | None = None
+        self.container: dict | None = None  # measure, banner, operation item or goal
+        self.after_label = False
+        self.chapter: tuple[int, str] | None = None
+        self.org_chapter = False
+
+    # ---- first pass: the numbering style of the measures
+    def _choose_measure_style(self) -> None:
+        chapter_org = False
+        seen: dict[str, list[int]] = {}
+        for line in self.r.lines:
+            if line.chapter is not None:
+                chapter_org = "組織" in line.body
+                continue
+            if chapter_org or line.style is None or not line.headlike or len(line.body) < 2:
+                continue
+            seen.setdefault(line.style, []).append(line.value or 0)
+        # The outermost style: the first that starts at 1 and also prints 2.
+        firsts = []
+        for style, values in seen.items():
+            if 1 in values and 2 in values:
+                firsts.append((self._first_index(style), style))
+        self.measure_style = min(firsts)[1] if firsts else None
+
+    def _first_index(self, style: str) -> int:
+        for index, line in enumerate(self.r.lines):
+            if line.style == style and line.value == 1 and line.headlike:
+                return index
+        return self.r.n
+
+    # ---- helpers
+    def _title_with_continuation(self, i: int, body: str) -> tuple[str, int]:
+        """A heading broken over two lines: the next line, short and followed by a blank, goes on."""
+        nxt, after = self.r.at(i + 1), self.r.at(i + 2)
+        if (nxt is not None and _plain(nxt) and nxt.headlike and len(nxt.text) <= 20
+                and (after is None or after.blank) and not ends_sentence(body) and not body.endswith("～")):
+            return body + nxt.text, i + 1
+        return body, i
+
+    def _paragraph(self, i: int) -> tuple[str, int]:
+        """Running text from line i: consecutive plain lines, going on across a blank line while the
+        sentence is unfinished. Returns the text and the index of the last line used."""
+        parts = [self.r.lines[i].text]
+        last = i
+        j = i + 1
+        while j < self.r.n:
+            line = self.r.lines[j]
+            if line.blank:
+                k = self.r.next_nonblank(j)
+                nxt = self.r.at(k)
+                if (nxt is not None and _plain(nxt) and not ends_sentence(parts[-1]) and k - j <= 1
+                        and not self._isolated_head(k)):
+                    j = k
+                    continue
+                break
+            if not _plain(line):
+                break
+            parts.append(line.text)
+            last = j
+            j += 1
+        return "".join(parts), last
+
+    def _isolated_head(self, i: int) -> bool:
+        """A short block standing alone between blank lines: a heading or a caption."""
+        block = self.r.block(i)
+        prev = self.r.at(i - 1)
+        if prev is not None and not prev.blank:
+            return False
+        return bool(block) and len(block) <= 3 and all(_plain(b) and b.headlike for b in block) and \
+            len("".join(b.text for b in block)) <= 80
+
+    def _earlier_twin(self, text: str, before: int) -> Line | None:
+        """The first earlier line printing the same text (spaces aside), for a heading printed twice."""
+        target = squash(text)
+        for line in self.r.lines[:before]:
+            if line.text and squash(line.body or line.text) == target:
+                return line
+        return None
+
+    def _todo(self, path: tuple, message: str) -> None:
+        self.todos[path] = message
+
+    # ---- entities
+    def _new_measure(self, line: Line, title: str, number: str | None, hint: int) -> dict:
+        title, tagline = self._split_tagline(title)
+        measure: dict[str, Any] = {"number": number, "title": title}
+        if tagline:
+            measure["tagline"] = tagline
+        measure.update({"description": [], "items": [], "mtp_basic_strategy": [], "policy_areas": [],
+                        "projects": [], "captions": [], "line": hint})
+        self.measures.append(measure)
+        return measure
+
+    @staticmethod
+    def _split_tagline(title: str) -> tuple[str, str | None]:
+        match = _TAGLINE.match(title)
+        if match and not match.group(1).endswith("～"):
+            return match.group(1), match.group(2)
+        return title, None
+
+    def _find_measure(self, number: str | None, title: str) -> dict | None:
+        key = squash(self._split_tagline(title)[0])
+        for measure in self.measures:
+            mkey = squash(measure["title"])
+            if number is not None and measure["number"] is not None and \
+                    unicodedata.normalize("NFKC", measure["number"]) != unicodedata.normalize("NFKC", number):
+                continue
+            if key and mkey and (key.startswith(mkey[:8]) or mkey.startswith(key[:8])):
+                return measure
+        return None
+
+    def _open(self, container: dict | None, project: dict | None = None) -> None:
+        self.container = container
+        self.project = project
+
+    def _new_project(self, line: Line, title: str, marker: str | None) -> dict:
+        project: dict[str, Any] = {}
+        if marker:
+            project["marker"] = marker
+        mtp = _MTP.search(title)
+        if mtp:
+            title = _strip_tail_spaces(title[: mtp.start()] + title[mtp.end():])
+        project["title"] = title
+        project.update({"description": [], "items": []})
+        if mtp:
+            project["mtp"] = suggest.mtp_reference(mtp.group(1))
+        project.update({"captions": [], "line": line.no})
+        parent = self.container if self.container is not None and "projects" in self.container else None
+        if parent is None:
+            # Projects with no measure above them: a group of their own, decided by a person.
+            parent = self._unnumbered(line, None)
+        parent["projects"].append(project)
+        self.project = project
+        return project
+
+    def _unnumbered(self, line: Line, heading: Line | None) -> dict:
+        """An unnumbered heading with its own projects: a banner above the numbered measures, or an
+        unnumbered measure after them."""
+        title = heading.text if heading is not None else None
+        hint = heading.no if heading is not None else line.no
+        if heading is not None and (twin := self._earlier_twin(heading.text, heading.no - 1)) is not None:
+            title, hint = twin.text, twin.no
+        if title is None:
+            title = line.text
+        numbered = [m for m in self.measures if m["number"] is not None]
+        first_measure_line = min((m["line"] for m in numbered), default=None)
+        entity: dict[str, Any]
+        if first_measure_line is not None and hint < first_measure_line:
+            entity = {"title": title, "description": [], "policy_areas": [], "projects": [], "captions": [],
+                      "line": hint}
+            self.banners.append(entity)
+            entity["_kind"] = "banner"
+        else:
+            entity = self._new_measure(line, title, None, hint)
+            entity["_kind"] = "unnumbered"
+        self._open(entity)
+        self.measure = entity
+        return entity
+
+    def _add_caption(self, text: str) -> None:
+        target = self.project or self.container
+        if target is not None and "captions" in target:
+            target["captions"].append(text)
+
+    def _add_paragraph(self, text: str) -> None:
+        target = self.project or self.container
+        if target is None:
+            return
+        if "description" in target:
+            target["description"].append(text)
+        elif "statements" in target:
+            target["statements"].append(text)
+
+    def _add_item(self, text: str) -> None:
+        target = self.project or self.container
+        if target is None:
+            return
+        match = _TITLED_ITEM.match(text)
+        item: Any = {"title": match.group(1), "description": match.group(2)} if match else text
+        if "items" in target:
+            target["items"].append(item)
+        elif "statements" in target:
+            target["statements"].append(text)
+
+    # ---- the pass over the lines
+    def run(self) -> Draft:
+        self._choose_measure_style()
+        self._goal()
+        i = 0
+        r = self.r
+        while i < r.n:
+            line = r.lines[i]
+            if line.blank:
+                i += 1
+                continue
+            if self.goal is not None and i == self.goal_span[0]:
+                self._open(self.goal)
+                i = self.goal_span[1]
+                continue
+            i = self._line(i, line) + 1
+        return self._assemble()
+
+    def _line(self, i: int, line: Line) -> int:
+        r = self.r
+        if line.chapter is not None:
+            self.chapter = (line.chapter, line.body)
+            self.org_chapter = "組織" in line.body
+            self.after_label = False
+            self._open(None)
+            if self.org_chapter:
+                self.measure = None
+            return i
+        if line.cells:
+            return self._cells(i, line)
+        if line.label:
+            self.after_label = True
+            if self.org_chapter:
+                self.org_chapter = False
+                self._open(None)
+            self.project = None
+            return i
+        if line.note:
+            self.notices.append({"title": line.text[1:].strip(" \u3000"), "line": line.no})
+            return i
+        if "中期計画" in line.text and "基本戦略" in "".join(b.text for b in r.block(i)) and line.headlike \
+                and not _MTP.search(line.text):
+            return self._basic_strategy(i)
+        if (caption := line.bracket_caption) is not None:
+            self._add_caption(caption)
+            return i
+        if line.heading and line.style is None and line.bullet is None and self._is_plan_title(line):
+            return i
+        if _CONTACT_HEAD.search(line.text) and line.headlike and len(line.text) <= 12:
+            return self._contact(i)
+        if _SECTION.search(line.text) and self._sections_in(line, [line.text]):
+            return i
+        if line.style is not None and line.headlike:
+            return self._numbered(i, line)
+        if line.bullet is not None:
+            return self._bulleted(i, line)
+        if line.dash:
+            text, last = self._item_text(i, line.text)
+            self._dash_item(line, text)
+            return last
+        if self._mascot(i, line):
+            return i
+        return self._plain_block(i, line)
+
+    def _is_plan_title(self, line: Line) -> bool:
+        return "運営方針" in line.text and len(line.text) <= 40
+
+    def _numbered(self, i: int, line: Line) -> int:
+        body, last = self._title_with_continuation(i, line.body)
+        if self.org_chapter and not self._find_measure(line.number, body):
+            item = {"group": self.chapter[1] if self.chapter else None, "number": line.number, "title": body,
+                    "description": [], "items": [], "line": line.no}
+            self.operation.append(item)
+            self._open(item)
+            return last
+        if line.style == self.measure_style:
+            self.org_chapter = False
+            existing = self._find_measure(line.number, body)
+            if existing is None:
+                pend = self._take_pending(body)
+                measure = self._new_measure(line, body, line.number, pend["line"] if pend else line.no)
+                if pend:
+                    measure["items"].extend(pend["items"])
+                    measure["projects"].extend(pend["projects"])
+                existing = measure
+            self.measure = existing
+            self._open(existing)
+            self.after_label = False
+            return last
+        # Another numbering style inside a measure: a project (① under 1, (1) under 1 …).
+        self._new_project(line, body, line.number)
+        return last
+
+    def _take_pending(self, title: str) -> dict | None:
+        key = squash(self._split_tagline(title)[0])
+        for pend in self.pending:
+            if squash(pend["title"]) == key:
+                self.pending.remove(pend)
+                return pend
+        return None
+
+    def _item_text(self, i: int, first: str) -> tuple[str, int]:
+        """A bullet's text and the lines it wraps onto (plain lines straight after it)."""
+        parts = [first]
+        j = i + 1
+        while j < self.r.n and _plain(self.r.lines[j]) and not self.r.lines[j].headlike:
+            parts.append(self.r.lines[j].text)
+            j += 1
+        # A last short wrapped line ending the sentence.
+        if j < self.r.n and _plain(self.r.lines[j]) and ends_sentence(self.r.lines[j].text) and \
+                not ends_sentence(parts[-1]):
+            parts.append(self.r.lines[j].text)
+            j += 1
+        return "".join(parts), j - 1
+
+    def _bulleted(self, i: int, line: Line) -> int:
+        if line.bullet in "・･":
+            text, last = self._item_text(i, line.body)
+            if self.org_chapter:
+                self._add_item(text)
+                return last
+            if self.project is None and self.container is not None and "projects" in self.container and \
+                    self.after_label and line.headlike:
+                self._new_project(line, text, line.bullet)
+                self.project = None  # the next ・ is a project of its own too
+                return last
+            if self.project is None and self.container is None:
+                return last
+            self._add_item(text)
+            return last
+        body, last = self._title_with_continuation(i, line.body)
+        if self.org_chapter:
+            item = {"group": self.chapter[1] if self.chapter else None, "title": body, "description": [],
+                    "items": [], "line": line.no}
+            self.operation.append(item)
+            self._open(item)
+            return last
+        if self.container is None or "projects" not in self.container:
+            heading = self._heading_above(i)
+            if heading is not None:
+                self._unnumbered(line, heading)
+        elif self.container is not None and self.container.get("_kind") in ("unnumbered", "banner"):
+            pass
+        else:
+            heading = self._heading_above(i)
+            if heading is not None and self.project is not None and heading.no > (self.project.get("line") or 0):
+                self._unnumbered(line, heading)
+        self._new_project(line, body, line.bullet)
+        return last
+
+    def _heading_above(self, i: int) -> Line | None:
+        """The isolated heading just above a project bullet (labels skipped), if any."""
+        j = i - 1
+        while j >= 0:
+            line = self.r.lines[j]
+            if line.blank or line.label:
+                j -= 1
+                continue
+            if _plain(line) and line.headlike and self._isolated_head(j) and not self._used(line):
+                return line
+            return None
+        return None
+
+    def _used(self, line: Line) -> bool:
+        return False
+
+    def _dash_item(self, line: Line, text: str) -> None:
+        if self.project is not None or self.container is not None:
+            self._add_item(text)
+
+    def _plain_block(self, i: int, line: Line) -> int:
+        r = self.r
+        if self._isolated_head(i):
+            block = r.block(i)
+            text = "".join(b.text for b in block)
+            last = i + len(block) - 1
+            k = r.next_nonblank(last + 1)
+            nxt = r.at(k)
+            heading_of_bullets = nxt is not None and (nxt.dash or (nxt.bullet is not None and nxt.bullet in "・･"))
+            if self.org_chapter:
+                if nxt is not None and (_plain(nxt) or nxt.dash):
+                    item = {"group": self.chapter[1] if self.chapter else None, "title": text, "description": [],
+                            "items": [], "line": line.no}
+                    self.operation.append(item)
+                    self._open(item)
+                return last
+            if nxt is not None and (nxt.label or (nxt.bullet is not None and nxt.bullet not in "・･")):
+                # A heading above a list of projects: handled when the projects come.
+                return last
+            container = self.container if self.container is not None and "projects" in self.container else None
+            if heading_of_bullets:
+                if container is None:
+                    self.pending.append({"title": text, "line": line.no, "items": [], "projects": []})
+                    self._open(self.pending[-1])
+                    self.project = None
+                    return last
+                self._new_project(line, text, None)
+                return last
+            follows_text = nxt is not None and _plain(nxt) and not self._isolated_head(k)
+            if follows_text and container is not None and \
+                    (container["projects"] or container["description"] or self.after_label):
+                self._new_project(line, text, None)
+                return last
+            if container is not None or self.project is not None:
+                self._add_caption(text)
+            return last
+        # A heading directly above its running text (no blank between) in the organisation chapter.
+        block = r.block(i)
+        if self.org_chapter and len(block) >= 2 and line.headlike and len(line.text) <= 20 and \
+                not ends_sentence(line.text):
+            item = {"group": self.chapter[1] if self.chapter else None, "title": line.text, "description": [],
+                    "items": [], "line": line.no}
+            self.operation.append(item)
+            self._open(item)
+            text, last = self._paragraph(i + 1)
+            item["description"].append(text)
+            return last
+        text, last = self._paragraph(i)
+        self._add_paragraph(text)
+        return last
+
+    def _basic_strategy(self, i: int) -> int:
+        block = self.r.block(i)
+        last = i + len(block) - 1
+        k = self.r.next_nonblank(last + 1)
+        target = self.r.block(k)
+        if not target or not self.measure or "mtp_basic_strategy" not in self.measure:
+            return last
+        text = "".join(b.text for b in target)
+        for part in text.split("/"):
+            ref = suggest.perspective(part)
+            if ref:
+                self.measure["mtp_basic_strategy"].append({"printed": part, "ref": ref})
+        return k + len(target) - 1
+
+    def _cells(self, i: int, line: Line) -> int:
+        if self._sections_in(line, list(line.cells)):
+            return i
+        cells = [c for c in line.cells if c]
+        if len(cells) >= 3:
+            keys = suggest.bureaus(cells[-1])
+            if keys:
+                self.bureau_rows.append({"title": cells[0], "content": cells[1], "bureaus_printed": cells[-1],
+                                         "bureaus": keys, "line": line.no})
+        return i
+
+    def _sections_in(self, line: Line, texts: list[str]) -> bool:
+        found = False
+        for text in texts:
+            match = _SECTION.search(text)
+            if not match:
+                continue
+            key = suggest.section_type(match.group(1))
+            if key is None:
+                continue
+            section: dict[str, Any] = {"key": key, "name": match.group(1)}
+            mission = match.group(2).strip()
+            if mission:
+                section["mission"] = mission
+            if self.measure is not None and self.measure.get("number"):
+                section["measure"] = self.measure["number"]
+            section["line"] = line.no
+            self.sections.append(section)
+            found = True
+        return found
+
+    def _mascot(self, i: int, line: Line) -> bool:
+        match = _MASCOT_ROLE.match(line.text)
+        if not match or len(line.text) > 40:
+            return False
+        role, name = match.group(1), match.group(3).strip()
+        if not name:
+            nxt = self.r.at(i + 1)
+            if nxt is not None and re.fullmatch(r"「[^」]+」", nxt.text):
+                name = nxt.text[1:-1]
+        name = name.strip("「」")
+        if not name or len(name) > 20:
+            return False
+        self.mascots.append({"key": f"mascot-{len(self.mascots) + 1}", "name": name, "role": role, "line": line.no})
+        return True
+
+    def _contact(self, i: int) -> int:
+        k = self.r.next_nonblank(i + 1)
+        unit = self.r.at(k)
+        if unit is None or not _plain(unit) or not unit.headlike:
+            return i
+        contact: dict[str, Any] = {"key": f"contact-{len(self.contacts) + 1}", "unit": unit.text, "line": unit.no}
+        j = k + 1
+        while j < self.r.n and j <= k + 8:
+            line = self.r.lines[j]
+            if (m := _PHONE.match(line.text)) and "phone" not in contact:
+                contact["phone"] = m.group(2)
+            elif (m := _FAX.match(line.text)) and "fax" not in contact:
+                contact["fax"] = m.group(2)
+            elif not line.blank and not line.text.startswith("担当"):
+                break
+            j += 1
+        section = suggest.section_type(unit.text)
+        if section:
+            contact["section"] = section
+        self.contacts.append(contact)
+        return j - 1
+
+    def _goal(self) -> None:
+        r = self.r
+        start = None
+        for index, line in enumerate(r.lines):
+            if "基本目標" in line.text and len(line.text) <= 12:
+                start = index
+                break
+        goal: dict[str, Any] | None = None
+        if start is not None:
+            k = r.next_nonblank(start + 1)
+            line = r.at(k)
+            if line is not None and _plain(line) and line.headlike or (line is not None and line.heading):
+                goal = self._goal_at(k)
+        if goal is None:
+            # A title with its ～subtitle～ on the next line, before the measures.
+            for index, line in enumerate(r.lines[:-1]):
+                nxt = r.lines[index + 1]
+                if _plain(line) and line.headlike and nxt.text.startswith("～") and nxt.text.endswith("～"):
+                    goal = self._goal_at(index)
+                    break
+        self.goal = goal
+
+    def _goal_at(self, k: int) -> dict:
+        r = self.r
+        block = r.block(k)
+        title_lines = [block[0]]
+        for line in block[1:]:
+            if line.text.startswith("～") or not line.headlike or not _plain(line):
+                break
+            title_lines.append(line)
+        title = "".join(line.text for line in title_lines)
+        title, subtitle = self._split_tagline(title)
+        goal: dict[str, Any] = {"title": title}
+        j = k + len(title_lines)
+        nxt_index = j if j < k + len(block) else r.next_nonblank(j)
+        nxt = r.at(nxt_index)
+        if subtitle is None and nxt is not None and nxt.text.startswith("～"):
+            subtitle = nxt.text
+            j = nxt_index + 1
+        if subtitle:
+            goal["subtitle"] = subtitle
+        goal["statements"] = []
+        goal["captions"] = []
+        goal["line"] = r.lines[k].no
+        self.goal_span = (k, j)
+        return goal
+
+    # ---- the record
+    def _assemble(self) -> Draft:
+        for pend in self.pending:
+            if pend["projects"]:
+                self.banners.append({"title": pend["title"], "description": [], "policy_areas": [],
+                                     "projects": pend["projects"], "captions": [], "line": pend["line"]})
+        text = self.text
+        year = fiscal_year_of(text)
+        plan: dict[str, Any] = {}
+        title = next((line.text for line in self.r.lines if line.text and self._is_plan_title(line)
+                      and "について" not in line.text), None)
+        if title:
+            plan["title"] = title
+        if year:
+            plan["fiscal_year"] = {"printed": year[0], "year": year[1]}
+            if self.year is not None and self.year != year[1]:
+                self._todo(("plan", "fiscal_year"), f"--year {self.year} was given, but the text prints {year[0]}"
+                           f" (FY{year[1]}); check which is right")
+        else:
+            guess = self.year if self.year is not None else 0
+            plan["fiscal_year"] = {"year": guess if guess else 2100, "inferred": True,
+                                   "reason": "TODO: no year is printed; say what in the text points to this year"}
+            self._todo(("plan", "fiscal_year"), "no fiscal year (令和N年度/平成N年度) is printed: set year, "
+                       "and write in reason what in the text points to it")
+        goal = self.goal or {"title": self._first_heading()}
+        if self.goal is None:
+            self._todo(("plan", "basic_goal"), "no basic goal (基本目標) was recognised: the title here is the "
+                       "first heading; replace it with the printed goal")
+        plan["basic_goal"] = _prune(goal)
+        if self.banners:
+            plan["banners"] = [_prune(b) for b in self.banners]
+            for index, _ in enumerate(self.banners):
+                self._todo(("plan", "banners", index), "an unnumbered theme with projects above the numbered "
+                           "measures: a banner, or an unnumbered measure? (move it under measures if so)")
+        measures = [_prune(m) for m in self.measures]
+        for index, measure in enumerate(measures):
+            areas = suggest.policy_areas(_entity_words(measure))
+            measure["policy_areas"] = areas or ["ward-office"]
+            self._todo(("plan", "measures", index, "policy_areas"),
+                       "interpretation: confirm the policy areas (keys of graph/reference/policy_areas.yaml), "
+                       "suggested by the words of the measure and its projects")
+            if measure.get("number") is None:
+                self._todo(("plan", "measures", index), "unnumbered: a measure, or a banner above the measures?")
+        if not measures:
+            self._todo(("plan", "measures"), "no numbered measures were recognised: write them by hand")
+        plan["measures"] = measures
+        if self.operation:
+            plan["operation"] = [_prune(o) for o in self.operation]
+            self._todo(("plan", "operation"), "check the groups of the operation items (group: the printed "
+                       "heading they stand under)")
+        record: dict[str, Any] = {
+            "document": {"file": "", "ward": self.ward, "kind": self._kind(text)},
+            "plan": plan,
+        }
+        if title:
+            record["document"]["title"] = title
+        for path, message in (
+            (("document", "kind"), "newsletter, policy or report: what the document is"),
+            (("document", "origin"), "where the document comes from (publisher, URL, date seen), in English"),
+            (("document", "licence"), "what is known of its licence (most plans print none)"),
+        ):
+            self._todo(path, message)
+        record["document"]["origin"] = "TODO: where the document comes from"
+        record["document"]["licence"] = "TODO: what is known of its licence"
+        if self.mascots:
+            record["mascots"] = self.mascots
+            self._todo(("mascots",), "give each mascot a key (ASCII, e.g. its name in romaji); check the name")
+        if self.sections:
+            record["sections"] = self.sections
+            self._todo(("sections",), "check each section's key (graph/reference/section_types.yaml)")
+        if self.contacts:
+            record["contacts"] = self.contacts
+            self._todo(("contacts",), "give each contact point a key; leave personal names out")
+        if self.bureau_rows:
+            record["bureau_projects"] = self.bureau_rows
+            self._todo(("bureau_projects",), "check the bureau keys (graph/reference/bureaus.yaml) "
+                       "suggested by the printed bureau names")
+        if self.notices:
+            record["notices"] = self.notices
+        return Draft(record, self.todos)
+
+    def _first_heading(self) -> str:
+        for line in self.r.lines:
+            if _plain(line) and line.headlike:
+                return line.text
+        return self.r.lines[0].text
+
+    def _kind(self, text: str) -> str:
+        if _ISSUE.search(text[:2000]):
+            return "newsletter"
+        if "（報告）" in text or "(報告)" in text:
+            return "report"
+        return "policy"
+
+
+def _entity_words(measure: dict) -> str:
+    parts = [measure.get("title", ""), measure.get("tagline") or ""]
+    parts += [p for p in measure.get("description", []) if isinstance(p, str)]
+    for project in measure.get("projects", []):
+        parts.append(project.get("title", ""))
+        parts += [p for p in project.get("description", []) if isinstance(p, str)]
+    return "\n".join(parts)
+
+
+def _prune(node: Any) -> Any:
+    """Drop empty lists, None values and private keys; keep the field order of the schema."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key.startswith("_") or value is None or value == [] or value == "":
+                continue
+            out[key] = _prune(value)
+        return out
+    if isinstance(node, list):
+        return [_prune(v) for v in node]
+    return node
+
+
+def draft_text(text: str, ward: str, year: int | None = None) -> Draft:
+    """Draft a record from a document's text (the text as it will be written to graph/sources)."""
+    return Drafter(text, ward, year).run()
