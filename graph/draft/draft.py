@@ -37,6 +37,9 @@ _MASCOT_ROLE = re.compile(r"^(.*?(マスコットキャラクター|マスコッ
 _CONTACT_HEAD = re.compile(r"問(い)?合(わ)?せ")
 _PHONE = re.compile(r"^(電話|TEL|Tel|ＴＥＬ)[ 　]*[:：]?[ 　]*(.+)$")
 _FAX = re.compile(r"^(FAX|Fax|ＦＡＸ|ファクス)[ 　]*[:：]?[ 　]*(.+)$")
+# A featured box: コラム, or a title in 『』 (the schema's Column).
+_COLUMN = re.compile(r"^[<＜【]?コラム|^[^『]{0,20}『[^』]+』$")
+_SYMBOL = re.compile(r"^区の(花|木)[：:][ 　]*(\S.*)$")
 _ISSUE = re.compile(r"(No\.\s*\d+|\d+月号)")
 
 PROJECT_STYLES_AFTER_MEASURE = ("circled", "paren", "kanji", "digit")
@@ -83,6 +86,16 @@ class _Reader:
         return out
 
 
+def _continues(before: str, after: str) -> bool:
+    """Whether ``after`` reads as the rest of an unfinished sentence rather than a heading: the
+    text before stops at a comma, or the text after starts inside a word (a hiragana that does not
+    open a heading, or closing punctuation)."""
+    if before.endswith(("、", "，", ",")) or "、" in after:
+        return True
+    first = after[:1]
+    return bool(first) and (("ぁ" <= first <= "ゖ" and first not in "おご") or first in "、。）」』】〉>ー")
+
+
 def _plain(line: Line) -> bool:
     """Running text: no number, bullet, chapter, label, caption brackets or table cells."""
     return (not line.blank and line.style is None and line.bullet is None and line.chapter is None
@@ -105,6 +118,8 @@ class Drafter:
         self.mascots: list[dict] = []
         self.contacts: list[dict] = []
         self.notices: list[dict] = []
+        self.columns: list[dict] = []
+        self.symbols: dict[str, str] = {}
         self.bureau_rows: list[dict] = []
         self.goal: dict | None = None
         self.goal_span = (-1, -1)
@@ -124,6 +139,9 @@ class Drafter:
         for line in self.r.lines:
             if line.chapter is not None:
                 chapter_org = "組織" in line.body
+                continue
+            if line.label:
+                chapter_org = False
                 continue
             if chapter_org or line.style is None or not line.headlike or len(line.body) < 2:
                 continue
@@ -145,8 +163,9 @@ class Drafter:
     def _title_with_continuation(self, i: int, body: str) -> tuple[str, int]:
         """A heading broken over two lines: the next line, short and followed by a blank, goes on."""
         nxt, after = self.r.at(i + 1), self.r.at(i + 2)
-        if (nxt is not None and _plain(nxt) and nxt.headlike and len(nxt.text) <= 20
-                and (after is None or after.blank) and not ends_sentence(body) and not body.endswith("～")):
+        if (nxt is not None and _plain(nxt) and nxt.headlike and len(nxt.text) <= 12
+                and nxt.text[-1] not in "、，," and (after is None or after.blank)
+                and not ends_sentence(body) and not body.endswith("～")):
             return body + nxt.text, i + 1
         return body, i
 
@@ -162,7 +181,8 @@ class Drafter:
                 k = self.r.next_nonblank(j)
                 nxt = self.r.at(k)
                 if (nxt is not None and _plain(nxt) and not ends_sentence(parts[-1]) and k - j <= 1
-                        and not self._isolated_head(k)):
+                        and (not self._isolated_head(k)
+                             or _continues(parts[-1], "".join(b.text for b in self.r.block(k))))):
                     j = k
                     continue
                 break
@@ -181,6 +201,29 @@ class Drafter:
             return False
         return bool(block) and len(block) <= 3 and all(_plain(b) and b.headlike for b in block) and \
             len("".join(b.text for b in block)) <= 80
+
+    def _heads_something(self, k: int) -> bool:
+        """Whether the block at k makes the short block above it a heading rather than a caption: a
+        table, a heading directly above its text, or a heading printed again later."""
+        nxt = self.r.at(k)
+        if nxt is None:
+            return False
+        if nxt.cells:
+            return True
+        block = self.r.block(k)
+        if len(block) >= 2 and all(_plain(b) for b in block) and len(block[0].text) <= 15 and \
+                not block[0].text.endswith(("、", "，")) and not ends_sentence(block[0].text) and \
+                not all(b.headlike for b in block):
+            return True
+        if self._isolated_head(k):
+            text = "".join(b.text for b in block)
+            return self._later_twin(text, k + len(block))
+        return False
+
+    def _later_twin(self, text: str, after: int) -> bool:
+        target = squash(text)
+        return len(target) >= 4 and any(
+            line.text and squash(line.body or line.text).startswith(target) for line in self.r.lines[after:])
 
     def _earlier_twin(self, text: str, before: int) -> Line | None:
         """The first earlier line printing the same text (spaces aside), for a heading printed twice."""
@@ -326,6 +369,15 @@ class Drafter:
         if line.cells:
             return self._cells(i, line)
         if line.label:
+            k = self.r.next_nonblank(i + 1)
+            block = self.r.block(k)
+            if block and all(_plain(b) for b in block) and "/" in "".join(b.text for b in block) and \
+                    self.container is not None and "items" in self.container and self.project is None:
+                # A measure's main projects in short, separated by slashes: its summary items.
+                for part in "".join(b.text for b in block).split("/"):
+                    if part.strip():
+                        self.container["items"].append(part.strip())
+                return k + len(block) - 1
             self.after_label = True
             if self.org_chapter:
                 self.org_chapter = False
@@ -355,7 +407,7 @@ class Drafter:
             text, last = self._item_text(i, line.text)
             self._dash_item(line, text)
             return last
-        if self._mascot(i, line):
+        if self._mascot(i, line) or self._symbol(line):
             return i
         return self._plain_block(i, line)
 
@@ -380,6 +432,14 @@ class Drafter:
                     measure["items"].extend(pend["items"])
                     measure["projects"].extend(pend["projects"])
                 existing = measure
+                k = self.r.next_nonblank(last + 1)
+                nxt = self.r.at(k)
+                if "tagline" not in measure and nxt is not None and _plain(nxt) and nxt.text.startswith("～") \
+                        and nxt.text.endswith("～"):
+                    measure = {key: value for key, value in measure.items() if key != "tagline"}
+                    existing["tagline"] = nxt.text
+                    _move_after(existing, "tagline", "title")
+                    last = k
             self.measure = existing
             self._open(existing)
             self.after_label = False
@@ -403,6 +463,13 @@ class Drafter:
         while j < self.r.n and _plain(self.r.lines[j]) and not self.r.lines[j].headlike:
             parts.append(self.r.lines[j].text)
             j += 1
+        # Wrapped across a blank line while the sentence is unfinished.
+        if j + 1 < self.r.n and self.r.lines[j].blank and _plain(self.r.lines[j + 1]) and \
+                not self.r.lines[j + 1].headlike and not ends_sentence(parts[-1]):
+            j += 1
+            while j < self.r.n and _plain(self.r.lines[j]) and not self.r.lines[j].headlike:
+                parts.append(self.r.lines[j].text)
+                j += 1
         # A last short wrapped line ending the sentence.
         if j < self.r.n and _plain(self.r.lines[j]) and ends_sentence(self.r.lines[j].text) and \
                 not ends_sentence(parts[-1]):
@@ -420,6 +487,11 @@ class Drafter:
                     self.after_label and line.headlike:
                 self._new_project(line, text, line.bullet)
                 self.project = None  # the next ・ is a project of its own too
+                nxt = self.r.at(last + 1)
+                if nxt is None or nxt.blank or not (nxt.bullet in ("・", "･") or nxt.dash):
+                    # A list of project names closes the measure's box: what follows is not its.
+                    self._open(None)
+                    self.measure = None
                 return last
             if self.project is None and self.container is None:
                 return last
@@ -436,11 +508,9 @@ class Drafter:
             heading = self._heading_above(i)
             if heading is not None:
                 self._unnumbered(line, heading)
-        elif self.container is not None and self.container.get("_kind") in ("unnumbered", "banner"):
-            pass
         else:
             heading = self._heading_above(i)
-            if heading is not None and self.project is not None and heading.no > (self.project.get("line") or 0):
+            if heading is not None:
                 self._unnumbered(line, heading)
         self._new_project(line, body, line.bullet)
         return last
@@ -453,13 +523,17 @@ class Drafter:
             if line.blank or line.label:
                 j -= 1
                 continue
-            if _plain(line) and line.headlike and self._isolated_head(j) and not self._used(line):
+            prev = self.r.at(j - 1)
+            if _plain(line) and line.headlike and (prev is None or prev.blank) and not self._is_container_title(line):
                 return line
             return None
         return None
 
-    def _used(self, line: Line) -> bool:
-        return False
+    def _is_container_title(self, line: Line) -> bool:
+        container = self.container
+        if container is None or "title" not in container:
+            return False
+        return container.get("line") == line.no or squash(container["title"]) == squash(line.text)
 
     def _dash_item(self, line: Line, text: str) -> None:
         if self.project is not None or self.container is not None:
@@ -481,24 +555,43 @@ class Drafter:
                     self.operation.append(item)
                     self._open(item)
                 return last
-            if nxt is not None and (nxt.label or (nxt.bullet is not None and nxt.bullet not in "・･")):
-                # A heading above a list of projects: handled when the projects come.
+            if nxt is not None and nxt.label:
+                k = r.next_nonblank(k + 1)
+                nxt = r.at(k)
+                if nxt is not None and nxt.bullet is not None and nxt.bullet not in "・･":
+                    return last  # a heading above a list of projects: handled when they come
+                if self._later_twin(text, last + 1):
+                    return last
+                self._add_caption(text)
                 return last
-            container = self.container if self.container is not None and "projects" in self.container else None
+            if nxt is not None and nxt.bullet is not None and nxt.bullet not in "・･":
+                return last
+            if _COLUMN.search(text) and nxt is not None and (_plain(nxt) or nxt.dash or nxt.bullet):
+                column = {"title": text, "description": [], "items": [], "captions": [], "line": line.no}
+                if self.measure is not None and self.measure.get("number"):
+                    column["measure"] = self.measure["number"]
+                self.columns.append(column)
+                self._open(column)
+                return last
+            container = self.container if self.container is not None and "projects" in self.container \
+                and not self.container.get("_pending") else None
             if heading_of_bullets:
                 if container is None:
-                    self.pending.append({"title": text, "line": line.no, "items": [], "projects": []})
+                    self.pending.append({"title": text, "line": line.no, "items": [], "projects": [],
+                                         "_pending": True})
                     self._open(self.pending[-1])
                     self.project = None
                     return last
                 self._new_project(line, text, None)
                 return last
+            if self._later_twin(text, last + 1):
+                # A heading printed again later (a list printed before its details): a heading.
+                return last
             follows_text = nxt is not None and _plain(nxt) and not self._isolated_head(k)
-            if follows_text and container is not None and \
-                    (container["projects"] or container["description"] or self.after_label):
+            if follows_text and container is not None and (container["projects"] or self.after_label):
                 self._new_project(line, text, None)
                 return last
-            if container is not None or self.project is not None:
+            if not self._heads_something(k):
                 self._add_caption(text)
             return last
         # A heading directly above its running text (no blank between) in the organisation chapter.
@@ -574,6 +667,16 @@ class Drafter:
         if not name or len(name) > 20:
             return False
         self.mascots.append({"key": f"mascot-{len(self.mascots) + 1}", "name": name, "role": role, "line": line.no})
+        return True
+
+    def _symbol(self, line: Line) -> bool:
+        """区の花：… and 区の木：…, the ward's flower and tree."""
+        match = _SYMBOL.match(line.text)
+        if not match:
+            return False
+        kind = "flower" if match.group(1) == "花" else "tree"
+        self.symbols[f"{kind}_printed"] = line.text
+        self.symbols[kind] = match.group(2)
         return True
 
     def _contact(self, i: int) -> int:
@@ -718,12 +821,17 @@ class Drafter:
         if self.contacts:
             record["contacts"] = self.contacts
             self._todo(("contacts",), "give each contact point a key; leave personal names out")
+        if self.symbols:
+            order = ("flower_printed", "flower", "tree_printed", "tree")
+            record["ward_symbols"] = {key: self.symbols[key] for key in order if key in self.symbols}
         if self.bureau_rows:
             record["bureau_projects"] = self.bureau_rows
             self._todo(("bureau_projects",), "check the bureau keys (graph/reference/bureaus.yaml) "
                        "suggested by the printed bureau names")
         if self.notices:
             record["notices"] = self.notices
+        if self.columns:
+            plan["columns"] = [_prune(c) for c in self.columns]
         return Draft(record, self.todos)
 
     def _first_heading(self) -> str:
@@ -738,6 +846,19 @@ class Drafter:
         if "（報告）" in text or "(報告)" in text:
             return "report"
         return "policy"
+
+
+def _move_after(node: dict, key: str, after: str) -> None:
+    """Keep the schema's field order when a field is found late."""
+    items = list(node.items())
+    value = node[key]
+    node.clear()
+    for k, v in items:
+        if k == key:
+            continue
+        node[k] = v
+        if k == after:
+            node[key] = value
 
 
 def _entity_words(measure: dict) -> str:

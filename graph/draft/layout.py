@@ -38,7 +38,7 @@ _BULLET = re.compile(rf"^([{HEAD_BULLETS}{ITEM_BULLETS}])[ 　]*(\S.*)$")
 _NOTE = re.compile(rf"^[{NOTE_MARKS}][ 　]*(\S.*)$")
 _CAPTION_BRACKETS = re.compile(r"^[<＜〈]([^<>＜＞〈〉]+)[>＞〉]$")
 # Labels that introduce a list rather than name an entity (主な取組, 【主な事業・取組】, 主な事業).
-_LABEL = re.compile(r"^[【\[［(（]?(主な(事業|取組|取り組み)[・、]?(事業|取組|取り組み)?|主要事業|重点(事業|取組))[】\]］)）]?$")
+_LABEL = re.compile(r"^(【?参考】?)?[【\[［(（]?(主な(事業|取組|取り組み)[・、]?(事業|取組|取り組み)?|主要事業|重点(事業|取組))[】\]］)）]?$")
 SENTENCE_END = "。．！？!?"
 
 HEADING_MAX = 60
