@@ -1,4 +1,4 @@
-"""The `kusei` command: build the graph, serve it."""
+"""The `kusei` command: build the graph, serve it, draft a record for a new plan."""
 
 from __future__ import annotations
 
@@ -166,6 +166,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draft(args: argparse.Namespace) -> int:
+    from kusei.graph.draft.command import DraftError, draft_document, summary
+
+    try:
+        result = draft_document(Path(args.source), args.ward, args.year, sources=Path(args.sources_dir),
+                                records=Path(args.records_dir))
+    except DraftError as exc:
+        print(f"kusei draft: {exc}", file=sys.stderr)
+        return 1
+    print(summary(result))
+    return 0 if result.not_found == 0 else 1
+
+
+def _add_draft_parser(sub: argparse._SubParsersAction) -> None:
+    from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
+
+    helptext = "draft a record from a plan's PDF, HTML page or text (graph/ADDING_A_PLAN.md)"
+    p = sub.add_parser("draft", help=helptext, description=helptext)
+    p.add_argument("source", help="the document: .pdf, .html or .txt")
+    p.add_argument("--ward", required=True, help="the ward's 6-digit code (graph/reference/wards.yaml)")
+    p.add_argument("--year", type=int, default=None, help="the fiscal year, when the document does not print it")
+    p.add_argument("--sources-dir", default=str(SOURCES_DIR), help="where the text goes (default: graph/sources)")
+    p.add_argument("--records-dir", default=str(RECORDS_DIR), help="where the record goes (default: graph/records)")
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = Settings.model_fields
     parser = argparse.ArgumentParser(prog="kusei", description=__doc__)
@@ -178,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
             info = defaults[field]
             p.add_argument(flag, default=None, help=f"{info.description} (KUSEI_{field.upper()}; default: "
                                                     f"{info.default or 'none'})")
+    _add_draft_parser(sub)
     serve = sub.choices["serve"]
     for flag, field, kind in (("--host", "host", str), ("--port", "port", int), ("--workers", "workers", int),
                               ("--timeout", "query_timeout", float), ("--rate-limit", "rate_limit", str),
@@ -193,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "serve": cmd_serve}[args.command](args)
+        return {"build": cmd_build, "serve": cmd_serve, "draft": cmd_draft}[args.command](args)
     except SettingsError as exc:
         print(f"kusei {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -242,8 +242,8 @@ class Drafter:
         measure: dict[str, Any] = {"number": number, "title": title}
         if tagline:
             measure["tagline"] = tagline
-        measure.update({"description": [], "items": [], "mtp_basic_strategy": [], "policy_areas": [],
-                        "projects": [], "captions": [], "line": hint})
+        measure.update({"line": hint, "description": [], "items": [], "mtp_basic_strategy": [], "policy_areas": [],
+                        "projects": [], "captions": []})
         self.measures.append(measure)
         return measure
 

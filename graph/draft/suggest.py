@@ -90,3 +90,20 @@ def mtp_reference(printed: str) -> dict[str, Any]:
     if policies := re.search(r"政策\s*([0-9０-９・,、]+)", printed):
         ref["policies"] = [int(p) for p in re.split(r"[・,、]", policies.group(1)) if p]
     return ref
+
+
+def ward_name(code: str) -> str | None:
+    for ward in _table("wards.yaml")["wards"]:
+        if ward["code"] == code:
+            return str(ward["name"])
+    return None
+
+
+def ward_named(text: str) -> str | None:
+    """The code of the ward the text names most often (None when it names none)."""
+    counts = []
+    for ward in _table("wards.yaml")["wards"]:
+        n = text.count(ward["name"])
+        if n:
+            counts.append((-n, ward["code"]))
+    return min(counts)[1] if counts else None
