@@ -30,8 +30,10 @@ from kusei.graph.draft.layout import Line, ends_sentence, read_lines, squash
 
 _MTP = re.compile(r"[<＜〈](中期計画[:：][^<>＜＞〈〉]*)[>＞〉]")
 _ERA_YEAR = re.compile(r"(令和|平成)([0-9０-９]{1,2}|元)年度")
-_TAGLINE = re.compile(r"^(.*\S)[ 　]*(～[^～]+～)$")
-_TITLED_ITEM = re.compile(r"^(.+?\S)[ 　]+～[ 　]+(\S.+)$")
+# ～ (U+FF5E) as most text prints it; 〜 (U+301C) as a PDF's CID font may map the same glyph.
+WAVES = ("～", "〜")
+_TAGLINE = re.compile(r"^(.*\S)[ 　]*([～〜][^～〜]+[～〜])$")
+_TITLED_ITEM = re.compile(r"^(.+?\S)[ 　]+[～〜][ 　]+(\S.+)$")
 _SECTION = re.compile(r"《([^》]+)》\s*(.*)")
 _MASCOT_ROLE = re.compile(r"^(.*?(マスコットキャラクター|マスコット|キャラクター|大使))[ 　]*(.*)$")
 _CONTACT_HEAD = re.compile(r"問(い)?合(わ)?せ")
@@ -165,7 +167,7 @@ class Drafter:
         nxt, after = self.r.at(i + 1), self.r.at(i + 2)
         if (nxt is not None and _plain(nxt) and nxt.headlike and len(nxt.text) <= 12
                 and nxt.text[-1] not in "、，," and (after is None or after.blank)
-                and not ends_sentence(body) and not body.endswith("～")):
+                and not ends_sentence(body) and not body.endswith(WAVES)):
             return body + nxt.text, i + 1
         return body, i
 
@@ -250,7 +252,7 @@ class Drafter:
     @staticmethod
     def _split_tagline(title: str) -> tuple[str, str | None]:
         match = _TAGLINE.match(title)
-        if match and not match.group(1).endswith("～"):
+        if match and not match.group(1).endswith(WAVES):
             return match.group(1), match.group(2)
         return title, None
 
@@ -434,8 +436,8 @@ class Drafter:
                 existing = measure
                 k = self.r.next_nonblank(last + 1)
                 nxt = self.r.at(k)
-                if "tagline" not in measure and nxt is not None and _plain(nxt) and nxt.text.startswith("～") \
-                        and nxt.text.endswith("～"):
+                if "tagline" not in measure and nxt is not None and _plain(nxt) and nxt.text.startswith(WAVES) \
+                        and nxt.text.endswith(WAVES):
                     measure = {key: value for key, value in measure.items() if key != "tagline"}
                     existing["tagline"] = nxt.text
                     _move_after(existing, "tagline", "title")
@@ -718,7 +720,7 @@ class Drafter:
             # A title with its ～subtitle～ on the next line, before the measures.
             for index, line in enumerate(r.lines[:-1]):
                 nxt = r.lines[index + 1]
-                if _plain(line) and line.headlike and nxt.text.startswith("～") and nxt.text.endswith("～"):
+                if _plain(line) and line.headlike and nxt.text.startswith(WAVES) and nxt.text.endswith(WAVES):
                     goal = self._goal_at(index)
                     break
         self.goal = goal
@@ -728,7 +730,7 @@ class Drafter:
         block = r.block(k)
         title_lines = [block[0]]
         for line in block[1:]:
-            if line.text.startswith("～") or not line.headlike or not _plain(line):
+            if line.text.startswith(WAVES) or not line.headlike or not _plain(line):
                 break
             title_lines.append(line)
         title = "".join(line.text for line in title_lines)
@@ -737,7 +739,7 @@ class Drafter:
         j = k + len(title_lines)
         nxt_index = j if j < k + len(block) else r.next_nonblank(j)
         nxt = r.at(nxt_index)
-        if subtitle is None and nxt is not None and nxt.text.startswith("～"):
+        if subtitle is None and nxt is not None and nxt.text.startswith(WAVES):
             subtitle = nxt.text
             j = nxt_index + 1
         if subtitle:

@@ -1,8 +1,7 @@
 """A document as a contributor finds it → its text, one printed line per line.
 
-PDF: pdfminer.six (chosen by measurement on Japanese two-column pages, bench/draft.md): its
-layout analysis groups characters into text boxes, so the lines of two columns printed side by
-side come out column by column instead of interleaved. HTML: the standard library's
+PDF: pdfminer.six for the characters and their positions, with our own reading order for
+columns (chosen by measurement on Japanese two-column pages, bench/draft.md). HTML: the standard library's
 html.parser, enough for headings, paragraphs, lists and tables and no new dependency;
 headings are written as ``# …`` and list items as ``- …`` (markup the record checker removes),
 table rows as their cells separated by tabs. Text files are read as they are.
@@ -49,18 +48,88 @@ def _read_text(path: Path) -> str:
 
 
 def pdf_text(path: Path) -> str:
-    from pdfminer.high_level import extract_text
-    from pdfminer.layout import LAParams
-    from pdfminer.pdfparser import PDFSyntaxError
+    """The lines of a PDF in reading order, columns one after the other.
 
+    pdfminer.six finds the text lines and their boxes; the order is ours: a page is cut into
+    bands at the lines that run across the gutter, and within a band the left column is read
+    before the right one (bench/draft.md: the libraries' own orders interleave two columns drawn
+    line by line across the page). A gap wider than a line's height is a blank line.
+    """
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LAParams, LTTextContainer, LTTextLine
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psparser import PSException
+
+    pages: list[str] = []
     try:
-        # boxes_flow=None orders text boxes top-down then left-right within each column band;
-        # line_margin keeps a paragraph's lines in one box.
-        text = extract_text(str(path), laparams=LAParams(line_margin=0.5, boxes_flow=0.5))
-    except (PDFSyntaxError, ValueError, KeyError) as exc:
+        for page in extract_pages(str(path), laparams=LAParams(line_margin=0.3)):
+            lines = []
+            for box in page:
+                if isinstance(box, LTTextContainer):
+                    for line in box:
+                        if isinstance(line, LTTextLine) and line.get_text().strip():
+                            lines.append(_PdfLine(line.x0, line.x1, line.y0, line.y1, line.get_text().strip("\n")))
+            pages.append("\n".join(_reading_order(lines, page.width)))
+    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as exc:
         raise ExtractError(f"{path.name}: not a readable PDF ({exc})") from exc
-    # pdfminer ends each page with a form feed.
-    return text.replace("\f", "\n\n")
+    return "\n\n".join(pages)
+
+
+class _PdfLine:
+    __slots__ = ("x0", "x1", "y0", "y1", "text")
+
+    def __init__(self, x0: float, x1: float, y0: float, y1: float, text: str) -> None:
+        self.x0, self.x1, self.y0, self.y1, self.text = x0, x1, y0, y1, text
+
+
+def _gutter(lines: list[_PdfLine], width: float) -> float | None:
+    """The x of an empty vertical band near the middle with text on both sides, if any."""
+    best = None
+    for step in range(30, 71):
+        x = width * step / 100
+        left = sum(1 for line in lines if line.x1 <= x)
+        right = sum(1 for line in lines if line.x0 >= x)
+        across = sum(1 for line in lines if line.x0 < x < line.x1)
+        if left >= 3 and right >= 3 and across <= max(2, len(lines) // 10):
+            score = (across, abs(step - 50))
+            if best is None or score < best[0]:
+                best = (score, x)
+    return best[1] if best else None
+
+
+def _reading_order(lines: list[_PdfLine], width: float) -> list[str]:
+    lines = sorted(lines, key=lambda line: (-line.y1, line.x0))
+    gutter = _gutter(lines, width)
+    ordered: list[list[_PdfLine]] = []
+    if gutter is None:
+        ordered = [lines]
+    else:
+        band_left: list[_PdfLine] = []
+        band_right: list[_PdfLine] = []
+        for line in lines:
+            if line.x0 < gutter < line.x1:
+                ordered += [band_left, band_right, [line]]
+                band_left, band_right = [], []
+            elif line.x1 <= gutter:
+                band_left.append(line)
+            else:
+                band_right.append(line)
+        ordered += [band_left, band_right]
+    out: list[str] = []
+    for run in ordered:
+        if not run:
+            continue
+        heights = sorted(line.y1 - line.y0 for line in run)
+        height = heights[len(heights) // 2]
+        if out:
+            out.append("")
+        previous = None
+        for line in run:
+            if previous is not None and previous.y0 - line.y1 > 0.6 * height:
+                out.append("")
+            out.append(line.text)
+            previous = line
+    return out
 
 
 _BLOCK = {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "figure",
