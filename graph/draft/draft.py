@@ -434,14 +434,13 @@ class Drafter:
                     measure["items"].extend(pend["items"])
                     measure["projects"].extend(pend["projects"])
                 existing = measure
-                k = self.r.next_nonblank(last + 1)
-                nxt = self.r.at(k)
-                if "tagline" not in measure and nxt is not None and _plain(nxt) and nxt.text.startswith(WAVES) \
-                        and nxt.text.endswith(WAVES):
-                    measure = {key: value for key, value in measure.items() if key != "tagline"}
-                    existing["tagline"] = nxt.text
-                    _move_after(existing, "tagline", "title")
-                    last = k
+            k = self.r.next_nonblank(last + 1)
+            nxt = self.r.at(k)
+            if "tagline" not in existing and nxt is not None and _plain(nxt) and nxt.text.startswith(WAVES) \
+                    and nxt.text.endswith(WAVES):
+                existing["tagline"] = nxt.text
+                _move_after(existing, "tagline", "title")
+                last = k
             self.measure = existing
             self._open(existing)
             self.after_label = False
@@ -518,15 +517,21 @@ class Drafter:
         return last
 
     def _heading_above(self, i: int) -> Line | None:
-        """The isolated heading just above a project bullet (labels skipped), if any."""
+        """The heading of a group of projects just above a project bullet: a short line that starts
+        a block and either stands above a label (主な事業) or was printed before (a list printed
+        before its details). A short line with neither is a caption of what precedes it."""
         j = i - 1
+        labelled = False
         while j >= 0:
             line = self.r.lines[j]
             if line.blank or line.label:
+                labelled = labelled or line.label
                 j -= 1
                 continue
             prev = self.r.at(j - 1)
-            if _plain(line) and line.headlike and (prev is None or prev.blank) and not self._is_container_title(line):
+            if _plain(line) and line.headlike and (prev is None or prev.blank) and \
+                    not self._is_container_title(line) and \
+                    (labelled or self._earlier_twin(line.text, j) is not None):
                 return line
             return None
         return None
@@ -566,8 +571,9 @@ class Drafter:
                     return last
                 self._add_caption(text)
                 return last
-            if nxt is not None and nxt.bullet is not None and nxt.bullet not in "・･":
-                return last
+            if nxt is not None and nxt.bullet is not None and nxt.bullet not in "・･" and \
+                    self._heading_above(k) is not None:
+                return last  # the heading of the projects that follow: handled when they come
             if _COLUMN.search(text) and nxt is not None and (_plain(nxt) or nxt.dash or nxt.bullet):
                 column = {"title": text, "description": [], "items": [], "captions": [], "line": line.no}
                 if self.measure is not None and self.measure.get("number"):
@@ -587,7 +593,10 @@ class Drafter:
                 self._new_project(line, text, None)
                 return last
             if self._later_twin(text, last + 1):
-                # A heading printed again later (a list printed before its details): a heading.
+                # A heading printed again later (a list printed before its details): a group of its
+                # own starts here, so what follows is not the open measure's.
+                self._open(None)
+                self.measure = None
                 return last
             follows_text = nxt is not None and _plain(nxt) and not self._isolated_head(k)
             if follows_text and container is not None and (container["projects"] or self.after_label):
