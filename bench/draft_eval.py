@@ -11,7 +11,6 @@ measured by tests/unit/test_draft_layouts.py with the same comparison.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ruamel.yaml import YAML
 

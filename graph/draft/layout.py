@@ -30,7 +30,8 @@ NOTE_MARKS = "★☆※"
 _CHAPTER = re.compile(r"^(Ⅰ|Ⅱ|Ⅲ|Ⅳ|Ⅴ|Ⅵ|III|II|IV|VI|I|V)[ 　.．、]\s*(\S.*)$")
 # A digit number is followed by a separator, or directly by a character that does not continue
 # a quantity (年, 月, %, 人 …), so "100年" and "25年度に" are not numbered lines.
-_DIGIT = re.compile(r"^([0-9０-９]{1,2})(?:[.．][ 　]*|[ 　]+|(?=[^0-9０-９.．,，、年月日度%％号回人万千億時分歳箇ヶか件期代世区校所階～~\-－:：/／)）]))(\S.*)$")
+_NOT_AFTER_NUMBER = "0-9０-９.．,，、年月日度%％号回人万千億時分歳箇ヶか件期代世区校所階～~\\-－:：/／)）"
+_DIGIT = re.compile(rf"^([0-9０-９]{{1,2}})(?:[.．][ 　]*|[ 　]+|(?=[^{_NOT_AFTER_NUMBER}]))(\S.*)$")
 _PAREN = re.compile(r"^[（(]([0-9０-９]{1,2})[)）][ 　]*(\S.*)$")
 _CIRCLED = re.compile(rf"^([{CIRCLED}])[ 　]*(\S.*)$")
 _KANJI = re.compile(r"^([一二三四五六七八九十]{1,2})[、．.　 ][ 　]*(\S.*)$")
@@ -38,7 +39,11 @@ _BULLET = re.compile(rf"^([{HEAD_BULLETS}{ITEM_BULLETS}])[ 　]*(\S.*)$")
 _NOTE = re.compile(rf"^[{NOTE_MARKS}][ 　]*(\S.*)$")
 _CAPTION_BRACKETS = re.compile(r"^[<＜〈]([^<>＜＞〈〉]+)[>＞〉]$")
 # Labels that introduce a list rather than name an entity (主な取組, 【主な事業・取組】, 主な事業).
-_LABEL = re.compile(r"^(【?参考】?)?[【\[［(（]?(主な(事業|取組|取り組み)[・、]?(事業|取組|取り組み)?|主要事業|重点(事業|取組))[】\]］)）]?$")
+_LABEL = re.compile(
+    r"^(【?参考】?)?[【\[［(（]?"
+    r"(主な(事業|取組|取り組み)[・、]?(事業|取組|取り組み)?|主要事業|重点(事業|取組))"
+    r"[】\]］)）]?$"
+)
 SENTENCE_END = "。．！？!?"
 
 HEADING_MAX = 60
