@@ -416,13 +416,17 @@ class Drafter:
     def _is_plan_title(self, line: Line) -> bool:
         return "運営方針" in line.text and len(line.text) <= 40
 
+    def _operation_item(self, title: str, line_no: int, number: str | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {"group": self.chapter[1] if self.chapter else None, "number": number, "title": title,
+                                "description": [], "items": [], "line": line_no}
+        self.operation.append(item)
+        self._open(item)
+        return item
+
     def _numbered(self, i: int, line: Line) -> int:
         body, last = self._title_with_continuation(i, line.body)
         if self.org_chapter and not self._find_measure(line.number, body):
-            item = {"group": self.chapter[1] if self.chapter else None, "number": line.number, "title": body,
-                    "description": [], "items": [], "line": line.no}
-            self.operation.append(item)
-            self._open(item)
+            self._operation_item(body, line.no, line.number)
             return last
         if line.style == self.measure_style:
             self.org_chapter = False
@@ -479,7 +483,7 @@ class Drafter:
         return "".join(parts), j - 1
 
     def _bulleted(self, i: int, line: Line) -> int:
-        if line.bullet in "・･":
+        if line.bullet is not None and line.bullet in "・･":
             text, last = self._item_text(i, line.body)
             if self.org_chapter:
                 self._add_item(text)
@@ -500,10 +504,7 @@ class Drafter:
             return last
         body, last = self._title_with_continuation(i, line.body)
         if self.org_chapter:
-            item = {"group": self.chapter[1] if self.chapter else None, "title": body, "description": [],
-                    "items": [], "line": line.no}
-            self.operation.append(item)
-            self._open(item)
+            self._operation_item(body, line.no)
             return last
         if self.container is None or "projects" not in self.container:
             heading = self._heading_above(i)
@@ -557,10 +558,7 @@ class Drafter:
             heading_of_bullets = nxt is not None and (nxt.dash or (nxt.bullet is not None and nxt.bullet in "・･"))
             if self.org_chapter:
                 if nxt is not None and (_plain(nxt) or nxt.dash):
-                    item = {"group": self.chapter[1] if self.chapter else None, "title": text, "description": [],
-                            "items": [], "line": line.no}
-                    self.operation.append(item)
-                    self._open(item)
+                    self._operation_item(text, line.no)
                 return last
             if nxt is not None and nxt.label:
                 k = r.next_nonblank(k + 1)
@@ -609,10 +607,7 @@ class Drafter:
         block = r.block(i)
         if self.org_chapter and len(block) >= 2 and line.headlike and len(line.text) <= 20 and \
                 not ends_sentence(line.text):
-            item = {"group": self.chapter[1] if self.chapter else None, "title": line.text, "description": [],
-                    "items": [], "line": line.no}
-            self.operation.append(item)
-            self._open(item)
+            item = self._operation_item(line.text, line.no)
             text, last = self._paragraph(i + 1)
             item["description"].append(text)
             return last
@@ -722,8 +717,8 @@ class Drafter:
         goal: dict[str, Any] | None = None
         if start is not None:
             k = r.next_nonblank(start + 1)
-            line = r.at(k)
-            if line is not None and _plain(line) and line.headlike or (line is not None and line.heading):
+            found = r.at(k)
+            if found is not None and (_plain(found) and found.headlike or found.heading):
                 goal = self._goal_at(k)
         if goal is None:
             # A title with its ～subtitle～ on the next line, before the measures.
