@@ -2,15 +2,21 @@
 
     python bench/draft_eval.py              # the committed documents (graph/sources vs graph/records)
     python bench/draft_eval.py --misses     # also list what each draft got wrong
+    python bench/draft_eval.py --layouts    # the test plan in other layouts (text, HTML, PDF)
 
 Each committed document's text is drafted as `kusei draft` would draft it and compared with its
-committed record (kusei.graph.draft.score). The generated test documents of other layouts are
-measured by tests/unit/test_draft_layouts.py with the same comparison.
+committed record (kusei.graph.draft.score). With --layouts, the plan written for the tests
+(tests/unit/draft_plans.py) is printed in each layout, drafted through `kusei draft`'s own code
+(extraction included) into a temporary directory, and compared with its expected record;
+tests/unit/test_draft.py asserts the targets on the same drafts.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from pathlib import Path
 
 from ruamel.yaml import YAML
 
@@ -35,10 +41,46 @@ def table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def layouts() -> list[tuple[str, dict]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "unit"))
+    import draft_plans
+
+    from kusei.graph.draft.command import draft_document
+
+    yaml = YAML(typ="safe", pure=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        documents: list[tuple[str, Path, dict]] = []
+        for layout in draft_plans.TEXT_LAYOUTS:
+            path = work / f"{layout.name}.txt"
+            path.write_text("\n".join(draft_plans.text_lines(layout)) + "\n", encoding="utf-8")
+            documents.append((f"text {layout.name}", path,
+                              draft_plans.expected(layout.numbering, projects_as_list=layout.bullet == "・")))
+        path = work / "plan.html"
+        path.write_text(draft_plans.html_page(), encoding="utf-8")
+        documents.append(("HTML page", path, draft_plans.expected("dot")))
+        for columns in (1, 2):
+            path = work / f"plan-{columns}.pdf"
+            draft_plans.write_pdf(path, columns=columns)
+            documents.append((f"PDF, {columns} column{'s' if columns > 1 else ''}", path,
+                              draft_plans.expected("fullwidth", with_bureaus=False)))
+        for index, (name, path, expected) in enumerate(documents):
+            result = draft_document(path, draft_plans.WARD, sources=work / f"s{index}", records=work / f"r{index}")
+            draft = yaml.load(result.record.read_text(encoding="utf-8"))
+            rows.append((f"{name} ({result.not_found} not found)", compare(draft, expected, SourceText(result.source))))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true")
+    parser.add_argument("--layouts", action="store_true")
     args = parser.parse_args()
+    if args.layouts:
+        print("(matched/drafted/expected)")
+        print(table(layouts()))
+        return 0
     yaml = YAML(typ="safe", pure=True)
     rows = []
     for record_path in sorted(RECORDS_DIR.glob("*.yaml")):

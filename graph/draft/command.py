@@ -97,18 +97,27 @@ def draft_document(document: Path, ward: str, year: int | None = None, *, source
                        {"extract": extracted - started, "draft": drafted - extracted, "check": checked - drafted})
 
 
+def _shown(path: Path) -> str:
+    """A path as a contributor typed it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def summary(result: DraftResult, show_uncovered: int = 15) -> str:
+    record = _shown(result.record)
     lines = [
-        f"wrote {result.source}",
-        f"wrote {result.record}",
+        f"wrote {_shown(result.source)}",
+        f"wrote {record}",
         "drafted: " + ", ".join(f"{n} {name}" for name, n in result.counts.items() if n),
         f"printed texts: {result.texts} drafted, {result.not_found} not found in the document",
-        f"TODOs left: {result.todos} (grep -n TODO {result.record})",
+        f"TODOs left: {result.todos} (grep -n TODO {record})",
         f"printed lines not covered by any drafted text: {len(result.uncovered)}",
     ]
     for no, text in result.uncovered[:show_uncovered]:
         lines.append(f"  {result.source.name}:{no}: {text[:60]}")
     if len(result.uncovered) > show_uncovered:
         lines.append(f"  … {len(result.uncovered) - show_uncovered} more")
-    lines.append(f"next: fill the TODOs, then python -m kusei.graph.input.verify {result.record}")
+    lines.append(f"next: fill the TODOs, then python -m kusei.graph.input.verify {record}")
     return "\n".join(lines)
