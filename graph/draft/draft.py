@@ -469,8 +469,12 @@ class Drafter:
             parts.append(self.r.lines[j].text)
             j += 1
         # Wrapped across a blank line while the sentence is unfinished.
+        last_line = self.r.lines[j - 1]
         if j + 1 < self.r.n and self.r.lines[j].blank and _plain(self.r.lines[j + 1]) and \
-                not self.r.lines[j + 1].headlike and not ends_sentence(parts[-1]):
+                not ends_sentence(parts[-1]) and not last_line.headlike and \
+                (not self.r.lines[j + 1].headlike or _continues(parts[-1], self.r.lines[j + 1].text)):
+            j += 1
+            parts.append(self.r.lines[j].text)
             j += 1
             while j < self.r.n and _plain(self.r.lines[j]) and not self.r.lines[j].headlike:
                 parts.append(self.r.lines[j].text)
