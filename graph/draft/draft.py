@@ -167,7 +167,7 @@ class Drafter:
         nxt, after = self.r.at(i + 1), self.r.at(i + 2)
         if (nxt is not None and _plain(nxt) and nxt.headlike and len(nxt.text) <= 12
                 and nxt.text[-1] not in "、，," and (after is None or after.blank)
-                and not ends_sentence(body) and not body.endswith(WAVES)):
+                and not ends_sentence(body) and not body.endswith(WAVES) and not _MTP.search(body)):
             return body + nxt.text, i + 1
         return body, i
 
@@ -277,7 +277,9 @@ class Drafter:
             project["marker"] = marker
         mtp = _MTP.search(title)
         if mtp:
-            title = _strip_tail_spaces(title[: mtp.start()] + title[mtp.end():])
+            # The reference closes the title: anything after it is not the title's (and a title
+            # joined across the reference would not be printed in one piece).
+            title = _strip_tail_spaces(title[: mtp.start()])
         project["title"] = title
         project.update({"description": [], "items": []})
         if mtp:
@@ -802,7 +804,10 @@ class Drafter:
             if measure.get("number") is None:
                 self._todo(("plan", "measures", index), "unnumbered: a measure, or a banner above the measures?")
         if not measures:
-            self._todo(("plan", "measures"), "no numbered measures were recognised: write them by hand")
+            # A record needs a measure: the first heading stands in (a printed text), flagged.
+            measures = [{"title": self._first_heading(), "policy_areas": ["ward-office"]}]
+            self._todo(("plan", "measures", 0), "no measures were recognised: this first heading stands in; "
+                       "write the measures by hand")
         plan["measures"] = measures
         if self.operation:
             plan["operation"] = [_prune(o) for o in self.operation]

@@ -155,3 +155,42 @@ def test_the_score_sees_a_missing_measure_and_a_wrong_parent() -> None:
     assert scores["measures"].recall == 3 / 4 and scores["measures"].precision == 1.0
     # The moved projects are found under the wrong measure: neither precise nor recalled.
     assert scores["projects"].matched == 7 and scores["projects"].drafted == 9 and scores["projects"].expected == 9
+
+
+def test_a_document_without_recognisable_structure_still_gives_a_loadable_draft(tmp_path: Path) -> None:
+    document = tmp_path / "notes.txt"
+    document.write_text("区役所からのお知らせ\n\n窓口の受付時間が変わります。\n", encoding="utf-8")
+    result = draft_document(document, draft_plans.WARD, sources=tmp_path / "s", records=tmp_path / "r")
+    assert result.not_found == 0
+    text = result.record.read_text(encoding="utf-8")
+    assert "no measures were recognised" in text and "no fiscal year" in text
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_drafts_of_shuffled_documents_only_hold_printed_text(seed: int, tmp_path: Path) -> None:
+    """Blocks of the committed documents in a random order: whatever the draft makes of them, it
+    loads and every text it holds is printed in the document."""
+    import random
+
+    rng = random.Random(seed)
+    blocks = []
+    for path in sorted(SOURCES_DIR.glob("*.txt")):
+        blocks += [b for b in path.read_text(encoding="utf-8").split("\n\n") if b.strip()]
+    document = tmp_path / "mixed.txt"
+    document.write_text("\n\n".join(rng.sample(blocks, 60)) + "\n", encoding="utf-8")
+    result = draft_document(document, draft_plans.WARD, sources=tmp_path / "s", records=tmp_path / "r")
+    record, lines = load_record(result.record)
+    _, problems = locate_all(record, lines, SourceText(result.source), result.record.name)
+    assert problems == [], "\n".join(map(str, problems))
+
+
+def test_a_medium_term_plan_reference_closes_the_project_title() -> None:
+    # Found by shuffling the documents: a short line after the reference was taken as the rest of
+    # the title, and the title joined across the reference was not printed in one piece.
+    text = "\n".join(["1 地域の魅力づくり", "", "2 安全なまちづくり", "", "1 地域の魅力づくり", "",
+                      "○「農」の魅力発信<中期計画:テーマ04 戦略7 政策31・32>", "安全で安心な生活環境", "",
+                      "・地元の野菜を紹介します。", ""])
+    project = draft_text(text, draft_plans.WARD).record["plan"]["measures"][0]["projects"][0]
+    assert project["title"] == "「農」の魅力発信"
+    assert project["mtp"] == {"printed": "中期計画:テーマ04 戦略7 政策31・32", "theme": "04", "strategy": 7,
+                              "policies": [31, 32]}
