@@ -41,6 +41,7 @@ _PHONE = re.compile(r"^(電話|TEL|Tel|ＴＥＬ)[ 　]*[:：]?[ 　]*(.+)$")
 _FAX = re.compile(r"^(FAX|Fax|ＦＡＸ|ファクス)[ 　]*[:：]?[ 　]*(.+)$")
 # A featured box: コラム, or a title in 『』 (the schema's Column).
 _COLUMN = re.compile(r"^[<＜【]?コラム|^[^『]{0,20}『[^』]+』$")
+_SECTION_LIST = re.compile(r"^((?:[^\s、。・「」]{2,12}(?:課|室|事務所)[、・]){1,}[^\s、。・「」]{2,12}(?:課|室|事務所))[でがはにの]")
 _SYMBOL = re.compile(r"^区の(花|木)[：:][ 　]*(\S.*)$")
 _ISSUE = re.compile(r"(No\.\s*\d+|\d+月号)")
 
@@ -224,8 +225,10 @@ class Drafter:
 
     def _later_twin(self, text: str, after: int) -> bool:
         target = squash(text)
+        # A bulleted line is an entity of its own (a project named like a caption), not a twin.
         return len(target) >= 4 and any(
-            line.text and squash(line.body or line.text).startswith(target) for line in self.r.lines[after:])
+            line.text and line.bullet is None and squash(line.body or line.text).startswith(target)
+            for line in self.r.lines[after:])
 
     def _earlier_twin(self, text: str, before: int) -> Line | None:
         """The first earlier line printing the same text (spaces aside), for a heading printed twice."""
@@ -403,6 +406,7 @@ class Drafter:
             return self._contact(i)
         if _SECTION.search(line.text) and self._sections_in(line, [line.text]):
             return i
+        self._named_sections(line)
         if line.style is not None and line.headlike:
             return self._numbered(i, line)
         if line.bullet is not None:
@@ -665,6 +669,16 @@ class Drafter:
             self.sections.append(section)
             found = True
         return found
+
+    def _named_sections(self, line: Line) -> None:
+        """Sections named in a list in running text (戸籍課、保険年金課、… で…): names only."""
+        match = _SECTION_LIST.match(line.text)
+        if not match:
+            return
+        for name in re.split(r"[、・]", match.group(1)):
+            key = suggest.section_type(name)
+            if key is not None and all(s["key"] != key for s in self.sections):
+                self.sections.append({"key": key, "name": name, "line": line.no})
 
     def _mascot(self, i: int, line: Line) -> bool:
         match = _MASCOT_ROLE.match(line.text)

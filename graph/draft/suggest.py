@@ -68,7 +68,21 @@ def section_type(name: str) -> str | None:
         if name == type_name or name.endswith(type_name) or name.startswith(type_name):
             if best is None or len(type_name) > len(best[1]):
                 best = (kind["key"], type_name)
+    if best is None:
+        # A variant spelling (子ども家庭支援課 for こども家庭支援課): the longest shared ending of
+        # at least four characters.
+        for kind in _table("section_types.yaml")["types"]:
+            shared = _shared_ending(name, kind["name"])
+            if shared >= 4 and (best is None or shared > len(best[1])):
+                best = (kind["key"], kind["name"][-shared:])
     return best[0] if best else None
+
+
+def _shared_ending(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
 
 
 def perspective(printed: str) -> str | None:
