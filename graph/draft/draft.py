@@ -41,7 +41,9 @@ _PHONE = re.compile(r"^(電話|TEL|Tel|ＴＥＬ)[ 　]*[:：]?[ 　]*(.+)$")
 _FAX = re.compile(r"^(FAX|Fax|ＦＡＸ|ファクス)[ 　]*[:：]?[ 　]*(.+)$")
 # A featured box: コラム, or a title in 『』 (the schema's Column).
 _COLUMN = re.compile(r"^[<＜【]?コラム|^[^『]{0,20}『[^』]+』$")
-_SECTION_LIST = re.compile(r"^((?:[^\s、。・「」]{2,12}(?:課|室|事務所)[、・]){1,}[^\s、。・「」]{2,12}(?:課|室|事務所))[でがはにの]")
+# Two or more section names listed at the start of a sentence: 戸籍課、保険年金課、…で
+_UNIT = r"[^\s、。・「」]{2,12}(?:課|室|事務所)"
+_SECTION_LIST = re.compile(rf"^((?:{_UNIT}[、・])+{_UNIT})[でがはにの]")
 _SYMBOL = re.compile(r"^区の(花|木)[：:][ 　]*(\S.*)$")
 _ISSUE = re.compile(r"(No\.\s*\d+|\d+月号)")
 
@@ -211,8 +213,8 @@ class Drafter:
         nxt = self.r.at(k)
         if nxt is None:
             return False
-        if nxt.cells:
-            return True
+        if nxt.cells or (nxt.style is not None and nxt.value == 1):
+            return True  # the heading of a table, or of a numbered list that starts here
         block = self.r.block(k)
         if len(block) >= 2 and all(_plain(b) for b in block) and len(block[0].text) <= 15 and \
                 not block[0].text.endswith(("、", "，")) and not ends_sentence(block[0].text) and \

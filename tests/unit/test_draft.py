@@ -194,3 +194,20 @@ def test_a_medium_term_plan_reference_closes_the_project_title() -> None:
     assert project["title"] == "「農」の魅力発信"
     assert project["mtp"] == {"printed": "中期計画:テーマ04 戦略7 政策31・32", "theme": "04", "strategy": 7,
                               "policies": [31, 32]}
+
+
+def test_a_plan_written_by_hand_in_another_style_drafts_to_the_targets(tmp_path: Path) -> None:
+    """Written after the rules, by hand, in a style of its own: （１） pillars listed before their
+    details, ① projects with indented text broken mid-word, ＜＞ captions, a contact point."""
+    here = Path(__file__).parent / "draft_docs"
+    result = draft_document(here / "tsuzuki_r9.txt", "141186", sources=tmp_path / "s", records=tmp_path / "r")
+    assert result.not_found == 0
+    draft = _load(result.record)
+    source = SourceText(result.source)
+    _assert_targets(draft, _load(here / "tsuzuki_r9.expected.yaml"), source, "tsuzuki_r9")
+    assert compare(draft, _load(here / "tsuzuki_r9.expected.yaml"), source)["line_hints"].recall == 1.0
+    assert draft["plan"]["fiscal_year"] == {"printed": "令和9年度", "year": 2027}
+    assert "captions" not in draft["plan"]["basic_goal"]  # 施策の柱 heads the list of pillars
+    assert draft["contacts"][0] | {"key": None} == {"key": None, "unit": "区政推進課企画調整係", "line": 57,
+                                                   "phone": "948-0000", "fax": "948-0001",
+                                                   "section": "kusei-suishin"}
