@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -783,7 +784,18 @@ class Drafter:
                 self.banners.append({"title": pend["title"], "description": [], "policy_areas": [],
                                      "projects": pend["projects"], "captions": [], "line": pend["line"]})
         text = self.text
-        year = fiscal_year_of(text)
+        # The year of the plan's own title (運営方針), else the year printed most often (a plan
+        # also names past and future years: 平成30年度末 in a project).
+        titled = [line.text for line in self.r.lines if "運営方針" in line.text and fiscal_year_of(line.text)]
+        printed_years = [(m.group(0), fiscal_year_of(m.group(0))) for m in _ERA_YEAR.finditer(text)]
+        year = fiscal_year_of(titled[0]) if titled else None
+        if year is None and printed_years:
+            counts = Counter(printed for printed, _ in printed_years)
+            best = max(counts.values())
+            year = next(y for printed, y in printed_years if counts[printed] == best)
+        if len({printed for printed, _ in printed_years}) > 1:
+            self._todo(("plan", "fiscal_year", "year"), "several years are printed ("
+                       + ", ".join(sorted({printed for printed, _ in printed_years})) + "): check this is the plan's")
         plan: dict[str, Any] = {}
         title = next((line.text for line in self.r.lines if line.text and self._is_plan_title(line)
                       and "について" not in line.text), None)

@@ -95,6 +95,9 @@ def test_committed_documents_draft_to_the_targets(record_path: Path) -> None:
     source_path = SOURCES_DIR / expected["document"]["file"]
     draft = draft_text(source_path.read_text(encoding="utf-8"), expected["document"]["ward"])
     _assert_targets(draft.record, expected, SourceText(source_path), record_path.stem)
+    # The plan's printed year, when it prints one (001 also prints 平成30年度 for a later move).
+    assert draft.record["plan"]["fiscal_year"].get("printed") == expected["plan"]["fiscal_year"].get("printed")
+    assert draft.record["plan"]["basic_goal"]["title"] == expected["plan"]["basic_goal"]["title"]
 
 
 def test_the_command_refuses_to_overwrite_and_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -211,3 +214,8 @@ def test_a_plan_written_by_hand_in_another_style_drafts_to_the_targets(tmp_path:
     assert draft["contacts"][0] | {"key": None} == {"key": None, "unit": "区政推進課企画調整係", "line": 57,
                                                    "phone": "948-0000", "fax": "948-0001",
                                                    "section": "kusei-suishin"}
+
+
+def test_the_year_of_the_plans_title_wins_over_an_earlier_year() -> None:
+    text = "令和7年度の振り返り\n\n令和8年度栄区運営方針\n\n1 子どものまち\n\n2 安全なまち\n"
+    assert draft_text(text, draft_plans.WARD).record["plan"]["fiscal_year"] == {"printed": "令和8年度", "year": 2026}
