@@ -83,6 +83,7 @@ def main() -> int:
         return 0
     yaml = YAML(typ="safe", pure=True)
     rows = []
+    areas = [0, 0, 0]
     for record_path in sorted(RECORDS_DIR.glob("*.yaml")):
         expected = yaml.load(record_path.read_text(encoding="utf-8"))
         source = SOURCES_DIR / expected["document"]["file"]
@@ -90,6 +91,14 @@ def main() -> int:
         text = SourceText(source)
         scores = compare(draft, expected, text)
         rows.append((record_path.stem, scores))
+        chosen = {(str(m.get("number")), str(m["title"])): set(m["policy_areas"]) for m in expected["plan"]["measures"]}
+        for measure in draft["plan"]["measures"]:
+            want = chosen.get((str(measure.get("number")), str(measure["title"])))
+            if want is not None:
+                got = set(measure["policy_areas"])
+                areas[0] += len(got & want)
+                areas[1] += len(got)
+                areas[2] += len(want)
         if args.misses:
             print(f"## {record_path.stem}")
             for kind in KINDS:
@@ -100,6 +109,9 @@ def main() -> int:
                     print(f"  {kind} expected, not drafted: {entry}")
     print("(matched/drafted/expected)")
     print(table(rows))
+    matched, suggested, chosen = areas
+    print(f"policy areas suggested (TODO) vs chosen in the records, over the measures found: "
+          f"P {matched / suggested:.2f} R {matched / chosen:.2f} ({matched}/{suggested}/{chosen})")
     return 0
 
 

@@ -45,6 +45,8 @@ _COLUMN = re.compile(r"^[<＜【]?コラム|^[^『]{0,20}『[^』]+』$")
 # Two or more section names listed at the start of a sentence: 戸籍課、保険年金課、…で
 _UNIT = r"[^\s、。・「」]{2,12}(?:課|室|事務所)"
 _SECTION_LIST = re.compile(rf"^((?:{_UNIT}[、・])+{_UNIT})[でがはにの]")
+# The city Medium-Term Plan's basic strategy quoted in a sentence: 中期計画の基本戦略「…」
+_BASIC_STRATEGY = re.compile(r"中期計画の?基本戦略「([^」\n]+)」")
 _SYMBOL = re.compile(r"^区の(花|木)[：:][ 　]*(\S.*)$")
 _ISSUE = re.compile(r"(No\.\s*\d+|\d+月号)")
 
@@ -812,6 +814,9 @@ class Drafter:
                                    "reason": "TODO: no year is printed; say what in the text points to this year"}
             self._todo(("plan", "fiscal_year"), "no fiscal year (令和N年度/平成N年度) is printed: set year, "
                        "and write in reason what in the text points to it")
+        strategy = _BASIC_STRATEGY.search(text)
+        if strategy:
+            plan["mtp_basic_strategy"] = strategy.group(1)
         goal = self.goal or {"title": self._first_heading()}
         if self.goal is None:
             self._todo(("plan", "basic_goal"), "no basic goal (基本目標) was recognised: the title here is the "
