@@ -168,10 +168,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_draft(args: argparse.Namespace) -> int:
     from kusei.graph.draft.command import DraftError, draft_document, summary
+    from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
 
+    sources = Path(args.sources_dir) if args.sources_dir else SOURCES_DIR
+    records = Path(args.records_dir) if args.records_dir else RECORDS_DIR
     try:
-        result = draft_document(Path(args.source), args.ward, args.year, sources=Path(args.sources_dir),
-                                records=Path(args.records_dir))
+        result = draft_document(Path(args.source), args.ward, args.year, sources=sources, records=records)
     except DraftError as exc:
         print(f"kusei draft: {exc}", file=sys.stderr)
         return 1
@@ -180,15 +182,13 @@ def cmd_draft(args: argparse.Namespace) -> int:
 
 
 def _add_draft_parser(sub: argparse._SubParsersAction) -> None:
-    from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR
-
     helptext = "draft a record from a plan's PDF, HTML page or text (graph/ADDING_A_PLAN.md)"
     p = sub.add_parser("draft", help=helptext, description=helptext)
     p.add_argument("source", help="the document: .pdf, .html or .txt")
     p.add_argument("--ward", required=True, help="the ward's 6-digit code (graph/reference/wards.yaml)")
     p.add_argument("--year", type=int, default=None, help="the fiscal year, when the document does not print it")
-    p.add_argument("--sources-dir", default=str(SOURCES_DIR), help="where the text goes (default: graph/sources)")
-    p.add_argument("--records-dir", default=str(RECORDS_DIR), help="where the record goes (default: graph/records)")
+    p.add_argument("--sources-dir", default=None, help="where the text goes (default: graph/sources)")
+    p.add_argument("--records-dir", default=None, help="where the record goes (default: graph/records)")
 
 
 def _parser() -> argparse.ArgumentParser:

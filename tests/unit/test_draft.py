@@ -219,3 +219,11 @@ def test_a_plan_written_by_hand_in_another_style_drafts_to_the_targets(tmp_path:
 def test_the_year_of_the_plans_title_wins_over_an_earlier_year() -> None:
     text = "令和7年度の振り返り\n\n令和8年度栄区運営方針\n\n1 子どものまち\n\n2 安全なまち\n"
     assert draft_text(text, draft_plans.WARD).record["plan"]["fiscal_year"] == {"printed": "令和8年度", "year": 2026}
+
+
+def test_a_ward_code_that_the_text_does_not_name_is_a_todo(tmp_path: Path) -> None:
+    document = tmp_path / "plan.txt"
+    document.write_text("\n".join(draft_plans.text_lines(draft_plans.TEXT_LAYOUTS[0])) + "\n", encoding="utf-8")
+    result = draft_document(document, "141186", sources=tmp_path / "s", records=tmp_path / "r")  # 都筑区
+    ward_line = next(line for line in result.record.read_text(encoding="utf-8").splitlines() if "ward:" in line)
+    assert "TODO: the text names 栄区 (141151) most often, not 都筑区" in ward_line
