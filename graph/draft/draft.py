@@ -183,7 +183,7 @@ class Drafter:
         parts = [self.r.lines[i].text]
         last = i
         j = i + 1
-        while j < self.r.n:
+        while j < self.r.n and not self.r.lines[i].heading and j != self.goal_span[0]:
             line = self.r.lines[j]
             if line.blank:
                 k = self.r.next_nonblank(j)
@@ -407,6 +407,15 @@ class Drafter:
             return i
         if line.heading and line.style is None and line.bullet is None and self._is_plan_title(line):
             return i
+        if 0 < line.heading <= 2 and line.style is None and line.bullet is None and not line.label:
+            # A page's top headings (h1, h2) divide it as chapters do: what follows is not the
+            # open measure's.
+            self.chapter = (0, line.text)
+            self.org_chapter = "組織" in line.text
+            self.after_label = False
+            self._open(None)
+            self.measure = None
+            return i
         if _CONTACT_HEAD.search(line.text) and line.headlike and len(line.text) <= 12:
             return self._contact(i)
         if _SECTION.search(line.text) and self._sections_in(line, [line.text]):
@@ -559,6 +568,13 @@ class Drafter:
         return container.get("line") == line.no or squash(container["title"]) == squash(line.text)
 
     def _dash_item(self, line: Line, text: str) -> None:
+        if self.project is None and self.after_label and self.container is not None and \
+                "projects" in self.container and not self.container.get("_pending") and len(text) <= 40 and \
+                not ends_sentence(text):
+            # A web page's list under 主な取組: the names of the measure's projects.
+            self._new_project(line, text, None)
+            self.project = None
+            return
         if self.project is not None or self.container is not None:
             self._add_item(text)
 
@@ -799,8 +815,12 @@ class Drafter:
             self._todo(("plan", "fiscal_year", "year"), "several years are printed ("
                        + ", ".join(sorted({printed for printed, _ in printed_years})) + "): check this is the plan's")
         plan: dict[str, Any] = {}
-        title = next((line.text for line in self.r.lines if line.text and self._is_plan_title(line)
-                      and "について" not in line.text), None)
+        # The plan's title: a line naming 運営方針, best a heading that prints the year (a page's
+        # breadcrumb or a letter's subject also name it).
+        candidates = [line for line in self.r.lines if line.text and self._is_plan_title(line)
+                      and "について" not in line.text and ">" not in line.text]
+        candidates.sort(key=lambda line: (not line.heading, fiscal_year_of(line.text) is None, line.no))
+        title = candidates[0].text if candidates else None
         if title:
             plan["title"] = title
         if year:

@@ -32,6 +32,10 @@ _CHAPTER = re.compile(r"^(Ⅰ|Ⅱ|Ⅲ|Ⅳ|Ⅴ|Ⅵ|III|II|IV|VI|I|V)[ 　.．、]
 # a quantity (年, 月, %, 人 …), so "100年" and "25年度に" are not numbered lines.
 _NOT_AFTER_NUMBER = "0-9０-９.．,，、年月日度%％号回人万千億時分歳箇ヶか件期代世区校所階～~\\-－:：/／)）"
 _DIGIT = re.compile(rf"^([0-9０-９]{{1,2}})(?:[.．][ 　]*|[ 　]+|(?=[^{_NOT_AFTER_NUMBER}]))(\S.*)$")
+# A number after a word naming what it numbers: 施策1, 柱２, 重点施策 3.
+_PREFIXED = re.compile(
+    r"^(?:施策|柱|重点施策|重点|取組|テーマ|目標)[ 　]*([0-9０-９]{1,2})(?:[.．:：、][ 　]*|[ 　]+)(\S.*)$"
+)
 _PAREN = re.compile(r"^[（(]([0-9０-９]{1,2})[)）][ 　]*(\S.*)$")
 _CIRCLED = re.compile(rf"^([{CIRCLED}])[ 　]*(\S.*)$")
 _KANJI = re.compile(r"^([一二三四五六七八九十]{1,2})[、．.　 ][ 　]*(\S.*)$")
@@ -120,7 +124,8 @@ def read_line(no: int, raw: str) -> Line:
     text = _clean(text)
     if match := _CHAPTER.match(text):
         return Line(no, raw, text, heading, dash, chapter=ROMAN[match.group(1)], body=match.group(2))
-    for style, pattern in (("paren", _PAREN), ("circled", _CIRCLED), ("kanji", _KANJI), ("digit", _DIGIT)):
+    for style, pattern in (("prefixed", _PREFIXED), ("paren", _PAREN), ("circled", _CIRCLED), ("kanji", _KANJI),
+                           ("digit", _DIGIT)):
         if match := pattern.match(text):
             return Line(no, raw, text, heading, dash, style=style, number=match.group(1), body=match.group(2))
     if match := _BULLET.match(text):

@@ -116,8 +116,10 @@ def ward_name(code: str) -> str | None:
 def ward_named(text: str) -> str | None:
     """The code of the ward the text names most often (None when it names none)."""
     counts = []
-    for ward in _table("wards.yaml")["wards"]:
+    # Longer names first, each taken out once counted: 南区 inside 港南区 is not 南区.
+    for ward in sorted(_table("wards.yaml")["wards"], key=lambda w: -len(w["name"])):
         n = text.count(ward["name"])
         if n:
             counts.append((-n, ward["code"]))
+            text = text.replace(ward["name"], "\0")
     return min(counts)[1] if counts else None

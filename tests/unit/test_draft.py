@@ -227,3 +227,22 @@ def test_a_ward_code_that_the_text_does_not_name_is_a_todo(tmp_path: Path) -> No
     result = draft_document(document, "141186", sources=tmp_path / "s", records=tmp_path / "r")  # 都筑区
     ward_line = next(line for line in result.record.read_text(encoding="utf-8").splitlines() if "ward:" in line)
     assert "TODO: the text names 栄区 (141151) most often, not 都筑区" in ward_line
+
+
+def test_a_ward_web_page_written_by_hand_drafts_to_the_targets(tmp_path: Path) -> None:
+    """Written after the rules, by hand, as a ward site prints a page: navigation, breadcrumb,
+    施策1 headings, 主な取組 lists of project names, a figure, a table and a footer."""
+    here = Path(__file__).parent / "draft_docs"
+    result = draft_document(here / "konan_r7.html", "141119", sources=tmp_path / "s", records=tmp_path / "r")
+    assert result.not_found == 0
+    draft = _load(result.record)
+    expected = _load(here / "konan_r7.expected.yaml")
+    _assert_targets(draft, expected, SourceText(result.source), "konan_r7")
+    # The page's title, not its breadcrumb; the ward the page names (港南区, not the 南区 inside it).
+    assert draft["plan"]["title"] == expected["plan"]["title"]
+    assert draft["plan"]["fiscal_year"] == expected["plan"]["fiscal_year"]
+    assert "TODO: the text names" not in result.record.read_text(encoding="utf-8")
+    # Navigation, headings and the footer are not the last measure's text.
+    last = draft["plan"]["measures"][-1]
+    assert last["description"] == ["公園の花壇づくりや商店街の催しを、区民の皆様と一緒に進めます。"]
+    assert draft["plan"]["basic_goal"] | {"line": None} == expected["plan"]["basic_goal"] | {"line": None}
