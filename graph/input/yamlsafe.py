@@ -50,8 +50,9 @@ def _check_events(yaml: YAML, text: str) -> None:
         if isinstance(event, AliasEvent):
             raise UnsafeYAML(line, f"YAML alias *{event.anchor} is not allowed here; write the value out "
                                    "in full instead of referring to an anchor")
-        if isinstance(event, NodeEvent) and event.tag is not None and str(event.tag) not in _PLAIN_TAGS:
-            tag = str(event.tag).replace("tag:yaml.org,2002:", "!!")
+        explicit = getattr(event, "tag", None)  # set on scalars and collections only
+        if isinstance(event, NodeEvent) and explicit is not None and str(explicit) not in _PLAIN_TAGS:
+            tag = str(explicit).replace("tag:yaml.org,2002:", "!!")
             raise UnsafeYAML(line, f"YAML tag {tag} is not allowed; only plain strings, numbers, "
                                    "dates, lists and mappings are read (remove the tag)")
         if isinstance(event, DocumentStartEvent):
