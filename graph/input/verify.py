@@ -11,6 +11,7 @@ there is one. Lines of a document that no record text covers are listed as notes
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
 import unicodedata
@@ -175,8 +176,10 @@ def check_keys(record: Record, file: str, lines: dict[tuple, int], reference: Re
 
     def check(path: tuple, key: str | None, valid: list[str], table: str) -> None:
         if key is not None and key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
             problems.append(RecordError(file, lines.get(path) or lines.get(path[:-1]), field_name(path),
-                                        f"unknown key {key!r}; valid keys ({table}): {_valid(valid)}. "
+                                        f"unknown key {key!r}{hint}; valid keys ({table}): {_valid(valid)}. "
                                         f"Use one of them, or add the entry to graph/reference/{table}"))
 
     areas = [a["key"] for a in reference.policy_areas]
@@ -454,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, default=None,
                         help="a graph input directory holding records/, sources/ and reference/ "
                              "(default: the repository's graph/)")
-    parser.add_argument("--quiet", action="store_true", help="errors only, no coverage notes")
+    parser.add_argument("-q", "--quiet", action="store_true", help="errors only, no coverage notes")
     args = parser.parse_args(argv)
     base = args.input
     records_dir = base / "records" if base else RECORDS_DIR
