@@ -251,9 +251,12 @@ def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
 
 
 def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
-          sources_dir: Path = SOURCES_DIR, shapes_dir: Path = SHAPES_DIR,
+          sources_dir: Path | None = None, shapes_dir: Path = SHAPES_DIR,
           report: Callable[[str], None] = _stderr) -> BuildResult:
+    """Build a release from ``records_dir`` and ``sources_dir`` (default: ``sources/`` beside the
+    records, as in ``graph/``: a copy of the graph input builds as it is)."""
     settings = settings or Settings()
+    sources_dir = sources_dir if sources_dir is not None else records_dir.parent / SOURCES_DIR.name
     terms = Terms(settings.base)
     steps = Steps(report)
     reference = Reference()

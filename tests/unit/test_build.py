@@ -6,13 +6,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from graph_input import copy_input
 
 import kusei.graph.build
 from kusei.graph.build import BuildError, build
@@ -195,15 +195,13 @@ BAD_RECORDS = {
     "duplicate number": (lambda t: t.replace('  - number: "4"', '  - number: "3"'),
                          r":\d+: plan\.measures\[3\]\.number: duplicate measure number"),
     "unknown section type": (lambda t: t.replace("key: koseki", "key: kosekii"),
-                             r"sections\[0\]\.key: unknown section type"),
+                             r"sections\[0\]\.key: unknown key 'kosekii' \(did you mean koseki\?\); valid keys"),
 }
 
 
 @pytest.fixture()
 def published(tmp_path: Path) -> tuple[Settings, Path]:
-    records = tmp_path / "records"
-    records.mkdir()
-    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    records = copy_input(tmp_path / "input", [EXEMPLAR])
     settings = Settings(data_dir=tmp_path / "data")
     build(settings, records_dir=records, report=quiet)
     return settings, records
