@@ -438,7 +438,8 @@ def _source_named(path: Path) -> str:
     # A record that failed to load still names its source (when its `file:` line is readable), so
     # a typo elsewhere in it is not also reported as a source without a record.
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")[:4096]
+        with path.open("rb") as handle:
+            text = handle.read(4096).decode("utf-8", errors="replace")
     except OSError:
         return ""
     match = re.search(r"^\s+file:\s*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
