@@ -85,6 +85,15 @@ def _char(c: str) -> str:
     return f"{c!r} (U+{ord(c):04X})"
 
 
+def _common(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def nearest(source: SourceText, text: str, near: int | None) -> str:
     """Where the printed text nearest to ``text`` is, and the first character that differs."""
     joined = source.joined
@@ -116,7 +125,15 @@ def nearest(source: SourceText, text: str, near: int | None) -> str:
         return (f"its end {suffix[:40]!r} is printed at line {span.first_line}, but not what comes before; "
                 f"the print has {joined[max(0, span.start - 20):span.start]!r} before it")
     spans = source.find_all(prefix)
-    span = min(spans, key=lambda s: abs(s.first_line - near)) if near else spans[0]
+    rest = text[low:]
+
+    def agreement(span: Span) -> int:
+        # How far the record goes on agreeing past the first difference (one character changed,
+        # added or left out): the occurrence that agrees longest is the one meant.
+        after = joined[span.end:span.end + len(rest) + 1]
+        return max(_common(rest[1:], after[1:]), _common(rest[1:], after), _common(rest, after[1:]))
+
+    span = max(spans[:200], key=lambda s: (agreement(s), -abs(s.first_line - near) if near else 0))
     at = span.end
     printed_from = joined[span.start:min(len(joined), at + 20)]
     if at >= len(joined):
