@@ -73,7 +73,8 @@ SLIPS: dict[str, tuple[str, str, str, str]] = {
         r"character 4: the record has ' ' \(U\+0020\), the print '応' \(U\+5FDC\)"),
     "a wrong character": (
         KANAZAWA, "title: 子育て応援事業}", "title: 子育て応授事業}",
-        r"plan\.measures\[0\]\.projects\[1\]\.title: text not found .*first difference at character 5: the record has '授' \(U\+6388\), "
+        r"plan\.measures\[0\]\.projects\[1\]\.title: text not found .*first difference at character 5: "
+        r"the record has '授' \(U\+6388\), "
         r"the print '援' \(U\+63F4\)\. Copy the text as printed .*write \{printed: <as printed>, "
         r"corrected: <fixed>, note: <why>\}"),
     "another ward's code": (
