@@ -216,8 +216,8 @@ def check_keys(record: Record, file: str, lines: dict[tuple, int], reference: Re
         check(("sections", i, "key"), section.key, sections, "section_types.yaml")
     for i, contact in enumerate(record.contacts):
         check(("contacts", i, "section"), contact.section, sections, "section_types.yaml")
-    for i, project in enumerate(record.bureau_projects):
-        for j, key in enumerate(project.bureaus):
+    for i, bureau_project in enumerate(record.bureau_projects):
+        for j, key in enumerate(bureau_project.bureaus):
             check(("bureau_projects", i, "bureaus", j), key, bureaus, "bureaus.yaml")
     # A Medium-Term Plan reference's numbers are the ones its printed form gives.
     for path, project in _projects(record):
