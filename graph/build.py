@@ -118,7 +118,7 @@ def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms, reference: 
     return mapped
 
 
-def published_plans(data_dir: Path) -> dict[str, str]:
+def published_plans(data_dir: Path, report: Callable[[str], None] = _stderr) -> dict[str, str]:
     """The plans of the release ``current`` serves now: ``ward/year`` → document id (none if no release)."""
     release = data_dir / "current"
     if not (release / MANIFEST_NAME).is_file():
@@ -133,9 +133,10 @@ def published_plans(data_dir: Path) -> dict[str, str]:
         del store
         gc.collect()
     except (OSError, RuntimeError, ValueError) as exc:
-        raise BuildError("reading the published release", [
-            f"{release}: cannot read which plans it publishes ({exc}); a new record could silently "
-            "replace one of them"]) from exc
+        # A broken release must not stop the build that replaces it; the check is skipped, loudly.
+        report(f"  warning: cannot read the plans {release} publishes ({exc}); records are not checked "
+               "against them (document.supersedes)")
+        return {}
     return plans
 
 
@@ -262,7 +263,8 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
     reference = Reference()
 
     with steps.step("reading records and checking every text against its document"):
-        mapped = load_and_map(records_dir, sources_dir, terms, reference, published_plans(settings.data_dir), report)
+        published = published_plans(settings.data_dir, report)
+        mapped = load_and_map(records_dir, sources_dir, terms, reference, published, report)
 
     with steps.step("assembling named graphs"):
         cited = _cited(mapped, terms)

@@ -245,3 +245,15 @@ def test_record_headers_name_a_command_that_runs() -> None:
             module = command.split()[2]
             assert module == "kusei.graph.input.verify", f"{path.name}: header names {command!r}"
 
+
+
+def test_a_broken_published_release_is_reported_and_does_not_stop_the_check(tmp_path: Path) -> None:
+    # The build that replaces a broken release must not be refused because of it.
+    data_dir = tmp_path / "data"
+    broken = data_dir / "releases" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "release.json").write_text("", encoding="utf-8")
+    (data_dir / "current").symlink_to("releases/broken")
+    said: list[str] = []
+    assert published_plans(data_dir, said.append) == {}
+    assert any("cannot read the plans" in line for line in said), said
