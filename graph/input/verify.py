@@ -107,7 +107,7 @@ def nearest(source: SourceText, text: str, near: int | None) -> str:
                 break
         return best
 
-    # A prefix that occurs is a prefix of one that occurs less often: search by halving.
+    # Every prefix of a printed prefix is printed too: halve towards the longest one.
     low, high = 0, len(text)
     while low < high:
         middle = (low + high + 1) // 2
@@ -269,12 +269,12 @@ def check_ward(record: Record, file: str, lines: dict[tuple, int], source: Sourc
                             f"{code} is not a Yokohama ward code; valid codes (wards.yaml): {valid}")]
     counts = ward_names(source.joined, reference)
     most = max(counts.values())
-    if counts[code] == most and most > 0:
+    if counts[code] == most:  # a text that names no ward has nothing to contradict the code
         return []
     by_count = sorted(counts.items(), key=lambda item: -item[1])
     named = ", ".join(f"{reference.wards[c]['name']} {c} ×{n}" for c, n in by_count if n)
     return [RecordError(file, where, "document.ward",
-                        f"{code} is {ward['name']}, but the document names {named or 'no ward'}; "
+                        f"{code} is {ward['name']}, but the document names {named}; "
                         "write the code of the ward whose plan this is")]
 
 
