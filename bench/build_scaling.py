@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
+import io
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +31,8 @@ FIRST_YEAR = 1990
 def replicate(scale: int, records_out: Path, sources_out: Path) -> int:
     """Write ``scale`` copies of every seed record (and its document); return the record count."""
     yaml = YAML(typ="rt")
-    wards = sorted(Reference().wards)
+    reference = Reference()
+    wards = sorted(reference.wards)
     count = 0
     for index, path in enumerate(sorted(RECORDS_DIR.glob("*.yaml"))):
         for copy in range(scale):
@@ -40,12 +41,20 @@ def replicate(scale: int, records_out: Path, sources_out: Path) -> int:
             # Same naming as the seeds (NNN_<16 hex>.txt), which the shapes check.
             digest = hashlib.sha256(f"{source}/{copy}".encode()).hexdigest()[:16]
             new_source = f"{index:03d}_{digest}.txt"
-            shutil.copyfile(SOURCES_DIR / source, sources_out / new_source)
+            # The copy names its new ward where the seed named its own (verify checks the ward a
+            # document names), and its year is stated as inferred (verify checks a printed one).
+            seed_name = reference.wards[record["document"]["ward"]]["name"]
+            name = reference.wards[wards[index]]["name"]
+            text = (SOURCES_DIR / source).read_text(encoding="utf-8")
+            (sources_out / new_source).write_text(text.replace(seed_name, name), encoding="utf-8")
             record["document"]["file"] = new_source
             record["document"]["ward"] = wards[index]
-            record["plan"]["fiscal_year"]["year"] = FIRST_YEAR + copy
-            with (records_out / f"{index:03d}_{digest}.yaml").open("w", encoding="utf-8") as out:
-                yaml.dump(record, out)
+            record["plan"]["fiscal_year"] = {"year": FIRST_YEAR + copy, "inferred": True,
+                                             "reason": "A copy made by bench.build_scaling."}
+            out = io.StringIO()
+            yaml.dump(record, out)
+            (records_out / f"{index:03d}_{digest}.yaml").write_text(out.getvalue().replace(seed_name, name),
+                                                                    encoding="utf-8")
             count += 1
     return count
 

@@ -12,7 +12,6 @@ import gc
 import shutil
 import sys
 import time
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,10 +30,9 @@ from kusei.graph.gate.validate import (
     validate_graphs,
     validate_union,
 )
-from kusei.graph.input.record import Record, RecordError, RecordErrors, load_record
+from kusei.graph.input.record import RecordError
 from kusei.graph.input.reference import Reference
-from kusei.graph.input.textmatch import SourceText
-from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
+from kusei.graph.input.verify import RECORDS_DIR, SOURCE_SUFFIX, SOURCES_DIR, check_input
 from kusei.graph.mapping import MappedDocument, map_record
 from kusei.graph.mapping.across_years import continuation_quads
 from kusei.graph.publish.dataset import Counts, dataset_quads
@@ -50,7 +48,7 @@ from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
 from kusei.graph.publish.search import write_index as write_search_index
 from kusei.graph.release_dir import discard, disk_problem, new_work_directory, publish
 from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
-from kusei.release import Manifest, digest_id
+from kusei.release import MANIFEST_NAME, Manifest, digest_id
 from kusei.settings import Settings
 
 
@@ -97,61 +95,49 @@ class Steps:
         self.report(f"  {name}: {elapsed:.2f} s")
 
 
-def _check_numbers(record: Record, file: str, lines: dict[tuple, int]) -> list[RecordError]:
-    """Measure numbers are unique within a plan (the IRIs depend on it)."""
-    seen: dict[str, int] = {}
-    problems = []
-    for index, measure in enumerate(record.plan.measures):
-        if measure.number is None:
-            continue
-        key = unicodedata.normalize("NFKC", measure.number)
-        if not key.isascii() or not key.isalnum():
-            problems.append(RecordError(file, lines.get(("plan", "measures", index, "number")),
-                                        f"plan.measures[{index}].number", f"{measure.number!r} is not a number"))
-        if key in seen:
-            problems.append(RecordError(file, lines.get(("plan", "measures", index, "number")),
-                                        f"plan.measures[{index}].number",
-                                        f"duplicate measure number {measure.number!r} (also measures[{seen[key]}])"))
-        seen[key] = index
-    return problems
-
-
-def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms,
-                 reference: Reference) -> list[MappedDocument]:
+def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms, reference: Reference,
+                 published: dict[str, str] | None = None,
+                 report: Callable[[str], None] = _stderr) -> list[MappedDocument]:
     paths = sorted(records_dir.glob("*.yaml"))
     if not paths:
         raise BuildError("reading records", [f"no *.yaml records in {records_dir}"])
-    problems: list[str] = []
+    # The same checks as `python -m kusei.graph.input.verify`; every problem of every file in one run.
+    outcome = check_input(paths, sources_dir, reference, published=published)
+    for note in outcome.notes:
+        report(f"  note: {note}")
+    problems = [str(p) for p in outcome.errors]
     mapped: list[MappedDocument] = []
-    plans: dict[str, str] = {}
-    for path in paths:
+    for checked in [] if problems else outcome.checked:
         try:
-            record, lines = load_record(path)
-        except RecordErrors as exc:
-            problems.extend(map(str, exc.errors))  # and on to the next file: one run lists them all
-            continue
-        source_path = sources_dir / record.document.file
-        if not source_path.is_file():
-            problems.append(str(RecordError(path.name, lines.get(("document", "file")), "document.file",
-                                            f"no such source document {record.document.file}")))
-            continue
-        source = SourceText(source_path)
-        spans, missing = locate_all(record, lines, source, path.name)
-        problems.extend(str(p) for p in missing + _check_numbers(record, path.name, lines))
-        if missing:
-            continue
-        plan_key = f"{record.document.ward}/{record.plan.fiscal_year.year}"
-        if plan_key in plans:
-            problems.append(f"{path.name}: plan.fiscal_year: plan {plan_key} is also described by {plans[plan_key]}")
-            continue
-        plans[plan_key] = path.name
-        try:
-            mapped.append(map_record(record, path.name, lines, spans, source, terms, reference))
+            mapped.append(map_record(checked.record, checked.path.name, checked.lines, checked.spans,
+                                     checked.source, terms, reference))
         except RecordError as exc:
             problems.append(str(exc))
     if problems:
         raise BuildError("reading records", problems)
     return mapped
+
+
+def published_plans(data_dir: Path, report: Callable[[str], None] = _stderr) -> dict[str, str]:
+    """The plans of the release ``current`` serves now: ``ward/year`` → document id (none if no release)."""
+    release = data_dir / "current"
+    if not (release / MANIFEST_NAME).is_file():
+        return {}
+    try:
+        base = Manifest.model_validate_json((release / MANIFEST_NAME).read_bytes()).base
+        store = ox.Store.read_only(str(release / "store"))
+        rows = store.query(f"SELECT ?plan ?doc WHERE {{ GRAPH ?g {{ ?plan a <{base}/def/Plan> ; "
+                           f"<{base}/def/sourceDocument> ?doc }} }}")
+        plans = {row["plan"].value.split("/id/plan/", 1)[-1]: row["doc"].value.rsplit("/", 1)[-1]
+                 for row in rows}  # type: ignore[union-attr,index]
+        del store
+        gc.collect()
+    except (OSError, RuntimeError, ValueError) as exc:
+        # A broken release must not stop the build that replaces it; the check is skipped, loudly.
+        report(f"  warning: cannot read the plans {release} publishes ({exc}); records are not checked "
+               "against them (document.supersedes)")
+        return {}
+    return plans
 
 
 def _cited(mapped: list[MappedDocument], terms: Terms) -> dict[str, set]:
@@ -266,15 +252,19 @@ def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
 
 
 def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
-          sources_dir: Path = SOURCES_DIR, shapes_dir: Path = SHAPES_DIR,
+          sources_dir: Path | None = None, shapes_dir: Path = SHAPES_DIR,
           report: Callable[[str], None] = _stderr) -> BuildResult:
+    """Build a release from ``records_dir`` and ``sources_dir`` (default: ``sources/`` beside the
+    records, as in ``graph/``: a copy of the graph input builds as it is)."""
     settings = settings or Settings()
+    sources_dir = sources_dir if sources_dir is not None else records_dir.parent / SOURCES_DIR.name
     terms = Terms(settings.base)
     steps = Steps(report)
     reference = Reference()
 
     with steps.step("reading records and checking every text against its document"):
-        mapped = load_and_map(records_dir, sources_dir, terms, reference)
+        published = published_plans(settings.data_dir, report)
+        mapped = load_and_map(records_dir, sources_dir, terms, reference, published, report)
 
     with steps.step("assembling named graphs"):
         cited = _cited(mapped, terms)
@@ -328,7 +318,9 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             (dumps_dir / "void.ttl").write_bytes(void)
             all_files = sorted([*files, describe_file(dumps_dir / "void.ttl", "void")], key=lambda f: f.name)
             write_checksums(dumps_dir, all_files)
-            shutil.copytree(sources_dir, work / "sources", ignore=shutil.ignore_patterns("README.md"))
+            # The documents' texts only; each has a record (checked while reading the records).
+            shutil.copytree(sources_dir, work / "sources", ignore=lambda _, names: [
+                name for name in names if not name.endswith(SOURCE_SUFFIX)])
             named = sorted_quads(data + description)
             write_search_index(work / SEARCH_INDEX_FILE, named, settings.base)
             search_index = describe_file(work / SEARCH_INDEX_FILE, "search-index")

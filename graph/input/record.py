@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+
+from kusei.graph.input import yamlsafe
 
 # The models the mapping imports from here, as it did when they lived in this module.
 from kusei.graph.input.schema import (
@@ -167,13 +168,14 @@ def _validation_errors(name: str, exc: ValidationError, lines: dict[tuple, int])
 
 def load_record(path: Path) -> tuple[Record, dict[tuple, int]]:
     """Load and validate one record file; :class:`RecordErrors` lists every problem found in it."""
-    yaml = YAML(typ="rt")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        data = yamlsafe.load(path)
     except MarkedYAMLError as exc:
         raise RecordErrors([_yaml_error(path.name, exc)]) from exc
-    except UnicodeDecodeError as exc:
-        raise RecordErrors([RecordError(path.name, None, "(file)", f"not UTF-8: {exc}")]) from exc
+    except yamlsafe.UnsafeYAML as exc:
+        raise RecordErrors([RecordError(path.name, exc.line, "(yaml)", exc.reason)]) from exc
+    except OSError as exc:
+        raise RecordErrors([RecordError(path.name, None, "(file)", f"cannot be read: {exc.strerror}")]) from exc
     if not isinstance(data, CommentedMap):
         raise RecordErrors([RecordError(path.name, 1, "(top)", "a record must be a YAML mapping")])
     lines: dict[tuple, int] = {}

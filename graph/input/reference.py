@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
 
-from kusei.graph.input.record import RecordError
+from kusei.graph.input import yamlsafe
+from kusei.graph.input.record import RecordError, RecordErrors
 from kusei.namespaces import (
     DCTERMS,
     ESTAT_SAC,
@@ -41,7 +42,15 @@ def check_digit_ok(code: str) -> bool:
 
 
 def _load(name: str, directory: Path) -> dict:
-    return YAML(typ="safe").load((directory / name).read_text(encoding="utf-8"))
+    # Contributors extend these tables too: read them with the same bounds as a record.
+    try:
+        return yamlsafe.load(directory / name, typ="safe")  # type: ignore[no-any-return]
+    except yamlsafe.UnsafeYAML as exc:
+        raise RecordErrors([RecordError(name, exc.line, "(yaml)", exc.reason)]) from exc
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise RecordErrors([RecordError(name, mark.line + 1 if mark else None, "(yaml)",
+                                        exc.problem or exc.context or str(exc))]) from exc
 
 
 @dataclass

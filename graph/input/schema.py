@@ -250,6 +250,11 @@ class Document(Strict):
     issue_month: Text | None = None  # e.g. "6月号"
     origin: NonEmpty  # editorial: where the document comes from
     licence: NonEmpty  # editorial: what is known of its licence
+    # Editorial: the id (16-hex part of the source file name) of the document this one replaces
+    # as the plan of its ward and year (a corrected or reissued print). Without it, a plan
+    # already published from another document is an error: two documents for one plan is most
+    # often a wrong ward or year.
+    supersedes: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")] | None = None
 
 
 class Plan(Strict):

@@ -10,6 +10,7 @@ import pyoxigraph as ox
 from kusei.graph.input.record import Record
 from kusei.graph.input.reference import Reference
 from kusei.graph.input.textmatch import SourceText, Span
+from kusei.graph.input.verify import doc_id_of
 from kusei.graph.mapping import organisation, plan, ward_news
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.emitter import Emitter
@@ -24,11 +25,6 @@ class MappedDocument:
     quads: list[ox.Quad]
     interpretation: list[ox.Triple]
     editorial: list[ox.Triple]
-
-
-def doc_id_of(file_name: str) -> str:
-    """``000_a9155f3b6863ac96.txt`` → ``a9155f3b6863ac96``: the stable part of the file name."""
-    return file_name.rsplit(".", 1)[0].split("_", 1)[-1]
 
 
 def map_record(record: Record, record_file: str, lines: dict[tuple, int], spans: dict[tuple, Span],

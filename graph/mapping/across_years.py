@@ -15,8 +15,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pyoxigraph as ox
-from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
+from kusei.graph.input import yamlsafe
 from kusei.namespaces import DCTERMS, RDFS, TYPE, Terms, lit
 
 CONTINUATIONS = Path(__file__).resolve().parent.parent / "reference" / "continuations.yaml"
@@ -93,7 +94,11 @@ def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
                         "Same title, one print adding a subtitle: "
                         f"「{components[earlier]['title']}」 / 「{components[later]['title']}」.")
                     matched |= {a, b}
-    for entry in YAML(typ="safe").load(stated.read_text(encoding="utf-8")) or []:
+    try:
+        entries = yamlsafe.load(stated, typ="safe") or []
+    except (yamlsafe.UnsafeYAML, YAMLError) as exc:
+        raise ValueError(f"{stated.name}: {exc}") from exc
+    for entry in entries:
         earlier, later = (terms.id(entry[k]).value for k in ("earlier", "later"))
         if not all(any(iri.startswith(info["plan"] + "/") for info in components.values()) for iri in (earlier, later)):
             continue  # a plan this build does not include (a build of some of the records)

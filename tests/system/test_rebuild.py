@@ -27,11 +27,11 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from graph_input import copy_input
 
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import BuildError, build
 from kusei.graph.input.record import RecordErrors
-from kusei.graph.input.verify import RECORDS_DIR
 from kusei.release import ReleaseError
 from kusei.settings import DEFAULT_BASE, Settings
 
@@ -144,9 +144,7 @@ def snapshot(url: str) -> dict[str, tuple[Answer, bytes]]:
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("records")
-    shutil.copy(RECORDS_DIR / EXEMPLAR, directory / EXEMPLAR)
-    return directory
+    return copy_input(tmp_path_factory.mktemp("input"), [EXEMPLAR])
 
 
 # -- rebuild while serving ------------------------------------------------------------------------
@@ -253,8 +251,8 @@ def _assert_nothing_changes(data_dir: Path, url: str, failing_build: Callable[[]
 def test_build_with_a_broken_record_changes_nothing(tmp_path: Path, records: Path, served: tuple[Path, str],
                                                    case: str) -> None:
     data_dir, url = served
-    broken = tmp_path / "records"
-    shutil.copytree(records, broken)
+    shutil.copytree(records.parent, tmp_path / "input")
+    broken = tmp_path / "input" / "records"
     BROKEN[case](broken)
 
     def failing_build() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import threading
 import time
 from collections import Counter
@@ -22,9 +21,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
+from graph_input import copy_input
 
 from kusei.graph.build import build
-from kusei.graph.input.verify import RECORDS_DIR
 from kusei.settings import DEFAULT_BASE, Settings
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
@@ -42,9 +41,7 @@ def _point(data_dir: Path, release: str) -> None:
 
 
 def test_no_mixed_answers_under_fast_switches(tmp_path: Path, start_server: Callable[..., str]) -> None:
-    records = tmp_path / "records"
-    records.mkdir()
-    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    records = copy_input(tmp_path / "input", [EXEMPLAR])
     data_dir = tmp_path / "data"
     quiet = lambda _: None  # noqa: E731
     first = build(Settings(data_dir=data_dir, modified="2026-11-23"), records_dir=records, report=quiet)

@@ -6,13 +6,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from graph_input import copy_input
 
 import kusei.graph.build
 from kusei.graph.build import BuildError, build
@@ -195,15 +195,13 @@ BAD_RECORDS = {
     "duplicate number": (lambda t: t.replace('  - number: "4"', '  - number: "3"'),
                          r":\d+: plan\.measures\[3\]\.number: duplicate measure number"),
     "unknown section type": (lambda t: t.replace("key: koseki", "key: kosekii"),
-                             r"sections\[0\]\.key: unknown section type"),
+                             r"sections\[0\]\.key: unknown key 'kosekii' \(did you mean koseki\?\); valid keys"),
 }
 
 
 @pytest.fixture()
 def published(tmp_path: Path) -> tuple[Settings, Path]:
-    records = tmp_path / "records"
-    records.mkdir()
-    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    records = copy_input(tmp_path / "input", [EXEMPLAR])
     settings = Settings(data_dir=tmp_path / "data")
     build(settings, records_dir=records, report=quiet)
     return settings, records
@@ -267,7 +265,8 @@ def test_a_misspelt_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
     # Regression: "titel" was reported as "missing required field: title" at the list item.
     original = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8")
     lines = original.splitlines()
-    index = next(i for i, line in enumerate(lines) if line.strip().startswith("title:") and i > 20)
+    index = next((i for i, line in enumerate(lines) if line.strip().startswith("title:") and i > 20), None)
+    assert index is not None, f"{EXEMPLAR}: no `title:` line after line 21 to misspell; pick another record"
     lines[index] = lines[index].replace("title:", "titel:", 1)
     path = tmp_path / EXEMPLAR
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -290,7 +289,8 @@ def test_every_problem_of_a_record_is_listed(tmp_path: Path) -> None:
 def test_an_unclosed_bracket_is_reported_where_it_opens(tmp_path: Path) -> None:
     # Regression: reported lines later as "expected ',' or ']', but got ..." at the next key.
     lines = (RECORDS_DIR / EXEMPLAR).read_text(encoding="utf-8").splitlines()
-    index = next(i for i, line in enumerate(lines) if "policy_areas: [" in line)
+    index = next((i for i, line in enumerate(lines) if "policy_areas: [" in line), None)
+    assert index is not None, f"{EXEMPLAR}: no `policy_areas: [` line to break; pick another record"
     lines[index] = lines[index].replace("]", "", 1)
     path = tmp_path / EXEMPLAR
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
