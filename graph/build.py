@@ -105,7 +105,7 @@ def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms, reference: 
     outcome = check_input(paths, sources_dir, reference, published=published)
     for note in outcome.notes:
         report(f"  note: {note}")
-    problems = [str(p) for p in outcome.errors]
+    problems = [str(p) for p in [*outcome.errors, *outcome.todos]]
     mapped: list[MappedDocument] = []
     for checked in [] if problems else outcome.checked:
         try:

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from kusei.graph.input.textmatch import unmarked
+
 # Markup an extraction adds (markdown headings and list dashes, <p>, bold): not printed text.
 _MD_HEADING = re.compile(r"^\s*(#{1,6})\s+")
 _MD_BULLET = re.compile(r"^\s*-\s+")
@@ -134,7 +136,9 @@ def read_line(no: int, raw: str) -> Line:
 
 
 def _clean(text: str) -> str:
-    return _BOLD.sub("", _HTML_P.sub("", text)).strip(" \u3000\t")
+    # The checker's own notion of markup (bold, <p>, <autolinks>), so a drafted text is always
+    # one the checker finds.
+    return unmarked(_BOLD.sub("", _HTML_P.sub("", text))).strip(" \u3000\t")
 
 
 def read_lines(text: str) -> list[Line]:

@@ -361,6 +361,9 @@ class Outcome:
     checked: list[Checked] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # lines no record text covers
+    # Placeholders a draft left (``TODO: …`` values): a draft passes verify as written, but the
+    # build refuses to publish a record until a person has replaced them.
+    todos: list[RecordError] = field(default_factory=list)
 
 
 def check_record(path: Path, sources_dir: Path, reference: Reference, outcome: Outcome) -> None:
@@ -390,10 +393,32 @@ def check_record(path: Path, sources_dir: Path, reference: Reference, outcome: O
     problems += check_ward(record, file, lines, source, reference)
     problems += check_year(record, file, lines)
     outcome.errors.extend(problems)
+    outcome.todos.extend(placeholders(record, file, lines))
     outcome.notes.extend(f"{source.path.name}:{number}: (coverage): no record text covers {text[:80]!r}"
                          for number, text in uncovered_lines(source, list(spans.values())))
     if not problems:
         outcome.checked.append(Checked(path, record, lines, source, spans))
+
+
+TODO_MARK = "TODO"
+
+
+def placeholders(node: object, file: str, lines: dict[tuple, int], path: tuple = ()) -> Iterator[RecordError]:
+    """Every string value of a record that is still a draft's ``TODO: …`` placeholder."""
+    if isinstance(node, str):
+        if node.lstrip().startswith(TODO_MARK):
+            where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+            yield RecordError(file, lines.get(path), where,
+                              f"still a placeholder ({node[:60]!r}); replace it with what you found out")
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from placeholders(getattr(node, name), file, lines, (*path, name))
+    elif isinstance(node, list | tuple):
+        for index, item in enumerate(node):
+            yield from placeholders(item, file, lines, (*path, index))
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            yield from placeholders(item, file, lines, (*path, key))
 
 
 def plan_key(record: Record) -> str:
@@ -498,10 +523,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         for note in outcome.notes:
             print(note)
+    for todo in outcome.todos:
+        print(f"{todo} (to fill before the build publishes it)")
     for error in outcome.errors:
         print(error)
     print(f"{len(paths)} record(s): {len(outcome.checked)} passed, {len(outcome.errors)} error(s), "
-          f"{len(outcome.notes)} line(s) not covered (notes)")
+          f"{len(outcome.todos)} placeholder(s) to fill, {len(outcome.notes)} line(s) not covered (notes)")
     return 1 if outcome.errors else 0
 
 

@@ -119,6 +119,24 @@ def test_an_unknown_policy_area_stops_the_build_before_the_shapes(tmp_path: Path
     assert re.match(rf"{re.escape(record)}:{line}: {expected}", info.value.problems[0]), info.value.problems
 
 
+def test_a_drafts_placeholder_passes_verify_but_stops_the_build(tmp_path: Path) -> None:
+    # Regression: a draft's `licence: 'TODO: …'` passed every check and would have been published.
+    records = copy_input(tmp_path / "input", [ASAHI])
+    origin = edit(records / ASAHI, "licence: No licence is printed in the document.",
+                  "licence: 'TODO: what is known of its licence'")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["--input", str(records.parent), str(records / ASAHI)])
+    assert status == 0, out.getvalue()
+    assert f"{ASAHI}:{origin}: document.licence: still a placeholder" in out.getvalue()
+    with pytest.raises(BuildError) as info:
+        build(Settings(data_dir=tmp_path / "data"), records_dir=records, report=quiet)
+    assert info.value.problems == [
+        f"{ASAHI}:{origin}: document.licence: still a placeholder ('TODO: what is known of its licence'); "
+        "replace it with what you found out"]
+    assert not (tmp_path / "data" / "current").exists()
+
+
 def test_the_records_pass_and_every_source_has_one() -> None:
     records = sorted(RECORDS_DIR.glob("*.yaml"))
     outcome = check_input(records, SOURCES_DIR, Reference())
