@@ -25,6 +25,8 @@ from kusei.graph.input.record import load_record
 from kusei.graph.input.textmatch import SourceText
 from kusei.graph.input.verify import RECORDS_DIR, SOURCES_DIR, locate_all
 
+pytestmark = pytest.mark.records  # the data loop: drafting is how records are made
+
 TARGETS = {"measures": 0.95, "projects": 0.95, "items": 0.9, "captions": 0.9, "bureau_rows": 0.9}
 
 
