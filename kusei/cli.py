@@ -185,6 +185,29 @@ def _known_warnings(record: logging.LogRecord) -> bool:
     return "seems quite high" not in record.getMessage()
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Copy a release to other data directories, verify every file, then switch them all (or none)."""
+    import shlex
+    import subprocess
+
+    from kusei.distribute import PublishError, publish
+
+    try:
+        published = publish(Path(args.source), [Path(target) for target in args.to])
+    except PublishError as exc:
+        print(f"kusei publish: {exc}\nnothing was switched: every target keeps its current release.",
+              file=sys.stderr)
+        return 1
+    print(f"release {published.release_id} is current in {len(published.targets)} data directories")
+    if args.then:
+        # e.g. reloading the proxy, whose cache is keyed by the release (endpoint/deploy/)
+        done = subprocess.run([*shlex.split(args.then), published.release_id], check=False)
+        if done.returncode != 0:
+            print(f"kusei publish: {args.then!r} failed with status {done.returncode}", file=sys.stderr)
+            return 3
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = Settings.model_fields
     parser = argparse.ArgumentParser(prog="kusei", description=__doc__)
@@ -207,13 +230,22 @@ def _parser() -> argparse.ArgumentParser:
         info = defaults[field]
         serve.add_argument(flag, type=kind, default=None,
                            help=f"{info.description} (KUSEI_{field.upper()}; default: {info.default or 'off'})")
+    publish = sub.add_parser("publish", help="copy a built release to other data directories, verified, "
+                             "and switch them together", description=cmd_publish.__doc__)
+    publish.add_argument("--from", dest="source", default=str(defaults["data_dir"].default),
+                         help="data directory (its current release) or release directory to publish (default: var)")
+    publish.add_argument("--to", action="append", required=True, metavar="DATA_DIR",
+                         help="data directory to publish to; repeat for every replica")
+    publish.add_argument("--then", default=None, metavar="COMMAND",
+                         help="run COMMAND with the release id appended once every target has switched "
+                              "(e.g. the proxy's reload, endpoint/deploy/nginx-release)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "serve": cmd_serve}[args.command](args)
+        return {"build": cmd_build, "serve": cmd_serve, "publish": cmd_publish}[args.command](args)
     except SettingsError as exc:
         print(f"kusei {args.command}: {exc}", file=sys.stderr)
         return 2
