@@ -34,8 +34,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
 from kusei.endpoint.query.errors import KuseiError, RequestTooLarge
-from kusei.endpoint.web import metrics
+from kusei.endpoint.web import current, metrics
 from kusei.endpoint.web.proxies import PEER_KEY
+from kusei.release import ReleaseError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -92,8 +93,16 @@ def _note(response: Response) -> Response:
         if text:
             note["query"] = query_id(text)
     release = g.get("kusei_release")
+    if release is None:
+        try:
+            release = current.release()
+        except ReleaseError:
+            pass
     if release is not None:
         note["release"] = release.id
+        # Names the release the answer is from, on every response: a cache in front stores only
+        # answers of the release it keys by (endpoint/deploy/nginx.conf.template).
+        response.headers["Kusei-Release"] = release.id
     cache_status = response.headers.get("Cache-Status", "")
     if cache_status:
         note["cache"] = "hit" if "; hit" in cache_status else "miss"
