@@ -162,7 +162,7 @@ def test_repeated_requests_are_cache_hits_with_the_right_etag(topology: Topology
     other = fetch(topology.port, "/sparql", method="POST", body=query + b" LIMIT 1",
                   headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"})
     assert other.status == 200 and not hits(other)
-    print(f"\ncache: 3 of 4 GETs and 2 of 3 POSTs were hits; replicas asked once for /def/; 304 from the proxy")
+    print("\ncache: 3 of 4 GETs and 2 of 3 POSTs were hits; replicas asked once for /def/; 304 from the proxy")
 
 
 def test_the_rate_limit_counts_the_real_client(topology: Topology) -> None:

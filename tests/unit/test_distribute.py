@@ -51,7 +51,7 @@ def test_a_release_is_copied_verified_and_made_current(data_dir: Path, replicas:
         assert current_id(target) == built
         release = open_release((target / "current").resolve())  # the store opens, as a server opens it
         source = (data_dir / "current").resolve()
-        for path, described in release.manifest.held().items():
+        for path in release.manifest.held():
             assert (release.path / path).read_bytes() == (source / path).read_bytes(), path
         assert not list((target / "releases").glob(".build-*"))
 
