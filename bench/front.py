@@ -32,6 +32,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.mix import load_queries
@@ -139,6 +140,53 @@ def varnish(workdir: Path, port: int) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+@dataclass(frozen=True)
+class Run:
+    duration: float
+    connections: int
+    workdir: Path
+
+    def rate(self, url: str, paths: list[str]) -> float:
+        return wrk(url, paths, self.duration, self.connections, self.workdir)
+
+    def warm(self, url: str, paths: list[str]) -> None:
+        wrk(url, paths, 1, 4, self.workdir)
+
+
+def choice(data_dir: Path, release: str, run: Run) -> list[tuple[str, float]]:
+    """nginx and Varnish in front of one replica: a cached GET and a request passed through."""
+    with replicas(data_dir, 1, run.workdir) as ports:
+        direct = f"http://127.0.0.1:{ports[0]}"
+        rows = [("replica alone: home page", run.rate(direct, ["/"]))]
+        with nginx(run.workdir / "nginx", ports, release, cache=True) as front:
+            run.warm(front, ["/"])
+            rows.append(("nginx: cached home page", run.rate(front, ["/"])))
+            rows.append(("nginx: passed through (404)", run.rate(front, [PASS])))
+        with varnish(run.workdir, ports[0]) as front:
+            run.warm(front, ["/"])
+            rows.append(("varnish: cached home page", run.rate(front, ["/"])))
+            rows.append(("varnish: passed through (404)", run.rate(front, [PASS])))
+        rows.append(("replica alone: 404", run.rate(direct, [PASS])))
+    return rows
+
+
+def scale(data_dir: Path, release: str, run: Run, mix: list[str], pages: list[str]
+          ) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """nginx with 1 and 2 replicas without its cache, and with 2 replicas and the cache."""
+    queries: list[tuple[str, float]] = []
+    page_rows: list[tuple[str, float]] = []
+    for count, cache in ((1, False), (2, False), (2, True)):
+        with replicas(data_dir, count, run.workdir) as ports, \
+                nginx(run.workdir / "nginx", ports, release, cache=cache) as front:
+            label = f"nginx, {count} replica{'s' if count > 1 else ''}, cache {'on' if cache else 'off'}"
+            if cache:
+                run.warm(front, mix + pages)
+            queries.append((label, run.rate(front, mix)))
+            if pages:
+                page_rows.append((label, run.rate(front, pages)))
+    return queries, page_rows
+
+
 def table(title: str, rows: list[tuple[str, float]]) -> None:
     print(f"\n{title}")
     first = rows[0][1] or 1.0
@@ -151,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--queries", nargs="*", default=CHEAP, help="query name prefixes of bench/mix.py")
+    parser.add_argument("--pages", nargs="*", default=PAGES, help="page paths (none: skip the page mix)")
+    parser.add_argument("--skip-choice", action="store_true", help="only the scale tables")
     args = parser.parse_args(argv)
     for tool in ("nginx", "varnishd", "wrk"):
         if not (shutil.which(tool) or shutil.which(tool, path="/usr/sbin")):
@@ -160,37 +211,18 @@ def main(argv: list[str] | None = None) -> int:
     if not (data_dir / "current").exists():
         subprocess.run([sys.executable, "-m", "kusei.cli", "build", "--data-dir", str(data_dir)], check=True)
     release = (data_dir / "current").resolve().name
-    mix = ["/sparql?" + urllib.parse.urlencode({"query": q.text}) for q in load_queries(CHEAP)]
+    mix = ["/sparql?" + urllib.parse.urlencode({"query": q.text}) for q in load_queries(args.queries)]
     print(f"cores: {os.cpu_count()}; load average now: {os.getloadavg()[0]:.1f}; wrk -c {args.connections}, "
           f"{args.duration:g} s per cell; release {release}")
     with tempfile.TemporaryDirectory(prefix="kusei-front-") as tmp:
         workdir = Path(tmp)
-        run = [args.duration, args.connections, workdir]
-        with replicas(data_dir, 1, workdir) as ports:
-            direct = f"http://127.0.0.1:{ports[0]}"
-            choice: list[tuple[str, float]] = [("replica alone: home page", wrk(direct, ["/"], *run))]  # type: ignore[arg-type]
-            with nginx(workdir / "nginx", ports, release, cache=True) as front:
-                wrk(front, ["/"], 1, 4, workdir)  # fill the cache
-                choice.append(("nginx: cached home page", wrk(front, ["/"], *run)))  # type: ignore[arg-type]
-                choice.append(("nginx: passed through (404)", wrk(front, [PASS], *run)))  # type: ignore[arg-type]
-            with varnish(workdir, ports[0]) as front:
-                wrk(front, ["/"], 1, 4, workdir)
-                choice.append(("varnish: cached home page", wrk(front, ["/"], *run)))  # type: ignore[arg-type]
-                choice.append(("varnish: passed through (404)", wrk(front, [PASS], *run)))  # type: ignore[arg-type]
-            choice.append(("replica alone: 404", wrk(direct, [PASS], *run)))  # type: ignore[arg-type]
-        table("Choice of proxy (1 replica, 1 web worker)", choice)
-        queries: list[tuple[str, float]] = []
-        pages: list[tuple[str, float]] = []
-        for count, cache in ((1, False), (2, False), (2, True)):
-            with replicas(data_dir, count, workdir) as ports, \
-                    nginx(workdir / "nginx", ports, release, cache=cache) as front:
-                label = f"nginx, {count} replica{'s' if count > 1 else ''}, cache {'on' if cache else 'off'}"
-                if cache:
-                    wrk(front, mix + PAGES, 1, 4, workdir)
-                queries.append((label, wrk(front, mix, *run)))  # type: ignore[arg-type]
-                pages.append((label, wrk(front, PAGES, *run)))  # type: ignore[arg-type]
-        table(f"Cheap query mix ({', '.join(CHEAP)})", queries)
-        table(f"Pages ({', '.join(PAGES)})", pages)
+        run = Run(args.duration, args.connections, workdir)
+        if not args.skip_choice:
+            table("Choice of proxy (1 replica, 1 web worker)", choice(data_dir, release, run))
+        queries, pages = scale(data_dir, release, run, mix, args.pages)
+        table(f"Query mix ({', '.join(args.queries)})", queries)
+        if pages:
+            table(f"Pages ({', '.join(args.pages)})", pages)
     return 0
 
 
