@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -59,6 +61,38 @@ SLOT_WAIT = Histogram("kusei_query_slot_wait_seconds", "Time a SPARQL query wait
 QUERY_PROCESSES = Counter("kusei_query_process_events", "Query processes started, and ended by cause "
                           "(timeouts, killed, recycled, crashes, memory_kills), by lane (sparql or pages).",
                           ["lane", "event"], registry=REGISTRY)
+
+# Children of the labelled metrics by their labels: .labels() costs more than the count itself.
+_children: dict[tuple[object, ...], Any] = {}
+# Query pools' counters are read at most this often per process (they lag by as much at most).
+POOL_INTERVAL = 0.5
+_pools_read = 0.0
+
+
+def _child(metric: Any, *labels: str) -> Any:  # noqa: ANN401 - a prometheus_client metric
+    key = (id(metric), *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children.setdefault(key, metric.labels(*labels))
+    return child
+
+
+def count(route: str, method: str, status: int, duration: float, sent: int, error: str | None,
+          cache: str | None) -> None:
+    """Count one answered request (called by the request log, once its last byte is sent)."""
+    global _pools_read
+    _child(REQUESTS, route, method, str(status)).inc()
+    _child(LATENCY, route).observe(duration)
+    _child(RESPONSE_BYTES, route).inc(sent)
+    if error:
+        _child(REFUSALS, error).inc()
+    if cache:
+        _child(RESULT_CACHE, cache).inc()
+    now = time.monotonic()
+    if now - _pools_read >= POOL_INTERVAL:
+        _pools_read = now
+        observe_pools()
+
 
 POOL_EVENTS = ("started", "timeouts", "killed", "recycled", "crashes", "memory_kills")
 _seen: dict[tuple[int, str], dict[str, int]] = {}

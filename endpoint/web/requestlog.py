@@ -147,14 +147,7 @@ class RequestLog:
         note: dict[str, Any] = environ.get(NOTE_KEY) or {"route": "unmatched"}
         route = note["route"]
         method = environ.get("REQUEST_METHOD", "")
-        metrics.REQUESTS.labels(route, method, str(status)).inc()
-        metrics.LATENCY.labels(route).observe(duration)
-        metrics.RESPONSE_BYTES.labels(route).inc(sent)
-        if "error" in note:
-            metrics.REFUSALS.labels(note["error"]).inc()
-        if "cache" in note:
-            metrics.RESULT_CACHE.labels(note["cache"]).inc()
-        metrics.observe_pools()
+        metrics.count(route, method, status, duration, sent, note.get("error"), note.get("cache"))
         client = environ.get("REMOTE_ADDR", "")
         record: dict[str, Any] = {
             "time": datetime.fromtimestamp(arrived, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
