@@ -66,13 +66,18 @@ sub vcl_backend_response {
 """
 
 
-def wrk(url: str, paths: list[str], duration: float, connections: int, workdir: Path) -> float:
-    """Requests/s of wrk cycling through ``paths`` (gzip accepted, as browsers do)."""
+def wrk(url: str, paths: list[str], duration: float, connections: int, workdir: Path,
+        unique: bool = False) -> float:
+    """Requests/s of wrk cycling through ``paths`` (gzip accepted, as browsers do). ``unique``
+    appends a numbered comment to each (a query's text): no cache can answer any of them."""
     script = workdir / "paths.lua"
     quoted = ", ".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in paths)
-    script.write_text(f"local paths = {{{quoted}}}\nlocal i = 0\n"
-                      "request = function()\n  i = i % #paths + 1\n"
-                      "  return wrk.format('GET', paths[i], {['Accept-Encoding'] = 'gzip'})\nend\n",
+    suffix = ' .. "%0A%23" .. tid .. "-" .. n' if unique else ""
+    # setup() runs once per wrk thread in the main state: each thread gets its own id.
+    script.write_text(f"local paths = {{{quoted}}}\nlocal i = 0\nlocal n = 0\nlocal threads = 0\ntid = 0\n"
+                      "function setup(thread)\n  threads = threads + 1\n  thread:set('tid', threads)\nend\n"
+                      "request = function()\n  i = i % #paths + 1\n  n = n + 1\n"
+                      f"  return wrk.format('GET', paths[i]{suffix}, {{['Accept-Encoding'] = 'gzip'}})\nend\n",
                       encoding="utf-8")
     done = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration:g}s", "-s", str(script),
                            url], capture_output=True, text=True, check=True)
@@ -146,8 +151,8 @@ class Run:
     connections: int
     workdir: Path
 
-    def rate(self, url: str, paths: list[str]) -> float:
-        return wrk(url, paths, self.duration, self.connections, self.workdir)
+    def rate(self, url: str, paths: list[str], unique: bool = False) -> float:
+        return wrk(url, paths, self.duration, self.connections, self.workdir, unique)
 
     def warm(self, url: str, paths: list[str]) -> None:
         wrk(url, paths, 1, 4, self.workdir)
@@ -181,7 +186,9 @@ def scale(data_dir: Path, release: str, run: Run, mix: list[str], pages: list[st
             label = f"nginx, {count} replica{'s' if count > 1 else ''}, cache {'on' if cache else 'off'}"
             if cache:
                 run.warm(front, mix + pages)
-            queries.append((label, run.rate(front, mix)))
+            if not cache:
+                queries.append((label + ", every query new", run.rate(front, mix, unique=True)))
+            queries.append((label + ", the mix repeated", run.rate(front, mix)))
             if pages:
                 page_rows.append((label, run.rate(front, pages)))
     return queries, page_rows

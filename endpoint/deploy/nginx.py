@@ -104,7 +104,9 @@ def render(front: Front, release_id: str) -> Path:
 
 def nginx_command(prefix: Path, *extra: str) -> list[str]:
     binary = shutil.which(NGINX) or shutil.which(NGINX, path="/usr/sbin:/sbin") or NGINX
-    return [binary, "-p", str(prefix.resolve()), "-c", str((prefix / "nginx.conf").resolve()), *extra]
+    # -e: the error log before the configuration is read, too (the default is a system path).
+    return [binary, "-p", str(prefix.resolve()), "-c", str((prefix / "nginx.conf").resolve()),
+            "-e", str((prefix / "error.log").resolve()), *extra]
 
 
 def switch(prefix: Path, release_id: str) -> None:
