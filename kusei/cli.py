@@ -161,7 +161,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Every web worker keeps its counts here and /metrics sums them (kusei.endpoint.web.metrics);
     # a fresh directory per server, so a restart starts from zero as Prometheus expects.
-    metrics_dir = tempfile.mkdtemp(prefix="kusei-metrics-")
+    _remove_stale_metrics()
+    metrics_dir = tempfile.mkdtemp(prefix=f"kusei-metrics-{os.getpid()}-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     print(f"serving on http://{settings.host}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
     # This process is granian's main process: it forks the web workers, which create their query
@@ -176,6 +177,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         slots.remove_server(os.getpid())
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _remove_stale_metrics() -> None:
+    """Remove the metrics directories of servers that were killed before they could (named after
+    their main process)."""
+    for entry in Path(tempfile.gettempdir()).glob("kusei-metrics-*-*"):
+        pid = entry.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 def _known_warnings(record: logging.LogRecord) -> bool:
