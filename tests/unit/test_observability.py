@@ -177,3 +177,16 @@ def test_metrics_answer_only_the_configured_clients(data_dir: Path) -> None:
     opened = make_app(data_dir, access_log="off", metrics_clients="192.0.2.0/24").test_client()
     assert opened.get("/metrics", environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 200
     assert opened.get("/metrics").status_code == 403  # loopback is no longer listed
+
+
+def test_slots_in_use_are_read_without_taking_a_lock(tmp_path: Path) -> None:
+    from kusei.endpoint.query.slots import QuerySlots
+    from kusei.endpoint.web.metrics import slots_in_use
+
+    slots = QuerySlots(tmp_path / "slots", 3)
+    assert slots_in_use(slots.paths) == 0
+    with slots.hold(wait=1), slots.hold(wait=1):
+        assert slots_in_use(slots.paths) == 2
+        with slots.hold(wait=1):
+            assert slots_in_use(slots.paths) == 3
+    assert slots_in_use(slots.paths) == 0
