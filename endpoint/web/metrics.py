@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,7 @@ _children: dict[tuple[object, ...], Any] = {}
 # Query pools' counters are read at most this often per process (they lag by as much at most).
 POOL_INTERVAL = 0.5
 _pools_read = 0.0
+_pools_lock = threading.Lock()
 
 
 def _child(metric: Any, *labels: str) -> Any:  # noqa: ANN401 - a prometheus_client metric
@@ -89,9 +91,13 @@ def count(route: str, method: str, status: int, duration: float, sent: int, erro
     if cache:
         _child(RESULT_CACHE, cache).inc()
     now = time.monotonic()
-    if now - _pools_read >= POOL_INTERVAL:
-        _pools_read = now
-        observe_pools()
+    # One thread at a time takes the pools' deltas (two at once would count them twice).
+    if now - _pools_read >= POOL_INTERVAL and _pools_lock.acquire(blocking=False):
+        try:
+            _pools_read = now
+            observe_pools()
+        finally:
+            _pools_lock.release()
 
 
 POOL_EVENTS = ("started", "timeouts", "killed", "recycled", "crashes", "memory_kills")
