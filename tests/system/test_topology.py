@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -37,6 +38,7 @@ if not (shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")):
 
 RATE_LIMIT = 10  # per minute, per replica web worker
 CACHE_CLIENT = "127.0.0.4"
+HEADER_TIMEOUT = 2  # seconds
 MARK = b"# a later release\n"
 
 
@@ -115,7 +117,9 @@ def topology(data_dir: Path, start_server: Callable[..., str], tmp_path_factory:
     port = free_port()
     prefix = root / "nginx"
     release = CurrentRelease(replicas[0]).latest().id
-    render(Front(prefix, f"127.0.0.1:{port}", [url.removeprefix("http://") for url in urls]), release)
+    # A short head timeout, so the test of silent connections is quick.
+    render(Front(prefix, f"127.0.0.1:{port}", [url.removeprefix("http://") for url in urls],
+                 header_timeout=HEADER_TIMEOUT), release)
     process = subprocess.Popen(nginx_command(prefix, "-g", "daemon off;"), stdout=subprocess.DEVNULL,
                                stderr=subprocess.STDOUT)
     try:
@@ -163,6 +167,19 @@ def test_repeated_requests_are_cache_hits_with_the_right_etag(topology: Topology
                   headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"})
     assert other.status == 200 and not hits(other)
     print("\ncache: 3 of 4 GETs and 2 of 3 POSTs were hits; replicas asked once for /def/; 304 from the proxy")
+
+
+def test_the_proxy_closes_connections_that_send_nothing(topology: Topology) -> None:
+    # granian keeps such a connection until its client leaves; the front closes it.
+    silent = [socket.create_connection(("127.0.0.1", topology.port), timeout=10 * HEADER_TIMEOUT)
+              for _ in range(3)]
+    try:
+        for conn in silent:
+            assert conn.recv(1) == b""  # closed by the proxy, not by the recv timeout (an error)
+    finally:
+        for conn in silent:
+            conn.close()
+    assert fetch(topology.port, "/def/").status == 200
 
 
 def test_the_rate_limit_counts_the_real_client(topology: Topology) -> None:
