@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from kusei import __version__
@@ -21,6 +24,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         rate_limit=getattr(args, "rate_limit", None), header_timeout=getattr(args, "header_timeout", None),
         body_timeout=getattr(args, "body_timeout", None),
         max_web_worker_memory=getattr(args, "max_web_worker_memory", None),
+        trusted_proxies=getattr(args, "trusted_proxies", None), access_log=getattr(args, "access_log", None),
     )
 
 
@@ -139,6 +143,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "KUSEI_MAX_WEB_WORKER_MEMORY": str(settings.max_web_worker_memory),
         # Served as given, whatever the release was built with: the service description follows it.
         "KUSEI_PUBLIC_URL": settings.public_url,
+        "KUSEI_TRUSTED_PROXIES": settings.trusted_proxies,
+        "KUSEI_ACCESS_LOG": settings.access_log,
     }
     os.environ.update(env)
     from kusei.release import CurrentRelease, ReleaseError
@@ -153,16 +159,68 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kusei.endpoint.query import slots
     from kusei.endpoint.query.executor.memory import SERVER_PID
 
+    # Every web worker keeps its counts here and /metrics sums them (kusei.endpoint.web.metrics);
+    # a fresh directory per server, so a restart starts from zero as Prometheus expects.
+    _remove_stale_metrics()
+    metrics_dir = tempfile.mkdtemp(prefix=f"kusei-metrics-{os.getpid()}-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     print(f"serving on http://{settings.host}:{settings.port}/ (Ctrl+C stops)", file=sys.stderr)
     # This process is granian's main process: it forks the web workers, which create their query
     # processes and slot files after the fork (kusei.endpoint.query.service), and removes this
     # server's slot directory once every worker has stopped.
     os.environ[SERVER_PID] = str(os.getpid())  # the root of the tree the memory bound covers
     server = Granian(**server_options(settings))  # type: ignore[arg-type]
+    logging.getLogger("_granian").addFilter(_known_warnings)
     try:
         server.serve()
     finally:
         slots.remove_server(os.getpid())
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _remove_stale_metrics() -> None:
+    """Remove the metrics directories of servers that were killed before they could (named after
+    their main process)."""
+    for entry in Path(tempfile.gettempdir()).glob("kusei-metrics-*-*"):
+        pid = entry.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+def _known_warnings(record: logging.LogRecord) -> bool:
+    # granian warns when a WSGI worker may run more threads than 2 x cores + 1. Kusei sizes them on
+    # purpose (request_threads: waiting queries and slow bodies must not take the threads of pages),
+    # and the threads start on demand; README "Running in public" says so.
+    return "seems quite high" not in record.getMessage()
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Copy a release to other data directories, verify every file, then switch them all (or none)."""
+    import shlex
+    import subprocess
+
+    from kusei.distribute import PublishError, publish
+
+    try:
+        published = publish(Path(args.source), [Path(target) for target in args.to])
+    except PublishError as exc:
+        print(f"kusei publish: {exc}\nnothing was switched: every target keeps its current release.",
+              file=sys.stderr)
+        return 1
+    print(f"release {published.release_id} is current in {len(published.targets)} data directories")
+    if args.then:
+        # e.g. reloading the proxy, whose cache is keyed by the release (endpoint/deploy/)
+        done = subprocess.run([*shlex.split(args.then), published.release_id], check=False)
+        if done.returncode != 0:
+            print(f"kusei publish: {args.then!r} failed with status {done.returncode}", file=sys.stderr)
+            return 3
     return 0
 
 
@@ -209,17 +267,28 @@ def _parser() -> argparse.ArgumentParser:
                               ("--timeout", "query_timeout", float), ("--rate-limit", "rate_limit", str),
                               ("--header-timeout", "header_timeout", float),
                               ("--body-timeout", "body_timeout", float),
-                              ("--max-web-worker-memory", "max_web_worker_memory", int)):
+                              ("--max-web-worker-memory", "max_web_worker_memory", int),
+                              ("--trusted-proxies", "trusted_proxies", str), ("--access-log", "access_log", str)):
         info = defaults[field]
         serve.add_argument(flag, type=kind, default=None,
                            help=f"{info.description} (KUSEI_{field.upper()}; default: {info.default or 'off'})")
+    publish = sub.add_parser("publish", help="copy a built release to other data directories, verified, "
+                             "and switch them together", description=cmd_publish.__doc__)
+    publish.add_argument("--from", dest="source", default=str(defaults["data_dir"].default),
+                         help="data directory (its current release) or release directory to publish (default: var)")
+    publish.add_argument("--to", action="append", required=True, metavar="DATA_DIR",
+                         help="data directory to publish to; repeat for every replica")
+    publish.add_argument("--then", default=None, metavar="COMMAND",
+                         help="run COMMAND with the release id appended once every target has switched "
+                              "(e.g. the proxy's reload, endpoint/deploy/nginx-release)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "serve": cmd_serve, "draft": cmd_draft}[args.command](args)
+        commands = {"build": cmd_build, "serve": cmd_serve, "draft": cmd_draft, "publish": cmd_publish}
+        return commands[args.command](args)
     except SettingsError as exc:
         print(f"kusei {args.command}: {exc}", file=sys.stderr)
         return 2

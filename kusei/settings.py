@@ -4,6 +4,7 @@ start, not a failure at the first request)."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,15 +73,26 @@ class Settings(BaseSettings):
                                         "query (replaced past it); 0 = never replaced for size")
     rate_limit: str = Field("", description="queries per client address on /sparql, e.g. 120/minute; "
                                             "empty = off")
+    trusted_proxies: str = Field("", description="addresses or networks (comma-separated) of reverse proxies "
+                                 "whose X-Forwarded-For names the client; empty = trust none")
+    metrics_clients: str = Field("127.0.0.0/8,::1", description="addresses or networks (comma-separated) "
+                                 "allowed to read /metrics; empty = nobody")
+    access_log: str = Field("-", description="where the request log goes: - (stderr), a file path, or off")
 
     @field_validator("base", "public_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.strip().rstrip("/")
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "access_log")
     @classmethod
     def _stripped(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("trusted_proxies", "metrics_clients")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        networks(value)  # a bad address stops the server at start
         return value.strip()
 
     @classmethod
@@ -101,6 +113,17 @@ class Settings(BaseSettings):
         """A validated copy with ``values`` (None values ignored) in place of the current ones."""
         current = {name: getattr(self, name) for name in type(self).model_fields}
         return type(self).load(**{**current, **{k: v for k, v in values.items() if v is not None}})
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(value: str) -> tuple[Network, ...]:
+    """The networks of a comma-separated list of addresses and CIDRs (``10.0.0.5, 192.168.0.0/24``)."""
+    try:
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip())
+    except ValueError as exc:
+        raise ValueError(f"not a list of addresses or networks: {exc}") from None
 
 
 def _explain(exc: ValidationError) -> str:

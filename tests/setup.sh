@@ -7,6 +7,12 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 fi
+# nginx, for the proxy-and-replicas test (tests/system/test_topology.py runs it as the current user
+# in a temporary prefix; the package's own service is not needed).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx
+fi
 python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
 if [ -f tests/node/package.json ]; then

@@ -18,7 +18,8 @@ import functools
 import os
 import re
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +123,21 @@ def _slots(settings: Settings) -> slots.QuerySlots:
     return _server_slots(settings.data_dir, settings.max_concurrent_queries, os.getppid())
 
 
+def slot_files(settings: Settings) -> list[Path]:
+    """The lock files of this server's query slots (a slot is in use while its file is locked)."""
+    return list(_slots(settings).paths)
+
+
+def server_memory() -> tuple[int, int]:
+    """Resident bytes of this server's process tree (web workers and query processes) and of its
+    largest query process."""
+    return executor.tree_memory(executor.server_root() or os.getpid())
+
+
+# Called with the seconds each SPARQL query waited for its slot (the web layer's metrics listen).
+slot_wait_listeners: list[Callable[[float], None]] = []
+
+
 # One pool per server process and lane, made after the fork (a pool's threads and children do not
 # survive one), whether or not the app was preloaded in the master.
 _pools: dict[tuple[int, Lane], executor.QueryExecutor] = {}
@@ -220,8 +236,11 @@ def _run(release: Release, settings: Settings, lane: Lane, query: str, **request
     request["store_path"] = release.path / "store"
     if lane is Lane.PAGES:
         return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
+    asked = time.monotonic()
     try:
         with _slots(settings).hold(wait=QUEUE_WAIT):
+            for listener in slot_wait_listeners:
+                listener(time.monotonic() - asked)
             return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
     except slots.NoSlot as exc:
         raise Busy(f"All {settings.max_concurrent_queries} query slots are busy; retry in a moment.") from exc

@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestTimeout, RequestURITooLarge
 from kusei.endpoint.query.cache import ResultCache
 from kusei.endpoint.query.errors import Busy
 from kusei.release import CurrentRelease
-from kusei.settings import BODY_READERS, Settings
+from kusei.settings import BODY_READERS, Settings, networks
 
 # The server (granian) hands a request to a thread before its body has arrived, and a read of
 # n bytes returns only once n bytes are there: small reads let the deadline be checked each time a
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_bounded_request)
 
     from kusei.endpoint.web import http as web
-    from kusei.endpoint.web import throttle
+    from kusei.endpoint.web import metrics, proxies, requestlog, throttle
     from kusei.endpoint.web.views import dumps, pages, sparql
 
     app.register_blueprint(sparql.bp)
@@ -43,6 +43,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     web.init_app(app)  # CORS, gzip, release ETags, security headers, error bodies
     throttle.init_app(app)  # KUSEI_RATE_LIMIT per client on /sparql, if set
+    metrics.init_app(app)  # /metrics
+    requestlog.init_app(app)  # one JSON line per request; last, to see what the others decided
+    # Outermost: every layer inside sees the client's address (KUSEI_TRUSTED_PROXIES).
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, networks(settings.trusted_proxies))  # type: ignore[method-assign]
     return app
 
 
