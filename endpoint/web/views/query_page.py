@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Response, abort, request
+from flask import Response, abort, render_template, request
 
 from kusei.endpoint.query import formats
 from kusei.endpoint.web import current
@@ -19,6 +19,7 @@ from kusei.endpoint.web.pages.query import (
     load_examples,
     run_query,
 )
+from kusei.endpoint.web.pages.result_chart import VIEWS
 from kusei.endpoint.web.views.page_common import bp, page_namer, render
 
 
@@ -33,10 +34,13 @@ def query_page() -> Response:
     # Sorting and paging without the script: the column headers and the pager link back here.
     sort = request.args.get("sort") or None
     descending = request.args.get("order", "asc").lower() == "desc"
+    # The control's choice; empty means the query's own #view: line decides.
+    asked_view = request.args.get("view", "")
+    asked_view = asked_view if asked_view in VIEWS else ""
     if query.strip():
         page = request.args.get("page", "1")
         outcome = run_query(query, namer, release, current.settings(), int(page) if page.isdigit() else 1,
-                            sort=sort, descending=descending)
+                            sort=sort, descending=descending, view=asked_view or None)
         if isinstance(outcome, ResultTable):
             result, sort = outcome, outcome.sort
         else:
@@ -49,14 +53,16 @@ def query_page() -> Response:
     def download(fmt: str) -> str:
         return "/sparql?" + urlencode({"query": query, "format": fmt})
 
+    viewing = {"view": asked_view} if asked_view else {}
+
     def page_href(number: int) -> str:
         sorting = {"sort": sort, "order": "desc" if descending else "asc"} if sort else {}
-        return "/query?" + urlencode({"query": query, **sorting, "page": number})
+        return "/query?" + urlencode({"query": query, **viewing, **sorting, "page": number})
 
     def sort_href(variable: str) -> str:
         # A second click on the sorted column turns the order round, as the script's buttons do.
         order = "desc" if variable == sort and not descending else "asc"
-        return "/query?" + urlencode({"query": query, "sort": variable, "order": order})
+        return "/query?" + urlencode({"query": query, **viewing, "sort": variable, "order": order})
 
     return render(
         "query.html",
@@ -64,7 +70,10 @@ def query_page() -> Response:
         examples=examples,
         current_example=current_example,
         prefixes=formats.prefixes(release.base),
-        permalink="/query?" + urlencode({"query": query}),
+        permalink="/query?" + urlencode({"query": query, **viewing}),
+        views=VIEWS,
+        asked_view=asked_view,
+        chart_svg="/query/chart.svg?" + urlencode({"query": query, **viewing}),
         downloads={
             "table": [("CSV", download("csv")), ("CSV (Excel, BOM)", "/query/download?" + urlencode(
                 {"query": query, "format": "csv-bom"})), ("TSV", download("tsv")), ("JSON", download("json"))],
@@ -90,4 +99,24 @@ def query_download() -> Response:
     body = csv_with_bom(query, current.release(), current.settings())
     response = Response(body, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="kusei-query.csv"'
+    return response
+
+
+@bp.get("/query/chart.svg")
+def query_chart() -> Response:
+    """The result's chart as an SVG file: the same drawing the page shows (view= or the query's #view:)."""
+    query = request.args.get("query", "")
+    if not query.strip():
+        abort(400, description="query= is required.")
+    view = request.args.get("view") or None
+    release = current.release()
+    outcome = run_query(query, page_namer(), release, current.settings(), view=view)
+    if isinstance(outcome, QueryError):
+        abort(outcome.status, description=outcome.message)
+    if outcome.chart is None:
+        abort(422, description=outcome.chart_problem or "Ask for a chart: view=bar, stacked or line, "
+              "or a #view: line in the query.")
+    body = render_template("_result_chart.svg", c=outcome.chart, release_id=release.id)
+    response = Response(body, content_type="image/svg+xml; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="kusei-{outcome.chart.view}.svg"'
     return response
