@@ -10,6 +10,7 @@ from flask import Response, abort, render_template, request
 
 from kusei.endpoint.query import formats
 from kusei.endpoint.web import current
+from kusei.endpoint.web.pages import canned
 from kusei.endpoint.web.pages.query import (
     EXPLANATIONS,
     PAGE_SIZE,
@@ -29,6 +30,16 @@ def query_page() -> Response:
     namer = page_namer()
     query = request.args.get("query", "")
     examples = load_examples(release.base)
+    # A canned query's form: the example with its #param lines bound to the chosen values.
+    example_id = request.args.get("example")
+    if example_id and not query:
+        chosen = next((ex for ex in examples if ex.id == example_id), None)
+        if chosen is None:
+            abort(404, description=f"No example query {example_id!r}.")
+        try:
+            query = canned.fill(release, chosen.query, {k: v for k, v in request.args.items()})
+        except canned.UnknownValue as exc:
+            abort(400, description=str(exc))
     result: ResultTable | None = None
     error: QueryError | None = None
     # Sorting and paging without the script: the column headers and the pager link back here.
@@ -48,7 +59,9 @@ def query_page() -> Response:
     elif examples:
         query = examples[0].query
 
-    current_example = next((ex for ex in examples if ex.query == query), None)
+    made_from = canned.unfilled(query)
+    current_example = next((ex for ex in examples if ex.query == made_from), None)
+    form = canned.form_for(release, query) if current_example else []
 
     def download(fmt: str) -> str:
         return "/sparql?" + urlencode({"query": query, "format": fmt})
@@ -69,6 +82,7 @@ def query_page() -> Response:
         query=query,
         examples=examples,
         current_example=current_example,
+        canned_form=form,
         prefixes=formats.prefixes(release.base),
         permalink="/query?" + urlencode({"query": query, **viewing}),
         views=VIEWS,
