@@ -62,6 +62,9 @@ class Example:
 
     @property
     def href(self) -> str:
+        # A canned query (#param lines) opens by name, with its form; the others carry their text.
+        if re.search(r"^[ \t]*#[ \t]*param[ \t]", self.query, re.M):
+            return "/query?" + urlencode({"example": self.id})
         return "/query?" + urlencode({"query": self.query})
 
 

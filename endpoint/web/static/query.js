@@ -408,6 +408,8 @@
   });
   for (const link of document.querySelectorAll("a.example")) {
     link.addEventListener("click", (event) => {
+      // A canned query (#param lines) opens as a page: the server draws its form.
+      if (/^[ \t]*#[ \t]*param[ \t]/m.test(link.dataset.query)) return;
       event.preventDefault();
       editor.value = link.dataset.query;
       editor.dispatchEvent(new CustomEvent("kusei:replace"));

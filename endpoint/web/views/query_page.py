@@ -4,13 +4,14 @@ for readers without JavaScript, and the script (static/query.js) does the same i
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, current_app, render_template, request
 
 from kusei.endpoint.query import formats
 from kusei.endpoint.web import current
-from kusei.endpoint.web.pages import canned
+from kusei.endpoint.web.pages import canned, completion
 from kusei.endpoint.web.pages.query import (
     EXPLANATIONS,
     PAGE_SIZE,
@@ -21,7 +22,7 @@ from kusei.endpoint.web.pages.query import (
     run_query,
 )
 from kusei.endpoint.web.pages.result_chart import VIEWS
-from kusei.endpoint.web.views.page_common import bp, page_namer, render
+from kusei.endpoint.web.views.page_common import bp, json_response, page_namer, render
 
 
 @bp.get("/query")
@@ -86,6 +87,9 @@ def query_page() -> Response:
         prefixes=formats.prefixes(release.base),
         permalink="/query?" + urlencode({"query": query, **viewing}),
         views=VIEWS,
+        # The editor bundle is built by endpoint/web/editor/build.sh where Node is present; without
+        # it the page keeps its plain text box.
+        editor_bundle=editor_bundle_built(),
         asked_view=asked_view,
         chart_svg="/query/chart.svg?" + urlencode({"query": query, **viewing}),
         downloads={
@@ -102,6 +106,11 @@ def query_page() -> Response:
         result=result,
         error=error,
     )
+
+
+def editor_bundle_built() -> bool:
+    static = current_app.static_folder
+    return static is not None and (Path(static) / "editor.js").is_file()
 
 
 @bp.get("/query/download")
@@ -133,4 +142,20 @@ def query_chart() -> Response:
     body = render_template("_result_chart.svg", c=outcome.chart, release_id=release.id)
     response = Response(body, content_type="image/svg+xml; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="kusei-{outcome.chart.view}.svg"'
+    return response
+
+
+@bp.get("/query/complete")
+def query_complete() -> Response:
+    """Completions for the editor: ``prefix=`` the text typed, ``kind=`` prefix, class, property,
+    term (either) or resource (by label). From the release's completion index, no store query."""
+    kind = request.args.get("kind", "term")
+    if kind not in completion.KINDS:
+        abort(400, description=f"kind= is one of {', '.join(completion.KINDS)}.")
+    release = current.release()
+    index = completion.load(release, formats.prefixes(release.base))
+    items = completion.complete(index, request.args.get("prefix", "")[:200], kind)
+    response = json_response({"release": release.id, "kind": kind, "items": items})
+    # The answer only changes with the release; a short life keeps the editor from asking again.
+    response.headers["Cache-Control"] = "public, max-age=60"
     return response
