@@ -356,7 +356,7 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             graphs=dict(sorted(graph_triples.items())), files=all_files, search_index=search_index,
             documents={d.doc_id: d.record_file for d in mapped},
         ).write(work)
-        target, reused = publish(work, data_dir, release_id)
+        target, reused = publish(work, data_dir, release_id, keep=settings.keep_releases)
         if reused and not (target / COMPLETION_INDEX_FILE).exists():
             # A release published before the completion index existed (same data, same id) gets it
             # now; written aside and renamed, so a reader sees the whole file or none.

@@ -51,7 +51,7 @@ def test_keyboard_only_completion_run_and_error(open_page: Callable[..., Any], s
     query = "SELECT ?m ?w WHERE {\n  ?m a \n}\nLIMIT 5"
     page.goto(server_url + "/query?" + urlencode({"query": query}))
     expect(page.locator(".cm-content")).to_have_count(1)
-    assert page.locator("#query").is_hidden()  # the text box is the form's field, behind the editor
+    expect(page.locator("#query")).to_have_attribute("aria-hidden", "true")  # the form's field, behind the editor
     focus_editor_by_tab(page)
 
     # A class after `a`: the most used first, with its labels; accepting declares its prefix.

@@ -243,18 +243,20 @@ def _page_of(total: int, page: int) -> tuple[int, int, int]:
 
 
 def run_query(query: str, namer: Namer, release: Release, settings: Settings, page: int = 1,
-              sort: str | None = None, descending: bool = False, view: str | None = None) -> ResultTable | QueryError:
+              sort: str | None = None, descending: bool = False, view: str | None = None,
+              lane: service.Lane = service.Lane.SPARQL) -> ResultTable | QueryError:
     """Run ``query`` through the query service, as /sparql would, and shape one page of the answer.
 
     ``sort`` names a variable to sort the whole answer by before paging (the no-script form's
     column headers link to it); an unknown name leaves the query's own order. ``view`` (else the
-    query's ``#view:`` line) asks for a chart of a SELECT result besides the table.
+    query's ``#view:`` line) asks for a chart of a SELECT result besides the table. ``lane`` is
+    ``PINNED`` for a past release a pinned link asks for.
     """
     view = view if view in result_chart.VIEWS else (result_chart.view_of(query) or "table")
     assert view is not None
     started = time.perf_counter()
     try:
-        outcome = service.execute(release, query, settings=settings, write_as="json")
+        outcome = service.execute(release, query, settings=settings, write_as="json", lane=lane)
     except KuseiError as exc:
         return _error(exc, query)
     elapsed = (time.perf_counter() - started) * 1000

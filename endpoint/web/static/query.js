@@ -301,6 +301,30 @@
     chartBox.hidden = false;
   }
 
+  // The result names its release and offers a link pinned to it; the server makes the link (one
+  // encoding for both paths), asked by POST so a long query never travels in a URL.
+  async function updateShare(query, kind) {
+    const line = document.getElementById("release-line");
+    if (!line) return;
+    line.hidden = kind === null;
+    const pin = document.getElementById("pin-notice");
+    if (pin) pin.hidden = true; // the script's answer is the current release's, not the pinned one
+    const release = line.dataset.release;
+    const on = document.getElementById("answered-on");
+    on.replaceChildren("リリース ", el("code", null, release), " のデータで計算 ",
+      el("span", { lang: "en" }, "Computed on release ", el("code", null, release)));
+    const share = document.getElementById("share-link");
+    const tooLong = document.getElementById("share-too-long");
+    const post = document.querySelector("#share-post input[name=query]");
+    if (post) post.value = query;
+    if (kind === null) return;
+    const response = await fetch("/query/share", { method: "POST", body: new URLSearchParams({ query }) });
+    const data = response.ok ? await response.json() : { link: null };
+    share.hidden = !data.link;
+    tooLong.hidden = Boolean(data.link);
+    if (data.link) share.href = data.link + viewParam().replace(/^&/, "?");
+  }
+
   // Downloads offered are those of the result's kind: tables for SELECT/ASK, graphs otherwise.
   function updateLinks(query, kind) {
     const q = encodeURIComponent(query);
@@ -310,6 +334,7 @@
       const fmt = link.dataset.format;
       link.href = fmt === "csv-bom" ? `/query/download?query=${q}&format=csv-bom` : `${endpoint}?query=${q}&format=${fmt}`;
     }
+    updateShare(query, kind);
     document.getElementById("dl-table").hidden = kind !== "table";
     document.getElementById("dl-graph").hidden = kind !== "graph";
     downloads.hidden = kind === null;

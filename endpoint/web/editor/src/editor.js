@@ -154,6 +154,8 @@ function markError(view, line, column, message) {
 
 // --- the editor ---------------------------------------------------------------------------------
 
+let syncing = false; // the editor is writing into the text box: its input event is our own
+
 function start() {
   if (!textarea || !form) return;
   const run = () => { form.requestSubmit(); return true; };
@@ -190,7 +192,8 @@ function start() {
         EditorView.updateListener.of((update) => {
           if (!update.docChanged) return;
           textarea.value = update.state.doc.toString();
-          textarea.dispatchEvent(new Event("input"));
+          syncing = true;
+          try { textarea.dispatchEvent(new Event("input")); } finally { syncing = false; }
           view.dispatch(setDiagnostics(update.state, []));
         }),
       ],
@@ -198,7 +201,16 @@ function start() {
   });
   shadow.appendChild(view.dom);
   textarea.parentNode.insertBefore(host, textarea);
-  textarea.hidden = true;
+  // The text box stays in the form (it is what is submitted) but leaves the tab order and the
+  // accessibility tree: the editor is the one field people use. Text put into it by a script
+  // (or a test driving the page) still reaches the editor through its input event.
+  textarea.classList.add("visually-hidden");
+  textarea.tabIndex = -1;
+  textarea.setAttribute("aria-hidden", "true");
+  textarea.addEventListener("input", () => {
+    if (syncing || textarea.value === view.state.doc.toString()) return;
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: textarea.value } });
+  });
   textarea.addEventListener("kusei:replace", () => {
     view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: textarea.value }, selection: { anchor: 0 } });
     view.focus();
