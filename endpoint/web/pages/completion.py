@@ -69,17 +69,22 @@ def load(release: Release, prefixes: dict[str, str]) -> Index:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return Index(prefixes, [], [])
-        if raw.get("version") != INDEX_VERSION:
-            return Index(prefixes, [], [])
-        terms = []
-        for t in raw["terms"]:
-            prefix, local = _split(t["iri"], prefixes)
-            words = " ".join(x for x in (t.get("ja"), t.get("en"), local) if x)
-            terms.append(Term(t["iri"], t["kind"], t["uses"], t.get("ja"), t.get("en"), prefix, local, fold(words)))
-        resources = [Resource(r["iri"], r["type"], r.get("ja"), r.get("en"), r["fold"]) for r in raw["resources"]]
-        return Index(prefixes, terms, resources)
+        return from_raw(raw, prefixes)
 
     return release.memo("completion-index", compute)
+
+
+def from_raw(raw: dict, prefixes: dict[str, str]) -> Index:
+    """The index from the file's JSON (empty if it is of another version)."""
+    if raw.get("version") != INDEX_VERSION:
+        return Index(prefixes, [], [])
+    terms = []
+    for t in raw["terms"]:
+        prefix, local = _split(t["iri"], prefixes)
+        words = " ".join(x for x in (t.get("ja"), t.get("en"), local) if x)
+        terms.append(Term(t["iri"], t["kind"], t["uses"], t.get("ja"), t.get("en"), prefix, local, fold(words)))
+    resources = [Resource(r["iri"], r["type"], r.get("ja"), r.get("en"), r["fold"]) for r in raw["resources"]]
+    return Index(prefixes, terms, resources)
 
 
 def _prefix_items(index: Index, text: str) -> list[dict]:
