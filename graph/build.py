@@ -9,6 +9,7 @@ the served release as it was. The release's id is the digest of every file its m
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 import sys
 import time
@@ -35,6 +36,8 @@ from kusei.graph.input.reference import Reference
 from kusei.graph.input.verify import RECORDS_DIR, SOURCE_SUFFIX, SOURCES_DIR, check_input
 from kusei.graph.mapping import MappedDocument, map_record
 from kusei.graph.mapping.across_years import continuation_quads
+from kusei.graph.publish.completion import INDEX_FILE as COMPLETION_INDEX_FILE
+from kusei.graph.publish.completion import write_index as write_completion_index
 from kusei.graph.publish.dataset import Counts, dataset_quads
 from kusei.graph.publish.dumps import (
     describe_file,
@@ -324,6 +327,7 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             named = sorted_quads(data + description)
             write_search_index(work / SEARCH_INDEX_FILE, named, settings.base)
             search_index = describe_file(work / SEARCH_INDEX_FILE, "search-index")
+            write_completion_index(work / COMPLETION_INDEX_FILE, named, settings.base)
 
         with steps.step("loading the store"):
             store = ox.Store(str(work / "store"))
@@ -344,7 +348,13 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
             graphs=dict(sorted(graph_triples.items())), files=all_files, search_index=search_index,
             documents={d.doc_id: d.record_file for d in mapped},
         ).write(work)
-        target, reused = publish(work, data_dir, release_id)
+        target, reused = publish(work, data_dir, release_id, keep=settings.keep_releases)
+        if reused and not (target / COMPLETION_INDEX_FILE).exists():
+            # A release published before the completion index existed (same data, same id) gets it
+            # now; written aside and renamed, so a reader sees the whole file or none.
+            aside = target / f".{COMPLETION_INDEX_FILE}.{os.getpid()}"
+            write_completion_index(aside, named, settings.base)
+            os.replace(aside, target / COMPLETION_INDEX_FILE)
     except OSError as exc:
         # A full or read-only disk: one line with the path, not a traceback.
         discard(work)

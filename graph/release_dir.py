@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back
+KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back (KUSEI_KEEP_RELEASES)
 
 
 def disk_problem(exc: OSError) -> str:
@@ -64,20 +64,20 @@ def _swap_current(data_dir: Path, release_dir: Path) -> None:
     os.replace(temp, link)
 
 
-def _prune(data_dir: Path, keep: Path) -> None:
+def _prune(data_dir: Path, keep: Path, count: int = KEEP_RELEASES) -> None:
     releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
                       key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in releases[KEEP_RELEASES:]:
+    for old in releases[max(1, count):]:
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def publish(work: Path, data_dir: Path, release_id: str) -> tuple[Path, bool]:
+def publish(work: Path, data_dir: Path, release_id: str, keep: int = KEEP_RELEASES) -> tuple[Path, bool]:
     """Make the finished ``work`` directory the current release ``release_id``.
 
     Returns the release's directory and whether it was already there (same inputs, same id: the
-    one already published is kept and ``work`` dropped). Older releases beyond
-    :data:`KEEP_RELEASES` are removed.
+    one already published is kept and ``work`` dropped). Older releases beyond the newest ``keep``
+    (KUSEI_KEEP_RELEASES) are removed; links pinned to them then say so.
     """
     target = data_dir / "releases" / release_id
     reused = target.exists()
@@ -87,5 +87,5 @@ def publish(work: Path, data_dir: Path, release_id: str) -> tuple[Path, bool]:
         os.rename(work, target)
     _swap_current(data_dir, target)
     os.utime(target)  # the newest by mtime, so pruning keeps it
-    _prune(data_dir, target)
+    _prune(data_dir, target, keep)
     return target, reused

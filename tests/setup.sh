@@ -19,3 +19,5 @@ if [ -f tests/node/package.json ]; then
   if [ -f tests/node/package-lock.json ]; then npm_install=ci; else npm_install=install; fi
   (cd tests/node && npm "$npm_install" --no-audit --no-fund --loglevel=error)
 fi
+# The query page's editor bundle (CodeMirror from npm, bundled by esbuild); skipped without npm.
+bash endpoint/web/editor/build.sh

@@ -45,6 +45,14 @@ Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 class Lane(enum.Enum):
     SPARQL = "sparql"
     PAGES = "pages"
+    # A kept past release that a pinned link asks for: a small pool per release, holding the
+    # server-wide slots as SPARQL does.
+    PINNED = "pinned"
+
+
+# Past releases with a pool of their own in one server process; the least recently asked one is
+# closed when another comes. One query process each, started on the first query.
+PINNED_RELEASES = 2
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,8 @@ def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExe
     """This server process's query processes of ``lane``, switched to ``release`` if it is newer."""
     store = release.path / "store"
     prefixes_, base_iri = _query_options(release.base)
+    if lane is Lane.PINNED:
+        return _pinned_pool(store, settings, prefixes_, base_iri)
     key = (os.getpid(), lane)
     pool = _pools.get(key)
     if pool is None:
@@ -155,6 +165,28 @@ def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExe
             pool = _pools.get(key) or _new_pool(store, settings, lane, prefixes_, base_iri)
             _pools[key] = pool
     pool.reopen(store, prefixes=prefixes_, base_iri=base_iri)  # no-op unless the release changed
+    return pool
+
+
+_pinned: dict[tuple[int, Path], executor.QueryExecutor] = {}  # oldest first
+
+
+def _pinned_pool(store: Path, settings: Settings, prefixes_: dict[str, str], base_iri: str) -> executor.QueryExecutor:
+    key = (os.getpid(), store)
+    with _pools_lock:
+        pool = _pinned.pop(key, None)
+        if pool is None:
+            pool = executor.QueryExecutor(
+                store, workers=1, prestart=False, busy_wait=POOL_WAIT, max_rows=2**62, max_bytes=2**62,
+                prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
+                max_query_memory=settings.max_query_memory or None,
+                max_server_memory=settings.max_server_memory or None,
+                max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
+        _pinned[key] = pool  # now the most recent
+        mine = [k for k in _pinned if k[0] == os.getpid()]
+        evicted = [_pinned.pop(k) for k in mine[:-PINNED_RELEASES]]
+    for old in evicted:
+        old.close()
     return pool
 
 

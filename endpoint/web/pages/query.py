@@ -19,6 +19,7 @@ import pyoxigraph as ox
 
 from kusei.endpoint.query import service
 from kusei.endpoint.query.errors import KuseiError, NotAcceptable
+from kusei.endpoint.web.pages import result_chart
 from kusei.endpoint.web.pages.terms import XSD, Namer, natural_key
 from kusei.release import Release
 from kusei.settings import DEFAULT_BASE, Settings, rebased
@@ -61,6 +62,9 @@ class Example:
 
     @property
     def href(self) -> str:
+        # A canned query (#param lines) opens by name, with its form; the others carry their text.
+        if re.search(r"^[ \t]*#[ \t]*param[ \t]", self.query, re.M):
+            return "/query?" + urlencode({"example": self.id})
         return "/query?" + urlencode({"query": self.query})
 
 
@@ -120,6 +124,9 @@ class ResultTable:
     sort: str | None = None  # the variable the rows are sorted by, on the server
     descending: bool = False
     limit: int | None = None  # the query's own LIMIT, when the result reached it
+    view: str = "table"  # table, bar, stacked or line (result_chart.VIEWS)
+    chart: result_chart.ResultChart | None = None  # drawn from every row, not just this page's
+    chart_problem: str | None = None  # why the asked-for chart cannot be drawn
 
     @property
     def cut_by_limit(self) -> bool:
@@ -236,15 +243,20 @@ def _page_of(total: int, page: int) -> tuple[int, int, int]:
 
 
 def run_query(query: str, namer: Namer, release: Release, settings: Settings, page: int = 1,
-              sort: str | None = None, descending: bool = False) -> ResultTable | QueryError:
+              sort: str | None = None, descending: bool = False, view: str | None = None,
+              lane: service.Lane = service.Lane.SPARQL) -> ResultTable | QueryError:
     """Run ``query`` through the query service, as /sparql would, and shape one page of the answer.
 
     ``sort`` names a variable to sort the whole answer by before paging (the no-script form's
-    column headers link to it); an unknown name leaves the query's own order.
+    column headers link to it); an unknown name leaves the query's own order. ``view`` (else the
+    query's ``#view:`` line) asks for a chart of a SELECT result besides the table. ``lane`` is
+    ``PINNED`` for a past release a pinned link asks for.
     """
+    view = view if view in result_chart.VIEWS else (result_chart.view_of(query) or "table")
+    assert view is not None
     started = time.perf_counter()
     try:
-        outcome = service.execute(release, query, settings=settings, write_as="json")
+        outcome = service.execute(release, query, settings=settings, write_as="json", lane=lane)
     except KuseiError as exc:
         return _error(exc, query)
     elapsed = (time.perf_counter() - started) * 1000
@@ -268,9 +280,16 @@ def run_query(query: str, namer: Namer, release: Release, settings: Settings, pa
     rows: list[list[Cell | None]] = [[_cell(b[v], namer) if v in b else None for v in variables] for b in bindings]
     rows, sorted_by = _sorted(rows, variables, sort, descending)
     page, pages, start = _page_of(len(rows), page)
-    return ResultTable(variables, rows[start:start + PAGE_SIZE], len(rows), elapsed, page=page, pages=pages,
-                       first_row=start + 1, sort=sorted_by, descending=descending and sorted_by is not None,
-                       limit=_reached(query, len(rows)))
+    table = ResultTable(variables, rows[start:start + PAGE_SIZE], len(rows), elapsed, page=page, pages=pages,
+                        first_row=start + 1, sort=sorted_by, descending=descending and sorted_by is not None,
+                        limit=_reached(query, len(rows)), view=view)
+    if view != "table":
+        drawn = result_chart.build(view, variables, rows)  # type: ignore[arg-type]
+        if isinstance(drawn, str):
+            table.chart_problem = drawn
+        else:
+            table.chart = drawn
+    return table
 
 
 def _reached(query: str, total: int) -> int | None:

@@ -19,6 +19,8 @@
   const permalink = document.getElementById("permalink");
   const pager = document.getElementById("pager");
   const limitNotice = document.getElementById("limit-notice");
+  const chartBox = document.getElementById("chart");
+  const viewSelect = document.getElementById("view");
 
   const endpoint = section.dataset.sparql;
   const base = section.dataset.base.replace(/\/$/, "");
@@ -258,20 +260,81 @@
       for (let n = 1; n < line; n++) offset += lines[n - 1].length + 1;
       offset += Math.max(0, (column || 1) - 1);
       editor.setSelectionRange(offset, Math.min(offset + 1, editor.value.length));
+      // The enhanced editor (static/editor.js), when loaded, marks the position in its text.
+      editor.dispatchEvent(new CustomEvent("kusei:error", { detail: { line, column, message } }));
     }
     errorBox.replaceChildren(...parts);
     errorBox.hidden = false;
   }
 
+  // The chart is drawn by the server (the same SVG the page has without this script): asked for when
+  // the control or a #view: line of the query wants one.
+  const VIEW_LINE = /^[ \t]*#[ \t]*view[ \t]*:[ \t]*(table|bar|stacked|line)[ \t]*$/im;
+
+  function viewParam() {
+    return viewSelect && viewSelect.value ? "&view=" + encodeURIComponent(viewSelect.value) : "";
+  }
+
+  async function updateChart(query, kind) {
+    if (!chartBox) return;
+    const asked = (viewSelect && viewSelect.value) || (VIEW_LINE.exec(query) || [])[1] || "table";
+    if (kind !== "table" || asked === "table") {
+      chartBox.replaceChildren();
+      chartBox.hidden = true;
+      return;
+    }
+    const href = "/query/chart.svg?query=" + encodeURIComponent(query) + viewParam();
+    const response = await fetch(href);
+    const text = await response.text();
+    if (!response.ok) {
+      let message = text;
+      try { message = JSON.parse(text).message || text; } catch (e) { /* plain text */ }
+      chartBox.replaceChildren(el("p", { class: "note" }, message));
+      chartBox.hidden = false;
+      return;
+    }
+    const svg = new DOMParser().parseFromString(text, "image/svg+xml").documentElement;
+    const figure = el("figure", { class: "chart" }, document.importNode(svg, true),
+      el("figcaption", null, el("a", { id: "chart-download", href, download: "" },
+        "SVG をダウンロード ", el("span", { lang: "en" }, "Download SVG"))));
+    chartBox.replaceChildren(figure);
+    chartBox.hidden = false;
+  }
+
+  // The result names its release and offers a link pinned to it; the server makes the link (one
+  // encoding for both paths), asked by POST so a long query never travels in a URL.
+  async function updateShare(query, kind) {
+    const line = document.getElementById("release-line");
+    if (!line) return;
+    line.hidden = kind === null;
+    const pin = document.getElementById("pin-notice");
+    if (pin) pin.hidden = true; // the script's answer is the current release's, not the pinned one
+    const release = line.dataset.release;
+    const on = document.getElementById("answered-on");
+    on.replaceChildren("リリース ", el("code", null, release), " のデータで計算 ",
+      el("span", { lang: "en" }, "Computed on release ", el("code", null, release)));
+    const share = document.getElementById("share-link");
+    const tooLong = document.getElementById("share-too-long");
+    const post = document.querySelector("#share-post input[name=query]");
+    if (post) post.value = query;
+    if (kind === null) return;
+    const response = await fetch("/query/share", { method: "POST", body: new URLSearchParams({ query }) });
+    const data = response.ok ? await response.json() : { link: null };
+    share.hidden = !data.link;
+    tooLong.hidden = Boolean(data.link);
+    if (data.link) share.href = data.link + viewParam().replace(/^&/, "?");
+  }
+
   // Downloads offered are those of the result's kind: tables for SELECT/ASK, graphs otherwise.
   function updateLinks(query, kind) {
     const q = encodeURIComponent(query);
-    permalink.href = "/query?query=" + q;
+    permalink.href = "/query?query=" + q + viewParam();
     permalink.hidden = false;
     for (const link of downloads.querySelectorAll("a[data-format]")) {
       const fmt = link.dataset.format;
       link.href = fmt === "csv-bom" ? `/query/download?query=${q}&format=csv-bom` : `${endpoint}?query=${q}&format=${fmt}`;
     }
+    updateShare(query, kind);
     document.getElementById("dl-table").hidden = kind !== "table";
     document.getElementById("dl-graph").hidden = kind !== "graph";
     downloads.hidden = kind === null;
@@ -306,9 +369,10 @@
       const response = await send(query);
       const text = await response.text();
       const elapsed = Math.round(performance.now() - started);
-      history.replaceState(null, "", "/query?query=" + encodeURIComponent(query));
+      history.replaceState(null, "", "/query?query=" + encodeURIComponent(query) + viewParam());
       if (!response.ok) {
         updateLinks(query, null);
+        updateChart(query, null);
         results.replaceChildren();
         pager.hidden = true;
         statusBox.textContent = `${elapsed} ms`;
@@ -322,9 +386,11 @@
         vars = ["subject", "predicate", "object"];
         rows = parseNTriples(text);
         updateLinks(query, "graph");
+        updateChart(query, "graph");
       } else {
         const data = JSON.parse(text);
         updateLinks(query, "table");
+        updateChart(query, "boolean" in data ? "boolean" : "table");
         if ("boolean" in data) {
           results.replaceChildren();
           pager.hidden = true;
@@ -346,6 +412,7 @@
     }
   }
 
+  if (viewSelect) viewSelect.addEventListener("change", () => { if (editor.value.trim()) run(); });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     run();
@@ -366,8 +433,11 @@
   });
   for (const link of document.querySelectorAll("a.example")) {
     link.addEventListener("click", (event) => {
+      // A canned query (#param lines) opens as a page: the server draws its form.
+      if (/^[ \t]*#[ \t]*param[ \t]/m.test(link.dataset.query)) return;
       event.preventDefault();
       editor.value = link.dataset.query;
+      editor.dispatchEvent(new CustomEvent("kusei:replace"));
       document.getElementById("example-description").replaceChildren(
         el("p", null, link.dataset.description || ""), el("p", { lang: "en" }, link.dataset.descriptionEn || ""));
       for (const other of document.querySelectorAll("a.example.active")) other.classList.remove("active");
