@@ -85,13 +85,18 @@ def ward_page(code: str, suffix: str | None = None) -> Response:
 @bp.get("/ward/<code>/years.<any(json, csv):suffix>")
 def years_page(code: str, suffix: str | None = None) -> Response:
     ward = _ward_or_404(code)
-    steps = cmp.year_over_year(ward, cmp.catalogue(current.release(), page_namer()).continues)
+    steps = cmp.year_over_year(current.release(), page_namer(), ward)
     if wants_csv(suffix):
         return csv_response(export.years_csv(steps), f"ward-{code}-years")
     if wants_json(suffix):
         return json_response(export.years_json(ward, steps))
     base = f"/ward/{code}/years"
-    response = render("years.html", ward=ward, steps=steps, json_href=base + ".json", csv_href=base + ".csv")
+    term_labels, _ = vocabulary_labels(current.release(), current.settings())
+    kusei = current.release().base + "/def/"
+    kinds = {kind: (term_labels.get(kusei + kind, "ja") or kind, term_labels.get(kusei + kind, "en") or kind)
+             for kind in cmp.STEP_TYPES}
+    response = render("years.html", ward=ward, steps=steps, kinds=kinds, json_href=base + ".json",
+                      csv_href=base + ".csv")
     response.vary.add("Accept")
     return response
 
