@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from kusei.endpoint.web.pages.resource import ResourceBuilder
 from kusei.endpoint.web.pages.terms import Namer, natural_key
@@ -496,3 +497,51 @@ def test_resource_pages_batch_their_queries(client: FlaskClient, path: str, monk
     assert '<main id="main"' in page
     # Before batching: 32 (plan) to 204 (dataset) calls a page.
     assert len(calls) <= 12, calls
+
+
+# -- corrections --------------------------------------------------------------------------------
+
+
+def _visible(page: str) -> str:
+    """What a reader sees before opening anything: the main text, folded notes and tags left out,
+    and the quoted source lines, which show the document as printed."""
+    text = re.sub(r"<details class=\"correction\">.*?</details>", "", main_of(page), flags=re.S)
+    text = re.sub(r"<div class=\"source-text\">.*?</div>", "", text, flags=re.S)
+    return re.sub(r"<[^>]+>", "", text)
+
+
+def test_corrections_show_where_people_read(client: FlaskClient, app: Flask, base: str) -> None:
+    from kusei.endpoint.web.pages.corrections import Correction
+
+    rows = select(app, f"""
+SELECT ?s ?plan ?printed ?corrected ?note WHERE {{
+  ?s <{base}/def/correction> ?c ; <{base}/def/plan> ?plan .
+  ?c <{base}/def/printedText> ?printed ; <{base}/def/correctedText> ?corrected ; <http://www.w3.org/2000/01/rdf-schema#comment> ?note }}""")
+    assert rows
+    pages: dict[str, str] = {}
+    for row in rows:
+        fix = Correction(row["printed"].value, row["corrected"].value, row["note"].value)
+        start, end, fixed_end = fix.span
+        for path in (row["plan"].value[len(base):], row["s"].value[len(base):]):
+            page = pages.setdefault(path, html(client, path))
+            seen = _visible(page)
+            # The corrected text is what one reads, the printed slip is not ...
+            assert fix.corrected[max(0, start - 4):fixed_end + 4] in seen, (path, fix.corrected)
+            assert fix.printed[max(0, start - 4):end + 4] not in seen, (path, fix.printed)
+            # ... and the printed form with Kusei's note is one tap away.
+            folded = re.findall(r"<details class=\"correction\">.*?</details>", page, flags=re.S)
+            assert any(f"<del>{fix.printed[start:end]}</del>" in d and str(escape(fix.note)) in d for d in folded), path
+
+
+def test_search_finds_the_printed_and_the_corrected_form(client: FlaskClient, app: Flask, base: str) -> None:
+    rows = select(app, f"""
+SELECT ?s ?printed ?corrected WHERE {{ ?s <{base}/def/correction> ?c ; <http://purl.org/dc/terms/title> ?t .
+  ?c <{base}/def/printedText> ?printed ; <{base}/def/correctedText> ?corrected ;
+     <{base}/def/correctedProperty> <http://purl.org/dc/terms/title> }}""")
+    assert rows
+    for row in rows:
+        printed, corrected = row["printed"].value, row["corrected"].value
+        for query in (printed, corrected):
+            found = client.get("/search.json", query_string={"q": query}).get_json()["results"]
+            hit = next(h for h in found if h["iri"] == row["s"].value)
+            assert hit["title"] == corrected

@@ -147,7 +147,8 @@ def search(release: Release, namer: Namer, term_labels: Labels, query: str, limi
         for term in terms:
             if any(term in t for t in titles):
                 score += 10
-            elif any(term in t for t in texts):
+            elif any(term in t for t in texts) or any(term in t for t in entry.get("fold_printed", ())):
+                # The printed form of a corrected slip is found too (people may search as printed).
                 score += 1
                 in_title = False
             else:
