@@ -545,3 +545,20 @@ SELECT ?s ?printed ?corrected WHERE {{ ?s <{base}/def/correction> ?c ; <http://p
             found = client.get("/search.json", query_string={"q": query}).get_json()["results"]
             hit = next(h for h in found if h["iri"] == row["s"].value)
             assert hit["title"] == corrected
+
+
+def test_ward_page_numbers_measures_as_printed_once(client: FlaskClient, app: Flask, base: str) -> None:
+    code, plans = _ward_with_most_plans(app, base)
+    page = html(client, f"/ward/{code}")
+    lists = re.findall(r'<(ol|ul) class="measure-list">(.*?)</\1>', page, flags=re.S)
+    assert lists and all(tag == "ul" for tag, _ in lists), "a numbered list would number measures a second time"
+    rows = select(app, f"""
+SELECT ?m ?num WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> ?p . ?p <http://purl.org/dc/terms/spatial>/<http://purl.org/dc/terms/identifier> "{code}"
+  OPTIONAL {{ ?m <{base}/def/printedNumber> ?num }} }}""")
+    assert any(r["num"] is None for r in rows), "the data has an unnumbered measure to check"
+    for row in rows:
+        item = next(body for _, body in lists for body in re.findall(r"<li>(.*?)</li>", body, flags=re.S)
+                    if f'href="{row["m"].value[len(base):]}"' in body)
+        numbers = re.findall(r'<span class="part-number">(.*?)</span>', item)
+        assert numbers == ([row["num"].value] if row["num"] is not None else []), item
+        assert not re.search(r">\d+\. ", item)
