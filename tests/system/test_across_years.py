@@ -119,8 +119,10 @@ def test_the_year_over_year_view_gives_example_15s_answer_for_every_ward_with_tw
             (f"{BASE}/id/plan/{code}/{a}", f"{BASE}/id/plan/{code}/{b}") for a, b in zip(ys, ys[1:], strict=False)}
         for before, after in zip(ys, ys[1:], strict=False):
             query = (example.replace('dcterms:identifier "141089"', f'dcterms:identifier "{code}"')
-                     .replace("kusei:year 2014", f"kusei:year {before}").replace("kusei:year 2024", f"kusei:year {after}"))
-            expected = {(r["status"], r["type"], r.get("fy2014", ""), r.get("fy2024", "")) for r in select(server_url, query)}
+                     .replace("kusei:year 2014", f"kusei:year {before}")
+                     .replace("kusei:year 2024", f"kusei:year {after}"))
+            expected = {(r["status"], r["type"], r.get("fy2014", ""), r.get("fy2024", ""))
+                        for r in select(server_url, query)}
             shown = {(r["status"], KUSEI + r["kind"], r["before"], r["after"]) for r in view
                      if r["to_plan"] == f"{BASE}/id/plan/{code}/{after}"}
             assert shown == expected, (code, before, after, shown ^ expected)

@@ -1,8 +1,9 @@
 """A crawl of the whole site from the home page, as a browser's user or a search engine would
 follow it: every link in every page (query pages included) must answer 2xx.
 
-A redirect counts by the page it leads to. Links marked ``rel="nofollow"`` (sorted and paged variants of a query result) are fetched and
-checked too, but not followed further: that is what keeps the crawl, and crawlers, finite.
+A redirect counts by the page it leads to. Links marked ``rel="nofollow"`` (sorted variants of a
+query result) are fetched and checked too, but not followed further: that is what keeps the
+crawl, and crawlers, finite.
 """
 
 from __future__ import annotations

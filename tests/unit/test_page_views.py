@@ -516,7 +516,8 @@ def test_corrections_show_where_people_read(client: FlaskClient, app: Flask, bas
     rows = select(app, f"""
 SELECT ?s ?plan ?printed ?corrected ?note WHERE {{
   ?s <{base}/def/correction> ?c ; <{base}/def/plan> ?plan .
-  ?c <{base}/def/printedText> ?printed ; <{base}/def/correctedText> ?corrected ; <http://www.w3.org/2000/01/rdf-schema#comment> ?note }}""")
+  ?c <{base}/def/printedText> ?printed ; <{base}/def/correctedText> ?corrected ;
+     <http://www.w3.org/2000/01/rdf-schema#comment> ?note }}""")
     assert rows
     pages: dict[str, str] = {}
     for row in rows:
@@ -553,7 +554,8 @@ def test_ward_page_numbers_measures_as_printed_once(client: FlaskClient, app: Fl
     lists = re.findall(r'<(ol|ul) class="measure-list">(.*?)</\1>', page, flags=re.S)
     assert lists and all(tag == "ul" for tag, _ in lists), "a numbered list would number measures a second time"
     rows = select(app, f"""
-SELECT ?m ?num WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> ?p . ?p <http://purl.org/dc/terms/spatial>/<http://purl.org/dc/terms/identifier> "{code}"
+SELECT ?m ?num WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> ?p .
+  ?p <http://purl.org/dc/terms/spatial>/<http://purl.org/dc/terms/identifier> "{code}"
   OPTIONAL {{ ?m <{base}/def/printedNumber> ?num }} }}""")
     assert any(r["num"] is None for r in rows), "the data has an unnumbered measure to check"
     for row in rows:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from kusei.endpoint.web.pages.data import select
 from kusei.endpoint.web.pages.terms import DCTERMS, RDFS, SCHEMA, SKOS, Namer, natural_key
 from kusei.release import Release
-from kusei.search_index import fold
 
 
 @dataclass
@@ -21,6 +20,7 @@ class Item:
     href: str | None
     title: str
     number: str | None = None
+    number_value: int | None = None  # kusei:number, the printed number as an integer
     projects: list[Item] = field(default_factory=list)
     areas: list[str] = field(default_factory=list)
 
@@ -132,9 +132,10 @@ SELECT ?plan ?ward ?year ?inferred ?label ?goal ?goalTitle ?goalTagline WHERE {{
         )
 
     measure_rows = select(release, f"""
-SELECT ?plan ?m ?num ?pos ?title ?area WHERE {{
+SELECT ?plan ?m ?num ?n ?pos ?title ?area WHERE {{
   ?m a <{kusei}Measure> ; <{kusei}plan> ?plan .
   OPTIONAL {{ ?m <{kusei}printedNumber> ?num }}
+  OPTIONAL {{ ?m <{kusei}number> ?n }}
   OPTIONAL {{ ?m <{SCHEMA}position> ?pos }}
   OPTIONAL {{ ?m <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
   OPTIONAL {{ ?m <{kusei}policyArea> ?area }}
@@ -145,13 +146,14 @@ SELECT ?plan ?m ?num ?pos ?title ?area WHERE {{
         if iri not in measures:
             pos = int(row["pos"].value) if "pos" in row else 0
             item = Item(iri, namer.href(iri), row["title"].value if "title" in row else namer.short(iri),
-                        number=row["num"].value if "num" in row else None)
+                        number=row["num"].value if "num" in row else None,
+                        number_value=int(row["n"].value) if "n" in row else None)
             measures[iri] = (pos, item, row["plan"].value)
         if "area" in row and row["area"].value not in measures[iri][1].areas:
             measures[iri][1].areas.append(row["area"].value)
     project_rows = select(release, f"""
 SELECT ?m ?p ?pos ?title ?plan WHERE {{
-  ?p a <{kusei}Project> ; <{kusei}measure>|<{kusei}banner> ?m ; <{kusei}plan> ?plan .
+  ?p a <{kusei}Project> ; <{kusei}measureOrBanner> ?m ; <{kusei}plan> ?plan .
   OPTIONAL {{ ?p <{SCHEMA}position> ?pos }}
   OPTIONAL {{ ?p <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
 }}""")

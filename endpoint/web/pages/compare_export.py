@@ -12,7 +12,7 @@ from kusei.endpoint.web.pages.compare import Comparison, Item, WardSummary, Year
 
 def comparison_json(comparison: Comparison) -> dict:
     def item(m: Item) -> dict:
-        return {"iri": m.iri, "href": m.href, "number": m.number, "title": m.title,
+        return {"iri": m.iri, "href": m.href, "number": m.number, "number_value": m.number_value, "title": m.title,
                 "projects": [{"iri": p.iri, "href": p.href, "title": p.title} for p in m.projects]}
 
     return {
@@ -30,12 +30,13 @@ def comparison_csv(comparison: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["policy_area", "policy_area_ja", "plan", "ward", "year", "measure", "measure_number",
-                     "measure_title", "projects"])
+                     "measure_title", "projects", "measure_number_value"])
     for area, cells in comparison.rows:
         for plan, cell in zip(comparison.plans, cells, strict=True):
             for m in cell:
                 writer.writerow([area.iri, area.label_ja, plan.iri, plan.ward_label, plan.year or "", m.iri,
-                                 m.number or "", m.title, len(m.projects)])
+                                 m.number or "", m.title, len(m.projects),
+                                 "" if m.number_value is None else m.number_value])
     return out.getvalue()
 
 
