@@ -8,6 +8,7 @@ crawl, and crawlers, finite.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -49,6 +50,14 @@ def crawl(server_url: str) -> tuple[dict[str, int], dict[str, str], int]:
     linked_from: dict[str, str] = {"/": "(start)"}
     links_seen = 0
     frontier: list[tuple[str, bool]] = [("/", True)]
+    # What the sitemap lists is linked too, for crawlers.
+    sitemap = session.get(server_url + "/sitemap.xml", timeout=120)
+    assert sitemap.status_code == 200
+    for loc in re.findall(r"<loc>([^<]+)</loc>", sitemap.text):
+        local = loc[len(server_url):] if loc.startswith(server_url) else loc
+        if local not in linked_from:
+            linked_from[local] = "/sitemap.xml"
+            frontier.append((local, True))
 
     def fetch(item: tuple[str, bool]) -> tuple[str, bool, int, str | None]:
         path, follow = item

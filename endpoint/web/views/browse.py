@@ -6,6 +6,7 @@ Each is also JSON (and CSV where it is a table), by suffix, ``format=`` or ``Acc
 from __future__ import annotations
 
 from flask import Response, abort, request
+from markupsafe import escape
 
 from kusei.endpoint.web import current
 from kusei.endpoint.web.pages import chart as charts
@@ -177,3 +178,53 @@ def browse_plans(suffix: str | None = None) -> Response:
                        json_href="/id/plan/index.json", csv_href="/id/plan/index.csv")
     response.vary.add("Accept")
     return response
+
+
+# -- for crawlers ---------------------------------------------------------------------------------
+
+# Query results, their sorted and paged variants, downloads and searches are endless variations
+# of pages that exist anyway; crawlers get the resource pages (the sitemap) and the query page itself.
+ROBOTS = """User-agent: *
+Disallow: /query?
+Disallow: /query/download
+Disallow: /sparql
+Disallow: /search
+Allow: /
+
+Sitemap: {root}sitemap.xml
+"""
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    return Response(ROBOTS.format(root=request.url_root), content_type="text/plain; charset=utf-8")
+
+
+def _sitemap_paths() -> list[str]:
+    release = current.release()
+
+    def compute() -> list[str]:
+        namer = page_namer()
+        cat = cmp.catalogue(release, namer)
+        paths = ["/", "/compare", "/id/", "/id/plan/", "/def/", "/dumps/", "/query"]
+        for ward in cat.wards:
+            paths.append(ward.page_href)
+            if len([p for p in ward.plans if p.year is not None]) > 1:
+                paths.append(ward.page_href + "/years")
+        rows = select(release, f"""
+SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{release.base}/id/")
+  && !CONTAINS(STR(?s), "#")) }}""")
+        found = sorted({href for r in rows if (href := namer.href(r["s"].value)) and href.startswith("/id/")})
+        return paths + [p for p in found if p not in paths]
+
+    return release.memo("sitemap", compute)
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    root = request.url_root.rstrip("/")
+    body = ['<?xml version="1.0" encoding="UTF-8"?>',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    body += [f"<url><loc>{escape(root + path)}</loc></url>" for path in _sitemap_paths()]
+    body.append("</urlset>\n")
+    return Response("\n".join(body), content_type="application/xml; charset=utf-8")
