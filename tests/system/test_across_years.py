@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import requests
 
-from kusei.graph.mapping.across_years import SAME_TITLE, comparable, continuation_quads
+from kusei.graph.mapping.across_years import SAME_TITLE, SAME_TITLE_JA, comparable, continuation_quads
 from kusei.namespaces import DCTERMS, TYPE, Terms
 
 BASE = "https://w3id.org/kusei"
@@ -47,16 +47,17 @@ def test_the_same_title_in_two_years_is_linked_and_a_different_one_is_not(tmp_pa
     later = f"{BASE}/id/plan/141089/2024/measure/2/project/1"
     earlier = f"{BASE}/id/plan/141089/2014/measure/1/project/1"
     assert links == {(later, earlier)}
-    assert [q.object.value for q in out if q.predicate == terms.kusei("evidence")] == [SAME_TITLE]
+    assert [q.object.value for q in out if q.predicate == terms.kusei("evidence")] == [SAME_TITLE, SAME_TITLE_JA]
     assert comparable("地域の皆さまと共に“つくる”！") == comparable("地域の皆様と共に「つくる」!")
 
 
 def test_every_link_joins_an_earlier_and_a_later_plan_of_one_ward_with_evidence(server_url: str) -> None:
     rows = select(server_url, f"""PREFIX kusei: <{KUSEI}> PREFIX dcterms: <http://purl.org/dc/terms/>
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-        SELECT ?link ?early ?late ?evidence ?ew ?lw ?ey ?ly ?et ?lt ?g WHERE {{
+        SELECT ?link ?early ?late ?evidence ?evidenceJa ?ew ?lw ?ey ?ly ?et ?lt ?g WHERE {{
           GRAPH ?g {{ ?late kusei:continues ?early }}
-          ?link kusei:earlier ?early ; kusei:later ?late ; kusei:evidence ?evidence .
+          ?link kusei:earlier ?early ; kusei:later ?late ; kusei:evidence ?evidence FILTER(lang(?evidence) = "en")
+          ?link kusei:evidence ?evidenceJa FILTER(lang(?evidenceJa) = "ja")
           ?early kusei:plan [ dcterms:spatial ?ew ; kusei:year ?ey ] ; rdfs:label ?et .
           ?late kusei:plan [ dcterms:spatial ?lw ; kusei:year ?ly ] ; rdfs:label ?lt .
           FILTER(lang(?et) = "ja" && lang(?lt) = "ja") }}""")
@@ -127,7 +128,7 @@ def test_the_year_over_year_view_gives_example_15s_answer_for_every_ward_with_tw
                      if r["to_plan"] == f"{BASE}/id/plan/{code}/{after}"}
             assert shown == expected, (code, before, after, shown ^ expected)
             # Every continued row carries its evidence in the view as in the interpretation graph.
-            assert all(r["evidence"] for r in view if r["status"] == "continued")
+            assert all(r["evidence"] and r["evidence_ja"] for r in view if r["status"] == "continued")
 
 
 def test_kanazawa_2014s_unnumbered_measure_continues_as_an_operation_item(server_url: str) -> None:

@@ -241,7 +241,8 @@ class Change:
     title: str
     before: Item | None
     after: Item | None
-    evidence: str | None = None  # why Kusei takes the later one to continue the earlier one
+    evidence: str | None = None  # why Kusei takes the later one to continue the earlier one (en)
+    evidence_ja: str | None = None
 
 
 @dataclass
@@ -260,14 +261,15 @@ def step_query(kusei: str, before: str, after: str) -> str:
     return f"""PREFIX kusei: <{kusei}>
 PREFIX rdfs: <{RDFS}>
 PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?status ?type ?before ?beforeLabel ?after ?afterLabel ?evidence WHERE {{
+SELECT ?status ?type ?before ?beforeLabel ?after ?afterLabel ?evidence ?evidenceJa WHERE {{
   BIND(<{before}> AS ?planBefore) BIND(<{after}> AS ?planAfter)
   ?planBefore prov:wasDerivedFrom ?docBefore . ?planAfter prov:wasDerivedFrom ?docAfter .
   VALUES ?type {{ {" ".join("kusei:" + t for t in STEP_TYPES)} }}
   {{
     ?after kusei:continues ?before ; kusei:plan ?planAfter ; a ?type .
     ?before kusei:plan ?planBefore .
-    ?link kusei:earlier ?before ; kusei:later ?after ; kusei:evidence ?evidence .
+    ?link kusei:earlier ?before ; kusei:later ?after ; kusei:evidence ?evidence FILTER(lang(?evidence) = "en")
+    OPTIONAL {{ ?link kusei:evidence ?evidenceJa FILTER(lang(?evidenceJa) = "ja") }}
     ?before rdfs:label ?beforeLabel FILTER(lang(?beforeLabel) = "ja")
     ?after rdfs:label ?afterLabel FILTER(lang(?afterLabel) = "ja")
     BIND("continued" AS ?status)
@@ -303,7 +305,8 @@ def _step(release: Release, namer: Namer, before: PlanSummary, after: PlanSummar
             status, kind, (row.get("afterLabel") or row["beforeLabel"]).value,
             Item(earlier.value, namer.href(earlier.value), row["beforeLabel"].value) if earlier else None,
             Item(later.value, namer.href(later.value), row["afterLabel"].value) if later else None,
-            row["evidence"].value if "evidence" in row else None)
+            row["evidence"].value if "evidence" in row else None,
+            row["evidenceJa"].value if "evidenceJa" in row else None)
     order = {t: i for i, t in enumerate(STEP_TYPES)}
     ranked = sorted(changes.values(), key=lambda c: (
         STATUSES.index(c.status), order.get(c.kind, len(order)),

@@ -47,7 +47,8 @@ def years_json(ward: WardSummary, steps: list[YearStep]) -> dict:
     return {
         "ward": {"iri": ward.iri, "code": ward.code, "label": ward.label_ja},
         "steps": [{"from": s.before.iri, "to": s.after.iri,
-                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title, "evidence": c.evidence,
+                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title,
+                                "evidence": c.evidence, "evidence_ja": c.evidence_ja,
                                 "before": ref(c.before), "after": ref(c.after)} for c in s.changes]}
                   for s in steps],
     }
@@ -56,11 +57,13 @@ def years_json(ward: WardSummary, steps: list[YearStep]) -> dict:
 def years_csv(steps: list[YearStep]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["from_plan", "to_plan", "status", "kind", "title", "before", "after", "evidence"])
+    writer.writerow(["from_plan", "to_plan", "status", "kind", "title", "before", "after", "evidence",
+                     "evidence_ja"])
     for s in steps:
         for c in s.changes:
             writer.writerow([s.before.iri, s.after.iri, c.status, c.kind, c.title,
-                             c.before.iri if c.before else "", c.after.iri if c.after else "", c.evidence or ""])
+                             c.before.iri if c.before else "", c.after.iri if c.after else "", c.evidence or "",
+                             c.evidence_ja or ""])
     return out.getvalue()
 
 
