@@ -76,7 +76,7 @@ SELECT ?m ?num ?first WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> <{b
     assert outline.index('id="group-goal"') < outline.index('id="group-measures"') < outline.index('id="group-ward"')
     document = select(app, f"SELECT ?d WHERE {{ <{base}{PLAN}> <{base}/def/sourceDocument> ?d }}")[0]["d"]
     first_line = measures[0]["first"].value
-    assert f'href="{document.value[len(base):]}#L{first_line}"' in outline
+    assert re.search(rf'href="{re.escape(document.value[len(base):])}\?lines={first_line}-\d+#L{first_line}"', outline)
     # Each project of the plan sits under its measure in the outline.
     projects = select(app, f"SELECT ?p WHERE {{ ?p a <{base}/def/Project> ; <{base}/def/plan> <{base}{PLAN}> }}")
     for row in projects:
@@ -564,3 +564,23 @@ SELECT ?m ?num WHERE {{ ?m a <{base}/def/Measure> ; <{base}/def/plan> ?p .
         numbers = re.findall(r'<span class="part-number">(.*?)</span>', item)
         assert numbers == ([row["num"].value] if row["num"] is not None else []), item
         assert not re.search(r">\d+\. ", item)
+
+
+def test_plans_measures_and_projects_link_to_their_lines_marked_in_the_document(
+        client: FlaskClient, app: Flask, base: str) -> None:
+    rows = select(app, f"""
+SELECT ?s ?doc ?first ?last WHERE {{ VALUES ?c {{ <{base}/def/Plan> <{base}/def/Measure> <{base}/def/Project> }}
+  ?s a ?c ; <{base}/def/printing> ?pr . ?pr <http://www.w3.org/ns/prov#entity> ?doc ;
+  <{base}/def/firstLine> ?first ; <{base}/def/lastLine> ?last }}""")
+    assert len(rows) > 40
+    documents: dict[str, str] = {}
+    for row in rows:
+        doc = row["doc"].value[len(base):]
+        first, last = int(row["first"].value), int(row["last"].value)
+        href = f"{doc}?lines={first}-{last}#L{first}"
+        assert f'href="{href}"' in html(client, row["s"].value[len(base):]), (row["s"].value, href)
+        if doc in documents:
+            continue  # one marked range per document is enough to check the marking
+        marked = documents.setdefault(doc, html(client, href.split("#")[0]))
+        numbers = [int(n) for n in re.findall(r'<tr id="L(\d+)" class="marked">', marked)]
+        assert numbers == list(range(first, last + 1)), (href, numbers[:5])

@@ -53,6 +53,11 @@ STRUCTURAL = {
 PARENT_LOCALS = ("itemOf", "measure", "banner")
 
 
+def lines_href(document_href: str, first: int, last: int | None) -> str:
+    """The document's text with the lines ``first``–``last`` marked, scrolled to the first."""
+    return f"{document_href}?lines={first}-{last or first}#L{first}"
+
+
 @dataclass
 class Link:
     text: str
@@ -245,7 +250,7 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
                                         if isinstance(t, ox.Literal)]),
             first=first,
             last=last,
-            source_href=f"{document_href}#L{first}" if document_href and first else None,
+            source_href=lines_href(document_href, first, last) if document_href and first else None,
             facts=facts,
             position=_int(one(subject, SCHEMA + "position")),
         )
