@@ -8,17 +8,22 @@ with the server that reads it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from kusei.graph.publish.readings import reading
 from kusei.namespaces import DCTERMS, ORG, RDF, RDFS, SCHEMA, SKOS
 from kusei.search_index import INDEX_FILE, INDEX_VERSION, fold
 
 __all__ = ["INDEX_FILE", "build_index", "write_index"]
 
 
+# The ward code and fiscal year in a plan's IRI ({base}/id/plan/141089/2024), or the ward code in
+# that of a ward's own things ({base}/id/mascot/141089/…).
+_WARD_YEAR = re.compile(r"/id/[^/]+/(\d{6})(?:/(\d{4})(?:/|$))?")
 TITLE_PREDICATES = (RDFS + "label", DCTERMS + "title", SCHEMA + "name", SKOS + "prefLabel")
 # Longer texts searched after the titles; the vocabulary's own prose is left out (it is about
 # the terms, and would match every query about "plan" or "measure").
@@ -81,6 +86,16 @@ def build_index(quads: Iterable[ox.Quad], base: str) -> dict:
             for document in props.get(kusei + "sourceDocument", []):
                 plan_of_document.setdefault(document.value, subject)
 
+    def _areas(subject: str, depth: int = 0) -> set[str]:
+        """Kusei's policy areas of a measure, and through it of its projects and their items."""
+        props = by_subject.get(subject, {})
+        found = {o.value for o in props.get(kusei + "policyArea", []) if isinstance(o, ox.NamedNode)}
+        if depth < 3:
+            for parent_p in (kusei + "measureOrBanner", kusei + "itemOf"):
+                for parent in props.get(parent_p, []):
+                    found |= _areas(parent.value, depth + 1)
+        return found
+
     entries = []
     for subject in sorted(by_subject):
         props = by_subject[subject]
@@ -105,6 +120,8 @@ def build_index(quads: Iterable[ox.Quad], base: str) -> dict:
         texts = list(dict.fromkeys(_corrected(t, own_fixes) for t in printed_texts if t not in printed_titles))
         printed = [t for t in dict.fromkeys(printed_titles + printed_texts) if _corrected(t, own_fixes) != t]
         plan_titles = literals(plan, (RDFS + "label",)) if plan else []
+        place = _WARD_YEAR.search(plan or subject)
+        ward, year = (place.group(1), int(place.group(2)) if place.group(2) else None) if place else (None, None)
         entries.append({
             "iri": subject,
             "type": own_types[0] if own_types else None,
@@ -116,6 +133,11 @@ def build_index(quads: Iterable[ox.Quad], base: str) -> dict:
             "fold_titles": [fold(t) for t in title_texts],
             "fold_texts": [fold(t) for t in texts],
             "fold_printed": [fold(t) for t in printed],
+            "read_titles": [reading(t) for t in title_texts],
+            "read_texts": [reading(t) for t in texts],
+            "ward": ward,
+            "year": year,
+            "areas": sorted(_areas(subject)),
         })
     return {"version": INDEX_VERSION, "base": base, "entries": entries}
 

@@ -5,6 +5,8 @@ Each is also JSON (and CSV where it is a table), by suffix, ``format=`` or ``Acc
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, abort, request
 from markupsafe import escape
 
@@ -48,15 +50,35 @@ def search_page(suffix: str | None = None) -> Response:
     namer = page_namer()
     term_labels, _ = vocabulary_labels(release, current.settings())
     query = request.args.get("q", "").strip()[:200]
-    results = run_search(release, namer, term_labels, query)
+    filters = {name: request.args.get(name, "")[:200] for name in ("type", "ward", "year", "area")}
+    cat = cmp.catalogue(release, namer)
+    facet_labels = {
+        "ward": {w.code: w.label_ja for w in cat.wards},
+        "year": {str(p.year): f"FY{p.year}" for p in cat.plans if p.year},
+        "area": {a.iri: a.label_ja for a in cat.areas},
+    }
+    results = run_search(release, namer, term_labels, query, filters=filters, facet_labels=facet_labels)
     if wants_json(suffix):
         return json_response({
             "query": results.query,
             "terms": results.terms,
             "total": results.total,
+            "filters": results.filters,
+            "facets": {f.name: [{"value": v.key, "label": v.label, "count": v.count} for v in f.values]
+                       for f in results.facets},
+            "suggestion": ({"query": results.suggestion.query, "count": results.suggestion.count}
+                           if results.suggestion else None),
             "results": [hit.as_json() for hit in results.hits],
         })
-    response = render("search.html", results=results, search_query=query, json_href=with_suffix("/search", ".json"))
+
+    def facet_href(name: str, value: str | None) -> str:
+        args = {"q": query, **{k: v for k, v in results.filters.items() if k != name}}
+        if value is not None:
+            args[name] = value
+        return "/search?" + urlencode(args)
+
+    response = render("search.html", results=results, search_query=query, facet_href=facet_href,
+                      json_href=with_suffix("/search", ".json"))
     response.vary.add("Accept")
     return response
 
