@@ -308,9 +308,12 @@ def _step(release: Release, namer: Namer, before: PlanSummary, after: PlanSummar
             row["evidence"].value if "evidence" in row else None,
             row["evidenceJa"].value if "evidenceJa" in row else None)
     order = {t: i for i, t in enumerate(STEP_TYPES)}
-    ranked = sorted(changes.values(), key=lambda c: (
-        STATUSES.index(c.status), order.get(c.kind, len(order)),
-        natural_key((c.before or c.after).iri if (c.before or c.after) else "")))
+
+    def rank(c: Change) -> tuple:
+        shown = c.before or c.after
+        return STATUSES.index(c.status), order.get(c.kind, len(order)), natural_key(shown.iri if shown else "")
+
+    ranked = sorted(changes.values(), key=rank)
     return YearStep(before, after, ranked)
 
 
