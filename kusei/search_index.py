@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 
 INDEX_FILE = "search.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: readings (read_titles, read_texts), ward, year, areas, fold_printed
 
 _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
 # Voiced-sound marks: half-width ones follow their kana, and NFKC joins the pair only if it

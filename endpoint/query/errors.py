@@ -51,6 +51,29 @@ class RequestTooLarge(KuseiError):
     code = "request-too-large"
 
 
+# A prefixed name ending where the parser stopped: pyoxigraph says "Prefix not found" without the
+# prefix, and points past the name.
+_PREFIXED_NAME = re.compile(r"([A-Za-z][\w.-]*)?:[\w.%:-]*$")
+
+
+def explain_syntax(message: str, query: str) -> str:
+    """The parser's message, led by the undeclared prefix it means when it says "Prefix not found"."""
+    position = _POSITION.search(message)
+    if "Prefix not found" not in message or not position:
+        return message
+    line_no, column = int(position.group(1)), int(position.group(2))
+    lines = query.splitlines()
+    if not 0 < line_no <= len(lines):
+        return message
+    found = _PREFIXED_NAME.search(lines[line_no - 1][:max(column - 1, 0)])
+    if not found:
+        return message
+    prefix = found.group(1) or ""
+    return (f"prefix {prefix}: is not declared; add PREFIX {prefix}: <…> or use a pre-declared prefix. "
+            f"接頭辞 {prefix}: は宣言されていません。"
+            f"PREFIX {prefix}: <…> を加えるか、宣言済みの接頭辞を使ってください。\n{message}")
+
+
 class QuerySyntaxError(KuseiError):
     """The parser's own message; line and column are read from it when it names them."""
 

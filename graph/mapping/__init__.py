@@ -14,6 +14,7 @@ from kusei.graph.input.verify import doc_id_of
 from kusei.graph.mapping import organisation, plan, ward_news
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.emitter import Emitter
+from kusei.graph.mapping.entailment import entailed
 from kusei.namespaces import Terms
 
 
@@ -55,4 +56,5 @@ def map_record(record: Record, record_file: str, lines: dict[tuple, int], spans:
     ward_news.map_campaigns(cx)
     ward_news.map_notices(cx)
     cx.emit.finish()
-    return MappedDocument(doc_id, record_file, graph, cx.emit.quads, cx.emit.interpretation, cx.emit.editorial)
+    quads = cx.emit.quads + entailed(cx.emit.quads, terms)
+    return MappedDocument(doc_id, record_file, graph, quads, cx.emit.interpretation, cx.emit.editorial)

@@ -25,6 +25,7 @@ CONTINUATIONS = Path(__file__).resolve().parent.parent / "reference" / "continua
 COMPARED = ("BasicGoal", "Banner", "Measure", "Project", "OperationItem", "Column", "BureauProject",
             "FacilityProject", "InfrastructureProject", "Campaign")
 SAME_TITLE = "Same printed title."
+SAME_TITLE_JA = "印刷された表題が同じ。"
 # Spelling variants the documents use for one word, and the quotation marks they vary between.
 VARIANTS = (("皆さま", "皆様"),)
 QUOTES = re.compile(r"[「」『』“”\"'‘’]")
@@ -64,7 +65,8 @@ def _ward_year(plan: str) -> tuple[str, int]:
 def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
                        stated: Path = CONTINUATIONS) -> list[ox.Quad]:
     components = _titles(quads, terms)
-    pairs: dict[tuple[str, str], str] = {}
+    # (earlier, later) → the evidence in English and in Japanese
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}
     by_key: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for iri, info in components.items():
         ward, _ = _ward_year(info["plan"])
@@ -75,9 +77,11 @@ def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
         for earlier, later in zip(ordered, ordered[1:], strict=False):
             if _ward_year(components[earlier]["plan"])[1] < _ward_year(components[later]["plan"])[1]:
                 same = components[earlier]["title"] == components[later]["title"]
-                pairs[(earlier, later)] = SAME_TITLE if same else (
+                both = f"「{components[earlier]['title']}」 / 「{components[later]['title']}」"
+                pairs[(earlier, later)] = (SAME_TITLE, SAME_TITLE_JA) if same else (
                     "Same title once width, spacing, quotation marks and the spelling of 皆さま/様 are set aside: "
-                    f"「{components[earlier]['title']}」 / 「{components[later]['title']}」.")
+                    f"{both}.",
+                    f"文字の幅・空白・かぎかっこ・「皆さま/様」の表記の違いを除けば同じ表題:{both}。")
     # A print that adds a subtitle to the same title (金沢防災“えん”づくり事業 一顔の見える防災の輪—).
     matched = {m for pair in pairs for m in pair}
     for (ward, cls, key), members in sorted(by_key.items()):
@@ -90,9 +94,9 @@ def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
                     if years[0] == years[1] or a in matched or b in matched:
                         continue
                     earlier, later = (a, b) if years[0] < years[1] else (b, a)
-                    pairs[(earlier, later)] = (
-                        "Same title, one print adding a subtitle: "
-                        f"「{components[earlier]['title']}」 / 「{components[later]['title']}」.")
+                    both = f"「{components[earlier]['title']}」 / 「{components[later]['title']}」"
+                    pairs[(earlier, later)] = (f"Same title, one print adding a subtitle: {both}.",
+                                               f"同じ表題で、一方の印刷が副題を加えている:{both}。")
                     matched |= {a, b}
     try:
         entries = yamlsafe.load(stated, typ="safe") or []
@@ -105,7 +109,7 @@ def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
         for iri in (earlier, later):
             if iri not in components:
                 raise ValueError(f"{stated.name}: no titled plan component {iri}")
-        pairs[(earlier, later)] = " ".join(entry["reason"].split())
+        pairs[(earlier, later)] = (" ".join(entry["reason"].split()), " ".join(entry["reason_ja"].split()))
 
     out = []
     for (earlier, later), evidence in sorted(pairs.items()):
@@ -116,6 +120,7 @@ def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
             ox.Quad(node, TYPE, terms.kusei("Continuation"), graph),
             ox.Quad(node, terms.kusei("earlier"), early, graph),
             ox.Quad(node, terms.kusei("later"), late, graph),
-            ox.Quad(node, terms.kusei("evidence"), lit(evidence, "en"), graph),
+            ox.Quad(node, terms.kusei("evidence"), lit(evidence[0], "en"), graph),
+            ox.Quad(node, terms.kusei("evidence"), lit(evidence[1], "ja"), graph),
         ]
     return out

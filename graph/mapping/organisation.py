@@ -21,6 +21,10 @@ SERVICE_HOMEPAGES = {
 }
 
 
+# Japanese for the licence notes records use word for word.
+LICENCE_JA = {"No licence is printed in the document.": "資料にはライセンスの表示がない。"}
+
+
 def map_document(cx: Context, file_sha256: str) -> None:
     e, t, doc = cx.emit, cx.terms, cx.record.document
     node = cx.document
@@ -37,7 +41,14 @@ def map_document(cx: Context, file_sha256: str) -> None:
     e.text(node, t.kusei("issueNumber"), doc.issue_number, ("document", "issue_number"))
     e.text(node, t.kusei("issueMonth"), doc.issue_month, ("document", "issue_month"))
     e.editorial_kusei(node, "origin", lit(" ".join(doc.origin.split()), "en"))
+    # The records state origin and licence in English; pages are Japanese first, so a Japanese
+    # note goes beside: what the record's structured fields say, not a translation of its prose.
+    origin_ja = f"{label}({cx.ward_name}、{year}年度の資料)。詳しい出所は英語の注記のとおり。"
+    e.editorial_kusei(node, "origin", lit(origin_ja, "ja"))
     e.editorial_kusei(node, "licenceNote", lit(" ".join(doc.licence.split()), "en"))
+    licence_ja = LICENCE_JA.get(" ".join(doc.licence.split()))
+    if licence_ja:
+        e.editorial_kusei(node, "licenceNote", lit(licence_ja, "ja"))
     publisher = e.add if cx.prints_issuer else e.editorial_add
     publisher(node, ox.NamedNode(DCTERMS + "publisher"), cx.office)
     publisher(node, ox.NamedNode(PROV + "wasAttributedTo"), cx.office)

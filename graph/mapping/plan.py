@@ -18,6 +18,7 @@ from kusei.graph.input.record import (
     printed,
 )
 from kusei.graph.mapping.context import Context
+from kusei.graph.mapping.emitter import Emitter
 from kusei.namespaces import DCTERMS, RDFS, SDG, iri, lit, typed
 
 TITLE = ox.NamedNode(DCTERMS + "title")
@@ -29,6 +30,14 @@ def measure_key(measure: Measure, order: int) -> str:
     if measure.number is None:
         return f"u{order}"
     return unicodedata.normalize("NFKC", measure.number)
+
+
+def _number(e: Emitter, node: ox.NamedNode, printed_number: str) -> None:
+    """The printed number as printed, and beside it as an integer where it is made of digits."""
+    e.kusei(node, "printedNumber", typed(printed_number, "string"))
+    normalised = unicodedata.normalize("NFKC", printed_number).strip()
+    if normalised.isascii() and normalised.isdigit():
+        e.kusei(node, "number", typed(int(normalised), "integer"))
 
 
 def map_plan(cx: Context) -> None:
@@ -139,7 +148,7 @@ def _map_measure(cx: Context, measure: Measure, order: int, key: str, path: tupl
     node = iri(cx.plan, "measure", key)
     _component(cx, node, "Measure", cx.plan, order)
     if measure.number is not None:
-        e.kusei(node, "printedNumber", typed(measure.number, "string"))
+        _number(e, node, measure.number)
     e.text(node, TITLE, measure.title, (*path, "title"))
     e.label(node, printed(measure.title))
     e.text(node, t.kusei("tagline"), measure.tagline, (*path, "tagline"))
@@ -192,7 +201,7 @@ def _map_operation(cx: Context, item: OperationItem, order: int, path: tuple) ->
     _component(cx, node, "OperationItem", cx.plan, order)
     e.text(node, t.kusei("group"), item.group, (*path, "group"), own_lines=False)
     if item.number is not None:
-        e.kusei(node, "printedNumber", typed(item.number, "string"))
+        _number(e, node, item.number)
     e.text(node, TITLE, item.title, (*path, "title"))
     e.paragraphs(node, DESCRIPTION, item.description, (*path, "description"))
     map_items(cx, node, item.items, (*path, "items"))

@@ -3,13 +3,15 @@ linked (an interpretation, with its evidence), so continued / new / dropped is o
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
 import requests
 
-from kusei.graph.mapping.across_years import SAME_TITLE, comparable, continuation_quads
+from kusei.graph.mapping.across_years import SAME_TITLE, SAME_TITLE_JA, comparable, continuation_quads
 from kusei.namespaces import DCTERMS, TYPE, Terms
 
 BASE = "https://w3id.org/kusei"
@@ -45,16 +47,17 @@ def test_the_same_title_in_two_years_is_linked_and_a_different_one_is_not(tmp_pa
     later = f"{BASE}/id/plan/141089/2024/measure/2/project/1"
     earlier = f"{BASE}/id/plan/141089/2014/measure/1/project/1"
     assert links == {(later, earlier)}
-    assert [q.object.value for q in out if q.predicate == terms.kusei("evidence")] == [SAME_TITLE]
+    assert [q.object.value for q in out if q.predicate == terms.kusei("evidence")] == [SAME_TITLE, SAME_TITLE_JA]
     assert comparable("地域の皆さまと共に“つくる”！") == comparable("地域の皆様と共に「つくる」!")
 
 
 def test_every_link_joins_an_earlier_and_a_later_plan_of_one_ward_with_evidence(server_url: str) -> None:
     rows = select(server_url, f"""PREFIX kusei: <{KUSEI}> PREFIX dcterms: <http://purl.org/dc/terms/>
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-        SELECT ?link ?early ?late ?evidence ?ew ?lw ?ey ?ly ?et ?lt ?g WHERE {{
+        SELECT ?link ?early ?late ?evidence ?evidenceJa ?ew ?lw ?ey ?ly ?et ?lt ?g WHERE {{
           GRAPH ?g {{ ?late kusei:continues ?early }}
-          ?link kusei:earlier ?early ; kusei:later ?late ; kusei:evidence ?evidence .
+          ?link kusei:earlier ?early ; kusei:later ?late ; kusei:evidence ?evidence FILTER(lang(?evidence) = "en")
+          ?link kusei:evidence ?evidenceJa FILTER(lang(?evidenceJa) = "ja")
           ?early kusei:plan [ dcterms:spatial ?ew ; kusei:year ?ey ] ; rdfs:label ?et .
           ?late kusei:plan [ dcterms:spatial ?lw ; kusei:year ?ly ] ; rdfs:label ?lt .
           FILTER(lang(?et) = "ja" && lang(?lt) = "ja") }}""")
@@ -92,3 +95,50 @@ def test_continued_new_dropped_is_one_query(server_url: str) -> None:
     assert "目指せ！環境未来都市" not in {r.get("label2014") for r in rows if r["type"] == f"{KUSEI}Measure"}
     # The mascot printed in both years is one node, found by its two printings.
     assert any(r["status"] == "in both" and r["fy2014"].endswith("/botan-chan") for r in rows)
+
+
+def _csv(server_url: str, path: str) -> list[dict[str, str]]:
+    response = requests.get(server_url + path, timeout=60)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv"), path
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_the_year_over_year_view_gives_example_15s_answer_for_every_ward_with_two_plans(server_url: str) -> None:
+    plans = select(server_url, f"""PREFIX kusei: <{KUSEI}> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?code ?year WHERE {{ ?plan a kusei:Plan ; kusei:year ?year ; dcterms:spatial/dcterms:identifier ?code }}
+        ORDER BY ?code ?year""")
+    years: dict[str, list[int]] = {}
+    for row in plans:
+        years.setdefault(row["code"], []).append(int(row["year"]))
+    compared = {code: ys for code, ys in years.items() if len(ys) >= 2}
+    assert compared, "no ward has two plans with a fiscal year"
+    example = EXAMPLE.read_text(encoding="utf-8")
+    assert example.count('dcterms:identifier "141089"') == 1
+    for code, ys in compared.items():
+        view = _csv(server_url, f"/ward/{code}/years.csv")
+        assert {(r["from_plan"], r["to_plan"]) for r in view} == {
+            (f"{BASE}/id/plan/{code}/{a}", f"{BASE}/id/plan/{code}/{b}") for a, b in zip(ys, ys[1:], strict=False)}
+        for before, after in zip(ys, ys[1:], strict=False):
+            query = (example.replace('dcterms:identifier "141089"', f'dcterms:identifier "{code}"')
+                     .replace("kusei:year 2014", f"kusei:year {before}")
+                     .replace("kusei:year 2024", f"kusei:year {after}"))
+            expected = {(r["status"], r["type"], r.get("fy2014", ""), r.get("fy2024", ""))
+                        for r in select(server_url, query)}
+            shown = {(r["status"], KUSEI + r["kind"], r["before"], r["after"]) for r in view
+                     if r["to_plan"] == f"{BASE}/id/plan/{code}/{after}"}
+            assert shown == expected, (code, before, after, shown ^ expected)
+            # Every continued row carries its evidence in the view as in the interpretation graph.
+            assert all(r["evidence"] and r["evidence_ja"] for r in view if r["status"] == "continued")
+
+
+def test_kanazawa_2014s_unnumbered_measure_continues_as_an_operation_item(server_url: str) -> None:
+    rows = _csv(server_url, "/ward/141089/years.csv")
+    u5 = f"{BASE}/id/plan/141089/2014/measure/u5"
+    assert [(r["status"], r["kind"], r["after"]) for r in rows if r["before"] == u5] == [
+        ("continued", "OperationItem", f"{BASE}/id/plan/141089/2024/operation/1")]
+    # The projects under FY2014's banner are accounted for like those under a measure.
+    banner_projects = select(server_url, f"""PREFIX kusei: <{KUSEI}>
+        SELECT ?p WHERE {{ ?p a kusei:Project ; kusei:banner ?b ; kusei:plan <{BASE}/id/plan/141089/2014> }}""")
+    assert banner_projects
+    listed = {r["before"] for r in rows}
+    assert {r["p"] for r in banner_projects} <= listed

@@ -22,6 +22,7 @@ from kusei.endpoint.query.errors import (
     QuerySyntaxError,
     ResultTooLarge,
     StoreFailure,
+    explain_syntax,
 )
 from kusei.endpoint.query.guard import has_dataset_clause
 
@@ -288,7 +289,7 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
             "message": f"{exc}; {RESULT_TOO_LARGE_HINT}",
         }, b""
     except SyntaxError as exc:
-        return {"status": "syntax", "message": str(exc)}, b""
+        return {"status": "syntax", "message": explain_syntax(str(exc), request["query"])}, b""
     except Exception as exc:  # noqa: BLE001 - any evaluation error is the query's answer, not a crash
         return {"status": "error", "message": f"{type(exc).__name__}: {exc}"}, b""
 

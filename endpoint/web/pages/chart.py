@@ -33,8 +33,12 @@ class Chart:
 
 
 def chart(comparison: Comparison) -> Chart:
-    """Horizontal bars: for each policy area, one pair (measures, projects) per plan."""
-    label_width, plot_width, bar, gap, group_gap = 210, 520, 7, 1, 12
+    """Horizontal bars: for each policy area, its label above one pair (measures, projects) per plan.
+
+    Labels above the bars rather than beside them keep the drawing 360 units wide, so it fits a
+    390 px phone at about its own size and scales up on wider screens.
+    """
+    label_width, plot_width, bar, gap, group_gap, label_height = 8, 320, 7, 1, 10, 16
     per_area = len(comparison.plans) * (2 * bar + gap)
     values = [(len(cell), sum(len(m.projects) for m in cell)) for _, cells in comparison.rows for cell in cells]
     max_value = max([max(v) for v in values] or [1]) or 1
@@ -44,6 +48,7 @@ def chart(comparison: Comparison) -> Chart:
     y = 30.0
     for area, cells in comparison.rows:
         rows.append((area.label_ja, y))
+        y += label_height
         for index, (plan, cell) in enumerate(zip(comparison.plans, cells, strict=True)):
             n_measures, n_projects = len(cell), sum(len(m.projects) for m in cell)
             top = y + index * (2 * bar + gap)
@@ -54,5 +59,5 @@ def chart(comparison: Comparison) -> Chart:
         y += per_area + group_gap
     step = max(1, round(max_value / 5))
     ticks = [(label_width + v * scale, v) for v in range(0, max_value + 1, step)]
-    return Chart(label_width + plot_width + 30, int(y + 10), label_width, rows, bars,
+    return Chart(label_width + plot_width + 32, int(y + 10), label_width, rows, bars,
                  [(p.short_label, f"plan{i % 6}") for i, p in enumerate(comparison.plans)], max_value, ticks)

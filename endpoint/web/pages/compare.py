@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from kusei.endpoint.web.pages.data import select
 from kusei.endpoint.web.pages.terms import DCTERMS, RDFS, SCHEMA, SKOS, Namer, natural_key
 from kusei.release import Release
-from kusei.search_index import fold
 
 
 @dataclass
@@ -21,6 +20,7 @@ class Item:
     href: str | None
     title: str
     number: str | None = None
+    number_value: int | None = None  # kusei:number, the printed number as an integer
     projects: list[Item] = field(default_factory=list)
     areas: list[str] = field(default_factory=list)
 
@@ -72,8 +72,6 @@ class Catalogue:
     wards: list[WardSummary]
     plans: list[PlanSummary]
     areas: list[Area]
-    # kusei:continues, later component → the earlier ones it continues (interpretation graph)
-    continues: dict[str, list[str]] = field(default_factory=dict)
 
     def ward(self, code: str) -> WardSummary | None:
         return next((w for w in self.wards if w.code == code), None)
@@ -134,9 +132,10 @@ SELECT ?plan ?ward ?year ?inferred ?label ?goal ?goalTitle ?goalTagline WHERE {{
         )
 
     measure_rows = select(release, f"""
-SELECT ?plan ?m ?num ?pos ?title ?area WHERE {{
+SELECT ?plan ?m ?num ?n ?pos ?title ?area WHERE {{
   ?m a <{kusei}Measure> ; <{kusei}plan> ?plan .
   OPTIONAL {{ ?m <{kusei}printedNumber> ?num }}
+  OPTIONAL {{ ?m <{kusei}number> ?n }}
   OPTIONAL {{ ?m <{SCHEMA}position> ?pos }}
   OPTIONAL {{ ?m <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
   OPTIONAL {{ ?m <{kusei}policyArea> ?area }}
@@ -147,13 +146,14 @@ SELECT ?plan ?m ?num ?pos ?title ?area WHERE {{
         if iri not in measures:
             pos = int(row["pos"].value) if "pos" in row else 0
             item = Item(iri, namer.href(iri), row["title"].value if "title" in row else namer.short(iri),
-                        number=row["num"].value if "num" in row else None)
+                        number=row["num"].value if "num" in row else None,
+                        number_value=int(row["n"].value) if "n" in row else None)
             measures[iri] = (pos, item, row["plan"].value)
         if "area" in row and row["area"].value not in measures[iri][1].areas:
             measures[iri][1].areas.append(row["area"].value)
     project_rows = select(release, f"""
 SELECT ?m ?p ?pos ?title ?plan WHERE {{
-  ?p a <{kusei}Project> ; <{kusei}measure>|<{kusei}banner> ?m ; <{kusei}plan> ?plan .
+  ?p a <{kusei}Project> ; <{kusei}measureOrBanner> ?m ; <{kusei}plan> ?plan .
   OPTIONAL {{ ?p <{SCHEMA}position> ?pos }}
   OPTIONAL {{ ?p <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
 }}""")
@@ -197,10 +197,7 @@ SELECT ?area ?ja ?en WHERE {{
     for summary in ordered_plans:
         if summary.ward in wards:
             wards[summary.ward].plans.append(summary)
-    continues: dict[str, list[str]] = {}
-    for row in select(release, f"SELECT ?later ?earlier WHERE {{ ?later <{kusei}continues> ?earlier }}"):
-        continues.setdefault(row["later"].value, []).append(row["earlier"].value)
-    return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, ordered_areas, continues)
+    return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, ordered_areas)
 
 
 def catalogue(release: Release, namer: Namer) -> Catalogue:
@@ -230,15 +227,22 @@ def compare(cat: Catalogue, plan_iris: list[str] | None = None) -> Comparison:
 
 # -- year over year -----------------------------------------------------------------------------
 
+# What the year-over-year view compares, in the order it lists them: the components a plan
+# prints with a title of its own (example query 15 lists the same), then the ward's sections and
+# mascots, whose IRIs are the ward's and so are "in both" when both documents print them.
+STEP_TYPES = ("BasicGoal", "Banner", "Measure", "Project", "OperationItem", "Section", "Character")
+STATUSES = ("continued", "new", "dropped", "in both")
+
 
 @dataclass
 class Change:
-    status: str  # "continued", "new" or "dropped"
-    kind: str  # "measure" or "project"
+    status: str  # one of STATUSES
+    kind: str  # the local name of the component's class (of the later one when continued)
     title: str
     before: Item | None
     after: Item | None
-    basis: str | None = None  # "link" (kusei:continues) or "title" (same folded title)
+    evidence: str | None = None  # why Kusei takes the later one to continue the earlier one (en)
+    evidence_ja: str | None = None
 
 
 @dataclass
@@ -251,37 +255,70 @@ class YearStep:
         return sum(1 for c in self.changes if c.status == status)
 
 
-def _match(kind: str, before: list[Item], after: list[Item], continues: dict[str, list[str]]) -> list[Change]:
-    """What continued, is new or was dropped between two plans' measures (or projects).
+def step_query(kusei: str, before: str, after: str) -> str:
+    """Continued, new, dropped and in-both components between two plans: example query 15's
+    logic for any two plans, so the view and the published example give the same answer."""
+    return f"""PREFIX kusei: <{kusei}>
+PREFIX rdfs: <{RDFS}>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT ?status ?type ?before ?beforeLabel ?after ?afterLabel ?evidence ?evidenceJa WHERE {{
+  BIND(<{before}> AS ?planBefore) BIND(<{after}> AS ?planAfter)
+  ?planBefore prov:wasDerivedFrom ?docBefore . ?planAfter prov:wasDerivedFrom ?docAfter .
+  VALUES ?type {{ {" ".join("kusei:" + t for t in STEP_TYPES)} }}
+  {{
+    ?after kusei:continues ?before ; kusei:plan ?planAfter ; a ?type .
+    ?before kusei:plan ?planBefore .
+    ?link kusei:earlier ?before ; kusei:later ?after ; kusei:evidence ?evidence FILTER(lang(?evidence) = "en")
+    OPTIONAL {{ ?link kusei:evidence ?evidenceJa FILTER(lang(?evidenceJa) = "ja") }}
+    ?before rdfs:label ?beforeLabel FILTER(lang(?beforeLabel) = "ja")
+    ?after rdfs:label ?afterLabel FILTER(lang(?afterLabel) = "ja")
+    BIND("continued" AS ?status)
+  }} UNION {{
+    ?before kusei:plan ?planBefore ; a ?type .
+    FILTER NOT EXISTS {{ ?later kusei:continues ?before ; kusei:plan ?planAfter }}
+    ?before rdfs:label ?beforeLabel FILTER(lang(?beforeLabel) = "ja")
+    BIND("dropped" AS ?status)
+  }} UNION {{
+    ?after kusei:plan ?planAfter ; a ?type .
+    FILTER NOT EXISTS {{ ?after kusei:continues ?earlier . ?earlier kusei:plan ?planBefore }}
+    ?after rdfs:label ?afterLabel FILTER(lang(?afterLabel) = "ja")
+    BIND("new" AS ?status)
+  }} UNION {{
+    ?before kusei:printing/prov:entity ?docBefore ; kusei:printing/prov:entity ?docAfter ; a ?type ;
+            rdfs:label ?beforeLabel FILTER(lang(?beforeLabel) = "ja")
+    BIND(?before AS ?after) BIND(?beforeLabel AS ?afterLabel)
+    BIND("in both" AS ?status)
+  }}
+}}"""
 
-    Kusei's cross-year links (kusei:continues, the interpretation graph) decide where they join
-    the two plans; where no link does, the same folded title counts as carried over.
-    """
-    earlier_iris = {i.iri: i for i in before}
-    linked = any(e in earlier_iris for i in after for e in continues.get(i.iri, ()))
-    by_title = {fold(i.title): i for i in before}
-    changes: list[Change] = []
-    seen: set[str] = set()
-    for item in after:
-        previous = next((earlier_iris[e] for e in continues.get(item.iri, ()) if e in earlier_iris), None)
-        basis = "link" if previous else None
-        if previous is None and not linked:
-            previous = by_title.get(fold(item.title))
-            basis = "title" if previous else None
-        if previous is not None:
-            seen.add(previous.iri)
-        changes.append(Change("continued" if previous else "new", kind, item.title, previous, item, basis))
-    changes += [Change("dropped", kind, item.title, item, None) for item in before if item.iri not in seen]
-    return changes
+
+def _step(release: Release, namer: Namer, before: PlanSummary, after: PlanSummary) -> YearStep:
+    kusei = release.base + "/def/"
+    changes: dict[tuple[str, str, str, str], Change] = {}
+    for row in select(release, step_query(kusei, before.iri, after.iri)):
+        earlier, later = row.get("before"), row.get("after")
+        status, kind = row["status"].value, row["type"].value.removeprefix(kusei)
+        key = (status, kind, earlier.value if earlier else "", later.value if later else "")
+        if key in changes:
+            continue  # a second evidence or label of the same pair
+        changes[key] = Change(
+            status, kind, (row.get("afterLabel") or row["beforeLabel"]).value,
+            Item(earlier.value, namer.href(earlier.value), row["beforeLabel"].value) if earlier else None,
+            Item(later.value, namer.href(later.value), row["afterLabel"].value) if later else None,
+            row["evidence"].value if "evidence" in row else None,
+            row["evidenceJa"].value if "evidenceJa" in row else None)
+    order = {t: i for i, t in enumerate(STEP_TYPES)}
+
+    def rank(c: Change) -> tuple:
+        shown = c.before or c.after
+        return STATUSES.index(c.status), order.get(c.kind, len(order)), natural_key(shown.iri if shown else "")
+
+    ranked = sorted(changes.values(), key=rank)
+    return YearStep(before, after, ranked)
 
 
-def year_over_year(ward: WardSummary, continues: dict[str, list[str]] | None = None) -> list[YearStep]:
+def year_over_year(release: Release, namer: Namer, ward: WardSummary) -> list[YearStep]:
+    """One step per pair of consecutive plans of the ward that have a fiscal year."""
     plans = [p for p in ward.plans if p.year is not None]
-    steps = []
-    for before, after in zip(plans, plans[1:], strict=False):
-        links = continues or {}
-        changes = _match("measure", before.measures, after.measures, links)
-        changes += _match("project", [p for m in before.measures for p in m.projects],
-                          [p for m in after.measures for p in m.projects], links)
-        steps.append(YearStep(before, after, changes))
-    return steps
+    return release.memo(f"years-{ward.code}", lambda: [
+        _step(release, namer, before, after) for before, after in zip(plans, plans[1:], strict=False)])

@@ -12,7 +12,7 @@ from kusei.endpoint.web.pages.compare import Comparison, Item, WardSummary, Year
 
 def comparison_json(comparison: Comparison) -> dict:
     def item(m: Item) -> dict:
-        return {"iri": m.iri, "href": m.href, "number": m.number, "title": m.title,
+        return {"iri": m.iri, "href": m.href, "number": m.number, "number_value": m.number_value, "title": m.title,
                 "projects": [{"iri": p.iri, "href": p.href, "title": p.title} for p in m.projects]}
 
     return {
@@ -30,12 +30,13 @@ def comparison_csv(comparison: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["policy_area", "policy_area_ja", "plan", "ward", "year", "measure", "measure_number",
-                     "measure_title", "projects"])
+                     "measure_title", "projects", "measure_number_value"])
     for area, cells in comparison.rows:
         for plan, cell in zip(comparison.plans, cells, strict=True):
             for m in cell:
                 writer.writerow([area.iri, area.label_ja, plan.iri, plan.ward_label, plan.year or "", m.iri,
-                                 m.number or "", m.title, len(m.projects)])
+                                 m.number or "", m.title, len(m.projects),
+                                 "" if m.number_value is None else m.number_value])
     return out.getvalue()
 
 
@@ -46,7 +47,8 @@ def years_json(ward: WardSummary, steps: list[YearStep]) -> dict:
     return {
         "ward": {"iri": ward.iri, "code": ward.code, "label": ward.label_ja},
         "steps": [{"from": s.before.iri, "to": s.after.iri,
-                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title, "basis": c.basis,
+                   "changes": [{"status": c.status, "kind": c.kind, "title": c.title,
+                                "evidence": c.evidence, "evidence_ja": c.evidence_ja,
                                 "before": ref(c.before), "after": ref(c.after)} for c in s.changes]}
                   for s in steps],
     }
@@ -55,11 +57,13 @@ def years_json(ward: WardSummary, steps: list[YearStep]) -> dict:
 def years_csv(steps: list[YearStep]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["from_plan", "to_plan", "status", "kind", "title", "before", "after"])
+    writer.writerow(["from_plan", "to_plan", "status", "kind", "title", "before", "after", "evidence",
+                     "evidence_ja"])
     for s in steps:
         for c in s.changes:
             writer.writerow([s.before.iri, s.after.iri, c.status, c.kind, c.title,
-                             c.before.iri if c.before else "", c.after.iri if c.after else ""])
+                             c.before.iri if c.before else "", c.after.iri if c.after else "", c.evidence or "",
+                             c.evidence_ja or ""])
     return out.getvalue()
 
 

@@ -51,6 +51,15 @@ STRUCTURAL = {
 }
 # Links from a part to its parent: the outline nests a part under the first one present.
 PARENT_LOCALS = ("itemOf", "measure", "banner")
+# Said again by the build for simple queries (written-out super-properties) or by the number
+# beside the printed one: the outline shows the specific statement once.
+REPEATED_LOCALS = ("measureOrBanner", "mtpReference", "number")
+SDMX_REF_PERIOD = "http://purl.org/linked-data/sdmx/2009/dimension#refPeriod"
+
+
+def lines_href(document_href: str, first: int, last: int | None) -> str:
+    """The document's text with the lines ``first``–``last`` marked, scrolled to the first."""
+    return f"{document_href}?lines={first}-{last or first}#L{first}"
 
 
 @dataclass
@@ -207,7 +216,7 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
 
     structural = STRUCTURAL | {kusei + local for local in (
         "firstLine", "lastLine", "sourceDocument", "plan", "printedNumber", "marker", "tagline", "printing",
-        *PARENT_LOCALS,
+        *PARENT_LOCALS, *REPEATED_LOCALS,
     )}
 
     parts: dict[str, Part] = {}
@@ -218,7 +227,13 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
         first = _int(one(subject, kusei + "firstLine"))
         last = _int(one(subject, kusei + "lastLine"))
         facts = []
-        for predicate in sorted(set(props[subject]) - structural, key=lambda p: namer.curie(p) or p):
+        shown = set(props[subject]) - structural
+        # A value the document prints is shown as printed ("90,997世帯"), not also as the number
+        # it normalises to (90997); the printed date likewise stands for the observation's period.
+        shown -= {p for p in shown if p + "Printed" in props[subject]}
+        if kusei + "asOfPrinted" in props[subject]:
+            shown.discard(SDMX_REF_PERIOD)
+        for predicate in sorted(shown, key=lambda p: namer.curie(p) or p):
             values = props[subject][predicate]
             literals = [t for t in values if isinstance(t, ox.Literal)]
             iris = sorted({t.value for t in values if isinstance(t, ox.NamedNode)}, key=natural_key)
@@ -245,7 +260,7 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
                                         if isinstance(t, ox.Literal)]),
             first=first,
             last=last,
-            source_href=f"{document_href}#L{first}" if document_href and first else None,
+            source_href=lines_href(document_href, first, last) if document_href and first else None,
             facts=facts,
             position=_int(one(subject, SCHEMA + "position")),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -96,6 +96,24 @@ class ResourceView:
     triples: list[ox.Triple]
 
 
+def _chunks(iris: list[str], budget: int) -> Iterator[list[str]]:
+    """``iris`` in runs whose VALUES text stays within ``budget`` characters.
+
+    A page linked from hundreds of resources (a class such as kusei:Printing) would otherwise
+    build one query longer than the endpoint accepts, and answer 413 itself.
+    """
+    chunk: list[str] = []
+    size = 0
+    for iri in iris:
+        if chunk and size + len(iri) + 3 > budget:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(iri)
+        size += len(iri) + 3
+    if chunk:
+        yield chunk
+
+
 class ResourceBuilder:
     def __init__(self, release: Release, namer: Namer, settings: Settings) -> None:
         self.release = release
@@ -166,12 +184,14 @@ class ResourceBuilder:
         subject_list, predicate_list = sorted(set(subjects)), list(dict.fromkeys(predicates))
         if not subject_list or not predicate_list:
             return {}
-        rows = service.select(
-            self.release,
-            f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {iri_list(subject_list)} }} "
-            f"VALUES ?p {{ {iri_list(predicate_list)} }} ?s ?p ?o }}",
-            settings=self.settings,
-        )
+        rows = []
+        for chunk in _chunks(subject_list, self.settings.max_query_length // 2):
+            rows += service.select(
+                self.release,
+                f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {iri_list(chunk)} }} "
+                f"VALUES ?p {{ {iri_list(predicate_list)} }} ?s ?p ?o }}",
+                settings=self.settings,
+            )
         found: dict[tuple[str, str], set[Obj]] = {}
         for row in rows:
             subject, predicate, obj = row.get("s"), row.get("p"), row.get("o")

@@ -5,7 +5,10 @@ Each is also JSON (and CSV where it is a table), by suffix, ``format=`` or ``Acc
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Response, abort, request
+from markupsafe import escape
 
 from kusei.endpoint.web import current
 from kusei.endpoint.web.pages import chart as charts
@@ -47,15 +50,35 @@ def search_page(suffix: str | None = None) -> Response:
     namer = page_namer()
     term_labels, _ = vocabulary_labels(release, current.settings())
     query = request.args.get("q", "").strip()[:200]
-    results = run_search(release, namer, term_labels, query)
+    filters = {name: request.args.get(name, "")[:200] for name in ("type", "ward", "year", "area")}
+    cat = cmp.catalogue(release, namer)
+    facet_labels = {
+        "ward": {w.code: w.label_ja for w in cat.wards},
+        "year": {str(p.year): f"FY{p.year}" for p in cat.plans if p.year},
+        "area": {a.iri: a.label_ja for a in cat.areas},
+    }
+    results = run_search(release, namer, term_labels, query, filters=filters, facet_labels=facet_labels)
     if wants_json(suffix):
         return json_response({
             "query": results.query,
             "terms": results.terms,
             "total": results.total,
+            "filters": results.filters,
+            "facets": {f.name: [{"value": v.key, "label": v.label, "count": v.count} for v in f.values]
+                       for f in results.facets},
+            "suggestion": ({"query": results.suggestion.query, "count": results.suggestion.count}
+                           if results.suggestion else None),
             "results": [hit.as_json() for hit in results.hits],
         })
-    response = render("search.html", results=results, search_query=query, json_href=with_suffix("/search", ".json"))
+
+    def facet_href(name: str, value: str | None) -> str:
+        args = {"q": query, **{k: v for k, v in results.filters.items() if k != name}}
+        if value is not None:
+            args[name] = value
+        return "/search?" + urlencode(args)
+
+    response = render("search.html", results=results, search_query=query, facet_href=facet_href,
+                      json_href=with_suffix("/search", ".json"))
     response.vary.add("Accept")
     return response
 
@@ -85,13 +108,18 @@ def ward_page(code: str, suffix: str | None = None) -> Response:
 @bp.get("/ward/<code>/years.<any(json, csv):suffix>")
 def years_page(code: str, suffix: str | None = None) -> Response:
     ward = _ward_or_404(code)
-    steps = cmp.year_over_year(ward, cmp.catalogue(current.release(), page_namer()).continues)
+    steps = cmp.year_over_year(current.release(), page_namer(), ward)
     if wants_csv(suffix):
         return csv_response(export.years_csv(steps), f"ward-{code}-years")
     if wants_json(suffix):
         return json_response(export.years_json(ward, steps))
     base = f"/ward/{code}/years"
-    response = render("years.html", ward=ward, steps=steps, json_href=base + ".json", csv_href=base + ".csv")
+    term_labels, _ = vocabulary_labels(current.release(), current.settings())
+    kusei = current.release().base + "/def/"
+    kinds = {kind: (term_labels.get(kusei + kind, "ja") or kind, term_labels.get(kusei + kind, "en") or kind)
+             for kind in cmp.STEP_TYPES}
+    response = render("years.html", ward=ward, steps=steps, kinds=kinds, json_href=base + ".json",
+                      csv_href=base + ".csv")
     response.vary.add("Accept")
     return response
 
@@ -172,3 +200,53 @@ def browse_plans(suffix: str | None = None) -> Response:
                        json_href="/id/plan/index.json", csv_href="/id/plan/index.csv")
     response.vary.add("Accept")
     return response
+
+
+# -- for crawlers ---------------------------------------------------------------------------------
+
+# Query results, their sorted and paged variants, downloads and searches are endless variations
+# of pages that exist anyway; crawlers get the resource pages (the sitemap) and the query page itself.
+ROBOTS = """User-agent: *
+Disallow: /query?
+Disallow: /query/download
+Disallow: /sparql
+Disallow: /search
+Allow: /
+
+Sitemap: {root}sitemap.xml
+"""
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    return Response(ROBOTS.format(root=request.url_root), content_type="text/plain; charset=utf-8")
+
+
+def _sitemap_paths() -> list[str]:
+    release = current.release()
+
+    def compute() -> list[str]:
+        namer = page_namer()
+        cat = cmp.catalogue(release, namer)
+        paths = ["/", "/compare", "/id/", "/id/plan/", "/def/", "/dumps/", "/query"]
+        for ward in cat.wards:
+            paths.append(ward.page_href)
+            if len([p for p in ward.plans if p.year is not None]) > 1:
+                paths.append(ward.page_href + "/years")
+        rows = select(release, f"""
+SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{release.base}/id/")
+  && !CONTAINS(STR(?s), "#")) }}""")
+        found = sorted({href for r in rows if (href := namer.href(r["s"].value)) and href.startswith("/id/")})
+        return paths + [p for p in found if p not in paths]
+
+    return release.memo("sitemap", compute)
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    root = request.url_root.rstrip("/")
+    body = ['<?xml version="1.0" encoding="UTF-8"?>',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    body += [f"<url><loc>{escape(root + path)}</loc></url>" for path in _sitemap_paths()]
+    body.append("</urlset>\n")
+    return Response("\n".join(body), content_type="application/xml; charset=utf-8")

@@ -10,10 +10,12 @@ import json
 import re
 
 from flask import Blueprint, Response, render_template, request
+from markupsafe import Markup
 
 from kusei.endpoint.query import formats
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
+from kusei.endpoint.web.pages import corrections as fixes
 from kusei.endpoint.web.pages.terms import Namer
 
 bp = Blueprint("pages", __name__)
@@ -26,6 +28,24 @@ _MARKUP = re.compile(r"</?(?:p|br|div|span|strong|em|b|i|u|ul|ol|li|h[1-6]|table
 def plain_text(text: str) -> str:
     """The text of a source line without HTML tags; entities are turned back into characters."""
     return html.unescape(_MARKUP.sub("", text))
+
+
+@bp.app_template_filter("fixed")
+def fixed(text: str) -> Markup:
+    """A printed text as it should read, the slip's printed form and note one tap away."""
+    return fixes.marked(text, fixes.corrections(current.release()))
+
+
+@bp.app_template_filter("fixed_plain")
+def fixed_plain(text: str) -> str:
+    """A printed text as it should read, unmarked: for link texts, titles and attributes."""
+    return fixes.corrected_text(text, fixes.corrections(current.release()))
+
+
+@bp.app_template_filter("fix_note")
+def fix_note(text: str) -> Markup:
+    """The folded printed form and note of a text shown as ``fixed_plain`` (e.g. inside a link)."""
+    return fixes.note(text, fixes.corrections(current.release()))
 
 
 def page_namer() -> Namer:

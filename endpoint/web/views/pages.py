@@ -134,6 +134,14 @@ def _split_suffix(path: str, base: str) -> tuple[str, registry.Format | None]:
                 return stripped, fmt
     return path, None
 
+def _marked_lines(value: str | None) -> tuple[int, int] | None:
+    """``lines=12-15`` (or ``12``): the lines a link into a document's text asks to mark."""
+    first, _, last = (value or "").partition("-")
+    if not first.isdigit() or not (last or first).isdigit():
+        return None
+    return int(first), max(int(first), int(last or first))
+
+
 # -- routes -------------------------------------------------------------------------------------
 
 
@@ -185,6 +193,7 @@ def resource(rest: str) -> Response:
         jsonld=_json_ld_script(view.triples, release.base),
         vocabulary_title=vocabulary.title_ja or vocabulary.title_en or "Kusei vocabulary",
         graph_query_href="/query?" + urlencode({"query": graph_query}),
+        marked=_marked_lines(request.args.get("lines")),
     )
     response.headers["Link"] = _link_header(path)
     return finish(response, negotiated=True)
