@@ -29,18 +29,22 @@ from kusei.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 120.0
-SLOW_MODULES = {"test_browser", "test_browser_pages",
-                "test_fuzz", "test_load", "test_rebuild", "test_hostile", "test_validate_scaling",
-                "test_w3c_protocol", "test_query_limits"}
+SYSTEM = PROJECT_ROOT / "tests" / "system"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each module says what it is (``pytestmark``): every module under tests/system carries the
+    ``system`` marker, and only those do, so ``-m "not system"`` never starts a server."""
+    wrong = set()
     for item in items:
-        path = Path(str(item.fspath))
-        if "system" in path.parts:
-            item.add_marker(pytest.mark.system)
-        if path.stem in SLOW_MODULES:
-            item.add_marker(pytest.mark.slow)
+        path = Path(str(item.fspath)).resolve()
+        if (SYSTEM in path.parents) != (item.get_closest_marker("system") is not None):
+            wrong.add(path.relative_to(PROJECT_ROOT))
+    if wrong:
+        raise pytest.UsageError(
+            "a module under tests/system must declare `pytestmark = pytest.mark.system` (with "
+            "`pytest.mark.slow` if it is slow), and no other module may: "
+            + ", ".join(map(str, sorted(wrong))))
 
 
 def _quiet(_: str) -> None:

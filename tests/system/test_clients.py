@@ -7,6 +7,8 @@ import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, POST, TURTLE, XML, SPARQLWrapper
 
+pytestmark = pytest.mark.system
+
 KUSEI = "PREFIX kusei: <https://w3id.org/kusei/def/>\n"
 WARDS = KUSEI + ("SELECT ?ward ?label WHERE { ?ward a kusei:Ward ; rdfs:label ?label "
                  "FILTER(lang(?label) = 'ja') }")

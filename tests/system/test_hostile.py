@@ -26,6 +26,8 @@ import pytest
 import requests
 from conftest import serve_command, wait_until_ready
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"

@@ -25,7 +25,7 @@ from kusei.endpoint.query.errors import MemoryLimitExceeded
 from kusei.endpoint.query.executor import QueryExecutor, tree_memory
 from kusei.endpoint.query.executor.memory import rss
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+pytestmark = [pytest.mark.system, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")]
 
 MiB = 1 << 20
 

@@ -35,6 +35,8 @@ from kusei.graph.input.verify import RECORDS_DIR
 from kusei.release import ReleaseError
 from kusei.settings import DEFAULT_BASE, Settings
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 # One record keeps each build at a few seconds; the swap does not care how big the release is.
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 MODIFIED_A, MODIFIED_B, MODIFIED_FAILED = "2026-11-23", "2027-02-01", "2028-03-03"

@@ -20,6 +20,8 @@ from conftest import PROJECT_ROOT, free_port, serve_command, wait_until_ready
 
 from kusei.endpoint.query import slots
 
+pytestmark = pytest.mark.system
+
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 QUERY_PROCESS = b"kusei.endpoint.query.executor"
 

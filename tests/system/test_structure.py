@@ -4,7 +4,10 @@ superclass types stated so queries need no inference."""
 
 from __future__ import annotations
 
+import pytest
 import requests
+
+pytestmark = pytest.mark.system
 
 BASE = "https://w3id.org/kusei"
 PREFIXES = (f"PREFIX kusei: <{BASE}/def/>\nPREFIX dcterms: <http://purl.org/dc/terms/>\n"
