@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from waiting import NeverHappened, wait_for
 
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import build
@@ -106,17 +106,19 @@ def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = READY
     Any failure of one attempt (refused, reset, a first query slower than the attempt's read
     timeout while a query process starts on a loaded machine) only means "not yet".
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode} before serving {url}")
         try:
-            if requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200:
-                return
+            return requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer on {url} within {timeout:.0f} s")
+            return False
+
+    try:
+        wait_for(answers, f"the server to answer on {url}", timeout=timeout, every=0.1)
+    except NeverHappened as exc:
+        raise RuntimeError(str(exc)) from exc
 
 
 @pytest.fixture(scope="session")

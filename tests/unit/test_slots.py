@@ -50,7 +50,7 @@ def test_a_killed_process_gives_its_slot_back(tmp_path: Path) -> None:
         from kusei.endpoint.query.slots import QuerySlots
         with QuerySlots(Path({str(tmp_path)!r}), 1).hold(wait=5):
             print("holding", flush=True)
-            time.sleep(60)
+            time.sleep(60)  # holds the slot until the test kills it: that death is what is under test
     """)
     process = subprocess.Popen([sys.executable, "-c", holder], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     try:
