@@ -32,19 +32,28 @@ READY_TIMEOUT = 120.0
 SYSTEM = PROJECT_ROOT / "tests" / "system"
 
 
+SERVER_FIXTURES = {"server_url", "start_server"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each module says what it is (``pytestmark``): every module under tests/system carries the
-    ``system`` marker, and only those do, so ``-m "not system"`` never starts a server."""
-    wrong = set()
+    ``system`` marker, and only those do; only those start servers, so the unit set needs none."""
+    unmarked, serving = set(), set()
     for item in items:
         path = Path(str(item.fspath)).resolve()
-        if (SYSTEM in path.parents) != (item.get_closest_marker("system") is not None):
-            wrong.add(path.relative_to(PROJECT_ROOT))
-    if wrong:
-        raise pytest.UsageError(
-            "a module under tests/system must declare `pytestmark = pytest.mark.system` (with "
-            "`pytest.mark.slow` if it is slow), and no other module may: "
-            + ", ".join(map(str, sorted(wrong))))
+        system = SYSTEM in path.parents
+        if system != (item.get_closest_marker("system") is not None):
+            unmarked.add(str(path.relative_to(PROJECT_ROOT)))
+        if not system and SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            serving.add(item.nodeid)
+    problems = []
+    if unmarked:
+        problems.append("a module under tests/system must declare `pytestmark = pytest.mark.system` (with "
+                        "`pytest.mark.slow` if it is slow), and no other module may: " + ", ".join(sorted(unmarked)))
+    if serving:
+        problems.append("only tests under tests/system start servers: " + ", ".join(sorted(serving)))
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
 
 
 def _quiet(_: str) -> None:
