@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from waiting import NeverHappened, wait_for
 
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import build
@@ -29,18 +29,31 @@ from kusei.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 120.0
-SLOW_MODULES = {"test_browser", "test_browser_pages",
-                "test_fuzz", "test_load", "test_rebuild", "test_hostile", "test_validate_scaling",
-                "test_w3c_protocol", "test_query_limits"}
+SYSTEM = PROJECT_ROOT / "tests" / "system"
+
+
+SERVER_FIXTURES = {"server_url", "start_server"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each module says what it is (``pytestmark``): every module under tests/system carries the
+    ``system`` marker, and only those do; only those start servers, so the unit set needs none."""
+    unmarked, serving = set(), set()
     for item in items:
-        path = Path(str(item.fspath))
-        if "system" in path.parts:
-            item.add_marker(pytest.mark.system)
-        if path.stem in SLOW_MODULES:
-            item.add_marker(pytest.mark.slow)
+        path = Path(str(item.fspath)).resolve()
+        system = SYSTEM in path.parents
+        if system != (item.get_closest_marker("system") is not None):
+            unmarked.add(str(path.relative_to(PROJECT_ROOT)))
+        if not system and SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            serving.add(item.nodeid)
+    problems = []
+    if unmarked:
+        problems.append("a module under tests/system must declare `pytestmark = pytest.mark.system` (with "
+                        "`pytest.mark.slow` if it is slow), and no other module may: " + ", ".join(sorted(unmarked)))
+    if serving:
+        problems.append("only tests under tests/system start servers: " + ", ".join(sorted(serving)))
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
 
 
 def _quiet(_: str) -> None:
@@ -102,17 +115,19 @@ def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = READY
     Any failure of one attempt (refused, reset, a first query slower than the attempt's read
     timeout while a query process starts on a loaded machine) only means "not yet".
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode} before serving {url}")
         try:
-            if requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200:
-                return
+            return requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer on {url} within {timeout:.0f} s")
+            return False
+
+    try:
+        wait_for(answers, f"the server to answer on {url}", timeout=timeout, every=0.1)
+    except NeverHappened as exc:
+        raise RuntimeError(str(exc)) from exc
 
 
 @pytest.fixture(scope="session")

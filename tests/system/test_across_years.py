@@ -9,10 +9,13 @@ from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 import requests
 
 from kusei.graph.mapping.across_years import SAME_TITLE, SAME_TITLE_JA, comparable, continuation_quads
 from kusei.namespaces import DCTERMS, TYPE, Terms
+
+pytestmark = pytest.mark.system
 
 BASE = "https://w3id.org/kusei"
 KUSEI = BASE + "/def/"

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 expect = pytest.importorskip("playwright.sync_api").expect
 Shot = Callable[[object, str], None]
 

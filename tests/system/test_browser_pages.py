@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 import pytest
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 expect = pytest.importorskip("playwright.sync_api").expect
 
 WIDTHS = ("desktop", "phone")  # of the ``viewports`` fixture

@@ -16,6 +16,8 @@ import pytest
 
 from kusei.endpoint.web.pages.terms import natural_key
 
+pytestmark = pytest.mark.system
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 import rdflib
+import requests
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, POST, TURTLE, XML, SPARQLWrapper
+
+from kusei.settings import DEFAULT_BASE
+
+pytestmark = pytest.mark.system
 
 KUSEI = "PREFIX kusei: <https://w3id.org/kusei/def/>\n"
 WARDS = KUSEI + ("SELECT ?ward ?label WHERE { ?ward a kusei:Ward ; rdfs:label ?label "
@@ -66,3 +71,36 @@ def test_rdflib_sparqlstore_ask_and_construct(remote: rdflib.Graph) -> None:
     assert remote.query(ASK).askAnswer is True
     graph = remote.query(CONSTRUCT).graph
     assert len(set(graph.subjects(rdflib.RDF.type, rdflib.URIRef("https://w3id.org/kusei/def/Ward")))) >= 18
+
+
+# Moved from the unit tests, which start no server.
+PLAN = "/id/plan/141089/2024"
+PLANS = "SELECT ?plan WHERE { ?plan a kusei:Plan } ORDER BY ?plan"
+
+
+def test_rdflib_dereferences_through_conneg(server_url: str) -> None:
+    graph = rdflib.Graph()
+    graph.parse(server_url + PLAN)
+    assert (rdflib.URIRef(DEFAULT_BASE + PLAN), rdflib.RDF.type, rdflib.URIRef(DEFAULT_BASE + "/def/Plan")) in graph
+    # Incoming links and labels of linked resources come with the description.
+    assert any(graph.triples((None, None, rdflib.URIRef(DEFAULT_BASE + PLAN))))
+
+
+def test_a_client_without_validators_gets_hits_from_the_server(server_url: str) -> None:
+    """SPARQLWrapper sends no If-None-Match: the second identical query is a hit on a real server."""
+    statuses = []
+    for _ in range(2):
+        # A text no other test sends, so the first request is a miss whatever ran before.
+        response = requests.get(server_url + "/sparql", params={"query": PLANS + " LIMIT 4 # cache-status"},
+                                headers={"Accept": "application/sparql-results+json", "Origin": "https://yasgui.example"},
+                                timeout=30)
+        assert response.status_code == 200
+        statuses.append(response.headers["Cache-Status"])
+    assert statuses == ["kusei; fwd=miss; stored", "kusei; hit"]
+    # A browser-side client (YASGUI) may read it.
+    assert "Cache-Status" in response.headers["Access-Control-Expose-Headers"].split(", ")
+    wrapper = SPARQLWrapper(server_url + "/sparql")
+    wrapper.setQuery(PLANS + " LIMIT 4")
+    wrapper.setReturnFormat(JSON)
+    rows = wrapper.query().convert()["results"]["bindings"]
+    assert len(rows) == 4

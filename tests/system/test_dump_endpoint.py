@@ -18,6 +18,8 @@ import pyoxigraph as ox
 import pytest
 import requests
 
+pytestmark = pytest.mark.system
+
 BASE = "https://w3id.org/kusei"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 BYTE_SIZE = "http://www.w3.org/ns/dcat#byteSize"

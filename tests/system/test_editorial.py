@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+pytestmark = pytest.mark.system
+
 BASE = "https://w3id.org/kusei"
 KUSEI = BASE + "/def/"
 EDITORIAL = BASE + "/graph/editorial"

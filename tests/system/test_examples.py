@@ -14,6 +14,8 @@ from kusei.endpoint.web.pages.query import QUERIES_DIR, load_examples
 from kusei.graph.build import build
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.system
+
 EXAMPLES = sorted(QUERIES_DIR.glob("*.rq"))
 
 

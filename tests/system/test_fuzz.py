@@ -26,6 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reporting import report
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 # Example counts per test; together they are the request budget.
 BUDGET = {
     "sparql_get": 2_600,

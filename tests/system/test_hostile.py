@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from urllib.parse import quote
 import pytest
 import requests
 from conftest import serve_command, wait_until_ready
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FORM = "application/x-www-form-urlencoded"
@@ -642,17 +643,15 @@ def test_query_slow_to_parse_is_stopped_at_the_time_limit(data_dir: Path) -> Non
     # Nested blank-node property lists: pyoxigraph 0.5 takes tens of seconds to parse 600 levels.
     query = "ASK { <urn:x:a> <urn:x:b> " + "[ <urn:x:p> " * 600 + "1" + " ]" * 600 + " }"
     with private_server(data_dir) as url:
-        started = time.monotonic()
-        try:
+        try:  # the client's read timeout is the bound on the answer's time
             response = requests.post(f"{url}/sparql", data={"query": query, "timeout": "2"}, timeout=15)
         except requests.Timeout:
             pytest.fail("no answer within 15 s to a query sent with timeout=2")
-        elapsed = time.monotonic() - started
     assert "Traceback" not in response.text
     # Refused up front (400) or stopped at the limit (503, the endpoint's answer to a timeout).
     assert response.status_code in (400, 503), response.text
     if response.status_code == 503:
-        assert "time" in response.text.lower() and elapsed < 15
+        assert "time" in response.text.lower()
 
 
 def test_server_still_answers(server_url: str, session: requests.Session) -> None:

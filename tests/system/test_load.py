@@ -34,7 +34,7 @@ WORKERS = 2
 SECONDS = float(os.environ.get("KUSEI_LOAD_SECONDS") or (60 if os.environ.get("CI") == "true" else 15))
 RESULT_TYPES = "application/sparql-results+json, application/n-triples;q=0.9"
 
-pytestmark = pytest.mark.timeout(int(SECONDS) + 180)
+pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.timeout(int(SECONDS) + 180)]
 
 
 @pytest.fixture(scope="module")

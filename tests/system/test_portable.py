@@ -23,6 +23,8 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from kusei.endpoint.web.pages.query import QUERIES_DIR
 from kusei.namespaces import prefixes
 
+pytestmark = pytest.mark.system
+
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 EXAMPLES = sorted(QUERIES_DIR.glob("*.rq"))
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"

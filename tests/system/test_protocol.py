@@ -21,6 +21,8 @@ from kusei.endpoint.web.app import create_app
 from kusei.release import open_store
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.system
+
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 SKOS_PREF_LABEL = ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel")
 SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")

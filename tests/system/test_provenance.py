@@ -25,6 +25,8 @@ import kusei.graph.build
 from kusei.graph.gate.validate import UNION_SOURCE, validate_graphs, validate_union
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.system
+
 BASE = "https://w3id.org/kusei"
 KUSEI = BASE + "/def/"
 PROV_ENTITY = "http://www.w3.org/ns/prov#entity"

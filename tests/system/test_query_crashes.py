@@ -23,6 +23,8 @@ from kusei.endpoint.query import guard
 from kusei.endpoint.query.errors import QueryCrashed, QueryFailed
 from kusei.endpoint.query.executor import QueryExecutor
 
+pytestmark = pytest.mark.system
+
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 # Each builds a query with ``n`` items of one flat construct that crashed pyoxigraph's parser or

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 # Every extra `?sN ?pN ?oN` multiplies the work by the store size: far beyond any time limit.
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 NORMAL = "SELECT ?name WHERE { ?m a kusei:Mascot ; schema:name ?name }"

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
 import requests
+
+pytestmark = pytest.mark.system
 
 BROWSER = {"Accept": "text/html"}
 

@@ -28,12 +28,15 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from graph_input import copy_input
+from waiting import wait_for
 
 from kusei.endpoint.web.app import create_app
 from kusei.graph.build import BuildError, build
 from kusei.graph.input.record import RecordErrors
 from kusei.release import ReleaseError
 from kusei.settings import DEFAULT_BASE, Settings
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 # One record keeps each build at a few seconds; the swap does not care how big the release is.
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
@@ -54,6 +57,7 @@ PROBES = {
 LOAD_THREADS = 4
 MAX_REQUESTS = 20_000  # per load phase, all threads together
 MAX_SECONDS = 120.0
+ANSWERS_EACH_SIDE = 20  # before the build starts, and after the swap
 
 
 def quiet(_: str) -> None:
@@ -160,12 +164,13 @@ def test_rebuild_while_serving(tmp_path: Path, records: Path, start_server: Call
 
     load = Load(url)
     load.start()
-    time.sleep(1.0)  # some answers from the old release first
+    wait_for(lambda: len(load.observations) >= ANSWERS_EACH_SIDE, "answers from the old release before the build")
     build_started = time.monotonic()
     second = build(Settings(data_dir=data_dir, modified=MODIFIED_B, licence=LICENCE_B), records_dir=records,
                    report=quiet)
     swapped = time.monotonic()
-    time.sleep(1.5)  # and some from the new one
+    wait_for(lambda: sum(o.started > swapped + 0.05 for o in list(load.observations)) >= ANSWERS_EACH_SIDE,
+             "answers to requests made after the swap")
     observations = load.finish()
     after = snapshot(url)
 

@@ -10,15 +10,18 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import PROJECT_ROOT, free_port, serve_command, wait_until_ready
+from waiting import wait_for
 
 from kusei.endpoint.query import slots
+
+pytestmark = pytest.mark.system
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 QUERY_PROCESS = b"kusei.endpoint.query.executor"
@@ -77,15 +80,6 @@ def serving(data_dir: Path, workers: int = 2, **env: str) -> Iterator[tuple[subp
             process.wait(timeout=30)
 
 
-def _poll(condition: Callable[[], bool], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 def test_stopping_the_server_ends_every_process_and_removes_its_slot_directory(data_dir: Path) -> None:
     with serving(data_dir) as (process, url):
         # Both workers' query processes start with their first query; several connections reach both.
@@ -97,8 +91,8 @@ def test_stopping_the_server_ends_every_process_and_removes_its_slot_directory(d
         assert _slot_directories(process.pid)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
-        assert _poll(lambda: not any(_alive(pid) for pid in tree)), \
-            [command for pid, command in tree.items() if _alive(pid)]
+        wait_for(lambda: not any(_alive(pid) for pid in tree), "every process of the server to end",
+                 seen=lambda: [command for pid, command in tree.items() if _alive(pid)])
         assert _slot_directories(process.pid) == []
 
 
@@ -110,9 +104,9 @@ def test_a_killed_web_worker_takes_its_query_processes_with_it_and_is_replaced(d
         own = list(_descendants(worker))
         assert own
         os.kill(worker, signal.SIGKILL)
-        assert _poll(lambda: not any(_alive(pid) for pid in own))
+        wait_for(lambda: not any(_alive(pid) for pid in own), "the killed worker's query processes to end")
         # A new worker serves in its place.
-        assert _poll(lambda: _answers(url), timeout=120)
+        wait_for(lambda: _answers(url), "an answer from a new web worker", timeout=120)
 
 
 def _web_workers(master: int) -> set[int]:
@@ -129,9 +123,10 @@ def test_a_web_worker_over_its_memory_bound_is_replaced(data_dir: Path) -> None:
         worker = next(iter(first))
         own = list(_descendants(worker))
         assert own  # the query processes of its first query
-        assert _poll(lambda: not _alive(worker), timeout=120)
-        assert _poll(lambda: not any(_alive(pid) for pid in own))
-        assert _poll(lambda: bool(_web_workers(process.pid) - first) and _answers(url), timeout=120)
+        wait_for(lambda: not _alive(worker), "the bloated web worker to end", timeout=120)
+        wait_for(lambda: not any(_alive(pid) for pid in own), "its query processes to end")
+        wait_for(lambda: bool(_web_workers(process.pid) - first) and _answers(url), "a new web worker answering",
+                 timeout=120)
 
 
 def _answers(url: str) -> bool:
@@ -159,7 +154,7 @@ def test_runaway_queries_past_the_slots_are_refused_while_pages_and_dumps_are_se
         threads = [threading.Thread(target=runaway, args=(index,)) for index in range(6)]
         for thread in threads:
             thread.start()
-        assert _poll(lambda: len(finished) >= 2, timeout=120), finished
+        wait_for(lambda: len(finished) >= 2, "two runaway queries refused", timeout=120, seen=lambda: finished)
         pages = {path: requests.get(f"{url}{path}", timeout=300).status_code
                  for path in ("/", "/dumps/", "/sparql", "/.well-known/void", "/id/")}
         with lock:

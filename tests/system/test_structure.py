@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 import requests
 
 from kusei.graph.input.record import load_record
 from kusei.graph.input.verify import RECORDS_DIR
+
+pytestmark = pytest.mark.system
 
 BASE = "https://w3id.org/kusei"
 PREFIXES = (f"PREFIX kusei: <{BASE}/def/>\nPREFIX dcterms: <http://purl.org/dc/terms/>\n"

@@ -21,6 +21,8 @@ from kusei.endpoint.web import throttle
 from kusei.endpoint.web.app import create_app
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.system
+
 ASK = {"query": "ASK {}"}
 
 

@@ -20,6 +20,8 @@ from rdflib.collection import Collection
 
 from kusei.release import Manifest
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 SUITE = Path(__file__).resolve().parents[1] / "w3c" / "sparql11" / "protocol"
 MF = rdflib.Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
 HT = rdflib.Namespace("http://www.w3.org/2011/http#")

@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from waiting import wait_for
 
 from kusei.endpoint.query.errors import FederationRefused, QueryTooLong, UpdateRefused
 from kusei.endpoint.query.guard import QueryRefused, check_query, has_dataset_clause
@@ -138,6 +139,9 @@ def test_dataset_clause(query: str, expected: bool) -> None:
 # -- nothing reaches the network --------------------------------------------------------------------
 
 
+SETTLE = b"SETTLE"
+
+
 class Listener:
     """A TCP listener on 127.0.0.1 that records every connection made to it."""
 
@@ -171,8 +175,12 @@ class Listener:
                 # Closing without an answer makes the client fail fast instead of waiting.
 
     def settle(self) -> list[bytes]:
-        """Connections so far, after giving a pending accept a moment to be recorded."""
-        self._stop.wait(0.3)
+        """Every connection made so far. One of our own is queued behind them: the one thread
+        accepts in order, so once ours is recorded, so is every earlier one."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as own:
+            own.sendall(SETTLE + b"\r\n")
+            wait_for(lambda: SETTLE in self.requests, "the listener to record a connection of the test's own")
+        self.requests.remove(SETTLE)
         return list(self.requests)
 
     def close(self) -> None:

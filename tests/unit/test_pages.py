@@ -135,14 +135,6 @@ def test_unchanged_page_answers_304(client: FlaskClient) -> None:
     assert again.status_code == 304
 
 
-def test_rdflib_dereferences_through_conneg(server_url: str, base: str) -> None:
-    graph = rdflib.Graph()
-    graph.parse(server_url + PLAN_PATH)
-    assert (rdflib.URIRef(base + PLAN_PATH), RDF_TYPE, rdflib.URIRef(base + "/def/Plan")) in graph
-    # Incoming links and labels of linked resources come with the description.
-    assert any(graph.triples((None, None, rdflib.URIRef(base + PLAN_PATH))))
-
-
 # -- what the pages show ------------------------------------------------------------------------
 
 

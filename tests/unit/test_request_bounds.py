@@ -34,7 +34,7 @@ class Dripping(io.RawIOBase):
         return self.position
 
     def read(self, size: int = -1) -> bytes:
-        time.sleep(self.pause)
+        time.sleep(self.pause)  # a client sending slowly is what is under test, not a wait
         part, self.data = self.data[:max(1, min(size, 3))], self.data[max(1, min(size, 3)):]
         return part
 

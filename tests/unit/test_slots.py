@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from kusei.endpoint.query.slots import NoSlot, QuerySlots
 
@@ -38,7 +39,8 @@ def test_a_waiting_query_gets_the_slot_when_it_frees(tmp_path: Path) -> None:
     with slots.hold(wait=0):
         thread = threading.Thread(target=waiter)
         thread.start()
-        assert not got.wait(0.2)
+        wait_for(lambda: slots._waiters == 1, "the second query to wait for the slot")
+        assert not got.is_set()
     thread.join(10)
     assert got.is_set()
 
@@ -50,7 +52,7 @@ def test_a_killed_process_gives_its_slot_back(tmp_path: Path) -> None:
         from kusei.endpoint.query.slots import QuerySlots
         with QuerySlots(Path({str(tmp_path)!r}), 1).hold(wait=5):
             print("holding", flush=True)
-            time.sleep(60)
+            time.sleep(60)  # holds the slot until the test kills it: that death is what is under test
     """)
     process = subprocess.Popen([sys.executable, "-c", holder], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -102,11 +104,8 @@ def test_a_full_waiting_room_refuses_at_once(tmp_path: Path) -> None:
     with slots.hold(wait=0):
         first = threading.Thread(target=query)
         first.start()
-        for _ in range(3000):  # polled: the waiter counts itself in before it waits
-            if slots._waiters == 1:
-                break
-            threading.Event().wait(0.01)
-        assert slots._waiters == 1
+        # The waiter counts itself in before it waits.
+        wait_for(lambda: slots._waiters == 1, "the first query to wait for the slot")
         second = threading.Thread(target=query)
         second.start()
         second.join(30)  # it would wait 60 s if the room were not full

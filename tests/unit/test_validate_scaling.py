@@ -21,6 +21,8 @@ import kusei.graph.build
 from kusei.graph.gate.validate import SHARED_SOURCE, Violation, _shacl, memoised_sparql, to_rdflib, validate_graphs
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.slow
+
 KUSEI = "https://w3id.org/kusei/def/"
 KSHAPE = KUSEI + "shapes/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
