@@ -18,6 +18,7 @@ from kusei import formats
 from kusei.endpoint.query.describe import INCOMING_LIMIT, description_query, order_lines
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
+    NotAcceptable,
     QueryFailed,
     QuerySyntaxError,
     ResultTooLarge,
@@ -88,6 +89,8 @@ def read_reply(header: dict, body: bytes, elapsed: float) -> ExecResult:
         raise ResultTooLarge(message)
     if status == "store":
         raise StoreFailure(message)
+    if status == "unwritable":
+        raise NotAcceptable(message)
     raise QueryFailed(message or "The query failed.")
 
 
@@ -274,6 +277,9 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
             body = sink.getvalue()
             if _has_untagged_lang_literal(body, fmt):
                 return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+            if fmt == "xml" and (character := formats.xml_unwritable(body)):
+                return {"status": "unwritable", "message": formats.xml_unwritable_message(
+                    character, formats.by_name("xml").media_type)}, b""
             return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, body
         sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
         result.serialize(sink, format=ox.RdfFormat.N_TRIPLES)
