@@ -15,7 +15,7 @@ import time
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +48,7 @@ from kusei.graph.publish.dumps import (
 )
 from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
 from kusei.graph.publish.search import write_index as write_search_index
-from kusei.graph.release_dir import discard, disk_problem, new_work_directory, publish
+from kusei.graph.release_dir import build_lock, discard, disk_problem, new_work_directory, publish
 from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
 from kusei.release import Manifest, digest_id
 from kusei.settings import Settings
@@ -269,6 +269,17 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
           sources_dir: Path = SOURCES_DIR, shapes_dir: Path = SHAPES_DIR,
           report: Callable[[str], None] = _stderr) -> BuildResult:
     settings = settings or Settings()
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(build_lock(settings.data_dir, report))
+        except OSError as exc:  # a read-only or full disk: one line, as for the release itself
+            raise BuildError("taking the build lock", [disk_problem(exc)]) from exc
+        return _build(settings, records_dir, sources_dir, shapes_dir, report)
+
+
+def _build(settings: Settings, records_dir: Path, sources_dir: Path, shapes_dir: Path,
+           report: Callable[[str], None]) -> BuildResult:
+    # Under the build lock from before the records are read until the switch: see build_lock.
     terms = Terms(settings.base)
     steps = Steps(report)
     reference = Reference()

@@ -8,9 +8,12 @@ work directory; a killed one leaves it behind for the next build to remove.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back
@@ -22,6 +25,35 @@ def disk_problem(exc: OSError) -> str:
     if exc.filename2:  # a rename: the target is often the path that is in the way
         where = f"{where} -> {exc.filename2}"
     return f"{where}: {exc.strerror or exc}"
+
+
+LOCK_NAME = ".build.lock"
+
+
+@contextmanager
+def build_lock(data_dir: Path, report: Callable[[str], None]) -> Iterator[None]:
+    """Hold the data directory's build lock for the block: one build at a time, so a build that
+    read its records later also publishes later, and the newest input wins.
+
+    A second build waits here (saying so) until the first ends. The lock is an ``flock`` on a file
+    in the data directory: the kernel drops it when its process dies, so a killed build never
+    leaves it held. The file holds the holder's pid, for the message only.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            report(f"another build (pid {holder}) is running on {data_dir}; waiting for it to finish …")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            report("  the other build finished; this one goes on")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _pid_alive(pid: int) -> bool:
