@@ -212,7 +212,8 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
     fmt = negotiation.negotiate_graph(accept, format_param)
     if fmt is None:
         raise _not_acceptable(formats.GRAPH_FORMATS)
-    etag = web.release_etag(request.full_path, fmt.name)
+    # The served release's problem, if any, is stated in the description: it is part of the validator.
+    etag = web.release_etag(request.full_path, fmt.name, current.release_problem() or "")
     cached = web.not_modified(etag, vary="Accept")
     if cached is not None:
         return cached
@@ -315,6 +316,9 @@ def service_description(release: Release) -> list[ox.Triple]:
     add(service, SD + "defaultEntailmentRegime", ox.NamedNode("http://www.w3.org/ns/entailment/Simple"))
     add(service, RDFS + "seeAlso", ox.NamedNode(f"{published}/.well-known/void"))
     _limits(service, add)
+    problem = current.release_problem()
+    if problem:
+        add(service, RDFS + "comment", ox.Literal(problem, language="en"))
     add(service, SD + "defaultDataset", dataset)
     add(dataset, TYPE.value, ox.NamedNode(SD + "Dataset"))
     add(dataset, TYPE.value, ox.NamedNode(VOID + "Dataset"))
