@@ -72,6 +72,10 @@ class Settings(BaseSettings):
                                         "query (replaced past it); 0 = never replaced for size")
     rate_limit: str = Field("", description="queries per client address on /sparql, e.g. 120/minute; "
                                             "empty = off")
+    client_max_queries: int = Field(4, ge=0, description="queries one client address may run (or wait for a "
+                                    "slot for) at once, server-wide; more wait briefly, then 429; 0 = no bound")
+    client_query_seconds: float = Field(120.0, ge=0, description="seconds of query time one client address may "
+                                        "use in any minute, server-wide; past it 429; 0 = no budget")
 
     @field_validator("base", "public_url")
     @classmethod

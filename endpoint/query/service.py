@@ -18,14 +18,16 @@ import functools
 import os
 import re
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from kusei.endpoint.query import executor, guard, slots
-from kusei.endpoint.query.errors import Busy, QueryFailed
+from kusei.endpoint.query import executor, guard, shares, slots
+from kusei.endpoint.query.errors import Busy, QueryFailed, TooManyQueries
 from kusei.namespaces import prefixes
 from kusei.release import Release
 from kusei.settings import Settings
@@ -120,6 +122,25 @@ def _server_slots(data_dir: Path, count: int, parent: int) -> slots.QuerySlots:
 
 def _slots(settings: Settings) -> slots.QuerySlots:
     return _server_slots(settings.data_dir, settings.max_concurrent_queries, os.getppid())
+
+
+@functools.lru_cache(maxsize=8)
+def _server_shares(data_dir: Path, count: int, max_queries: int, seconds: float, parent: int) -> shares.ClientShares:
+    # Beside the server's slots: the same directory, made and removed with them.
+    return shares.ClientShares(_server_slots(data_dir, count, parent).directory, max_queries, seconds)
+
+
+def _no_charge(_: float) -> None:
+    pass
+
+
+def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float], None]]:
+    """The share of the request's client (shares.CLIENT) that its query holds; none if unnamed."""
+    client = shares.CLIENT.get()
+    if client is None or not (settings.client_max_queries or settings.client_query_seconds):
+        return nullcontext(_no_charge)
+    return _server_shares(settings.data_dir, settings.max_concurrent_queries, settings.client_max_queries,
+                          settings.client_query_seconds, os.getppid()).hold(client, wait=QUEUE_WAIT)
 
 
 # One pool per server process and lane, made after the fork (a pool's threads and children do not
@@ -221,10 +242,17 @@ def _run(release: Release, settings: Settings, lane: Lane, query: str, **request
     if lane is Lane.PAGES:
         return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
     try:
-        with _slots(settings).hold(wait=QUEUE_WAIT):
-            return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
+        # The client's share first: a client over it is refused at once and never waits for a slot.
+        with _client_share(settings) as charge, _slots(settings).hold(wait=QUEUE_WAIT):
+            started = time.monotonic()
+            try:
+                return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
+            finally:
+                charge(time.monotonic() - started)
     except slots.NoSlot as exc:
         raise Busy(f"All {settings.max_concurrent_queries} query slots are busy; retry in a moment.") from exc
+    except shares.OverShare as exc:
+        raise TooManyQueries(str(exc), retry_after=exc.retry_after) from exc
 
 
 # -- what pages ask -------------------------------------------------------------------------------

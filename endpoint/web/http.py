@@ -214,6 +214,8 @@ def render_error(exc: KuseiError) -> Response:
     response = error_response(exc.status, exc.message, code=exc.code, **exc.details)
     if exc.vary:
         response.vary.add(exc.vary)
+    if "retry_after" in exc.details:
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
     return response
 
 

@@ -16,11 +16,12 @@ import math
 import time
 from typing import TYPE_CHECKING, cast
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 
+from kusei.endpoint.query import shares
 from kusei.endpoint.web.http import error_response
 
 if TYPE_CHECKING:
@@ -48,7 +49,14 @@ def parse_rate_limit(value: str) -> list[RateLimitItem]:
     return items
 
 
+def _name_client() -> None:
+    # Each query's fair share (kusei.endpoint.query.shares) is its client's: the address the WSGI
+    # server gives, which a trusted proxy's forwarded address replaces where one is configured.
+    shares.CLIENT.set(request.remote_addr)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_name_client)
     rate_limit = app.config["KUSEI"].rate_limit
     if not parse_rate_limit(rate_limit):
         return

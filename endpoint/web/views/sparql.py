@@ -262,6 +262,10 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
             limits[name] = (bound, "integer")
     if settings.rate_limit:  # optional throttling (endpoint/throttle.py): stated only when on
         limits["rateLimit"] = (settings.rate_limit, "string")
+    if settings.client_max_queries:  # fair shares (endpoint/query/shares.py); 0 = off
+        limits["maxConcurrentQueriesPerClient"] = (settings.client_max_queries, "integer")
+    if settings.client_query_seconds:
+        limits["queryTimePerClientPerMinute"] = (settings.client_query_seconds, "decimal")
     for name, (value, datatype) in limits.items():
         add(service, kusei + name, ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype)))
     add(service, RDFS + "comment", ox.Literal(
@@ -277,7 +281,14 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         f"bodies within {settings.body_timeout:g} s (408). "
         "SERVICE, LOAD and updates are refused (400/403): this endpoint makes no outbound requests."
         + (f" Each client address may send {settings.rate_limit} queries (counted by each server process); "
-           "more get 429 with Retry-After." if settings.rate_limit else ""),
+           "more get 429 with Retry-After." if settings.rate_limit else "")
+        + (f" Each client address may run {settings.client_max_queries} queries at once"
+           if settings.client_max_queries else "")
+        + ((" and" if settings.client_max_queries else " Each client address may") +
+           f" use {settings.client_query_seconds:g} s of query time in any minute"
+           if settings.client_query_seconds else "")
+        + ("; past that it gets 429 with Retry-After, and other clients are not affected."
+           if settings.client_max_queries or settings.client_query_seconds else ""),
         language="en"))
 
 

@@ -1,0 +1,202 @@
+"""Abuse benchmarks of issue 17: one client's runaway queries against everyone else (fairness),
+and release switches under load (switching). Run on demand; figures depend on the machine.
+
+    python -m bench.abuse fairness --data-dir var [--via sparql|query] [--seconds 60]
+    python -m bench.abuse switching --data-dir DIR --every 10 [--seconds 60]
+
+Clients are told apart by address: the runaway client binds 127.0.0.2, the good clients
+127.0.0.3 … (all loopback on Linux), so the server sees them as the different clients they are.
+Every figure is printed with the settings that produced it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench.servers import free_port, kusei_command, server
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+# Cheap queries; the counter in the comment makes each one new to the result cache.
+GOOD = ["SELECT ?s WHERE {{ ?s a ?type }} LIMIT 5 # {n}",
+        "ASK {{ ?s ?p ?o }} # {n}",
+        "SELECT (COUNT(*) AS ?n) WHERE {{ ?s a <https://w3id.org/kusei/def/Plan> }} # {n}"]
+
+
+def get(port: int, path: str, source: str, timeout: float = 120) -> tuple[int, str | None, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        connection.request("GET", path, headers={"Accept": "application/sparql-results+json"})
+        response = connection.getresponse()
+        return response.status, response.getheader("Retry-After"), response.read()
+    finally:
+        connection.close()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def fairness(args: argparse.Namespace) -> None:
+    port = free_port()
+    env = {**os.environ, "KUSEI_DATA_DIR": str(args.data_dir)}
+    logdir = Path(tempfile.mkdtemp(prefix="kusei-abuse-"))
+    command = kusei_command(args.data_dir, port, 2, 30.0)
+    with server(command, f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", env, logdir / "fairness.log"):
+        stop = threading.Event()
+        runaway: Counter[int] = Counter()
+        good: list[tuple[int, float]] = []
+
+        def run_away() -> None:
+            path = ("/sparql?" if args.via == "sparql" else "/query?") + urlencode({"query": RUNAWAY})
+            while not stop.is_set():
+                try:
+                    status, _, _ = get(port, path, "127.0.0.2")
+                except OSError:
+                    status = 0
+                runaway[status] += 1
+                if status == 429:
+                    time.sleep(0.1)  # a hostile client retries at once; a little pause spares the bench's CPU
+
+        def good_client(index: int) -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                query = GOOD[n % len(GOOD)].format(n=f"{index}-{n}")
+                started = time.monotonic()
+                try:
+                    status, _, _ = get(port, "/sparql?" + urlencode({"query": query}), f"127.0.0.{3 + index}")
+                except OSError:
+                    status = 0
+                good.append((status, time.monotonic() - started))
+                time.sleep(0.2)
+
+        threads = [threading.Thread(target=run_away, daemon=True) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        time.sleep(3)  # the runaways hold what they can get first
+        clients = [threading.Thread(target=good_client, args=(i,), daemon=True) for i in range(args.clients)]
+        for thread in clients:
+            thread.start()
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=150)
+        ok = [seconds for status, seconds in good if 200 <= status < 300]
+        statuses = Counter(status for status, _ in good)
+        print(f"fairness (16 runaway queries from 127.0.0.2 via /{args.via}; {args.clients} other clients, "
+              f"{args.seconds:g} s): other clients {len(good)} queries, {100 * len(ok) / max(1, len(good)):.1f} % 2xx "
+              f"{dict(statuses)}, p50 {percentile([s for _, s in good], 0.5):.2f} s, "
+              f"p90 {percentile([s for _, s in good], 0.9):.2f} s; runaway client's answers {dict(runaway)}")
+
+
+def _point(data_dir: Path, release: str) -> None:
+    temp = data_dir / f".current-bench-{os.getpid()}"
+    temp.symlink_to(f"releases/{release}")
+    os.replace(temp, data_dir / "current")
+
+
+def switching(args: argparse.Namespace) -> None:
+    """16 clients query while ``current`` switches between two releases every ``--every`` seconds,
+    as a build's switch does. An answer is mixed if its ETag's release and its body disagree."""
+    releases = sorted(p.name for p in (args.data_dir / "releases").iterdir()
+                      if p.is_dir() and not p.name.startswith("."))
+    if len(releases) < 2:
+        sys.exit("switching needs a data directory with two releases (build twice with different --modified)")
+    first, second = releases[:2]
+    port = free_port()
+    env = {**os.environ, "KUSEI_DATA_DIR": str(args.data_dir)}
+    logdir = Path(tempfile.mkdtemp(prefix="kusei-abuse-"))
+    command = kusei_command(args.data_dir, port, 2, 30.0)
+    query = ("PREFIX dct: <http://purl.org/dc/terms/> SELECT ?modified WHERE { GRAPH ?g { "
+             "<https://w3id.org/kusei/id/dataset/kusei> dct:modified ?modified } }")
+    _point(args.data_dir, first)
+    with server(command, f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", env, logdir / "switching.log"):
+        # What each release answers, learnt before the switching starts.
+        body_of: dict[str, bytes] = {}
+        for release in (first, second):
+            _point(args.data_dir, release)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connection.request("GET", "/sparql?" + urlencode({"query": query, "n": "probe"}))
+                response = connection.getresponse()
+                body = response.read()
+                etag = response.getheader("ETag") or ""
+                connection.close()
+                if release in etag:
+                    body_of[release] = body
+                    break
+        stop = threading.Event()
+        results: list[tuple[int, float, bool]] = []
+
+        def client(index: int) -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                started = time.monotonic()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120,
+                                                        source_address=(f"127.0.0.{3 + index}", 0))
+                try:
+                    connection.request("GET", "/sparql?" + urlencode({"query": query, "n": f"{index}-{n}"}))
+                    response = connection.getresponse()
+                    body = response.read()
+                    etag = response.getheader("ETag") or ""
+                    status = response.status
+                except OSError:
+                    status, body, etag = 0, b"", ""
+                finally:
+                    connection.close()
+                mixed = status == 200 and not any(r in etag and body == b for r, b in body_of.items())
+                results.append((status, time.monotonic() - started, mixed))
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        switches = 0
+        end = time.monotonic() + args.seconds
+        current = first
+        while time.monotonic() < end:
+            time.sleep(args.every)
+            current = second if current == first else first
+            _point(args.data_dir, current)
+            switches += 1
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=150)
+        statuses = Counter(status for status, _, _ in results)
+        unavailable = statuses.get(503, 0)
+        print(f"switching every {args.every:g} s for {args.seconds:g} s ({switches} switches, 16 clients): "
+              f"{len(results)} answers {dict(statuses)}; 503: {100 * unavailable / max(1, len(results)):.2f} %; "
+              f"mixed: {sum(mixed for _, _, mixed in results)}; "
+              f"p50 {percentile([s for _, s, _ in results], 0.5):.3f} s, "
+              f"p99 {percentile([s for _, s, _ in results], 0.99):.3f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    fair = sub.add_parser("fairness")
+    fair.add_argument("--data-dir", type=Path, required=True)
+    fair.add_argument("--via", choices=["sparql", "query"], default="sparql")
+    fair.add_argument("--seconds", type=float, default=60)
+    fair.add_argument("--clients", type=int, default=8)
+    switch = sub.add_parser("switching")
+    switch.add_argument("--data-dir", type=Path, required=True)
+    switch.add_argument("--every", type=float, default=10)
+    switch.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+    {"fairness": fairness, "switching": switching}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
