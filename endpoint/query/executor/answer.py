@@ -21,6 +21,7 @@ from kusei.endpoint.query.errors import (
     NotAcceptable,
     QueryFailed,
     QuerySyntaxError,
+    ReleaseChanged,
     ResultTooLarge,
     StoreFailure,
 )
@@ -91,6 +92,9 @@ def read_reply(header: dict, body: bytes, elapsed: float) -> ExecResult:
         raise StoreFailure(message)
     if status == "unwritable":
         raise NotAcceptable(message)
+    if status == "release_gone":
+        raise ReleaseChanged("The release this query was asked of is no longer on disk (newer ones were "
+                             "published since); retry to get an answer from the current one.")
     raise QueryFailed(message or "The query failed.")
 
 

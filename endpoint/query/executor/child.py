@@ -24,6 +24,9 @@ from kusei.endpoint.query.executor.answer import answer
 # with a far larger stack, so only queries the guard refuses anyway come near it. Untouched stack
 # pages cost no memory.
 QUERY_STACK_BYTES = 256 << 20
+# Release stores one process keeps open: the current release's and the one before it (requests that
+# began before a switch).
+OPEN_STORES = 2
 
 
 def main() -> None:  # pragma: no cover - runs in the child; covered by tests/unit/test_executor.py
@@ -52,11 +55,31 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
     if config.get("base_iri"):
         options["base_iri"] = config["base_iri"]
 
+    # The stores this process has open, least recently used first: the one it started with, and
+    # those of releases published since, which requests name. Serving a new release costs this
+    # process one read-only open, not a restart, and a request that still holds the previous
+    # release is answered from it.
+    opened: dict[str, Any] = {config["store"]: store}
+
+    def store_for(path: str) -> Any:
+        found = opened.pop(path, None)
+        if found is None:
+            found = ox.Store.read_only(path)
+        opened[path] = found
+        while len(opened) > OPEN_STORES:
+            del opened[next(iter(opened))]  # RocksDB closes the store when the object goes
+        return found
+
     def serve() -> None:
         try:
             while True:
                 request, _ = wire.receive(conn)
-                wire.send(conn, *answer(ox, store, request, options))
+                try:
+                    release_store = store_for(request.get("store") or config["store"])
+                except (OSError, ValueError, RuntimeError) as exc:  # gone from disk, pruned by newer builds
+                    wire.send(conn, {"status": "release_gone", "message": str(exc)})
+                    continue
+                wire.send(conn, *answer(ox, release_store, request, options))
         except (EOFError, OSError):  # the pool closed the connection: it is gone or closing us
             return
 

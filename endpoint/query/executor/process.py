@@ -45,6 +45,7 @@ class QueryProcess:
             raise
         self._conn = Connection(ours.detach())
         self.isolated = False
+        self.generation = 0  # of the pool's query options it was started with
         # Set by the memory watch just before it kills the process: which bound it passed.
         self.killed_for: tuple[str, int] | None = None
 
