@@ -147,7 +147,8 @@ def switching(args: argparse.Namespace) -> None:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120,
                                                         source_address=(f"127.0.0.{3 + index}", 0))
                 try:
-                    connection.request("GET", "/sparql?" + urlencode({"query": query, "n": f"{index}-{n}"}))
+                    # A comment new each time: answered by the engine, not the result cache.
+                    connection.request("GET", "/sparql?" + urlencode({"query": f"{query} # {index}-{n}"}))
                     response = connection.getresponse()
                     body = response.read()
                     etag = response.getheader("ETag") or ""
@@ -182,6 +183,85 @@ def switching(args: argparse.Namespace) -> None:
               f"p99 {percentile([s for _, s, _ in results], 0.99):.3f} s")
 
 
+HUNGRY = "SELECT ?o ?o2 WHERE {{ ?s ?p ?o . ?s2 ?p2 ?o2 }} ORDER BY ?o ?o2 LIMIT 1 # {n}"
+DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?o ?o2 WHERE {{ ?s ?p ?o . ?s2 ?p ?o2 }} }} # {n}"
+
+
+def memory(args: argparse.Namespace) -> None:
+    """``--hungry`` memory-hungry queries at once, each from its own address, with a bystander
+    asking small queries; the server's whole process tree sampled every 50 ms. Then the idle tree
+    after three rounds of 8 DISTINCT queries (what idle query processes keep)."""
+    from bench.servers import tree
+
+    port = free_port()
+    env = {**os.environ, "KUSEI_DATA_DIR": str(args.data_dir)}
+    logdir = Path(tempfile.mkdtemp(prefix="kusei-abuse-"))
+    command = kusei_command(args.data_dir, port, 2, 120.0)
+    with server(command, f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", env, logdir / "memory.log") as res:
+        root = res.pid
+        stop = threading.Event()
+        peak = [0]
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], tree(root)[0])
+                time.sleep(0.05)
+
+        hogs: Counter[int] = Counter()
+        bystander: Counter[int] = Counter()
+
+        def hog(index: int) -> None:
+            path = "/sparql?" + urlencode({"query": HUNGRY.format(n=index)})
+            try:
+                status, _, _ = get(port, path, f"127.0.1.{index + 1}", timeout=300)
+            except OSError:
+                status = 0
+            hogs[status] += 1
+
+        def bystand() -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                path = "/sparql?" + urlencode({"query": f"ASK {{ ?s ?p ?o }} # {n}"})
+                try:
+                    status, _, _ = get(port, path, "127.0.2.1")
+                except OSError:
+                    status = 0
+                bystander[status] += 1
+                time.sleep(0.1)
+
+        watchers = [threading.Thread(target=sample, daemon=True), threading.Thread(target=bystand, daemon=True)]
+        for thread in watchers:
+            thread.start()
+        hungry = [threading.Thread(target=hog, args=(i,)) for i in range(args.hungry)]
+        for thread in hungry:
+            thread.start()
+        for thread in hungry:
+            thread.join()
+        stop.set()
+        for thread in watchers:
+            thread.join()
+        print(f"memory ({args.hungry} hungry queries at once, server bound {_bound()} MiB): tree peak "
+              f"{peak[0] >> 20} MiB (idle before {res.idle_rss >> 20} MiB); hungry answers {dict(hogs)}; "
+              f"bystander {dict(bystander)}", flush=True)
+        for round_ in range(3):
+            queries = [threading.Thread(target=get, args=(port, "/sparql?" + urlencode(
+                {"query": DISTINCT.format(n=f"{round_}-{i}")}), f"127.0.3.{i + 1}", 300)) for i in range(8)]
+            for thread in queries:
+                thread.start()
+            for thread in queries:
+                thread.join()
+        time.sleep(2)
+        print(f"idle tree after 3 rounds of 8 DISTINCT queries: {tree(root)[0] >> 20} MiB "
+              f"in {tree(root)[1]} processes", flush=True)
+
+
+def _bound() -> int:
+    from kusei.settings import Settings
+
+    return Settings().max_server_memory >> 20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -194,8 +274,11 @@ def main() -> None:
     switch.add_argument("--data-dir", type=Path, required=True)
     switch.add_argument("--every", type=float, default=10)
     switch.add_argument("--seconds", type=float, default=60)
+    hungry = sub.add_parser("memory")
+    hungry.add_argument("--data-dir", type=Path, required=True)
+    hungry.add_argument("--hungry", type=int, default=8)
     args = parser.parse_args()
-    {"fairness": fairness, "switching": switching}[args.what](args)
+    {"fairness": fairness, "switching": switching, "memory": memory}[args.what](args)
 
 
 if __name__ == "__main__":

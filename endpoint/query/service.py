@@ -185,7 +185,7 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
         # and byte limits of each request are passed with it, so the pool's own are no tighter.
         max_rows=2**62, max_bytes=2**62,
         prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
-        max_query_memory=settings.max_query_memory or None,
+        max_query_memory=settings.query_memory_bound or None,
         max_server_memory=settings.max_server_memory or None,
         max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
 

@@ -257,7 +257,8 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         "bodyTimeLimit": (settings.body_timeout, "decimal"),
     }
     # 0 turns a memory bound off: then there is none to state.
-    for name, bound in (("maxQueryMemory", settings.max_query_memory), ("maxServerMemory", settings.max_server_memory)):
+    memory = (("maxQueryMemory", settings.query_memory_bound), ("maxServerMemory", settings.max_server_memory))
+    for name, bound in memory:
         if bound:
             limits[name] = (bound, "integer")
     if settings.rate_limit:  # optional throttling (endpoint/throttle.py): stated only when on
@@ -273,8 +274,8 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         f"at most {settings.max_query_length} characters (413) and a {settings.max_body_bytes}-byte body (413); "
         f"results over {settings.max_result_rows} rows or {settings.max_result_bytes} bytes are a 422, never "
         f"truncated; {settings.max_concurrent_queries} queries run at once, more wait briefly, then 503. "
-        + (f"A query's process may use {settings.max_query_memory} bytes (422 past it); "
-           if settings.max_query_memory else "")
+        + (f"A query's process may use {settings.query_memory_bound} bytes (422 past it); "
+           if settings.query_memory_bound else "")
         + (f"the server's processes together {settings.max_server_memory} bytes (the largest query is stopped: 503). "
            if settings.max_server_memory else "")
         + f"Request heads must arrive within {settings.header_timeout:g} s, "
