@@ -184,7 +184,8 @@ def switching(args: argparse.Namespace) -> None:
 
 
 HUNGRY = "SELECT ?o ?o2 WHERE {{ ?s ?p ?o . ?s2 ?p2 ?o2 }} ORDER BY ?o ?o2 LIMIT 1 # {n}"
-DISTINCT = "SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?o ?o2 WHERE {{ ?s ?p ?o . ?s2 ?p ?o2 }} }} # {n}"
+DISTINCT = ("SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?o ?o2 WHERE {{ ?s ?p ?o . ?s2 ?p ?o2 }} "
+            "LIMIT 1500000 }} # {n}")
 
 
 def memory(args: argparse.Namespace) -> None:

@@ -134,3 +134,23 @@ def test_quoted_query_in_a_redirect_is_kept(own_server: tuple[str, Path]) -> Non
     response = requests.get(url + target, allow_redirects=False, timeout=60)
     assert response.status_code == 308
     assert response.headers["Location"] == "/dumps/?format=json"
+
+
+def test_a_large_answer_is_sent_whole_plain_or_gzipped_and_revalidates(own_server: tuple[str, Path]) -> None:
+    """Answers over 1 MiB are sent from a temporary file (issue 17.4: not held by the web worker
+    while a slow client reads): the same bytes, gzipped when asked, with working validators."""
+    url, _ = own_server
+    params = {"query": "SELECT * WHERE { ?s ?p ?o }", "format": "json"}
+    plain = requests.get(f"{url}/sparql", params=params, headers={"Accept-Encoding": "identity"}, timeout=120)
+    assert plain.status_code == 200 and len(plain.content) > 1 << 20
+    assert int(plain.headers["Content-Length"]) == len(plain.content)
+    rows = plain.json()["results"]["bindings"]
+    zipped = requests.get(f"{url}/sparql", params=params, timeout=120)  # requests asks for gzip
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.content == plain.content  # decoded by requests
+    for response in (plain, zipped):
+        again = requests.get(f"{url}/sparql", params=params, timeout=120,
+                             headers={"If-None-Match": response.headers["ETag"],
+                                      "Accept-Encoding": response.headers.get("Content-Encoding", "identity")})
+        assert again.status_code == 304
+    assert len(rows) > 1000

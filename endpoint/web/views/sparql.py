@@ -192,6 +192,8 @@ def _result_response(body: bytes, fmt: formats.ResultFormat | formats.GraphForma
     cache = _cache()
     if key is not None and cache.enabled:
         response.headers["Cache-Status"] = result_cache.status(hit=False, stored=cache.put(key, body))
+    if len(body) > web.SPOOL_ABOVE:
+        web.spool(response, body)
     return response
 
 
