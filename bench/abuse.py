@@ -3,6 +3,8 @@ and release switches under load (switching). Run on demand; figures depend on th
 
     python -m bench.abuse fairness --data-dir var [--via sparql|query] [--seconds 60]
     python -m bench.abuse switching --data-dir DIR --every 10 [--seconds 60]
+    python -m bench.abuse memory --data-dir var --hungry 8
+    python -m bench.abuse slow-readers --data-dir var [--readers 130]
 
 Clients are told apart by address: the runaway client binds 127.0.0.2, the good clients
 127.0.0.3 … (all loopback on Linux), so the server sees them as the different clients they are.
@@ -257,6 +259,67 @@ def memory(args: argparse.Namespace) -> None:
               f"in {tree(root)[1]} processes", flush=True)
 
 
+BIG = ("SELECT * WHERE {{ ?s ?p ?o VALUES ?copy {{ {copies} }} }}")
+
+
+def slow_readers(args: argparse.Namespace) -> None:
+    """``--readers`` clients (each from its own address, one started every 0.15 s) ask for the same
+    large answer and read it at 8 KB/s; the server's tree is sampled every 50 ms."""
+    import socket
+
+    from bench.servers import tree
+
+    port = free_port()
+    env = {**os.environ, "KUSEI_DATA_DIR": str(args.data_dir)}
+    logdir = Path(tempfile.mkdtemp(prefix="kusei-abuse-"))
+    command = kusei_command(args.data_dir, port, 2, 120.0)
+    query = BIG.format(copies=" ".join(str(i) for i in range(args.copies)))
+    path = "/sparql?" + urlencode({"query": query, "format": "json"})
+    with server(command, f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", env, logdir / "slow.log") as res:
+        status, _, body = get(port, path, "127.0.5.1")
+        print(f"the answer: {status}, {len(body) / 1e6:.1f} MB", flush=True)
+        stop = threading.Event()
+        peak = [0]
+        heads: Counter[str] = Counter()
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], tree(res.pid)[0])
+                time.sleep(0.05)
+
+        def reader(index: int) -> None:
+            try:
+                sock = socket.socket()
+                sock.bind((f"127.0.6.{index % 250 + 1}" if index < 250 else "127.0.0.1", 0))
+                sock.settimeout(120)
+                sock.connect(("127.0.0.1", port))
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n".encode())
+                first = sock.recv(4096)
+                heads[first.split(b"\r\n", 1)[0].decode(errors="replace")] += 1
+                while not stop.wait(0.5):
+                    if not sock.recv(4096):
+                        break
+                sock.close()
+            except OSError as exc:
+                heads[type(exc).__name__] += 1
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        readers = []
+        for index in range(args.readers):
+            thread = threading.Thread(target=reader, args=(index,), daemon=True)
+            thread.start()
+            readers.append(thread)
+            time.sleep(0.15)
+        time.sleep(args.seconds)
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=30)
+        print(f"slow readers ({args.readers} clients reading a {len(body) / 1e6:.1f} MB answer at 8 KB/s): "
+              f"tree peak {peak[0] >> 20} MiB (idle before {res.idle_rss >> 20} MiB); first lines {dict(heads)}",
+              flush=True)
+
+
 def _bound() -> int:
     from kusei.settings import Settings
 
@@ -278,8 +341,14 @@ def main() -> None:
     hungry = sub.add_parser("memory")
     hungry.add_argument("--data-dir", type=Path, required=True)
     hungry.add_argument("--hungry", type=int, default=8)
+    slow = sub.add_parser("slow-readers")
+    slow.add_argument("--data-dir", type=Path, required=True)
+    slow.add_argument("--readers", type=int, default=130)
+    slow.add_argument("--copies", type=int, default=15)
+    slow.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
-    {"fairness": fairness, "switching": switching, "memory": memory}[args.what](args)
+    {"fairness": fairness, "switching": switching, "memory": memory,
+     "slow-readers": slow_readers}[args.what](args)
 
 
 if __name__ == "__main__":
