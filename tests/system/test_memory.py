@@ -52,8 +52,9 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_query_past_its_memory_bound_is_stopped_and_named(store_path: Path) -> None:
     limit = 200 * MiB
+    # busy_wait: the fresh process after the kill may take seconds to start on a loaded machine.
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={},
-                       max_query_memory=limit, isolate_network=False) as ex:
+                       max_query_memory=limit, isolate_network=False, busy_wait=60) as ex:
         ex.run("ASK {}", timeout=60)
         (pid,) = ex.worker_pids()
         with pytest.raises(MemoryLimitExceeded) as caught:
@@ -148,7 +149,7 @@ def test_an_idle_process_gives_back_what_its_query_took(store_path: Path) -> Non
     grow = ("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?o ?o2 WHERE { ?s ?p ?o . ?s2 ?p ?o2 } "
             "LIMIT 1500000 }")
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={}, max_query_memory=None,
-                       max_worker_rss=None, isolate_network=False) as ex:
+                       max_worker_rss=None, isolate_network=False, busy_wait=60) as ex:
         ex.run("ASK { ?s ?p ?o }", timeout=60)
         (pid,) = ex.worker_pids()
         before = rss(pid)
