@@ -210,16 +210,16 @@ def memory(args: argparse.Namespace) -> None:
                 peak[0] = max(peak[0], tree(root)[0])
                 time.sleep(0.05)
 
-        hogs: Counter[int] = Counter()
-        bystander: Counter[int] = Counter()
+        hogs: Counter[str] = Counter()
+        bystander: Counter[str] = Counter()
 
         def hog(index: int) -> None:
             path = "/sparql?" + urlencode({"query": HUNGRY.format(n=index)})
             try:
-                status, _, _ = get(port, path, f"127.0.1.{index + 1}", timeout=300)
+                status, _, body = get(port, path, f"127.0.1.{index + 1}", timeout=300)
             except OSError:
-                status = 0
-            hogs[status] += 1
+                status, body = 0, b""
+            hogs[_said(status, body)] += 1
 
         def bystand() -> None:
             n = 0
@@ -227,10 +227,10 @@ def memory(args: argparse.Namespace) -> None:
                 n += 1
                 path = "/sparql?" + urlencode({"query": f"ASK {{ ?s ?p ?o }} # {n}"})
                 try:
-                    status, _, _ = get(port, path, "127.0.2.1")
+                    status, _, body = get(port, path, "127.0.2.1")
                 except OSError:
-                    status = 0
-                bystander[status] += 1
+                    status, body = 0, b""
+                bystander[_said(status, body)] += 1
                 time.sleep(0.1)
 
         watchers = [threading.Thread(target=sample, daemon=True), threading.Thread(target=bystand, daemon=True)]
@@ -318,6 +318,11 @@ def slow_readers(args: argparse.Namespace) -> None:
         print(f"slow readers ({args.readers} clients reading a {len(body) / 1e6:.1f} MB answer at 8 KB/s): "
               f"tree peak {peak[0] >> 20} MiB (idle before {res.idle_rss >> 20} MiB); first lines {dict(heads)}",
               flush=True)
+
+
+def _said(status: int, body: bytes) -> str:
+    """The status with, for a refusal, the first words of its message."""
+    return str(status) if status == 200 else f"{status} {body[:48].decode(errors='replace').strip()}"
 
 
 def _bound() -> int:
