@@ -47,6 +47,7 @@ class Resources:
     idle_processes: int = 0
     peak_rss: int = 0
     peak_processes: int = 0
+    pid: int = 0  # the server's main process, the root of its tree
 
 
 SERVERS: list[Resources] = []
@@ -89,6 +90,7 @@ def server(command: list[str], url_probe: str, env: dict[str, str], log: Path) -
     with log.open("wb") as sink:
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=sink, stderr=sink,
                                 preexec_fn=_die_with_parent, start_new_session=True)
+    resources.pid = proc.pid
     stop = threading.Event()
 
     def sample() -> None:

@@ -15,7 +15,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +49,7 @@ from kusei.graph.publish.dumps import (
 )
 from kusei.graph.publish.search import INDEX_FILE as SEARCH_INDEX_FILE
 from kusei.graph.publish.search import write_index as write_search_index
-from kusei.graph.release_dir import discard, disk_problem, new_work_directory, publish
+from kusei.graph.release_dir import build_lock, discard, disk_problem, new_work_directory, publish
 from kusei.namespaces import PROV, RDFS, SH, TYPE, Terms, jsonld_context, lit, prefixes, typed
 from kusei.release import MANIFEST_NAME, Manifest, digest_id
 from kusei.settings import Settings
@@ -261,6 +261,17 @@ def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
     records, as in ``graph/``: a copy of the graph input builds as it is)."""
     settings = settings or Settings()
     sources_dir = sources_dir if sources_dir is not None else records_dir.parent / SOURCES_DIR.name
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(build_lock(settings.data_dir, report))
+        except OSError as exc:  # a read-only or full disk: one line, as for the release itself
+            raise BuildError("taking the build lock", [disk_problem(exc)]) from exc
+        return _build(settings, records_dir, sources_dir, shapes_dir, report)
+
+
+def _build(settings: Settings, records_dir: Path, sources_dir: Path, shapes_dir: Path,
+           report: Callable[[str], None]) -> BuildResult:
+    # Under the build lock from before the records are read until the switch: see build_lock.
     terms = Terms(settings.base)
     steps = Steps(report)
     reference = Reference()

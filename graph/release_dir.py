@@ -3,15 +3,22 @@
 A build writes into a work directory ``releases/.build-<pid>-…``; :func:`publish` renames it to
 ``releases/<id>`` and only then moves the ``current`` symlink to it (a rename, atomic on POSIX),
 so a server sees the old release or the new one, never a mix. A failed build only discards its
-work directory; a killed one leaves it behind for the next build to remove.
+work directory; a killed one leaves it behind for the next build to remove, as it does a killed
+switch's ``.current-<pid>`` link. Every file and directory of a release is synced to disk before
+the switch, and the switch itself after it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from kusei.release import ReleaseError, open_release
 
 KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back (KUSEI_KEEP_RELEASES)
 
@@ -22,6 +29,35 @@ def disk_problem(exc: OSError) -> str:
     if exc.filename2:  # a rename: the target is often the path that is in the way
         where = f"{where} -> {exc.filename2}"
     return f"{where}: {exc.strerror or exc}"
+
+
+LOCK_NAME = ".build.lock"
+
+
+@contextmanager
+def build_lock(data_dir: Path, report: Callable[[str], None]) -> Iterator[None]:
+    """Hold the data directory's build lock for the block: one build at a time, so a build that
+    read its records later also publishes later, and the newest input wins.
+
+    A second build waits here (saying so) until the first ends. The lock is an ``flock`` on a file
+    in the data directory: the kernel drops it when its process dies, so a killed build never
+    leaves it held. The file holds the holder's pid, for the message only.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            report(f"another build (pid {holder}) is running on {data_dir}; waiting for it to finish …")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            report("  the other build finished; this one goes on")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _pid_alive(pid: int) -> bool:
@@ -55,13 +91,50 @@ def discard(work: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(root: Path) -> None:
+    """fsync every file and directory under ``root`` and ``root`` itself, children first, so that
+    once the switch is on disk so is everything the release it names holds."""
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            _fsync(Path(directory) / name)
+        _fsync(Path(directory))
+
+
+def _remove_switch_leftovers(data_dir: Path) -> None:
+    """``.current-<pid>`` links of switches whose process died between making and renaming them.
+    Builds run one at a time (build_lock), so only a dead process's link is removed; others
+    (a test pointing ``current`` by hand) are left alone."""
+    for leftover in data_dir.glob(".current-*"):
+        owner = leftover.name.split("-")[1]
+        if owner.isdecimal() and int(owner) != os.getpid() and not _pid_alive(int(owner)):
+            leftover.unlink(missing_ok=True)
+
+
 def _swap_current(data_dir: Path, release_dir: Path) -> None:
     link = data_dir / "current"
+    _remove_switch_leftovers(data_dir)
     temp = data_dir / f".current-{os.getpid()}"
     if temp.is_symlink() or temp.exists():
         temp.unlink()
     temp.symlink_to(Path("releases") / release_dir.name)
     os.replace(temp, link)
+    _fsync(data_dir)  # the switch itself is durable only once the directory holding it is
+
+
+def _whole(release: Path) -> bool:
+    try:
+        open_release(release)
+    except ReleaseError:
+        return False
+    return True
 
 
 def _prune(data_dir: Path, keep: Path, count: int = KEEP_RELEASES) -> None:
@@ -80,11 +153,15 @@ def publish(work: Path, data_dir: Path, release_id: str, keep: int = KEEP_RELEAS
     (KUSEI_KEEP_RELEASES) are removed; links pinned to them then say so.
     """
     target = data_dir / "releases" / release_id
-    reused = target.exists()
+    reused = target.exists() and _whole(target)
     if reused:
         shutil.rmtree(work)
     else:
+        if target.exists():  # the same release, damaged since: this build's copy replaces it
+            shutil.rmtree(target)
+        sync_tree(work)
         os.rename(work, target)
+        _fsync(target.parent)
     _swap_current(data_dir, target)
     os.utime(target)  # the newest by mtime, so pruning keeps it
     _prune(data_dir, target, keep)

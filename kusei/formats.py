@@ -8,6 +8,7 @@ of the resource pages all look formats up here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -123,3 +124,24 @@ def rdf_bytes(items: Iterable[ox.Triple] | Iterable[ox.Quad], fmt: ox.RdfFormat,
     if data is None:  # only with an output file, which is never given here
         raise RuntimeError("pyoxigraph wrote no bytes")
     return data
+
+
+# Characters XML 1.0 cannot carry at all, not even as a character reference: the C0 controls other
+# than tab, line feed and carriage return, and U+FFFE/U+FFFF (surrogates never reach UTF-8 bytes).
+# pyoxigraph writes them as they are, which makes the document not well-formed. In UTF-8 each is
+# one ASCII byte or the bytes EF BF BE/BF, which never occur inside another character's bytes.
+_NOT_IN_XML = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
+
+
+def xml_unwritable(body: bytes) -> str | None:
+    """The first character of an XML serialisation that XML 1.0 cannot carry, as ``U+XXXX``; None
+    if the document has none. Such an answer is refused, never sent: an XML parser rejects it."""
+    found = _NOT_IN_XML.search(body)
+    if found is None:
+        return None
+    return f"U+{ord(found.group().decode('utf-8')):04X}"
+
+
+def xml_unwritable_message(character: str, media_type: str) -> str:
+    return (f"The result holds the character {character}, which {media_type} (XML 1.0) cannot carry; "
+            "ask for JSON, CSV or TSV (SELECT/ASK) or Turtle, N-Triples or JSON-LD (CONSTRUCT/DESCRIBE) instead.")

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 MANIFEST_NAME = "release.json"
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
+# How often a server looks again at a published release it found broken (it may be repaired in place).
+RECHECK_SECONDS = 10.0
 
 
 class ReleaseError(RuntimeError):
@@ -126,7 +132,8 @@ class Release:
 
 
 def open_release(path: Path) -> Release:
-    """The release at ``path``; :class:`ReleaseError` if its manifest or store is unusable."""
+    """The release at ``path``, validated: :class:`ReleaseError` if its manifest is missing or
+    unreadable, a file it lists is missing or of another size, or its store cannot be opened."""
     manifest_path = path / MANIFEST_NAME
     if not manifest_path.is_file():
         raise ReleaseError(f"no release manifest at {manifest_path}; run `kusei build` first")
@@ -134,6 +141,13 @@ def open_release(path: Path) -> Release:
         manifest = Manifest.model_validate_json(manifest_path.read_bytes())
     except (OSError, ValueError, ValidationError) as exc:
         raise ReleaseError(f"release at {path} has an unreadable manifest: {exc}") from exc
+    for name, described in manifest.held().items():
+        try:
+            size = (path / name).stat().st_size
+        except OSError:
+            raise ReleaseError(f"release at {path} lacks {name}, which its manifest lists") from None
+        if size != described.bytes:
+            raise ReleaseError(f"release at {path} has {name} of {size} bytes; its manifest says {described.bytes}")
     try:
         # Opened once to fail at start-up rather than in the first query; the query processes open
         # their own, so this one is dropped again (RocksDB closes when the object goes).
@@ -146,27 +160,77 @@ def open_release(path: Path) -> Release:
 
 
 class CurrentRelease:
-    """Follows ``<data_dir>/current``; a request holds the Release it got for its whole life."""
+    """Follows ``<data_dir>/current``; a request holds the Release it got for its whole life.
+
+    A published release that fails validation (:func:`open_release`) is not served: the last good
+    one goes on being served (at start, the newest good one in ``releases/``), :attr:`problem`
+    says so in words fit for the public, and the log says why. The broken one is looked at again
+    every :data:`RECHECK_SECONDS`, and a newer publication replaces it at once.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.link = data_dir / "current"
         self._lock = threading.Lock()
         self._target: str | None = None
         self._release: Release | None = None
+        self._checked_at = 0.0
+        self.problem: str | None = None  # set while a broken release is passed over
         self.latest()  # fail at start-up, not on the first request
 
     def latest(self) -> Release:
-        """The release ``current`` points at now (opened on the first call after a switch)."""
+        """The release ``current`` points at now (opened on the first call after a switch), or the
+        last good one while that is broken."""
         try:
-            target = str(Path(self.link).readlink())
+            target = os.readlink(self.link)
         except OSError as exc:
             if self._release is not None:
                 return self._release  # keep serving what we have
             raise ReleaseError(f"no published release at {self.link}; run `kusei build` first") from exc
-        if target != self._target:
-            with self._lock:
-                if target != self._target:
-                    self._release = open_release((self.link.parent / target).resolve())
-                    self._target = target
-        assert self._release is not None
-        return self._release
+        if self._settled(target):
+            assert self._release is not None
+            return self._release
+        with self._lock:
+            if self._settled(target):
+                assert self._release is not None
+                return self._release
+            return self._switch(target)
+
+    def _settled(self, target: str) -> bool:
+        return target == self._target and self._release is not None and (
+            self.problem is None or time.monotonic() - self._checked_at < RECHECK_SECONDS)
+
+    def _switch(self, target: str) -> Release:
+        path = (self.link.parent / target).resolve()
+        self._target, self._checked_at = target, time.monotonic()
+        try:
+            release = open_release(path)
+        except ReleaseError as exc:
+            fallback = self._release or last_good_release(self.link.parent, passing_over=path)
+            if fallback is None:
+                raise
+            problem = (f"The newest published release ({path.name}) is broken and is not served; the last "
+                       f"good release ({fallback.id}) is served until a good one is published.")
+            if problem != self.problem:
+                logger.error("%s Why: %s", problem, exc)
+            self._release, self.problem = fallback, problem
+            return fallback
+        if self.problem is not None:
+            logger.warning("release %s is whole and served; no broken release is passed over now", release.id)
+        self._release, self.problem = release, None
+        return release
+
+
+def last_good_release(data_dir: Path, *, passing_over: Path | None = None) -> Release | None:
+    """The newest release in ``<data_dir>/releases`` that passes validation, other than ``passing_over``."""
+    try:
+        candidates = [p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        return None
+    for path in sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True):
+        if passing_over is not None and path.resolve() == passing_over:
+            continue
+        try:
+            return open_release(path)
+        except ReleaseError:
+            continue
+    return None

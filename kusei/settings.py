@@ -33,6 +33,11 @@ Positive = Annotated[int, Field(gt=0)]
 # their body is read, so clients that send a body slowly never hold more request threads than this.
 BODY_READERS = 16
 
+# What the server's memory bound keeps for everything but running queries: the main process, the
+# web workers with the answers they are sending, and idle query processes (which give memory back
+# after each query). The rest is shared among the query slots: see Settings.query_memory_bound.
+SERVER_MEMORY_RESERVE = 1 << 30
+
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
@@ -80,6 +85,10 @@ class Settings(BaseSettings):
     metrics_clients: str = Field("127.0.0.0/8,::1", description="addresses or networks (comma-separated) "
                                  "allowed to read /metrics; empty = nobody")
     access_log: str = Field("-", description="where the request log goes: - (stderr), a file path, or off")
+    client_max_queries: int = Field(4, ge=0, description="queries one client address may run (or wait for a "
+                                    "slot for) at once, server-wide; more wait briefly, then 429; 0 = no bound")
+    client_query_seconds: float = Field(120.0, ge=0, description="seconds of query time one client address may "
+                                        "use in any minute, server-wide; past it 429; 0 = no budget")
 
     @field_validator("base", "public_url")
     @classmethod
@@ -106,6 +115,18 @@ class Settings(BaseSettings):
             return cls(**given)
         except ValidationError as exc:
             raise SettingsError(_explain(exc)) from None
+
+    @property
+    def query_memory_bound(self) -> int:
+        """Bytes one query's process may reach (0: no bound): ``max_query_memory``, and no more than
+        an equal share of ``max_server_memory`` past :data:`SERVER_MEMORY_RESERVE` for each query
+        slot, so that every slot running its hungriest query still fits in the server's bound, and
+        each hungry query is stopped at its own bound (422) before the server's is reached."""
+        bounds = [self.max_query_memory] if self.max_query_memory else []
+        if self.max_server_memory:
+            spare = max(self.max_server_memory - SERVER_MEMORY_RESERVE, self.max_server_memory // 4)
+            bounds.append(spare // self.max_concurrent_queries)
+        return min(bounds) if bounds else 0
 
     @property
     def published_at(self) -> str:

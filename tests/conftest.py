@@ -87,6 +87,9 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+UNSHARED = {"KUSEI_CLIENT_MAX_QUERIES": "0", "KUSEI_CLIENT_QUERY_SECONDS": "0"}
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -144,7 +147,9 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = serve_command(directory, port, workers)
-        environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **env}
+        # Test clients all connect from 127.0.0.1, so each client's fair share (by address) would
+        # bound the whole suite's concurrency: off unless a test sets it (tests/system/test_fair_shares.py).
+        environment = {**os.environ, "KUSEI_DATA_DIR": str(directory), **UNSHARED, **env}
         log = logs / f"{port}.log"  # a file, not a pipe: nobody reads it while tests run
         with log.open("wb") as sink:
             process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=sink, stderr=sink,

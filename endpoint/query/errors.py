@@ -139,6 +139,14 @@ class Busy(KuseiError):
     code = "busy"
 
 
+class TooManyQueries(KuseiError):
+    """The client is over its fair share (queries at once, or query time per minute); others are not.
+    ``retry_after`` (seconds) is sent as the Retry-After header."""
+
+    status = 429
+    code = "too-many-queries"
+
+
 class WorkerCrashed(KuseiError):
     """The query process died while answering. As such (the OOM killer, an operator's kill) the
     server lost it, not the query's doing: the client may retry. Its subclasses are the deaths

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 import rdflib
 
-from kusei.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, GraphFormat, ResultFormat, rdf_bytes
+from kusei.formats import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    Format,
+    GraphFormat,
+    ResultFormat,
+    rdf_bytes,
+    xml_unwritable,
+    xml_unwritable_message,
+)
 from kusei.namespaces import jsonld_context
 from kusei.namespaces import prefixes as _dump_prefixes
 
@@ -71,7 +80,14 @@ def serialize_solutions(outcome: Outcome, fmt: ResultFormat) -> bytes:
         raise ValueError(str(exc)) from exc
     if data is None:  # pyoxigraph returns None only when given an output file
         raise RuntimeError("pyoxigraph wrote no query results")
+    _check_xml(data, fmt)
     return data
+
+
+def _check_xml(data: bytes, fmt: Format) -> None:
+    # ValueError is what callers already turn into 406 for a term a format cannot write.
+    if fmt.media_type.endswith("xml") and (character := xml_unwritable(data)):
+        raise ValueError(xml_unwritable_message(character, fmt.media_type))
 
 
 # -- graphs ---------------------------------------------------------------------------------------
@@ -83,9 +99,11 @@ def serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -
     ValueError for a term ``fmt`` cannot write (as pyoxigraph's parse and serialise raise
     SyntaxError for some, e.g. a literal typed rdf:langString without a language)."""
     try:
-        return _serialize_graph(triples, fmt, base)
+        data = _serialize_graph(triples, fmt, base)
     except SyntaxError as exc:
         raise ValueError(str(exc)) from exc
+    _check_xml(data, fmt)
+    return data
 
 
 def _serialize_graph(triples: Iterable[ox.Triple], fmt: GraphFormat, base: str) -> bytes:

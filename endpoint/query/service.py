@@ -20,13 +20,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from kusei.endpoint.query import executor, guard, slots
-from kusei.endpoint.query.errors import Busy, QueryFailed
+from kusei.endpoint.query import executor, guard, shares, slots
+from kusei.endpoint.query.errors import Busy, QueryFailed, TooManyQueries
 from kusei.namespaces import prefixes
 from kusei.release import Release
 from kusei.settings import Settings
@@ -146,6 +147,25 @@ def server_memory() -> tuple[int, int]:
 slot_wait_listeners: list[Callable[[float], None]] = []
 
 
+@functools.lru_cache(maxsize=8)
+def _server_shares(data_dir: Path, count: int, max_queries: int, seconds: float, parent: int) -> shares.ClientShares:
+    # Beside the server's slots: the same directory, made and removed with them.
+    return shares.ClientShares(_server_slots(data_dir, count, parent).directory, max_queries, seconds)
+
+
+def _no_charge(_: float) -> None:
+    pass
+
+
+def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float], None]]:
+    """The share of the request's client (shares.CLIENT) that its query holds; none if unnamed."""
+    client = shares.CLIENT.get()
+    if client is None or not (settings.client_max_queries or settings.client_query_seconds):
+        return nullcontext(_no_charge)
+    return _server_shares(settings.data_dir, settings.max_concurrent_queries, settings.client_max_queries,
+                          settings.client_query_seconds, os.getppid()).hold(client, wait=QUEUE_WAIT)
+
+
 # One pool per server process and lane, made after the fork (a pool's threads and children do not
 # survive one), whether or not the app was preloaded in the master.
 _pools: dict[tuple[int, Lane], executor.QueryExecutor] = {}
@@ -212,7 +232,7 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
         # and byte limits of each request are passed with it, so the pool's own are no tighter.
         max_rows=2**62, max_bytes=2**62,
         prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
-        max_query_memory=settings.max_query_memory or None,
+        max_query_memory=settings.query_memory_bound or None,
         max_server_memory=settings.max_server_memory or None,
         max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
 
@@ -270,12 +290,19 @@ def _run(release: Release, settings: Settings, lane: Lane, query: str, **request
         return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
     asked = time.monotonic()
     try:
-        with _slots(settings).hold(wait=QUEUE_WAIT):
+        # The client's share first: a client over it is refused at once and never waits for a slot.
+        with _client_share(settings) as charge, _slots(settings).hold(wait=QUEUE_WAIT):
             for listener in slot_wait_listeners:
                 listener(time.monotonic() - asked)
-            return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
+            started = time.monotonic()
+            try:
+                return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
+            finally:
+                charge(time.monotonic() - started)
     except slots.NoSlot as exc:
         raise Busy(f"All {settings.max_concurrent_queries} query slots are busy; retry in a moment.") from exc
+    except shares.OverShare as exc:
+        raise TooManyQueries(str(exc), retry_after=exc.retry_after) from exc
 
 
 # -- what pages ask -------------------------------------------------------------------------------

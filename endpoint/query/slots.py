@@ -45,6 +45,7 @@ class QuerySlots:
         if count < 1:
             raise ValueError("count must be at least 1")
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.directory = directory
         self.paths = [directory / f"slot-{index}.lock" for index in range(count)]
         for path in self.paths:
             path.touch(exist_ok=True)

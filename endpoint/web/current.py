@@ -17,3 +17,8 @@ def release() -> Release:
     if "kusei_release" not in g:
         g.kusei_release = current_app.extensions["kusei_release"].latest()
     return g.kusei_release
+
+
+def release_problem() -> str | None:
+    """Why the newest published release is not the one served, if it is not (see CurrentRelease)."""
+    return current_app.extensions["kusei_release"].problem  # type: ignore[no-any-return]

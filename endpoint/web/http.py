@@ -6,16 +6,20 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import html
 import json
+import re
+import tempfile
 from urllib.parse import urlsplit
 
 from flask import Flask, Request, Response, current_app, request
 from flask_compress import Compress
 from flask_cors import CORS
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import wrap_file
 
 from kusei import __version__
 from kusei.endpoint.query import formats
@@ -59,11 +63,64 @@ def init_app(app: Flask) -> None:
     # Public, read-only data: any origin, never credentials; flask-cors answers preflights.
     CORS(app, resources={r"/*": {}}, origins="*", send_wildcard=True, supports_credentials=False,
          methods=["GET", "HEAD", "POST", "OPTIONS"], expose_headers=EXPOSED_HEADERS, max_age=86400)
+    app.before_request(_check_host)
     app.after_request(_finish)
     app.register_error_handler(KuseiError, render_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(ReleaseError, _release_error)
     app.register_error_handler(Exception, _unexpected_error)
+
+
+# -- the Host header ------------------------------------------------------------------------------
+
+# One host name, IPv4 or bracketed IPv6 address, with an optional port. granian joins repeated
+# headers with commas and hands an absent Host on as an empty one.
+_HOST = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+
+
+def _check_host() -> None:
+    """400 for an HTTP/1.1 request without exactly one well-formed Host (RFC 9112, 3.2).
+
+    Werkzeug builds absolute URLs (routing redirects) from this header; a malformed or doubled one
+    gave ``Location: http:///…``. The value is never echoed back."""
+    host = request.environ.get("HTTP_HOST")
+    if not host:
+        if request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+            raise BadRequest("An HTTP/1.1 request needs a Host header.")
+        return
+    if not _HOST.fullmatch(host):
+        raise BadRequest("The Host header must be one host name or address, with an optional port.")
+
+
+# -- large answers --------------------------------------------------------------------------------
+
+# Answers larger than this are sent from a temporary file, not from the web worker's memory.
+SPOOL_ABOVE = 1 << 20
+
+
+def spool(response: Response, body: bytes) -> None:
+    """Send ``body`` (the response's own bytes) from an unlinked temporary file, gzipped first if
+    the client accepts gzip.
+
+    A slow reader of a large answer then holds a file descriptor and a few kilobytes of the web
+    worker, not the answer itself (130 slow readers of an 18 MB answer held 4 GiB). The file goes
+    when the response is closed. The ETag of the gzipped bytes is the plain one with ``:gzip``, as
+    flask-compress names it, so revalidation (``not_modified``) works the same."""
+    if response.status_code != 200:
+        return
+    if request.accept_encodings.best_match(["gzip"]) == "gzip":
+        body = gzip.compress(body, compresslevel=5)
+        response.headers["Content-Encoding"] = "gzip"
+        response.vary.add("Accept-Encoding")
+        etag, weak = response.get_etag()
+        if etag:
+            response.set_etag(f"{etag}:gzip", weak=bool(weak))
+    handle = tempfile.TemporaryFile()
+    handle.write(body)
+    handle.seek(0)
+    response.response = wrap_file(request.environ, handle)
+    response.direct_passthrough = True  # neither compressed again nor buffered by the after-request hooks
+    response.content_length = len(body)
 
 
 # -- validators -----------------------------------------------------------------------------------
@@ -98,12 +155,16 @@ def not_modified(etag: str, *, vary: str | None = None) -> Response | None:
 def _relative_redirect(response: Response) -> None:
     # Werkzeug writes routing redirects (/dumps → /dumps/) as absolute URLs built from the request's
     # Host header, which is the client's to choose; a relative one sends it to the same place.
+    # Its body (werkzeug's "Redirecting..." page) repeats the absolute URL, Host and all: replaced
+    # by words that repeat nothing from the request.
     location = response.headers.get("Location")
     if location and 300 <= response.status_code < 400:
         target = urlsplit(location)
-        if target.netloc and target.netloc == request.host:
-            response.headers["Location"] = target.path + (f"?{target.query}" if target.query else "")
+        if target.scheme and target.netloc in ("", request.host):
+            response.headers["Location"] = (target.path or "/") + (f"?{target.query}" if target.query else "")
             response.autocorrect_location_header = False
+        response.set_data(b"Redirected: the new address is in the Location header.\n")
+        response.content_type = "text/plain; charset=utf-8"
 
 
 def _conditional(req: Request) -> bool:
@@ -187,6 +248,8 @@ def render_error(exc: KuseiError) -> Response:
     response = error_response(exc.status, exc.message, code=exc.code, **exc.details)
     if exc.vary:
         response.vary.add(exc.vary)
+    if "retry_after" in exc.details:
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
     return response
 
 

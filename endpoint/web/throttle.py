@@ -16,11 +16,12 @@ import math
 import time
 from typing import TYPE_CHECKING, cast
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 
+from kusei.endpoint.query import shares
 from kusei.endpoint.web.http import error_response
 
 if TYPE_CHECKING:
@@ -48,13 +49,21 @@ def parse_rate_limit(value: str) -> list[RateLimitItem]:
     return items
 
 
+def _name_client() -> None:
+    # Each query's fair share (kusei.endpoint.query.shares) is its client's: the address the WSGI
+    # server gives, which a trusted proxy's forwarded address replaces where one is configured.
+    shares.CLIENT.set(request.remote_addr)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_name_client)
     rate_limit = app.config["KUSEI"].rate_limit
     if not parse_rate_limit(rate_limit):
         return
     # The moving window makes "N per minute" hold for any 60 s, not just for fixed slots that a
     # client could straddle with 2 N queries. X-RateLimit-* headers stay off: their counts would be
-    # those of one web worker. The address is the TCP peer's; X-Forwarded-For is not trusted.
+    # those of one web worker. The address is request.remote_addr: the TCP peer's, or behind a proxy
+    # listed in KUSEI_TRUSTED_PROXIES the client it forwards (endpoint/web/proxies.py).
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", strategy="moving-window",
                       headers_enabled=False)
     # The same as decorating sparql() with @limiter.limit(...), done here so the view need not know.

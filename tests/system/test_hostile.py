@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import serve_command, wait_until_ready
+from conftest import UNSHARED, serve_command, wait_until_ready
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -602,7 +602,8 @@ def private_server(data_dir: Path) -> Iterator[str]:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     command = serve_command(data_dir, port)
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, "KUSEI_DATA_DIR": str(data_dir)},
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT,
+                               env={**os.environ, "KUSEI_DATA_DIR": str(data_dir), **UNSHARED},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_until_ready(process, url)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import serve_command, wait_until_ready
+from conftest import UNSHARED, serve_command, wait_until_ready
 from reporting import report
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,8 @@ def load_server(data_dir: Path) -> Iterator[str]:
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     command = serve_command(data_dir, port, WORKERS)
-    environment = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_RESULT_CACHE_BYTES": "0"}
+    # 32 clients from one address: per-client fair shares off, as for every test server (conftest).
+    environment = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_RESULT_CACHE_BYTES": "0", **UNSHARED}
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

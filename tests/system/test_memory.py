@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from waiting import wait_for
 
 from kusei.endpoint.query.errors import MemoryLimitExceeded
 from kusei.endpoint.query.executor import QueryExecutor, tree_memory
@@ -51,8 +52,9 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_query_past_its_memory_bound_is_stopped_and_named(store_path: Path) -> None:
     limit = 200 * MiB
+    # busy_wait: the fresh process after the kill may take seconds to start on a loaded machine.
     with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={},
-                       max_query_memory=limit, isolate_network=False) as ex:
+                       max_query_memory=limit, isolate_network=False, busy_wait=60) as ex:
         ex.run("ASK {}", timeout=60)
         (pid,) = ex.worker_pids()
         with pytest.raises(MemoryLimitExceeded) as caught:
@@ -139,3 +141,44 @@ def test_http_memory_attacks_are_refused_and_the_tree_stays_bounded(
         assert "memory limit" in body.get("raw", "") and "max_query_memory" in body["raw"], body
     assert peak[0] < server_bound, f"tree peaked at {peak[0] >> 20} MiB"
     assert bystander and bystander.count(200) == len(bystander), bystander
+
+
+def test_an_idle_process_gives_back_what_its_query_took(store_path: Path) -> None:
+    """After a query that grew its process by ~100 MiB, the idle process is back near its size
+    before it (issue 17.4: idle processes kept 244 MiB each), without being replaced."""
+    grow = ("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?o ?o2 WHERE { ?s ?p ?o . ?s2 ?p ?o2 } "
+            "LIMIT 1500000 }")
+    with QueryExecutor(store_path, workers=1, max_rows=10, max_bytes=10**6, prefixes={}, max_query_memory=None,
+                       max_worker_rss=None, isolate_network=False, busy_wait=60) as ex:
+        ex.run("ASK { ?s ?p ?o }", timeout=60)
+        (pid,) = ex.worker_pids()
+        before = rss(pid)
+        peak = [before]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.01):  # sampling pace, not a wait
+                peak[0] = max(peak[0], rss(pid))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            ex.run(grow, timeout=120)
+        finally:
+            stop.set()
+            sampler.join()
+        assert peak[0] - before > 64 * MiB, "the query did not grow the process: the test proves nothing"
+        # The reply is sent before the process trims its heap: wait until it has (bounded).
+        wait_for(lambda: rss(pid) - before <= 48 * MiB, "the idle process to give its memory back", timeout=30,
+                 seen=lambda: f"idle at {rss(pid) >> 20} MiB, {before >> 20} MiB before")
+        assert ex.worker_pids() == [pid]
+
+
+def test_every_slot_running_its_hungriest_query_fits_the_server_bound() -> None:
+    from kusei.settings import SERVER_MEMORY_RESERVE, Settings
+
+    settings = Settings(max_server_memory=4 << 30, max_query_memory=1 << 30, max_concurrent_queries=8)
+    assert settings.query_memory_bound * 8 + SERVER_MEMORY_RESERVE <= settings.max_server_memory
+    assert Settings(max_server_memory=0, max_query_memory=1 << 30).query_memory_bound == 1 << 30
+    assert Settings(max_server_memory=0, max_query_memory=0).query_memory_bound == 0
+    assert Settings(max_server_memory=64 << 30, max_query_memory=1 << 30).query_memory_bound == 1 << 30

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import PROJECT_ROOT, free_port, serve_command, wait_until_ready
+from conftest import PROJECT_ROOT, UNSHARED, free_port, serve_command, wait_until_ready
 from waiting import wait_for
 
 from kusei.endpoint.query import slots
@@ -69,8 +69,8 @@ def serving(data_dir: Path, workers: int = 2, **env: str) -> Iterator[tuple[subp
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(serve_command(data_dir, port, workers), cwd=PROJECT_ROOT,
-                               env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+                               env={**os.environ, **UNSHARED, **env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_until_ready(process, url)
         yield process, url

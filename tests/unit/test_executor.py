@@ -269,12 +269,12 @@ def test_reopen_serves_the_new_store(tmp_path: Path, store_path: Path) -> None:
         ex.reopen(other)
         ex.reopen(other)  # the same store again: nothing to do
         assert ex.run(query, timeout=20, result_format="csv").body.split(b"\r\n")[1] == b"10"
-        assert not old_pids & set(ex.worker_pids())
+        # The same process opened the new store: a switch restarts nothing (issue 17.6).
+        assert set(ex.worker_pids()) == old_pids
+        assert ex.stats()["started"] == 1
 
 
 def test_reopen_never_goes_back_to_an_older_release(tmp_path: Path) -> None:
-    from kusei.endpoint.query.errors import ReleaseChanged
-
     old, new = tmp_path / "releases" / "a" / "store", tmp_path / "releases" / "b" / "store"
     for path, suffix in ((old, ""), (new, " new")):
         path.parent.mkdir(parents=True)
@@ -286,12 +286,23 @@ def test_reopen_never_goes_back_to_an_older_release(tmp_path: Path) -> None:
         (tmp_path / "current").symlink_to("releases/b")  # b is published
         ex.reopen(new)
         # A request that still holds the old release (as under fast switches) must not flip the
-        # pool back, and must not be answered from the new store either.
+        # pool back, and is answered from its own release, not the new store.
         ex.reopen(old)
-        with pytest.raises(ReleaseChanged):
-            ex.run(query, timeout=20, result_format="csv", store_path=old)
+        assert ex.store_path == new
+        assert ex.run(query, timeout=20, result_format="csv", store_path=old).body.split(b"\r\n")[1] == b"0"
         answer = ex.run(query, timeout=20, result_format="csv", store_path=new)
         assert answer.body.split(b"\r\n")[1] == b"10"
+        assert ex.run(query, timeout=20, result_format="csv").body.split(b"\r\n")[1] == b"10"
+
+
+def test_a_release_gone_from_disk_is_release_changed(tmp_path: Path, store_path: Path) -> None:
+    from kusei.endpoint.query.errors import ReleaseChanged
+
+    with QueryExecutor(store_path, workers=1, max_rows=1000, max_bytes=1_000_000, prefixes=PREFIXES) as ex:
+        with pytest.raises(ReleaseChanged):
+            ex.run("ASK {}", timeout=20, store_path=tmp_path / "pruned" / "store")
+        assert ex.run("ASK {}", timeout=20).kind == "boolean"  # the process serves on
+        assert ex.stats()["started"] == 1
 
 
 def test_workers_die_with_their_parent(store_path: Path) -> None:

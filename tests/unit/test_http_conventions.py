@@ -53,9 +53,12 @@ def test_the_service_description_states_memory_and_request_time_limits(data_dir:
                 found[triple.predicate.value.removeprefix(KUSEI)] = triple.object.value
         return found
 
-    stated = limits(max_query_memory=300 << 20, max_server_memory=2 << 30, header_timeout=7, body_timeout=9)
+    stated = limits(max_query_memory=300 << 20, max_server_memory=8 << 30, header_timeout=7, body_timeout=9)
     assert stated["maxQueryMemory"] == str(300 << 20)
-    assert stated["maxServerMemory"] == str(2 << 30)
+    assert stated["maxServerMemory"] == str(8 << 30)
+    # The per-query bound stated is the one applied: at most a slot's share of the server bound
+    # past its reserve (issue 17.4), here (2 GiB - 1 GiB) / 8 slots.
+    assert limits(max_query_memory=300 << 20, max_server_memory=2 << 30)["maxQueryMemory"] == str(128 << 20)
     assert float(stated["headerTimeLimit"]) == 7 and float(stated["bodyTimeLimit"]) == 9
     off = limits(max_query_memory=0, max_server_memory=0)
     assert "maxQueryMemory" not in off and "maxServerMemory" not in off

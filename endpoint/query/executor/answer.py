@@ -18,8 +18,10 @@ from kusei import formats
 from kusei.endpoint.query.describe import INCOMING_LIMIT, description_query, order_lines
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
+    NotAcceptable,
     QueryFailed,
     QuerySyntaxError,
+    ReleaseChanged,
     ResultTooLarge,
     StoreFailure,
     explain_syntax,
@@ -89,6 +91,11 @@ def read_reply(header: dict, body: bytes, elapsed: float) -> ExecResult:
         raise ResultTooLarge(message)
     if status == "store":
         raise StoreFailure(message)
+    if status == "unwritable":
+        raise NotAcceptable(message)
+    if status == "release_gone":
+        raise ReleaseChanged("The release this query was asked of is no longer on disk (newer ones were "
+                             "published since); retry to get an answer from the current one.")
     raise QueryFailed(message or "The query failed.")
 
 
@@ -275,6 +282,9 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
             body = sink.getvalue()
             if _has_untagged_lang_literal(body, fmt):
                 return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
+            if fmt == "xml" and (character := formats.xml_unwritable(body)):
+                return {"status": "unwritable", "message": formats.xml_unwritable_message(
+                    character, formats.by_name("xml").media_type)}, b""
             return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, body
         sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
         result.serialize(sink, format=ox.RdfFormat.N_TRIPLES)

@@ -24,6 +24,9 @@ from kusei.endpoint.query.executor.answer import answer
 # with a far larger stack, so only queries the guard refuses anyway come near it. Untouched stack
 # pages cost no memory.
 QUERY_STACK_BYTES = 256 << 20
+# Release stores one process keeps open: the current release's and the one before it (requests that
+# began before a switch).
+OPEN_STORES = 2
 
 
 def main() -> None:  # pragma: no cover - runs in the child; covered by tests/unit/test_executor.py
@@ -52,11 +55,34 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
     if config.get("base_iri"):
         options["base_iri"] = config["base_iri"]
 
+    # The stores this process has open, least recently used first: the one it started with, and
+    # those of releases published since, which requests name. Serving a new release costs this
+    # process one read-only open, not a restart, and a request that still holds the previous
+    # release is answered from it.
+    opened: dict[str, Any] = {config["store"]: store}
+
+    def store_for(path: str) -> Any:
+        found = opened.pop(path, None)
+        if found is None:
+            found = ox.Store.read_only(path)
+        opened[path] = found
+        while len(opened) > OPEN_STORES:
+            del opened[next(iter(opened))]  # RocksDB closes the store when the object goes
+        return found
+
+    baseline = _rss()
+
     def serve() -> None:
         try:
             while True:
                 request, _ = wire.receive(conn)
-                wire.send(conn, *answer(ox, store, request, options))
+                try:
+                    release_store = store_for(request.get("store") or config["store"])
+                except (OSError, ValueError, RuntimeError) as exc:  # gone from disk, pruned by newer builds
+                    wire.send(conn, {"status": "release_gone", "message": str(exc)})
+                    continue
+                wire.send(conn, *answer(ox, release_store, request, options))
+                _give_back(baseline)
         except (EOFError, OSError):  # the pool closed the connection: it is gone or closing us
             return
 
@@ -64,6 +90,32 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
     runner = threading.Thread(target=serve, name="kusei-query")
     runner.start()
     runner.join()
+
+
+# Memory a process may keep after a query before it hands its free heap back to the system.
+_TRIM_ABOVE = 32 << 20
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _give_back(baseline: int) -> None:
+    """Return the heap a query freed to the system (after the reply is sent, so no one waits):
+    glibc keeps freed memory for reuse, so an idle process kept what its largest query took
+    (244 MiB after a DISTINCT); malloc_trim gives it back."""
+    if _rss() - baseline < _TRIM_ABOVE or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _die_with_parent(parent: int) -> None:

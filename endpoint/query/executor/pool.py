@@ -14,7 +14,6 @@ from kusei.endpoint.query.errors import (
     Busy,
     QueryCrashed,
     QueryTimeout,
-    ReleaseChanged,
     StoreFailure,
 )
 from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
@@ -74,6 +73,9 @@ class QueryExecutor:
             raise ValueError("workers must be at least 1")
         self._pid = os.getpid()
         self._store_path = Path(store_path)
+        # Bumped when the query options change: processes started with other options are replaced.
+        # A new store alone replaces nothing: each request names the store it is for (see child.py).
+        self._generation = 0
         self._workers = workers
         self._max_rows = max_rows
         self._max_bytes = max_bytes
@@ -151,11 +153,11 @@ class QueryExecutor:
             # Per-call limits may only tighten the pool's own.
             max_rows=min(self._max_rows, max_rows or self._max_rows),
             max_bytes=min(self._max_bytes, max_bytes or self._max_bytes), describe=describe)
+        with self._cond:
+            # The release the caller answers for, even if the pool has moved on since (its ETag is
+            # that release's); the pool's own otherwise.
+            request["store"] = str(store_path if store_path is not None else self._store_path)
         process = self._acquire()
-        if store_path is not None and Path(store_path) != process.store_path:
-            self._release(process, True)
-            raise ReleaseChanged("A new release of the data was published while this query waited; "
-                                 "retry to get an answer from it.")
         healthy = False
         with self._cond:
             self._busy.add(process)
@@ -185,11 +187,13 @@ class QueryExecutor:
     ) -> None:
         """Serve ``store_path`` (a new release) from now on; a no-op if it is the current one.
 
-        Idle processes are replaced now, busy ones when their query ends (on the old store). Cheap
-        when nothing changed, so it can be called on every request with the request's release.
-        A release that is no longer the published one is ignored: requests that still hold it
-        while releases switch fast must not flip the pool back (their run() then gets
-        :class:`ReleaseChanged` instead of another release's answer).
+        No process is restarted for a new store: each request names its store, and a process opens
+        it on its first request for it (keeping the previous one open too, for requests that began
+        before the switch). Only new query options (prefixes, base IRI) replace processes: idle
+        ones now, busy ones when their query ends. Cheap when nothing changed, so it can be called
+        on every request with the request's release. A release that is no longer the published one
+        is ignored: requests that still hold it while releases switch fast must not flip the pool
+        back (their run() is still answered from their own release).
         """
         store_path = Path(store_path)
         with self._cond:
@@ -202,9 +206,13 @@ class QueryExecutor:
             if _superseded(store_path):
                 return
             self._store_path = store_path
+            self._spawn_error = None
+            if (new_prefixes, new_base) == (self._prefixes, self._base_iri):
+                self._cond.notify_all()
+                return
             self._prefixes = new_prefixes
             self._base_iri = new_base
-            self._spawn_error = None
+            self._generation += 1
             stale, self._idle = self._idle, []
             for process in stale:
                 self._all.discard(process)
@@ -302,7 +310,7 @@ class QueryExecutor:
     def _release(self, process: QueryProcess, healthy: bool) -> None:
         bloated = healthy and self._max_worker_rss is not None and rss(process.pid) > self._max_worker_rss
         with self._cond:
-            keep = healthy and not bloated and not self._closed and process.store_path == self._store_path
+            keep = healthy and not bloated and not self._closed and process.generation == self._generation
             if keep:
                 self._idle.append(process)
             else:
@@ -328,11 +336,11 @@ class QueryExecutor:
             "parent": self._pid,
         }
         try:
-            self._spawner.submit(self._start, self._store_path, config)
+            self._spawner.submit(self._start, self._store_path, self._generation, config)
         except RuntimeError:  # the spawner was shut down by close()
             self._starting -= 1
 
-    def _start(self, store_path: Path, config: dict[str, Any]) -> None:
+    def _start(self, store_path: Path, generation: int, config: dict[str, Any]) -> None:
         process: QueryProcess | None = None
         error: str | None = None
         try:
@@ -348,9 +356,11 @@ class QueryExecutor:
             error = f"The query process could not be started: {exc}"
         with self._cond:
             self._starting -= 1
-            usable = error is None and process is not None and not self._closed and store_path == self._store_path
+            usable = (error is None and process is not None and not self._closed
+                      and generation == self._generation)
             if usable:
                 assert process is not None
+                process.generation = generation
                 self._all.add(process)
                 self._idle.append(process)
                 self._counters["started"] += 1

@@ -45,6 +45,7 @@ class QueryProcess:
             raise
         self._conn = Connection(ours.detach())
         self.isolated = False
+        self.generation = 0  # of the pool's query options it was started with
         # Set by the memory watch just before it kills the process: which bound it passed.
         self.killed_for: tuple[str, int] | None = None
 
@@ -99,7 +100,8 @@ class QueryProcess:
         if self.killed_for is not None:
             scope, limit = self.killed_for
             what = "this query's process" if scope == "query" else "the server's processes together"
-            setting = "max_query_memory" if scope == "query" else "max_server_memory"
+            setting = ("max_query_memory, or the server's bound shared among its query slots" if scope == "query"
+                       else "max_server_memory")
             kind = QueryMemoryExceeded if scope == "query" else ServerMemoryExceeded
             return kind(f"The query was stopped: {what} passed the memory limit of {limit >> 20} MiB "
                         f"({setting}).", limit=limit)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 from markupsafe import Markup
 from werkzeug.http import parse_range_header
 
@@ -172,14 +172,21 @@ def dump_file(name: str, folder: str = "") -> Response:
     if entry is None:
         abort(404, description=f"No file {name!r} in this release; see /dumps/ for the list.")
     asked = parse_range_header(request.headers["Range"]) if "Range" in request.headers else None
-    if "Range" in request.headers and (asked is None or asked.units != "bytes"):
-        # A Range the server cannot read (bytes=abc, bytes=5-1, items=0-5) is ignored and the whole
-        # file sent, as RFC 9110 (14.2) lets a server do; Werkzeug would answer 416.
+    if "Range" in request.headers and (asked is None or asked.units != "bytes" or len(asked.ranges) != 1):
+        # A Range the server cannot read (bytes=abc, bytes=5-1, items=0-5) or one of several
+        # ranges (Werkzeug sends no multipart/byteranges) is ignored and the whole file sent, as
+        # RFC 9110 (14.2) lets a server do; Werkzeug would answer 416 to a satisfiable request.
         request.environ.pop("HTTP_RANGE", None)
     is_gzip = entry.name.endswith(".gz")
-    response = send_file(
-        entry.path, mimetype=entry.media_type, as_attachment=is_gzip, download_name=entry.name,
-        conditional=True, etag=entry.sha256, last_modified=entry.modified, max_age=None)
+    try:
+        response = send_file(
+            entry.path, mimetype=entry.media_type, as_attachment=is_gzip, download_name=entry.name,
+            conditional=True, etag=entry.sha256, last_modified=entry.modified, max_age=None)
+    except FileNotFoundError:
+        # Gone from a release that was whole when it was opened (the server checks every listed
+        # file then): not the client's doing, but nothing to send either.
+        current_app.logger.error("dump file missing from release %s: %s", current.release().id, entry.path)
+        abort(404, description=f"No file {name!r} in this release; see /dumps/ for the list.")
     response.cache_control.public = True
     response.cache_control.no_cache = True
     return response

@@ -192,6 +192,8 @@ def _result_response(body: bytes, fmt: formats.ResultFormat | formats.GraphForma
     cache = _cache()
     if key is not None and cache.enabled:
         response.headers["Cache-Status"] = result_cache.status(hit=False, stored=cache.put(key, body))
+    if len(body) > web.SPOOL_ABOVE:
+        web.spool(response, body)
     return response
 
 
@@ -212,7 +214,8 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
     fmt = negotiation.negotiate_graph(accept, format_param)
     if fmt is None:
         raise _not_acceptable(formats.GRAPH_FORMATS)
-    etag = web.release_etag(request.full_path, fmt.name)
+    # The served release's problem, if any, is stated in the description: it is part of the validator.
+    etag = web.release_etag(request.full_path, fmt.name, current.release_problem() or "")
     cached = web.not_modified(etag, vary="Accept")
     if cached is not None:
         return cached
@@ -256,11 +259,16 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         "bodyTimeLimit": (settings.body_timeout, "decimal"),
     }
     # 0 turns a memory bound off: then there is none to state.
-    for name, bound in (("maxQueryMemory", settings.max_query_memory), ("maxServerMemory", settings.max_server_memory)):
+    memory = (("maxQueryMemory", settings.query_memory_bound), ("maxServerMemory", settings.max_server_memory))
+    for name, bound in memory:
         if bound:
             limits[name] = (bound, "integer")
     if settings.rate_limit:  # optional throttling (endpoint/throttle.py): stated only when on
         limits["rateLimit"] = (settings.rate_limit, "string")
+    if settings.client_max_queries:  # fair shares (endpoint/query/shares.py); 0 = off
+        limits["maxConcurrentQueriesPerClient"] = (settings.client_max_queries, "integer")
+    if settings.client_query_seconds:
+        limits["queryTimePerClientPerMinute"] = (settings.client_query_seconds, "decimal")
     for name, (value, datatype) in limits.items():
         add(service, kusei + name, ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype)))
     add(service, RDFS + "comment", ox.Literal(
@@ -268,15 +276,22 @@ def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
         f"at most {settings.max_query_length} characters (413) and a {settings.max_body_bytes}-byte body (413); "
         f"results over {settings.max_result_rows} rows or {settings.max_result_bytes} bytes are a 422, never "
         f"truncated; {settings.max_concurrent_queries} queries run at once, more wait briefly, then 503. "
-        + (f"A query's process may use {settings.max_query_memory} bytes (422 past it); "
-           if settings.max_query_memory else "")
+        + (f"A query's process may use {settings.query_memory_bound} bytes (422 past it); "
+           if settings.query_memory_bound else "")
         + (f"the server's processes together {settings.max_server_memory} bytes (the largest query is stopped: 503). "
            if settings.max_server_memory else "")
         + f"Request heads must arrive within {settings.header_timeout:g} s, "
         f"bodies within {settings.body_timeout:g} s (408). "
         "SERVICE, LOAD and updates are refused (400/403): this endpoint makes no outbound requests."
         + (f" Each client address may send {settings.rate_limit} queries (counted by each server process); "
-           "more get 429 with Retry-After." if settings.rate_limit else ""),
+           "more get 429 with Retry-After." if settings.rate_limit else "")
+        + (f" Each client address may run {settings.client_max_queries} queries at once"
+           if settings.client_max_queries else "")
+        + ((" and" if settings.client_max_queries else " Each client address may") +
+           f" use {settings.client_query_seconds:g} s of query time in any minute"
+           if settings.client_query_seconds else "")
+        + ("; past that it gets 429 with Retry-After, and other clients are not affected."
+           if settings.client_max_queries or settings.client_query_seconds else ""),
         language="en"))
 
 
@@ -315,6 +330,9 @@ def service_description(release: Release) -> list[ox.Triple]:
     add(service, SD + "defaultEntailmentRegime", ox.NamedNode("http://www.w3.org/ns/entailment/Simple"))
     add(service, RDFS + "seeAlso", ox.NamedNode(f"{published}/.well-known/void"))
     _limits(service, add)
+    problem = current.release_problem()
+    if problem:
+        add(service, RDFS + "comment", ox.Literal(problem, language="en"))
     add(service, SD + "defaultDataset", dataset)
     add(dataset, TYPE.value, ox.NamedNode(SD + "Dataset"))
     add(dataset, TYPE.value, ox.NamedNode(VOID + "Dataset"))
