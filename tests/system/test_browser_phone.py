@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 pytest.importorskip("playwright.sync_api")
 
 PHONE = {"width": 390, "height": 844}

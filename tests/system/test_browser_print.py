@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 pytest.importorskip("playwright.sync_api")
 
 PLAN = "/id/plan/141089/2024"

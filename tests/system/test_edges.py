@@ -15,6 +15,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
+pytestmark = pytest.mark.system
+
 
 def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
     """Send ``request`` as it is and read the answer until the server closes the connection."""

@@ -16,6 +16,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
 # Runs far past the time limit on the test data: a three-way cross product.
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 CHEAP = "SELECT ?s WHERE { ?s a ?type } LIMIT 3"

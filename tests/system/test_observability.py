@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from kusei.endpoint.web.requestlog import query_id
+
+pytestmark = pytest.mark.system
 
 REQUESTS = 24
 

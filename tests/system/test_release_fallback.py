@@ -21,6 +21,8 @@ from kusei.graph.build import build
 from kusei.graph.input.verify import RECORDS_DIR
 from kusei.settings import DEFAULT_BASE, Settings
 
+pytestmark = pytest.mark.system
+
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 QUERY = f"""PREFIX dct: <http://purl.org/dc/terms/>
 SELECT ?modified WHERE {{ GRAPH ?g {{ <{DEFAULT_BASE}/id/dataset/kusei> dct:modified ?modified }} }}"""

@@ -17,11 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 import requests
 
 from kusei.graph.build import build
 from kusei.graph.input.verify import RECORDS_DIR
 from kusei.settings import DEFAULT_BASE, Settings
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 QUERY = f"""PREFIX dct: <http://purl.org/dc/terms/>

@@ -31,7 +31,7 @@ from kusei.distribute import publish
 from kusei.endpoint.deploy.nginx import Front, nginx_command, render, switch
 from kusei.release import CurrentRelease, Manifest, ManifestFile, digest_id
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 if not (shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")):
     pytest.skip("nginx is not installed (tests/setup.sh installs Debian's nginx)", allow_module_level=True)

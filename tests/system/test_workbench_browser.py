@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 expect = pytest.importorskip("playwright.sync_api").expect
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 BUNDLE = Path(__file__).resolve().parents[2] / "endpoint" / "web" / "static" / "editor.js"
 KANAZAWA = "https://w3id.org/kusei/id/area/141089"

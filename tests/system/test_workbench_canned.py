@@ -6,10 +6,13 @@ import re
 from html import unescape
 from urllib.parse import urlencode
 
+import pytest
 from flask.testing import FlaskClient
 
 from kusei.endpoint.web.pages import canned
 from kusei.endpoint.web.pages.query import load_examples
+
+pytestmark = pytest.mark.system
 
 KANAZAWA = "https://w3id.org/kusei/id/area/141089"
 

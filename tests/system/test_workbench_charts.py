@@ -8,10 +8,13 @@ import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
+import pytest
 from flask.testing import FlaskClient
 
 from kusei.endpoint.web.pages.query import load_examples
 from kusei.endpoint.web.pages.result_chart import view_of
+
+pytestmark = pytest.mark.system
 
 SVG = "{http://www.w3.org/2000/svg}"
 

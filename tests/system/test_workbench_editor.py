@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from kusei.completion_index import INDEX_FILE
+
+pytestmark = pytest.mark.system
 
 KANAZAWA = "https://w3id.org/kusei/id/area/141089"
 

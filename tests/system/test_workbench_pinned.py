@@ -21,7 +21,7 @@ from kusei.graph.build import build
 from kusei.graph.release_dir import _prune
 from kusei.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 QUERY = ("SELECT ?modified WHERE { ?dataset a void:Dataset ; dcterms:modified ?modified }")
 
