@@ -152,7 +152,11 @@ def test_the_dumps_page_says_what_each_file_holds_and_how_the_counts_relate(
     page = requests.get(f"{server_url}/dumps/", headers={"Accept": "text/html"}, timeout=60).text
     for name in ("kusei.trig", "kusei.ttl", "kusei.jsonld", "void.ttl", "context.jsonld"):
         row = next(r for r in page.split("<tr>") if f'href="{name}"' in r)
-        assert len(row.split("</td>")[1]) > 40, name  # a "holds" cell that says something
+        holds = row.split("</td>")[1]
+        assert len(holds) > 40, name  # a "holds" cell that says something
+        # in both languages: Japanese first, the English in a span of its own
+        japanese = holds.split('<span lang="en">')[0]
+        assert any("\u3040" <= ch <= "\u9fff" for ch in japanese) and '<span lang="en">' in holds, holds
     assert "Dataset().parse" in page and "Graph().parse gives 0 triples" in page
     merged = sum(1 for line in (dumps / "kusei.nt").read_text(encoding="utf-8").splitlines() if line.strip())
     quads = sum(1 for line in (dumps / "kusei.nq").read_text(encoding="utf-8").splitlines() if line.strip())
@@ -165,4 +169,5 @@ def test_the_dumps_page_says_what_each_file_holds_and_how_the_counts_relate(
     default_graph = int(response.json()["results"]["bindings"][0]["n"]["value"])
     assert stated == {merged}
     assert f"hold {merged:,} triples" in page and f"hold {quads:,} quads" in page
+    assert f"{merged:,} トリプル" in page and f"{quads:,} クワッド" in page
     assert default_graph == merged + len(void) and f"{default_graph:,} in all" in page

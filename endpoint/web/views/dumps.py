@@ -99,36 +99,67 @@ def listing() -> Response:
     return response
 
 
-# What each file holds, and which to take: shown beside it in the listing.
-HOLDS = {
-    "kusei.trig": "Every named graph (one per document, editorial, interpretation, reference, ontology), "
-                  "graph names kept. Take this or kusei.nq to keep provenance by graph; in rdflib: "
-                  "Dataset().parse(file, format=\"trig\").",
-    "kusei.nq": "The same named graphs as kusei.trig, one quad a line (a triple two graphs state is two quads).",
-    "kusei.ttl": "One graph: the merge of all named graphs, each triple once: the SPARQL default graph "
-                 "without the dataset description. Graph names are lost (the printing nodes still pair "
-                 "each document with its lines). In rdflib: Graph().parse(file).",
-    "kusei.nt": "The same merged graph as kusei.ttl, one triple a line.",
-    "kusei.jsonld": "The named graphs as JSON-LD, compacted with context.jsonld. Everything is in named "
-                    "graphs: read it as a dataset (rdflib: Dataset().parse(file, format=\"json-ld\")); "
-                    "Graph().parse gives 0 triples, its default graph being empty.",
-    "context.jsonld": "The JSON-LD context: the prefixes and short terms for Kusei's properties "
-                      "(firstLine, printing …) and common standard ones (label and title as language maps).",
-    "shapes.ttl": "The SHACL shapes every build must pass.",
-    "validation-report.ttl": "The build's SHACL result: each document graph, and the merged default graph.",
-    "void.ttl": "The dataset description (VoID, DCAT-AP 3): the named graph /graph/dataset. Its "
-                "dcat:byteSize values are xsd:nonNegativeInteger as DCAT-AP requires; the endpoint, whose "
-                "store keeps derived integer types as xsd:integer, serves them as xsd:integer.",
-    "SHA256SUMS": "Checksums of the files above: sha256sum -c SHA256SUMS.",
+# What each file holds, and which to take: shown beside it in the listing, in Japanese and English.
+HOLDS: dict[str, tuple[str, str]] = {
+    "kusei.trig": (
+        "名前付きグラフのすべて(文書ごと、編集上の注記、解釈、参照表、語彙)。グラフ名を保ちます。"
+        "どの文書が何を述べたかを残すならこれか kusei.nq。rdflib では "
+        "Dataset().parse(file, format=\"trig\")。",
+        "Every named graph (one per document, editorial, interpretation, reference, ontology), "
+        "graph names kept. Take this or kusei.nq to keep provenance by graph; in rdflib: "
+        "Dataset().parse(file, format=\"trig\")."),
+    "kusei.nq": (
+        "kusei.trig と同じ名前付きグラフを、1 行に 1 クワッドで(二つのグラフが述べるトリプルは 2 クワッド)。",
+        "The same named graphs as kusei.trig, one quad a line (a triple two graphs state is two quads)."),
+    "kusei.ttl": (
+        "すべての名前付きグラフを一つに統合したグラフ(各トリプル 1 回):データセット記述を除いた SPARQL "
+        "の既定グラフです。グラフ名はなくなりますが、印刷ノードが文書と行を結び付けたままです。rdflib では "
+        "Graph().parse(file)。",
+        "One graph: the merge of all named graphs, each triple once: the SPARQL default graph "
+        "without the dataset description. Graph names are lost (the printing nodes still pair "
+        "each document with its lines). In rdflib: Graph().parse(file)."),
+    "kusei.nt": (
+        "kusei.ttl と同じ統合グラフを、1 行に 1 トリプルで。",
+        "The same merged graph as kusei.ttl, one triple a line."),
+    "kusei.jsonld": (
+        "名前付きグラフを context.jsonld で圧縮した JSON-LD。すべて名前付きグラフの中にあるので、"
+        "データセットとして読んでください(rdflib: Dataset().parse(file, format=\"json-ld\"))。"
+        "Graph().parse では既定グラフが空なので 0 トリプルになります。",
+        "The named graphs as JSON-LD, compacted with context.jsonld. Everything is in named "
+        "graphs: read it as a dataset (rdflib: Dataset().parse(file, format=\"json-ld\")); "
+        "Graph().parse gives 0 triples, its default graph being empty."),
+    "context.jsonld": (
+        "JSON-LD のコンテキスト:接頭辞と、Kusei の語(firstLine、printing など)と一般的な語の短い名前"
+        "(ラベルと題名は言語マップ)。",
+        "The JSON-LD context: the prefixes and short terms for Kusei's properties "
+        "(firstLine, printing …) and common standard ones (label and title as language maps)."),
+    "shapes.ttl": (
+        "ビルドのたびに満たすべき SHACL シェイプ。",
+        "The SHACL shapes every build must pass."),
+    "validation-report.ttl": (
+        "ビルドの SHACL 検証結果:文書ごとのグラフと、統合した既定グラフ。",
+        "The build's SHACL result: each document graph, and the merged default graph."),
+    "void.ttl": (
+        "データセットの記述(VoID、DCAT-AP 3):名前付きグラフ /graph/dataset。dcat:byteSize は DCAT-AP "
+        "の求める xsd:nonNegativeInteger です(エンドポイントは派生整数型を xsd:integer として返します)。",
+        "The dataset description (VoID, DCAT-AP 3): the named graph /graph/dataset. Its "
+        "dcat:byteSize values are xsd:nonNegativeInteger as DCAT-AP requires; the endpoint, whose "
+        "store keeps derived integer types as xsd:integer, serves them as xsd:integer."),
+    "SHA256SUMS": (
+        "上のファイルのチェックサム:sha256sum -c SHA256SUMS で確かめられます。",
+        "Checksums of the files above: sha256sum -c SHA256SUMS."),
 }
 
 
-def _holds(name: str) -> str:
+def _holds(name: str) -> tuple[str, str]:
+    """What the file ``name`` holds, in Japanese and in English ("" for a file not described)."""
     if name.startswith("sources/"):
-        return "A source document's extracted text, as the line numbers count it."
+        return ("元の文書から取り出した本文。行番号はこのファイルの行です。",
+                "A source document's extracted text, as the line numbers count it.")
     if name.endswith(".gz"):
-        return f"{name.removesuffix('.gz')}, gzipped."
-    return HOLDS.get(name, "")
+        plain = name.removesuffix(".gz")
+        return (f"{plain} を gzip で圧縮したもの。", f"{plain}, gzipped.")
+    return HOLDS.get(name, ("", ""))
 
 
 def _lines(path: Path) -> int:
@@ -150,7 +181,13 @@ def _counts(release: Release) -> str:
     counts = release.memo("dump-counts", lambda: _count_triples(release))
     if not counts:
         return ""
-    return (f"<p>Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples (each distinct triple once; "
+    total = counts["merged"] + counts["dataset"]
+    return (f"<p>件数:kusei.ttl と kusei.nt は {counts['merged']:,} トリプル(異なるトリプルを各 1 回。VoID の "
+            f"void:triples)、kusei.trig と kusei.nq は {counts['quads']:,} クワッドです。いくつもの文書が載せる"
+            "もの(マスコット、課など)はそれぞれの文書のグラフで述べられるためです。ホームで数えるエンドポイントの"
+            f"既定グラフには、データセット記述(void.ttl)の {counts['dataset']:,} トリプルも含まれ、合わせて "
+            f"{total:,} です。</p>"
+            f"<p lang=\"en\">Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples (each distinct triple once; "
             f"VoID's void:triples); kusei.trig and kusei.nq hold {counts['quads']:,} quads, because an entity "
             "several documents print (a mascot, a section) is stated in each of their graphs. The endpoint's "
             f"default graph, counted on the home page, also holds the {counts['dataset']:,} triples of the "
