@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from graph_input import copy_input
 
 from kusei.graph.build import build
-from kusei.graph.input.verify import RECORDS_DIR
 from kusei.settings import DEFAULT_BASE, Settings
 
 pytestmark = pytest.mark.system
@@ -74,9 +74,7 @@ def _description(url: str) -> str:
 def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """A data directory with two good releases: (directory, id of the 2026 one, id of the 2027 one)."""
     tmp = tmp_path_factory.mktemp("fallback")
-    records = tmp / "records"
-    records.mkdir()
-    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    records = copy_input(tmp / "input", [EXEMPLAR])
     data_dir = tmp / "data"
     quiet = lambda _: None  # noqa: E731
     old = build(Settings(data_dir=data_dir, modified="2026-11-23"), records_dir=records, report=quiet)

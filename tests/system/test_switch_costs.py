@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import threading
 import time
 from collections import Counter
@@ -19,9 +18,9 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from graph_input import copy_input
 
 from kusei.graph.build import build
-from kusei.graph.input.verify import RECORDS_DIR
 from kusei.settings import DEFAULT_BASE, Settings
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -41,9 +40,7 @@ def _point(data_dir: Path, release: str) -> None:
 
 
 def test_switches_once_a_second_cost_no_answer(tmp_path: Path, start_server: Callable[..., str]) -> None:
-    records = tmp_path / "records"
-    records.mkdir()
-    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    records = copy_input(tmp_path / "input", [EXEMPLAR])
     data_dir = tmp_path / "data"
     quiet = lambda _: None  # noqa: E731
     releases = [build(Settings(data_dir=data_dir, modified=modified), records_dir=records, report=quiet).release_id

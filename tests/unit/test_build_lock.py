@@ -7,15 +7,15 @@ has read its records and another started on edited records meanwhile.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+from graph_input import copy_input
+
 from kusei.graph.build import build
-from kusei.graph.input.verify import RECORDS_DIR
 from kusei.settings import Settings
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
@@ -62,9 +62,7 @@ class Build:
 
 
 def _records(tmp_path: Path) -> Path:
-    records = tmp_path / "records"
-    records.mkdir()
-    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
+    records = copy_input(tmp_path / "input", [EXEMPLAR])
     assert ORIGINAL in (records / EXEMPLAR).read_text(encoding="utf-8")
     return records
 

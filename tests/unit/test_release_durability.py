@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from graph_input import copy_input
 
 from kusei.graph import release_dir
 from kusei.graph.build import build
-from kusei.graph.input.verify import RECORDS_DIR
 from kusei.settings import Settings
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 
 
 def _records(tmp_path: Path) -> Path:
-    records = tmp_path / "records"
-    records.mkdir()
-    shutil.copy(RECORDS_DIR / EXEMPLAR, records / EXEMPLAR)
-    return records
+    return copy_input(tmp_path / "input", [EXEMPLAR])
 
 
 def _dead_pid() -> int:
