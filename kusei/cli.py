@@ -182,16 +182,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _remove_stale_metrics() -> None:
     """Remove the metrics directories of servers that were killed before they could (named after
     their main process)."""
-    for entry in Path(tempfile.gettempdir()).glob("kusei-metrics-*-*"):
-        pid = entry.name.split("-")[2]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(entry, ignore_errors=True)
-        except PermissionError:
-            pass
+    from kusei.endpoint.query import slots
+
+    slots.remove_orphans(Path(tempfile.gettempdir()).glob("kusei-metrics-*-*"), lambda entry: entry.name.split("-")[2])
 
 
 def _known_warnings(record: logging.LogRecord) -> bool:

@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
+from kusei.endpoint.query import slots
+
 # The client (address) of the request being served, set by the web layer for each request.
 CLIENT: ContextVar[str | None] = ContextVar("kusei_client", default=None)
 WINDOW = 60.0  # seconds over which a client's query time is counted
@@ -76,14 +78,9 @@ class ClientShares:
         deadline = time.monotonic() + wait
         while True:
             for index in range(self.max_queries):
-                fd = os.open(self.directory / f"client-{bucket}-{index}.lock",
-                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
-                    continue
-                return fd
+                fd = slots.try_lock(self.directory / f"client-{bucket}-{index}.lock", create=True)
+                if fd is not None:
+                    return fd
             if time.monotonic() >= deadline:
                 raise OverShare(f"Your address already runs {self.max_queries} queries at once, the most "
                                 "one client may, and none ended in time; wait for one to finish.", 1)

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,15 +78,9 @@ class QuerySlots:
         # Start at a different slot per process so that workers do not all contend for slot 0.
         start = os.getpid() % len(self.paths)
         for path in self.paths[start:] + self.paths[:start]:
-            # A new open file description per attempt: flock conflicts between descriptions,
-            # so two threads of one process exclude each other too.
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            return fd
+            fd = try_lock(path)
+            if fd is not None:
+                return fd
         return None
 
     def _take(self, wait: float) -> int:
@@ -129,15 +123,28 @@ def remove_server(master: int) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def remove_stale(root: Path) -> None:
-    """Remove slot directories of servers whose process no longer exists."""
+def try_lock(path: Path, create: bool = False) -> int | None:
+    """A descriptor holding an exclusive lock on ``path``, or None if another holds it now.
+
+    A new open file description per attempt: flock conflicts between descriptions, so two threads
+    of one process exclude each other too. Closing the descriptor releases the lock."""
+    flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+    fd = os.open(path, flags, 0o600)
     try:
-        entries = list(root.iterdir())
-    except OSError:
-        return
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def remove_orphans(entries: Iterable[Path], owner: Callable[[Path], str]) -> None:
+    """Remove the directories among ``entries`` whose owning process (the pid ``owner`` reads from
+    the name) no longer exists. A name without a pid (an older naming) is left alone: there is no
+    way to tell whether its server still runs."""
     for entry in entries:
-        pid, _, _ = entry.name.partition("-")
-        if not pid.isdigit():  # the older naming: no way to tell whether its server still runs
+        pid = owner(entry)
+        if not pid.isdigit():
             continue
         try:
             os.kill(int(pid), 0)
@@ -145,3 +152,12 @@ def remove_stale(root: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         except PermissionError:
             pass
+
+
+def remove_stale(root: Path) -> None:
+    """Remove slot directories of servers whose process no longer exists."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    remove_orphans(entries, lambda entry: entry.name.partition("-")[0])

@@ -187,11 +187,12 @@ def _counts(release: Release) -> str:
             "もの(マスコット、課など)はそれぞれの文書のグラフで述べられるためです。ホームで数えるエンドポイントの"
             f"既定グラフには、データセット記述(void.ttl)の {counts['dataset']:,} トリプルも含まれ、合わせて "
             f"{total:,} です。</p>"
-            f"<p lang=\"en\">Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples (each distinct triple once; "
-            f"VoID's void:triples); kusei.trig and kusei.nq hold {counts['quads']:,} quads, because an entity "
-            "several documents print (a mascot, a section) is stated in each of their graphs. The endpoint's "
-            f"default graph, counted on the home page, also holds the {counts['dataset']:,} triples of the "
-            f"dataset description (void.ttl): {counts['merged'] + counts['dataset']:,} in all.</p>")
+            f"<p lang=\"en\">Counts: kusei.ttl and kusei.nt hold {counts['merged']:,} triples "
+            "(each distinct triple once; VoID's void:triples); kusei.trig and kusei.nq hold "
+            f"{counts['quads']:,} quads, because an entity several documents print (a mascot, a section) "
+            "is stated in each of their graphs. The endpoint's default graph, counted on the home page, "
+            f"also holds the {counts['dataset']:,} triples of the dataset description (void.ttl): "
+            f"{total:,} in all.</p>")
 
 
 def _html(release: Release, files: list[DumpEntry]) -> str:
