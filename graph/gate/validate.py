@@ -89,7 +89,7 @@ def _cheapest_first(ctx: Any, patterns: list[Any]) -> list[Any]:
 
 
 @contextmanager
-def memoised_sparql() -> Iterator[None]:
+def memoised_sparql(cheapest_first: bool = True) -> Iterator[None]:
     """Parse each SPARQL text once, and match its patterns in a good order. pyshacl hands rdflib
     the same query text for every focus node and rdflib re-parses it each time (about 0.1 s); a
     parsed query is reusable with other bindings, which is what rdflib's prepareQuery is for. Each
@@ -113,7 +113,8 @@ def memoised_sparql() -> Iterator[None]:
 
     # mypy refuses any assignment to a method; patching it for the duration is the point here.
     sparql_processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
-    sparql_evaluate.evalBGP = ordered_bgp
+    if cheapest_first:
+        sparql_evaluate.evalBGP = ordered_bgp
     try:
         yield
     finally:
