@@ -135,7 +135,9 @@ def uncovered_shapes(shapes: rdflib.Graph) -> list[str]:
 Node = ox.NamedNode | tuple[int, str]
 
 
-def _node(term: ox.NamedNode | ox.BlankNode, part: int) -> Node:
+def _node(term: ox.NamedNode | ox.BlankNode | ox.Triple, part: int) -> Node:
+    if isinstance(term, ox.Triple):
+        raise TypeError(f"a quoted triple as a subject: {term}")  # the build writes none
     return term if isinstance(term, ox.NamedNode) else (part, term.value)
 
 

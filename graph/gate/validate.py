@@ -178,7 +178,8 @@ def _focus_as_set() -> Iterator[None]:
     def make_executor(self: Validator) -> Any:
         executor = original(self)
         if executor.focus_nodes:
-            executor.focus_nodes = frozenset(executor.focus_nodes)
+            # pyshacl only tests membership and emptiness; its annotation says list.
+            executor.focus_nodes = frozenset(executor.focus_nodes)  # type: ignore[assignment]
         return executor
 
     Validator.make_executor = make_executor  # type: ignore[method-assign]
@@ -189,14 +190,14 @@ def _focus_as_set() -> Iterator[None]:
 
 
 def _shacl(data: rdflib.Graph, shapes: rdflib.Graph, ontology: rdflib.Graph,
-           focus: list[str] | None = None) -> list[_Result]:
-    """Validate ``data``; with ``focus``, only those nodes (IRIs), each against all of ``data``."""
-    if focus is not None and not focus:
+           focus_nodes: list[str] | None = None) -> list[_Result]:
+    """Validate ``data``; with ``focus_nodes``, only those nodes (IRIs), each against all of ``data``."""
+    if focus_nodes is not None and not focus_nodes:
         return []  # pyshacl reads an empty focus list as "every node"
     with _focus_as_set():
         _conforms, report, text = shacl_validate(
             data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True, allow_warnings=True,
-            focus_nodes=focus,
+            focus_nodes=focus_nodes,
         )
     if not isinstance(report, rdflib.Graph):  # a ValidationFailure: the shapes themselves are broken
         raise RuntimeError(text)
