@@ -39,8 +39,8 @@ Rules, for a node f; "touched by a part" means the part has a triple with f as s
 - ``plan-components``: a plan's uniqueness checks read its components' types, numbers, positions
   and parents (Plan-measureNumbers-unique, -measurePositions-, -projectPositions-, -itemPositions-)
   and the siblings under each parent; and Plan-fiscalYear-consistent reads its fiscal year and that
-  year's instants. The plan is judged if a component or its fiscal year or instants is described by
-  a part other than the plan's, or a parent is touched by one.
+  year's instants. The plan is judged if a component, a sibling, its fiscal year or an instant is
+  described by a part other than the plan's, or a parent is touched by one.
 - ``project-parent``: Project-measure-samePlan reads the plan of the project's measure or banner.
 - ``document-printings``: SourceDocument-linesWithin and SourceDocument-printings read the printing
   nodes that name the document (their lines, their owners). The document is judged if one of them
@@ -203,9 +203,11 @@ def crossing_nodes(parts: list[list[ox.Triple]], shared: list[ox.Triple], vocab:
             components = index.subjects(node, vocab + "plan")
             parents = [p for c in components for p in index.objects(c, vocab + "measure", vocab + "banner",
                                                                      vocab + "itemOf")]
+            siblings = [s for p in parents for s in index.subjects(p, vocab + "measure", vocab + "banner",
+                                                                  vocab + "itemOf")]
             years = index.objects(node, vocab + "fiscalYear")
             instants = [i for y in years for i in index.objects(y, TIME + "hasBeginning", TIME + "hasEnd")]
-            if (any(_beyond(described.get(c, set()), home) for c in [*components, *years, *instants])
+            if (any(_beyond(described.get(c, set()), home) for c in [*components, *siblings, *years, *instants])
                     or any(_beyond(touched.get(p, set()), home) for p in parents)):
                 chosen.add(node)
         if index.has_type(node, vocab + "Project"):
