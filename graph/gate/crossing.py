@@ -91,13 +91,27 @@ _NESTED = (_SH["node"], _SH["or"], _SH["and"], _SH["xone"], _SH["not"], _SH["qua
            _SH["property"])
 
 
+def _one_step(shapes: rdflib.Graph, path: rdflib.term.Node) -> bool:
+    """A predicate, its inverse, or alternatives of those: anything else (a sequence, a repeated
+    path) reads beyond the focus node's own triples."""
+    if isinstance(path, rdflib.URIRef):
+        return True
+    inverse = shapes.value(path, _SH["inversePath"])
+    if inverse is not None:
+        return isinstance(inverse, rdflib.URIRef)
+    alternatives = shapes.value(path, _SH["alternativePath"])
+    if alternatives is not None:
+        return all(_one_step(shapes, member) for member in rdflib.collection.Collection(shapes, alternatives))
+    return False
+
+
 def _reaches_further(shapes: rdflib.Graph, shape: rdflib.term.Node) -> bool:
     """Whether a property shape reads beyond its focus node's own triples and its values' types."""
     if (shape, _SH["sparql"], None) in shapes:
         return True
     path = shapes.value(shape, _SH["path"])
-    if isinstance(path, rdflib.BNode) and shapes.value(path, rdflib.RDF.first) is not None:
-        return True  # a sequence path
+    if path is not None and not _one_step(shapes, path):
+        return True
     nested = [o for p in _NESTED if p != _SH["property"] for o in shapes.objects(shape, p)]
     for value in nested:
         members = list(rdflib.collection.Collection(shapes, value)) if (

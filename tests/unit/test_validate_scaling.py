@@ -363,14 +363,16 @@ def test_todays_shapes_are_all_covered_by_the_rules(inputs: Inputs) -> None:
     assert uncovered_shapes(inputs.shapes) == []
 
 
-def test_a_shape_reading_further_than_the_rules_know_makes_the_run_judge_everything(inputs: Inputs) -> None:
+@pytest.mark.parametrize("path", [f"( <{SPATIAL}> <http://schema.org/containedInPlace> )",
+                                  "[ sh:oneOrMorePath <http://purl.org/dc/terms/isPartOf> ]"])
+def test_a_shape_reading_further_than_the_rules_know_makes_the_run_judge_everything(
+        inputs: Inputs, path: str) -> None:
     shapes = rdflib.Graph()
     shapes += inputs.shapes
     shapes.parse(format="turtle", data=f"""
         @prefix sh: <http://www.w3.org/ns/shacl#> .
         <{KSHAPE}Test> a sh:NodeShape ; sh:targetClass <{KUSEI}Plan> ; sh:property <{KSHAPE}Test-ward-city> .
-        <{KSHAPE}Test-ward-city> a sh:PropertyShape ;
-            sh:path ( <{SPATIAL}> <http://schema.org/containedInPlace> ) ; sh:minCount 1 .""")
+        <{KSHAPE}Test-ward-city> a sh:PropertyShape ; sh:path {path} ; sh:minCount 1 .""")
     assert uncovered_shapes(shapes) == [KSHAPE + "Test-ward-city"]
     outcome = validate_union(inputs.parts[:2], inputs.shared, shapes, inputs.ontology)
     assert outcome.conforms and outcome.judged is None
