@@ -41,7 +41,7 @@ from bench.generate import BASE  # noqa: E402
 from bench.run import load_queries, prepare_data  # noqa: E402
 
 PREFIXES = {"kusei": f"{BASE}/def/"}
-DESCRIBED = f"{BASE}/id/plan/141011/2010"  # the plan of bench/queries/22-describe-plan.rq
+DESCRIBED = f"{BASE}/id/plan/141011/2016"  # the plan of bench/queries/22-describe-plan.rq
 
 
 def p50_ms(contenders: dict[str, Callable[[], object]], duration: float, max_runs: int = 2000) -> dict[str, float]:

@@ -3,8 +3,16 @@
 The shapes (IRIs, classes, properties, one named graph per plan document, a reference graph,
 an interpretation graph) follow graph/README.md, and provenance is written as the build writes it
 (a kusei:Printing node per entity holding the document and xsd:integer lines); the texts are
-random Japanese-looking labels. The defaults (18 wards x 20 years) give about 1.9 million quads.
+random Japanese-looking labels. The defaults (18 wards x 20 years) give about 2 million quads.
 Deterministic for a given seed.
+
+Fiscal years start at 2014, so that 11 years (bench.run's default) run to 2024 and hold the two
+Kanazawa plans the published examples compare. Besides the plans' measures, projects and items,
+every kind of thing a published example (endpoint/queries) or a bench query asks about is there,
+so that each returns rows: a mascot per ward printed by each of its plans, named sections with
+their missions, city bureaus and a bureau project per plan, a contact point, a population
+observation, a printed slip with its correction, and each measure continuing the measure of
+the same number in the ward's previous plan (kusei:continues and a kusei:Continuation).
 
     python -m bench.generate --wards 18 --years 20 -o var/bench/data.nq
 """
@@ -25,6 +33,8 @@ RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 DCT = "http://purl.org/dc/terms/"
+QB = "http://purl.org/linked-data/cube#"
+SDMX = "http://purl.org/linked-data/sdmx/2009/dimension#"
 SCHEMA = "http://schema.org/"
 ORG = "http://www.w3.org/ns/org#"
 PROV = "http://www.w3.org/ns/prov#"
@@ -47,7 +57,10 @@ WORDS = [
     "つながり", "環境", "緑", "商店街", "魅力", "発信", "協働", "学び", "文化", "スポーツ",
     "見守り", "活動", "交流", "情報", "充実", "強化", "取組", "多世代", "脱炭素", "減災",
 ]
-START_YEAR = 2006
+START_YEAR = 2014
+BUREAUS = [("kodomo", "こども青少年局", "Children and Youth Bureau"),
+           ("doro", "道路局", "Road and Highway Bureau"),
+           ("kankyo", "みどり環境局", "Environmental Planning Bureau")]
 _KIND_JA = {"theme": "テーマ", "strategy": "戦略", "policy": "政策"}
 
 
@@ -71,7 +84,8 @@ class _Writer:
         self.lines: list[str] = []
 
     def add(self, s: str, p: str, o: str, g: str) -> None:
-        self.lines.append(f"<{s}> <{p}> {o} <{g}> .\n")
+        subject = s if s.startswith("_:") else f"<{s}>"  # a blank node's label as it is
+        self.lines.append(f"{subject} <{p}> {o} <{g}> .\n")
 
 
 def _text(rng: random.Random, words: int) -> str:
@@ -120,6 +134,15 @@ def reference_graph() -> Iterator[str]:
             w.add(section, RDF_TYPE, f"<{KUSEI}Section>", g)
             w.add(section, f"{ORG}subOrganizationOf", f"<{office}>", g)
             w.add(section, f"{KUSEI}sectionType", f"<{BASE}/id/section-type/{key}>", g)
+            w.add(section, f"{SCHEMA}name", _lit(f"{name}{key}課", "ja"), g)
+            w.add(section, f"{ORG}purpose", _lit(f"{name}の{key}に関すること", "ja"), g)
+    city_office = f"{BASE}/id/organization/141003"
+    for key, ja, en in BUREAUS:
+        bureau = f"{city_office}/bureau/{key}"
+        w.add(bureau, RDF_TYPE, f"<{KUSEI}Bureau>", g)
+        w.add(bureau, f"{RDFS}label", _lit(ja, "ja"), g)
+        w.add(bureau, f"{RDFS}label", _lit(en, "en"), g)
+        w.add(bureau, f"{ORG}unitOf", f"<{city_office}>", g)
     mtp = f"{BASE}/id/mtp/2022-2025"
     schemes = (("theme", "MTPTheme", 6), ("strategy", "MTPStrategy", 9), ("policy", "MTPPolicy", 38))
     for kind, cls, count in schemes:
@@ -167,6 +190,48 @@ def plan_graph(
     w.add(plan, f"{KUSEI}fiscalYearInferred", f'"false"^^<{XSD}boolean>', g)
     w.add(plan, f"{KUSEI}preface", _lit(_text(rng, 40), "ja"), g)
     w.add(plan, f"{KUSEI}citesBasicStrategy", f"<{BASE}/id/mtp/2022-2025/basic-strategy>", g)
+    w.add(plan, f"{PROV}wasDerivedFrom", f"<{doc}>", g)
+    # A printed slip in the plan's title and its correction (a blank node, as the build writes).
+    correction = f"_:c{digest}"
+    w.add(plan, f"{KUSEI}correction", correction, g)
+    w.add(correction, RDF_TYPE, f"<{KUSEI}TextCorrection>", g)
+    w.add(correction, f"{KUSEI}correctedProperty", f"<{DCT}title>", g)
+    w.add(correction, f"{KUSEI}printedText", _lit("区運営方鍼", "ja"), g)
+    w.add(correction, f"{KUSEI}correctedText", _lit("区運営方針", "ja"), g)
+    w.add(correction, f"{RDFS}comment", _lit("OCR slip.", "en"), g)
+    area, office = f"{BASE}/id/area/{ward}", f"{BASE}/id/organization/{ward}"
+    # The ward's mascot: one node, printed by every plan of the ward.
+    mascot = f"{BASE}/id/mascot/{ward}/mascot"
+    _entity(w, g, mascot, "Character", f"{ward}くん", doc, 3)
+    w.add(mascot, RDF_TYPE, f"<{KUSEI}Mascot>", g)
+    w.add(mascot, f"{SCHEMA}name", _lit(f"{ward}くん", "ja"), g)
+    w.add(mascot, f"{KUSEI}role", _lit("区のマスコット", "ja"), g)
+    w.add(mascot, f"{KUSEI}mascotOf", f"<{area}>", g)
+    bureau_key = BUREAUS[year % len(BUREAUS)][0]
+    bureau_project = f"{plan}/bureau-project/1"
+    _entity(w, g, bureau_project, "BureauProject", _text(rng, 3), doc, 6)
+    w.add(bureau_project, f"{DCT}title", _lit(_text(rng, 4), "ja"), g)
+    w.add(bureau_project, f"{KUSEI}responsibleBureau", f"<{BASE}/id/organization/141003/bureau/{bureau_key}>", g)
+    w.add(bureau_project, f"{DCT}spatial", f"<{area}>", g)
+    w.add(bureau_project, f"{KUSEI}plan", f"<{plan}>", g)
+    contact = f"{plan}/contact/kusei-suishin"
+    w.add(contact, RDF_TYPE, f"<{SCHEMA}ContactPoint>", g)
+    w.add(contact, f"{RDFS}label", _lit("区政推進課", "ja"), g)
+    _printed(w, g, contact, doc, 7, 7)
+    w.add(contact, f"{SCHEMA}name", _lit("区政推進課 企画調整係", "ja"), g)
+    w.add(contact, f"{KUSEI}topic", _lit("区運営方針について", "ja"), g)
+    w.add(contact, f"{SCHEMA}telephone", _lit(f"045-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}", "ja"), g)
+    w.add(contact, f"{KUSEI}plan", f"<{plan}>", g)
+    w.add(contact, f"{KUSEI}section", f"<{office}/section/kusei-suishin>", g)
+    observation = f"{BASE}/id/observation/{ward}/{year}-04-01"
+    _entity(w, g, observation, "PopulationObservation", f"{year}年4月1日の人口", doc, 8)
+    population = rng.randint(90_000, 350_000)
+    w.add(observation, f"{QB}dataSet", f"<{BASE}/id/dataset/population>", g)
+    w.add(observation, f"{SDMX}refArea", f"<{area}>", g)
+    w.add(observation, f"{SDMX}refPeriod", _lit(f"{year}-04-01", datatype=f"{XSD}date"), g)
+    w.add(observation, f"{KUSEI}population", _int(population), g)
+    w.add(observation, f"{KUSEI}households", _int(population * 10 // 22), g)
+    w.add(observation, f"{KUSEI}asOfPrinted", _lit(f"{year}年4月1日現在", "ja"), g)
     goal = f"{plan}/goal"
     _entity(w, g, goal, "BasicGoal", _text(rng, 3), doc, 5)
     w.add(plan, f"{KUSEI}basicGoal", f"<{goal}>", g)
@@ -187,6 +252,14 @@ def plan_graph(
         w.add(measure, f"{KUSEI}section",
               f"<{BASE}/id/organization/{ward}/section/{rng.choice(SECTIONS)}>", g)
         wi.add(measure, f"{KUSEI}policyArea", f"<{BASE}/id/policy-area/{rng.choice(POLICY_AREAS)}>", gi)
+        if year > START_YEAR:
+            earlier = f"{BASE}/id/plan/{ward}/{year - 1}/measure/{m}"
+            link = f"{measure}#continues-{year - 1}"
+            wi.add(measure, f"{KUSEI}continues", f"<{earlier}>", gi)
+            wi.add(link, RDF_TYPE, f"<{KUSEI}Continuation>", gi)
+            wi.add(link, f"{KUSEI}earlier", f"<{earlier}>", gi)
+            wi.add(link, f"{KUSEI}later", f"<{measure}>", gi)
+            wi.add(link, f"{KUSEI}evidence", _lit("Same printed number.", "en"), gi)
         for p in range(1, projects + 1):
             project = f"{measure}/project/{p}"
             _entity(w, g, project, "Project", _text(rng, 3), doc, line)

@@ -9,7 +9,9 @@ app under the same load isolates the cost of the worker processes (pipes, proces
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
@@ -32,16 +34,31 @@ class InProcess:
 
     def run(self, query: str, *, default_graph_uris: list[str] | None = None,
             named_graph_uris: list[str] | None = None, timeout: float, result_format: str = "json",
-            max_rows: int | None = None, max_bytes: int | None = None) -> executor.ExecResult:
+            max_rows: int | None = None, max_bytes: int | None = None, store_path: Path | None = None,
+            describe: executor.Describe | None = None) -> executor.ExecResult:
         request = executor.make_request(
             query, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
             result_format=result_format, union_default_graph=False,
             max_rows=min(self.max_rows, max_rows or self.max_rows),
-            max_bytes=min(self.max_bytes, max_bytes or self.max_bytes))
+            max_bytes=min(self.max_bytes, max_bytes or self.max_bytes), describe=describe)
         started = time.monotonic()
         header, body = executor.answer(ox, self.store, request, self.options)
         return executor.read_reply(header, body, time.monotonic() - started)
 
 
-engine._pool = InProcess  # type: ignore[assignment]  # (release, settings) -> runner, as engine calls it
+_runners: dict[Path, InProcess] = {}
+_runners_lock = threading.Lock()
+
+
+def in_process_pool(release: Release, settings: Settings, lane: object = None) -> InProcess:
+    """What ``service._pool(release, settings, lane)`` returns, one per release for every lane:
+    the store opened once, not per request."""
+    with _runners_lock:
+        runner = _runners.get(release.path)
+        if runner is None:
+            runner = _runners[release.path] = InProcess(release, settings)
+        return runner
+
+
+engine._pool = in_process_pool  # type: ignore[assignment]
 app = create_app()

@@ -55,3 +55,19 @@ def load_queries(selected: list[str] | None) -> list[Query]:
             else:
                 queries.append(Query(path.stem, text, graph))
     return queries
+
+
+def empty_answers(store_path: Path, queries: list[Query]) -> list[str]:
+    """The queries that find nothing on this store (no row, no triple, ASK false), answered by
+    pyoxigraph itself: a benchmark of a query that finds nothing measures only the engine's way
+    out, not the work the query names."""
+    import pyoxigraph as ox
+
+    store = ox.Store.read_only(str(store_path))
+    empty = []
+    for query in queries:
+        answer = store.query(query.text)
+        found = bool(answer) if isinstance(answer, ox.QueryBoolean) else next(iter(answer), None) is not None
+        if not found:
+            empty.append(query.name)
+    return empty

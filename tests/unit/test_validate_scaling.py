@@ -1,7 +1,11 @@
 """The SHACL gate validates the shared graphs once and each document with only the shared data it
-reaches (graph/validate.py), so that validation time grows linearly with the documents. These
+reaches (graph/gate/validate.py), so that validation time grows linearly with the documents. These
 tests check that it still rejects what validating each document with all the shared triples
 rejects, and attributes it the same way, on the seed data with one defect or several put in.
+
+The merged graph is then judged only where documents meet (graph/gate/crossing.py): the last
+tests check that this finds what validating the whole merged graph finds, with the same messages,
+for defects that only the merge shows, one per rule of crossing.py.
 
 The inputs are those of a real build of the seed records, captured where the build hands them to
 ``validate_graphs``.
@@ -18,7 +22,17 @@ import pytest
 import rdflib
 
 import kusei.graph.build
-from kusei.graph.gate.validate import SHARED_SOURCE, Violation, _shacl, memoised_sparql, to_rdflib, validate_graphs
+from kusei.graph.gate.crossing import uncovered_shapes
+from kusei.graph.gate.validate import (
+    SHARED_SOURCE,
+    UNION_SOURCE,
+    Violation,
+    _shacl,
+    memoised_sparql,
+    to_rdflib,
+    validate_graphs,
+    validate_union,
+)
 from kusei.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -317,3 +331,165 @@ def test_all_documents_at_once_is_the_union_of_each_alone(
     together = set(validate(inputs, parts, shared))
     alone = set().union(*(validate(inputs, [part], shared) for part in parts))
     assert together == alone
+
+
+# --- the merged graph: judged where documents meet, with the same findings as judging all of it --
+
+SCHEMA_POSITION = "http://schema.org/position"
+PROV_ENTITY = "http://www.w3.org/ns/prov#entity"
+
+
+def whole_union(inputs: Inputs, parts: Parts, shared: list[ox.Triple],
+                cheapest_first: bool = True) -> set[tuple[str, ...]]:
+    """The reference: every node of the merged graph judged, as the build did before."""
+    union = to_rdflib(shared)
+    for _source, triples in parts:
+        union += to_rdflib(triples)
+    with memoised_sparql(cheapest_first):
+        return {r.key for r in _shacl(union, inputs.shapes, inputs.ontology) if r.is_violation}
+
+
+def union_violations(inputs: Inputs, parts: Parts, shared: list[ox.Triple]) -> set[tuple[str, ...]]:
+    outcome = validate_union(parts, shared, inputs.shapes, inputs.ontology)
+    assert outcome.judged is not None, "the restricted run fell back to judging every node"
+    assert outcome.conforms == (not outcome.violations)
+    assert {v.source_file for v in outcome.violations} <= {UNION_SOURCE}
+    return keys(outcome.violations)
+
+
+def node(value: str) -> ox.NamedNode:
+    return ox.NamedNode(value)
+
+
+def test_todays_shapes_are_all_covered_by_the_rules(inputs: Inputs) -> None:
+    assert uncovered_shapes(inputs.shapes) == []
+
+
+@pytest.mark.parametrize("path", [f"( <{SPATIAL}> <http://schema.org/containedInPlace> )",
+                                  "[ sh:oneOrMorePath <http://purl.org/dc/terms/isPartOf> ]"])
+def test_a_shape_reading_further_than_the_rules_know_makes_the_run_judge_everything(
+        inputs: Inputs, path: str) -> None:
+    shapes = rdflib.Graph()
+    shapes += inputs.shapes
+    shapes.parse(format="turtle", data=f"""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <{KSHAPE}Test> a sh:NodeShape ; sh:targetClass <{KUSEI}Plan> ; sh:property <{KSHAPE}Test-ward-city> .
+        <{KSHAPE}Test-ward-city> a sh:PropertyShape ; sh:path {path} ; sh:minCount 1 .""")
+    assert uncovered_shapes(shapes) == [KSHAPE + "Test-ward-city"]
+    outcome = validate_union(inputs.parts[:2], inputs.shared, shapes, inputs.ontology)
+    assert outcome.judged is None
+
+
+def test_seed_merge_judges_few_nodes_and_conforms(inputs: Inputs) -> None:
+    outcome = validate_union(inputs.parts, inputs.shared, inputs.shapes, inputs.ontology)
+    assert outcome.conforms
+    entities = {t.subject.value for _, triples in inputs.parts for t in triples}
+    assert outcome.judged is not None and 0 < outcome.judged < len(entities) / 4
+
+
+def flower_in_another_part(inputs: Inputs) -> tuple[Parts, str]:
+    """Two documents each give the ward one flower, different ones: each is right alone (at most
+    one kusei:wardFlower), the merge gives the ward two."""
+    index, ward = flower_ward(inputs)
+    other = (index + 1) % len(inputs.parts)
+    parts = [inputs.parts[index], inputs.parts[other]]
+    parts = with_part(parts, 1, lambda ts: ts + [
+        ox.Triple(node(ward), node(KUSEI + "wardFlower"), ox.Literal("ゆり", language="ja"))])
+    return parts, ward
+
+
+def test_cross_document_and_per_document_defects_found_with_the_same_messages(inputs: Inputs) -> None:
+    parts, ward = flower_in_another_part(inputs)
+    # and one defect of a single document: a measure's title in English
+    source, triples = parts[0]
+    title = next(t for t in triples if t.predicate.value == "http://purl.org/dc/terms/title"
+                 and any(is_type(u, KUSEI + "Measure") and u.subject == t.subject for u in triples))
+    parts = with_part(parts, 0, lambda ts: replaced(ts, title, ox.Literal("A title", language="en")))
+
+    per_document = validate(inputs, parts, inputs.shared)
+    assert keys(per_document) == {key[1:] for key in each_with_all_shared(inputs, parts, inputs.shared)}
+    assert [(v.source_file, v.focus, v.shape) for v in per_document] == [
+        (source, title.subject.value, KSHAPE + "title-one-ja")]
+
+    merged = union_violations(inputs, parts, inputs.shared)
+    # between them the two runs find what judging the whole merged graph finds, message for message
+    assert merged | keys(per_document) == whole_union(inputs, parts, inputs.shared)
+    assert [(f, p, s) for f, p, _m, s in merged] == [(ward, KUSEI + "wardFlower", KSHAPE + "Ward-wardFlower")]
+
+
+def test_each_document_alone_conforms_but_the_merge_does_not(inputs: Inputs) -> None:
+    parts, ward = flower_in_another_part(inputs)
+    assert validate(inputs, parts, inputs.shared) == []
+    merged = union_violations(inputs, parts, inputs.shared)
+    assert merged == whole_union(inputs, parts, inputs.shared)
+    assert [(f, s) for f, _p, _m, s in merged] == [(ward, KSHAPE + "Ward-wardFlower")]
+
+
+def project_under_another_documents_measure(inputs: Inputs) -> tuple[Parts, str]:
+    """A project in one document placed under a measure of another, at a position taken there:
+    the other plan's positions (Plan-projectPositions-unique) and the project's plan
+    (Project-measure-samePlan) go wrong only in the merge."""
+    triples_a = inputs.parts[0][1]
+    project = next(t.subject for t in triples_a if is_type(t, KUSEI + "Project")
+                   and any(u.subject == t.subject and u.predicate.value == KUSEI + "measure" for u in triples_a))
+    measure = next(t.object for t in triples_a if t.subject == project and t.predicate.value == KUSEI + "measure")
+    position = next(t.object for t in triples_a if t.subject == project and t.predicate.value == SCHEMA_POSITION)
+    plan_b = next(t.subject for t in inputs.parts[1][1] if is_type(t, KUSEI + "Plan"))
+    stray = node(plan_b.value + "/measure/99/project/1")
+    parts = with_part(inputs.parts, 1, lambda ts: ts + [
+        ox.Triple(stray, node(RDF_TYPE), node(KUSEI + "Project")),
+        ox.Triple(stray, node(KUSEI + "measure"), measure),
+        ox.Triple(stray, node(KUSEI + "plan"), plan_b),
+        ox.Triple(stray, node(SCHEMA_POSITION), position)])
+    return parts, measure.value
+
+
+def printing_claiming_another_document(inputs: Inputs) -> Parts:
+    """A printing node in one document's graph that names another document."""
+    doc_a = next(t.subject for t in inputs.parts[0][1] if is_type(t, KUSEI + "SourceDocument"))
+    printing = next(t for t in inputs.parts[1][1] if t.predicate.value == PROV_ENTITY)
+    return with_part(inputs.parts, 1, lambda ts: ts + [ox.Triple(printing.subject, printing.predicate, doc_a)])
+
+
+def ward_code_restated(inputs: Inputs) -> Parts:
+    """A document restates its ward's local government code with a wrong check digit: the city's
+    check over its wards' codes reads it, and the city is in no document."""
+    index = 2
+    ward = next(t.object for t in inputs.parts[index][1] if t.predicate.value == SPATIAL)
+    code = next(t.object.value for t in inputs.shared
+                if t.subject == ward and t.predicate.value == KUSEI + "localGovernmentCode")
+    wrong = code[:5] + str((int(code[5]) + 1) % 10)
+    return with_part(inputs.parts, index, lambda ts: ts + [
+        ox.Triple(ward, node(KUSEI + "localGovernmentCode"), ox.Literal(wrong))])
+
+
+@pytest.mark.parametrize("defect", ["project under another document's measure",
+                                    "printing naming another document", "ward code restated"])
+def test_defects_only_the_merge_shows_are_found_as_judging_all_of_it_finds_them(inputs: Inputs, defect: str) -> None:
+    if defect == "project under another document's measure":
+        parts, _measure = project_under_another_documents_measure(inputs)
+        expected = {"Plan-projectPositions-unique", "Project-measure-samePlan"}
+    elif defect == "printing naming another document":
+        parts = printing_claiming_another_document(inputs)
+        expected = {"SourceDocument-linesWithin", "SourceDocument-printingsOwned"}
+    else:
+        parts = ward_code_restated(inputs)
+        expected = {"City-wardCodes-checkDigit"}
+    parts = parts[:3]
+    merged = union_violations(inputs, parts, inputs.shared)
+    whole = whole_union(inputs, parts, inputs.shared)
+    # Nothing the merge does not show; and what it shows is found by one of the two runs: a
+    # document's own run finds what it sees itself (the printing's second document, say). That run
+    # may find more: the stray project's measure has no type in the stray's own document.
+    assert merged <= whole
+    assert whole <= merged | keys(validate(inputs, parts, inputs.shared))
+    assert expected <= {shape.removeprefix(KSHAPE) for *_rest, shape in merged}
+
+
+def test_matching_patterns_cheapest_first_finds_what_rdflibs_order_finds(
+        inputs: Inputs, defective: tuple[Parts, list[ox.Triple]]) -> None:
+    parts, shared = defective
+    parts, _measure = project_under_another_documents_measure(Inputs(parts, shared, inputs.shapes, inputs.ontology))
+    ordered = whole_union(inputs, parts[:3], shared)
+    assert ordered == whole_union(inputs, parts[:3], shared, cheapest_first=False)
+    assert len(ordered) > 5
