@@ -78,6 +78,9 @@ MULTI_STEP = {
     "SourceDocument-linesWithin": "document-printings",
     "SourceDocument-printings": "document-printings",
     "SourceDocument-fileName-matchesIRI": "own",
+    # A qualified value shape (in-english) judged on each value itself, a literal: one step.
+    "SourceDocument-origin": "own",
+    "SourceDocument-licenceNote": "own",
     "SourceDocument-printingsOwned": "own",  # beyond one step only under NOT EXISTS
     "SourceDocument-labels": "own",  # beyond one step only under NOT EXISTS
     "TextCorrection-printedText-printed": "own",  # beyond one step only under NOT EXISTS
