@@ -46,7 +46,7 @@ COMPRESSED_TYPES = sorted({
 
 # What a browser-side client (YASGUI, Comunica) may read from a cross-origin response.
 EXPOSED_HEADERS = ["Content-Length", "Content-Range", "Accept-Ranges", "Content-Disposition", "ETag",
-                   "Last-Modified", "Link", "Location", "Retry-After", "Vary", "Cache-Status"]
+                   "Last-Modified", "Link", "Location", "Retry-After", "Vary", "Cache-Status", "Kusei-Release"]
 
 
 def init_app(app: Flask) -> None:

@@ -99,6 +99,10 @@ def test_a_client_without_validators_gets_hits_from_the_server(server_url: str) 
     assert statuses == ["kusei; fwd=miss; stored", "kusei; hit"]
     # A browser-side client (YASGUI) may read it.
     assert "Cache-Status" in response.headers["Access-Control-Expose-Headers"].split(", ")
+    # and which release answered (the header a proxy keys its cache on)
+    assert "Kusei-Release" in response.headers["Access-Control-Expose-Headers"].split(", ")
+    assert response.headers["Kusei-Release"] and response.headers["ETag"].strip('"').startswith(
+        response.headers["Kusei-Release"])
     wrapper = SPARQLWrapper(server_url + "/sparql")
     wrapper.setQuery(PLANS + " LIMIT 4")
     wrapper.setReturnFormat(JSON)
