@@ -200,8 +200,10 @@ class CurrentRelease:
             self.problem is None or time.monotonic() - self._checked_at < RECHECK_SECONDS)
 
     def _switch(self, target: str) -> Release:
+        # Called under the lock. ``_target`` moves only once the release is opened: until then
+        # other requests see an unsettled target and wait on the lock, rather than take the old
+        # release as settled while the new one is still being validated.
         path = (self.link.parent / target).resolve()
-        self._target, self._checked_at = target, time.monotonic()
         try:
             release = open_release(path)
         except ReleaseError as exc:
@@ -213,10 +215,12 @@ class CurrentRelease:
             if problem != self.problem:
                 logger.error("%s Why: %s", problem, exc)
             self._release, self.problem = fallback, problem
+            self._target, self._checked_at = target, time.monotonic()
             return fallback
         if self.problem is not None:
             logger.warning("release %s is whole and served; no broken release is passed over now", release.id)
         self._release, self.problem = release, None
+        self._target, self._checked_at = target, time.monotonic()
         return release
 
 
