@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_bounded_request)
 
     from kusei.endpoint.web import http as web
-    from kusei.endpoint.web import metrics, proxies, requestlog, throttle
+    from kusei.endpoint.web import lean, metrics, proxies, requestlog, throttle
     from kusei.endpoint.web.views import dumps, pages, sparql
 
     app.register_blueprint(sparql.bp)
@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.init_app(app)  # CORS, gzip, release ETags, security headers, error bodies
     throttle.init_app(app)  # KUSEI_RATE_LIMIT per client on /sparql, if set
     metrics.init_app(app)  # /metrics
+    # Cache hits and 304s of GET /sparql without Flask, inside the request log (endpoint/web/lean.py).
+    app.extensions["kusei_lean"] = lean.LeanSparql(app.wsgi_app, app, max_target=MAX_TARGET_BYTES)
+    app.wsgi_app = app.extensions["kusei_lean"]  # type: ignore[method-assign]
     requestlog.init_app(app)  # one JSON line per request; last, to see what the others decided
     # Outermost: every layer inside sees the client's address (KUSEI_TRUSTED_PROXIES).
     app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, networks(settings.trusted_proxies))  # type: ignore[method-assign]

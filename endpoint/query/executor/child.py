@@ -10,9 +10,11 @@ reach any host even if ``kusei.endpoint.query.guard`` let a ``SERVICE`` through.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -71,10 +73,18 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
         return found
 
     baseline = _rss()
+    # After an answer, check for the next request this long before sleeping on it (process.py).
+    spin = float(config.get("spin") or 0)
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
 
     def serve() -> None:
         try:
             while True:
+                if spin > 0:
+                    spin_until = time.perf_counter() + spin
+                    while time.perf_counter() < spin_until and not poller.poll(0):
+                        pass
                 request, _ = wire.receive(conn)
                 try:
                     release_store = store_for(request.get("store") or config["store"])

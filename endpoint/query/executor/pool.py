@@ -18,6 +18,7 @@ from kusei.endpoint.query.errors import (
 )
 from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
 from kusei.endpoint.query.executor.memory import MemoryWatch, rss
+from kusei.endpoint.query.executor import process as process_module
 from kusei.endpoint.query.executor.process import QueryProcess
 
 logger = logging.getLogger(__name__)
@@ -334,6 +335,7 @@ class QueryExecutor:
             "base_iri": self._base_iri,
             "isolate_network": self._isolate_network,
             "parent": self._pid,
+            "spin": process_module.SPIN_SECONDS,
         }
         try:
             self._spawner.submit(self._start, self._store_path, self._generation, config)

@@ -1,0 +1,162 @@
+"""A lean path for the cheapest answers of ``GET /sparql``: result-cache hits and 304s.
+
+A cache hit through Flask cost ~200 µs in-process (``bench/layers.py``), nine tenths of it Flask's
+request context, response object, hooks and extensions around a dictionary lookup. This WSGI layer
+sits inside the request log (so the log line and the metrics are written as for any request) and
+answers, without Flask, only the requests whose answer it can write exactly as the app would:
+
+- ``GET /sparql`` with a ``query`` (and optionally ``format``, ``default-graph-uri``,
+  ``named-graph-uri`` or other parameters the endpoint ignores), no body, a valid ``Host``, no
+  ``Range`` and no conditional header but ``If-None-Match``;
+- whose query form and format are plain (a SELECT/ASK/CONSTRUCT/DESCRIBE keyword and a format the
+  Accept header or ``format=`` chooses);
+- that either revalidate an ETag the app would give (304), or are in the result cache (200, gzipped
+  when the app would gzip).
+
+Everything else — misses, errors, POST, HEAD, throttled servers, large answers, If-None-Match that
+does not match, the service description — goes to Flask untouched. The headers are those the app's
+hooks write, in their order (``tests/unit/test_lean.py`` compares both paths byte for byte):
+the view's, the request log's ``Kusei-Release``, ``http._finish``'s, flask-compress's, then CORS.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+from flask_compress.flask_compress import _choose_algorithm, _compress_data
+from werkzeug.http import HTTP_STATUS_CODES, http_date, parse_etags
+
+from kusei.endpoint.query import cache as result_cache
+from kusei.endpoint.query import service
+from kusei.endpoint.web import http as web
+from kusei.endpoint.web import negotiation
+from kusei.endpoint.web.requestlog import NOTE_KEY, query_id
+from kusei.release import ReleaseError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+PATH = "/sparql"
+ROUTE = "/sparql"  # the URL rule, as the request log names it
+# Parameters whose handling (refusal, validation) is the view's: their requests go to Flask.
+_TO_FLASK = frozenset({"update", "using-graph-uri", "using-named-graph-uri", "timeout"})
+# Headers only werkzeug's make_conditional (or a Range reply) would answer: such requests go to Flask.
+_CONDITIONAL = ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
+STATUS_200 = f"200 {HTTP_STATUS_CODES[200].upper()}"
+STATUS_304 = f"304 {HTTP_STATUS_CODES[304].upper()}"
+
+
+class LeanSparql:
+    """WSGI middleware: answers cache hits and 304s of ``GET /sparql`` itself, the rest via ``app``."""
+
+    def __init__(self, wsgi_app: WSGIApplication, app: Flask, *, max_target: int) -> None:
+        self.wsgi_app = wsgi_app
+        self.max_target = max_target
+        settings = app.config["KUSEI"]
+        self.settings = settings
+        self.releases = app.extensions["kusei_release"]
+        self.cache: result_cache.ResultCache = app.extensions["kusei_result_cache"]
+        compress = app.extensions["kusei_compress"]
+        self.algorithms: tuple[str, ...] = compress.enabled_algorithms
+        self.compressed_types = compress.compress_mimetypes_set
+        self.min_compressed = int(app.config["COMPRESS_MIN_SIZE"])
+        self.flask = app
+        # Throttling counts every /sparql request in flask-limiter: then Flask answers them all.
+        self.enabled = not settings.rate_limit.strip()
+        # Written by http._finish after the view's headers, then by flask-cors: the same every time.
+        self.security = [("Content-Security-Policy", web.CONTENT_SECURITY_POLICY),
+                         ("X-Content-Type-Options", "nosniff"),
+                         ("Referrer-Policy", "strict-origin-when-cross-origin")]
+        self.cors = [("Access-Control-Allow-Origin", "*"),
+                     ("Access-Control-Expose-Headers", ", ".join(sorted(web.EXPOSED_HEADERS)))]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.enabled and environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
+            try:
+                answered = self._answer(environ, start_response)
+            except (ReleaseError, UnicodeError, ValueError):
+                answered = None  # Flask says what is wrong
+            if answered is not None:
+                return answered
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes] | None:
+        """The answer's body if this layer gave it (``start_response`` called), else None."""
+        if (environ.get("SCRIPT_NAME") or environ.get("CONTENT_LENGTH") not in (None, "", "0")
+                or "HTTP_TRANSFER_ENCODING" in environ or any(name in environ for name in _CONDITIONAL)):
+            return None
+        host = environ.get("HTTP_HOST")
+        if not host or not web._HOST.fullmatch(host):
+            return None
+        raw_query = environ.get("QUERY_STRING", "")
+        if len(PATH) + len(raw_query) > self.max_target:  # Flask answers 414
+            return None
+        query_string = raw_query.encode("latin1").decode()  # as werkzeug decodes it
+        # Parsed as werkzeug parses request.args.
+        params = urllib.parse.parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
+        query = None
+        format_param = None
+        default_graphs: list[str] = []
+        named_graphs: list[str] = []
+        for name, value in params:
+            if name == "query":
+                if query is not None:
+                    return None  # the view's 400
+                query = value
+            elif name == "format":
+                if format_param is None:
+                    format_param = value
+            elif name == "default-graph-uri":
+                default_graphs.append(value)
+            elif name == "named-graph-uri":
+                named_graphs.append(value)
+            elif name in _TO_FLASK:
+                return None
+        if query is None:
+            return None  # the service description
+        form = service.query_form(query)
+        accept = environ.get("HTTP_ACCEPT")
+        if form in ("SELECT", "ASK"):
+            fmt: Any = negotiation.negotiate_results(accept, format_param)
+        elif form in ("CONSTRUCT", "DESCRIBE"):
+            fmt = negotiation.negotiate_graph(accept, format_param)
+        else:
+            return None
+        if fmt is None:
+            return None  # 406
+        release = self.releases.latest()
+        full_path = f"{PATH}?{query_string}"
+        etag = web.etag_of(release.id, full_path, fmt.name)
+        note: dict[str, Any] = {"route": ROUTE, "query": query_id(query), "release": release.id}
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match:
+            tags = parse_etags(if_none_match)
+            for candidate in (etag, f"{etag}:gzip"):
+                if tags.contains(candidate):
+                    environ[NOTE_KEY] = note
+                    start_response(STATUS_304, [
+                        ("ETag", f'"{candidate}"'), ("Vary", "Accept"), ("Kusei-Release", release.id),
+                        ("Cache-Control", "public, no-cache"), *self.security, *self.cors])
+                    return []
+            return None  # a 200 then passes through make_conditional: Flask's
+        body = self.cache.get(result_cache.Key(release.id, query, tuple(default_graphs), tuple(named_graphs),
+                                               fmt.name))
+        if body is None or len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
+            return None
+        vary = "Accept, Accept-Encoding" if fmt.media_type in self.compressed_types else "Accept"
+        headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))), ("Vary", vary),
+                   ("ETag", f'"{etag}"'), ("Cache-Status", result_cache.status(hit=True)),
+                   ("Kusei-Release", release.id), ("Cache-Control", "public, no-cache")]
+        algorithm = _choose_algorithm(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        if algorithm is not None and fmt.media_type in self.compressed_types and len(body) >= self.min_compressed:
+            body = _compress_data(self.flask, body, algorithm)
+            headers[1] = ("Content-Length", str(len(body)))
+            headers[3] = ("ETag", f'"{etag}:{algorithm}"')
+            headers += [("Content-Encoding", algorithm), ("Date", http_date())]
+        note["cache"] = "hit"
+        environ[NOTE_KEY] = note
+        start_response(STATUS_200, [*headers, *self.security, *self.cors])
+        return [body]
