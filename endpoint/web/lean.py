@@ -21,9 +21,10 @@ the view's, the request log's ``Kusei-Release``, ``http._finish``'s, flask-compr
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flask import Flask
 from flask_compress.flask_compress import _choose_algorithm, _compress_data
@@ -44,9 +45,12 @@ ROUTE = "/sparql"  # the URL rule, as the request log names it
 # Parameters whose handling (refusal, validation) is the view's: their requests go to Flask.
 _TO_FLASK = frozenset({"update", "using-graph-uri", "using-named-graph-uri", "timeout"})
 # Headers only werkzeug's make_conditional (or a Range reply) would answer: such requests go to Flask.
-_CONDITIONAL = ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
+# So do bodies (a GET may carry one; the app reads it within its deadline).
+_TO_FLASK_HEADERS = frozenset({"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE",
+                          "HTTP_TRANSFER_ENCODING"})
 STATUS_200 = f"200 {HTTP_STATUS_CODES[200].upper()}"
 STATUS_304 = f"304 {HTTP_STATUS_CODES[304].upper()}"
+HIT = result_cache.status(hit=True)
 
 
 class LeanSparql:
@@ -77,7 +81,7 @@ class LeanSparql:
         if self.enabled and environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") == "GET":
             try:
                 answered = self._answer(environ, start_response)
-            except (ReleaseError, UnicodeError, ValueError):
+            except (ReleaseError, ValueError):
                 answered = None  # Flask says what is wrong
             if answered is not None:
                 return answered
@@ -86,7 +90,7 @@ class LeanSparql:
     def _answer(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes] | None:
         """The answer's body if this layer gave it (``start_response`` called), else None."""
         if (environ.get("SCRIPT_NAME") or environ.get("CONTENT_LENGTH") not in (None, "", "0")
-                or "HTTP_TRANSFER_ENCODING" in environ or any(name in environ for name in _CONDITIONAL)):
+                or not environ.keys().isdisjoint(_TO_FLASK_HEADERS)):
             return None
         host = environ.get("HTTP_HOST")
         if not host or not web._HOST.fullmatch(host):
@@ -94,43 +98,19 @@ class LeanSparql:
         raw_query = environ.get("QUERY_STRING", "")
         if len(PATH) + len(raw_query) > self.max_target:  # Flask answers 414
             return None
-        query_string = raw_query.encode("latin1").decode()  # as werkzeug decodes it
-        # Parsed as werkzeug parses request.args.
-        params = urllib.parse.parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
-        query = None
-        format_param = None
-        default_graphs: list[str] = []
-        named_graphs: list[str] = []
-        for name, value in params:
-            if name == "query":
-                if query is not None:
-                    return None  # the view's 400
-                query = value
-            elif name == "format":
-                if format_param is None:
-                    format_param = value
-            elif name == "default-graph-uri":
-                default_graphs.append(value)
-            elif name == "named-graph-uri":
-                named_graphs.append(value)
-            elif name in _TO_FLASK:
-                return None
-        if query is None:
-            return None  # the service description
-        form = service.query_form(query)
-        accept = environ.get("HTTP_ACCEPT")
-        if form in ("SELECT", "ASK"):
-            fmt: Any = negotiation.negotiate_results(accept, format_param)
-        elif form in ("CONSTRUCT", "DESCRIBE"):
-            fmt = negotiation.negotiate_graph(accept, format_param)
-        else:
+        parsed = _parse(raw_query)
+        if parsed is None:
             return None
+        accept = environ.get("HTTP_ACCEPT")
+        if parsed.form in ("SELECT", "ASK"):
+            fmt: Any = negotiation.negotiate_results(accept, parsed.format_param)
+        else:
+            fmt = negotiation.negotiate_graph(accept, parsed.format_param)
         if fmt is None:
             return None  # 406
         release = self.releases.latest()
-        full_path = f"{PATH}?{query_string}"
-        etag = web.etag_of(release.id, full_path, fmt.name)
-        note: dict[str, Any] = {"route": ROUTE, "query": query_id(query), "release": release.id}
+        etag = _etag(release.id, parsed.full_path, fmt.name)
+        note: dict[str, Any] = {"route": ROUTE, "query": parsed.query_id, "release": release.id}
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match:
             tags = parse_etags(if_none_match)
@@ -142,15 +122,15 @@ class LeanSparql:
                         ("Cache-Control", "public, no-cache"), *self.security, *self.cors])
                     return []
             return None  # a 200 then passes through make_conditional: Flask's
-        body = self.cache.get(result_cache.Key(release.id, query, tuple(default_graphs), tuple(named_graphs),
-                                               fmt.name))
+        body = self.cache.get(result_cache.Key(release.id, parsed.query, parsed.default_graphs,
+                                               parsed.named_graphs, fmt.name))
         if body is None or len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
             return None
         vary = "Accept, Accept-Encoding" if fmt.media_type in self.compressed_types else "Accept"
         headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))), ("Vary", vary),
-                   ("ETag", f'"{etag}"'), ("Cache-Status", result_cache.status(hit=True)),
+                   ("ETag", f'"{etag}"'), ("Cache-Status", HIT),
                    ("Kusei-Release", release.id), ("Cache-Control", "public, no-cache")]
-        algorithm = _choose_algorithm(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        algorithm = _encoding(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
         if algorithm is not None and fmt.media_type in self.compressed_types and len(body) >= self.min_compressed:
             body = _compress_data(self.flask, body, algorithm)
             headers[1] = ("Content-Length", str(len(body)))
@@ -160,3 +140,63 @@ class LeanSparql:
         environ[NOTE_KEY] = note
         start_response(STATUS_200, [*headers, *self.security, *self.cors])
         return [body]
+
+
+class Parsed(NamedTuple):
+    query: str
+    format_param: str | None
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+    form: str
+    query_id: str
+    full_path: str
+
+
+# Clients repeat the same few query strings (the cache hits this layer is for): parsing one costs
+# more than the rest of the answer, so what it yields is remembered. Bounded in entries, and an
+# entry by the request-target limit (8 KiB).
+@functools.lru_cache(maxsize=256)
+def _parse(raw_query: str) -> Parsed | None:
+    """What a GET /sparql query string asks, or None if Flask is to answer it."""
+    try:
+        query_string = raw_query.encode("latin1").decode()  # as werkzeug decodes it
+    except UnicodeError:
+        return None
+    # Parsed as werkzeug parses request.args.
+    params = urllib.parse.parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
+    query = None
+    format_param = None
+    default_graphs: list[str] = []
+    named_graphs: list[str] = []
+    for name, value in params:
+        if name == "query":
+            if query is not None:
+                return None  # the view's 400
+            query = value
+        elif name == "format":
+            if format_param is None:
+                format_param = value
+        elif name == "default-graph-uri":
+            default_graphs.append(value)
+        elif name == "named-graph-uri":
+            named_graphs.append(value)
+        elif name in _TO_FLASK:
+            return None
+    if query is None:
+        return None  # the service description
+    form = service.query_form(query)
+    if form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+        return None
+    return Parsed(query, format_param, tuple(default_graphs), tuple(named_graphs), form, query_id(query),
+                  f"{PATH}?{query_string}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _etag(release_id: str, full_path: str, format_name: str) -> str:
+    return web.etag_of(release_id, full_path, format_name)
+
+
+# Accept-Encoding headers repeat as Accept headers do (see negotiation.py).
+@functools.lru_cache(maxsize=256)
+def _encoding(algorithms: tuple[str, ...], accept_encoding: str) -> str | None:
+    return _choose_algorithm(algorithms, accept_encoding)

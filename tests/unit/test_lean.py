@@ -153,6 +153,8 @@ FLASK_CASES = [
     pytest.param("GET", url(query=ASK), {"Accept": JSON, "If-Modified-Since": "Mon, 07 Dec 2026 00:00:00 GMT"},
                  {}, id="if-modified-since"),
     pytest.param("HEAD", url(query=ASK), {"Accept": JSON}, {}, id="head"),
+    pytest.param("GET", url(query=ASK), {"Accept": JSON}, {"data": "abc", "content_type": "text/plain"},
+                 id="get-with-body"),
     pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK, "content_type": "application/sparql-query"},
                  id="post-direct"),
     pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": {"query": ASK}}, id="post-form"),
