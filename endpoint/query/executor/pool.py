@@ -17,7 +17,7 @@ from kusei.endpoint.query.errors import (
     StoreFailure,
 )
 from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
-from kusei.endpoint.query.executor.memory import MemoryWatch, rss
+from kusei.endpoint.query.executor.memory import MemoryWatch
 from kusei.endpoint.query.executor import process as process_module
 from kusei.endpoint.query.executor.process import QueryProcess
 
@@ -309,7 +309,7 @@ class QueryExecutor:
                 self._cond.wait(min(remaining, _RESTART_BACKOFF))
 
     def _release(self, process: QueryProcess, healthy: bool) -> None:
-        bloated = healthy and self._max_worker_rss is not None and rss(process.pid) > self._max_worker_rss
+        bloated = healthy and self._max_worker_rss is not None and process.rss() > self._max_worker_rss
         with self._cond:
             keep = healthy and not bloated and not self._closed and process.generation == self._generation
             if keep:
