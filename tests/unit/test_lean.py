@@ -112,6 +112,44 @@ LEAN_CASES = [
     pytest.param(url(query=ASK), {"Accept": JSON, "If-None-Match": "*"}, id="if-none-match-star"),
 ]
 
+DIRECT = "application/sparql-query"
+POST_CASES = [
+    pytest.param({"Accept": JSON}, {"data": ASK, "content_type": DIRECT}, id="direct"),
+    pytest.param({"Accept": JSON}, {"data": ASK, "content_type": DIRECT + "; charset=UTF-8"}, id="direct-charset"),
+    pytest.param({"Accept": JSON}, {"data": {"query": ASK}}, id="form"),
+    pytest.param({"Accept": JSON, "Accept-Encoding": "gzip"}, {"data": {"query": SELECT, "format": "xml"}},
+                 id="form-gzip-format"),
+    pytest.param({"Accept": "text/turtle"}, {"data": CONSTRUCT, "content_type": DIRECT}, id="direct-construct"),
+    pytest.param({"Accept": JSON, "If-None-Match": "*"}, {"data": {"query": ASK}}, id="if-none-match-ignored"),
+]
+
+
+@pytest.mark.parametrize(("headers", "extra"), POST_CASES)
+def test_posted_queries_in_the_cache_are_answered_as_flask_does(setup: tuple, headers: dict[str, str],
+                                                               extra: dict) -> None:
+    app, log, flask_saw = setup
+    off, on, via_flask = both(app, log, flask_saw, "/sparql", "POST", headers=headers, **extra)
+    same(off, on)
+    assert not via_flask, "the lean layer should have answered this one itself"
+    assert off[0] == "200 OK" and "ETag" not in dict(off[1])
+    assert dict(on[1])["Cache-Status"] == "kusei; hit"
+
+
+def test_a_body_refused_for_want_of_readers_is_refused_alike(setup: tuple) -> None:
+    app, log, flask_saw = setup
+    readers = app.extensions["kusei_body_readers"]
+    held = 0
+    while readers.acquire(blocking=False):
+        held += 1
+    try:
+        off, on, via_flask = both(app, log, flask_saw, "/sparql", "POST", headers={"Accept": JSON},
+                                  data=ASK, content_type=DIRECT)
+    finally:
+        for _ in range(held):
+            readers.release()
+    same(off, on)
+    assert on[0].startswith("503") and via_flask
+
 
 @pytest.mark.parametrize(("path", "headers"), LEAN_CASES)
 def test_the_lean_path_answers_as_flask_does(setup: tuple, path: str, headers: dict[str, str]) -> None:
@@ -120,6 +158,8 @@ def test_the_lean_path_answers_as_flask_does(setup: tuple, path: str, headers: d
     same(off, on)
     assert not via_flask, "the lean layer should have answered this one itself"
     assert off[0] in ("200 OK", "304 NOT MODIFIED")
+    if off[0] == "200 OK":
+        assert dict(on[1])["Cache-Status"] == "kusei; hit"
 
 
 def test_revalidation_with_the_etag_is_a_304_from_the_lean_path(setup: tuple) -> None:
@@ -139,6 +179,7 @@ def test_revalidation_with_the_etag_is_a_304_from_the_lean_path(setup: tuple) ->
     assert on[0] == "200 OK" and via_flask
 
 
+DIRECT_LATIN1 = "application/sparql-query; charset=latin1"
 FLASK_CASES = [
     pytest.param("GET", url(query=ASK), {"Accept": "image/png"}, {}, id="not-acceptable"),
     pytest.param("GET", url(query="ASK { ?s ?p }"), {"Accept": JSON}, {}, id="syntax-error"),
@@ -155,9 +196,22 @@ FLASK_CASES = [
     pytest.param("HEAD", url(query=ASK), {"Accept": JSON}, {}, id="head"),
     pytest.param("GET", url(query=ASK), {"Accept": JSON}, {"data": "abc", "content_type": "text/plain"},
                  id="get-with-body"),
-    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK, "content_type": "application/sparql-query"},
-                 id="post-direct"),
-    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": {"query": ASK}}, id="post-form"),
+    pytest.param("POST", url(query=ASK), {"Accept": JSON}, {"data": ASK, "content_type": "application/sparql-query"},
+                 id="post-two-queries"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": {"query": ASK, "update": "DROP ALL"}},
+                 id="post-update-param"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK, "content_type": "text/plain"}, id="post-415"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK, "content_type": DIRECT_LATIN1},
+                 id="post-latin1"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": b"ASK { ?s ?p \xff }", "content_type": "application/sparql-query"},
+                 id="post-bad-utf8"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": "", "content_type": "application/sparql-query"},
+                 id="post-empty"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": "DROP ALL", "content_type": "application/sparql-update"},
+                 id="post-update"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": {"query": ASK, "timeout": "x"}}, id="post-bad-timeout"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK + " " * Settings().max_body_bytes,
+                                                       "content_type": "application/sparql-query"}, id="post-413"),
     pytest.param("OPTIONS", url(query=ASK), {"Origin": "https://example.org", "Access-Control-Request-Method": "GET"},
                  {}, id="cors-preflight"),
     pytest.param("GET", "/sparql/", {"Accept": JSON}, {}, id="other-path"),
