@@ -11,7 +11,7 @@ A request is handed to WSGI callables that add one layer at a time:
 5. ``cached``: the real app answering an ASK from its result cache;
 6. ``uncached``: the real app with the result cache off, i.e. a round trip to a query process.
 
-Rows 4 and 5 are measured twice: through Flask (the lean layer of ``endpoint/web/lean.py``
+Rows 4 and 5, and a cache hit of the same ASK POSTed as a direct query, are measured twice: through Flask (the lean layer of ``endpoint/web/lean.py``
 switched off, as before it existed) and through the lean layer, in the same run.
 
 The differences between successive rows are the cost of each layer. A ``cProfile`` breakdown of the
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import io
 import os
 import pstats
 import time
@@ -76,14 +77,17 @@ def _bare_flask(settings: Settings, *, conventions: bool) -> Flask:
     return app
 
 
-def _caller(app: WSGI, environ: dict) -> Callable[[], bytes]:
+def _caller(app: WSGI, environ: dict, posted: bytes | None = None) -> Callable[[], bytes]:
     def start_response(status: str, headers: list, exc_info: object = None) -> None:
         holder[0] = status
 
     holder = [""]
 
     def call() -> bytes:
-        body = b"".join(app(dict(environ), start_response))
+        fresh = dict(environ)
+        if posted is not None:
+            fresh["wsgi.input"] = io.BytesIO(posted)
+        body = b"".join(app(fresh, start_response))
         if not holder[0].startswith(("200", "304")):
             raise SystemExit(f"unexpected answer {holder[0]}: {body[:200]!r}")
         return body
@@ -133,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
 
     b"".join(kusei(dict(environ), start))
     b"".join(via_flask(dict(environ), start))
+    posted = EnvironBuilder(path="/sparql", method="POST", data=ASK, content_type="application/sparql-query",
+                            headers={"Accept": ACCEPT}).get_environ()
+    _caller(kusei, posted, ASK.encode())()
     conditional = dict(environ, HTTP_IF_NONE_MATCH=etag or "")
     rows: list[tuple[str, Callable[[], bytes], int]] = [
         ("floor (WSGI call)", _caller(floor_app.app, environ), args.requests),
@@ -141,19 +148,24 @@ def main(argv: list[str] | None = None) -> int:
         ("real app, 304 from ETag", _caller(via_flask, conditional), args.requests),
         ("real app, result-cache hit", cached_call, args.requests),
         ("real app, query process", _caller(uncached, environ), max(50, args.requests // 10)),
+        ("real app, POST result-cache hit", _caller(via_flask, posted, ASK.encode()), args.requests),
         ("lean path, 304 from ETag", _caller(kusei, conditional), args.requests),
         ("lean path, result-cache hit", _caller(kusei, environ), args.requests),
+        ("lean path, POST result-cache hit", _caller(kusei, posted, ASK.encode()), args.requests),
     ]
-    print(f"{'path':<30} {'µs/request':>11} {'layer adds':>11}")
+    print(f"{'path':<34} {'µs/request':>11} {'layer adds':>11}")
     previous = None
     measured = _measure(rows, args.rounds)
     for (name, _, _), us in zip(rows, measured, strict=True):
+        if name.startswith("real app, POST"):
+            print(f"{name:<34} {us:>11.0f}")
+            continue
         if name.startswith("lean"):
             flask_row = measured[[row[0] for row in rows].index(name.replace("lean path", "real app"))]
-            print(f"{name:<30} {us:>11.0f} {'':>11}  ({us / flask_row:.2f}× through Flask)")
+            print(f"{name:<34} {us:>11.0f} {'':>11}  ({us / flask_row:.2f}× through Flask)")
             continue
         added = "" if previous is None else f"{us - previous:+.0f}"
-        print(f"{name:<30} {us:>11.0f} {added:>11}")
+        print(f"{name:<34} {us:>11.0f} {added:>11}")
         previous = us
     print(f"load average {os.getloadavg()[0]:.1f}")
 
