@@ -335,7 +335,7 @@ class QueryExecutor:
             "base_iri": self._base_iri,
             "isolate_network": self._isolate_network,
             "parent": self._pid,
-            "spin": process_module.SPIN_SECONDS,
+            "spin": process_module.CHILD_SPIN_SECONDS,
         }
         try:
             self._spawner.submit(self._start, self._store_path, self._generation, config)

@@ -26,10 +26,14 @@ from kusei.endpoint.query.executor import wire
 _CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE})
 # poll() takes an int-sized number of milliseconds: longer waits go round again.
 _LONGEST_POLL = 86_400.0
-# How long the pool checks for a reply before it sleeps on it (and a query process checks for the
-# next request after answering). Waking a sleeping process costs more than most cheap queries take
-# in the engine; bench/wake.py measures the choice at c=1 and c=8.
+# How long the pool checks for a reply (giving up its core between checks) before it sleeps on it,
+# and how long a query process checks for the next request after answering. Waking a sleeping
+# thread costs more than most cheap queries take in the engine, but on two shared cores a checking
+# waiter holds the core the other side needs: bench/wake.py at c=1 and c=8 (bench/README.md) found
+# busy checks slower on either side everywhere, and yielding checks no faster at c=1 and faster at
+# c=8 in three runs of four, slower in the fourth. So both sleep at once; kept for faster machines.
 SPIN_SECONDS = 0.0
+CHILD_SPIN_SECONDS = 0.0
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
