@@ -11,6 +11,9 @@ A request is handed to WSGI callables that add one layer at a time:
 5. ``cached``: the real app answering an ASK from its result cache;
 6. ``uncached``: the real app with the result cache off, i.e. a round trip to a query process.
 
+Rows 4 and 5, and a cache hit of the same ASK POSTed as a direct query, are measured twice: through Flask (the lean layer of ``endpoint/web/lean.py``
+switched off, as before it existed) and through the lean layer, in the same run.
+
 The differences between successive rows are the cost of each layer. A ``cProfile`` breakdown of the
 cached path follows, grouped by the function that owns the time, so a trim can be aimed and
 checked. Run against a built data directory::
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import io
+import os
 import pstats
 import time
 from collections.abc import Callable, Iterable
@@ -72,14 +77,17 @@ def _bare_flask(settings: Settings, *, conventions: bool) -> Flask:
     return app
 
 
-def _caller(app: WSGI, environ: dict) -> Callable[[], bytes]:
+def _caller(app: WSGI, environ: dict, posted: bytes | None = None) -> Callable[[], bytes]:
     def start_response(status: str, headers: list, exc_info: object = None) -> None:
         holder[0] = status
 
     holder = [""]
 
     def call() -> bytes:
-        body = b"".join(app(dict(environ), start_response))
+        fresh = dict(environ)
+        if posted is not None:
+            fresh["wsgi.input"] = io.BytesIO(posted)
+        body = b"".join(app(fresh, start_response))
         if not holder[0].startswith(("200", "304")):
             raise SystemExit(f"unexpected answer {holder[0]}: {body[:200]!r}")
         return body
@@ -114,9 +122,13 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings.load(data_dir=args.data_dir)
     environ = EnvironBuilder(path="/sparql", query_string={"query": ASK}, headers={"Accept": ACCEPT}).get_environ()
+    # The request log writes its lines to /dev/null: its work is measured, not the terminal's.
+    settings = settings.with_overrides(access_log=os.devnull)
     kusei = create_app(settings)
+    via_flask = create_app(settings)
+    via_flask.extensions["kusei_lean"].enabled = False
     uncached = create_app(settings.with_overrides(result_cache_bytes=0))
-    cached_call = _caller(kusei, environ)
+    cached_call = _caller(via_flask, environ)
     etag = None
 
     def start(status: str, headers: list, exc_info: object = None) -> None:
@@ -124,21 +136,38 @@ def main(argv: list[str] | None = None) -> int:
         etag = dict(headers).get("ETag")
 
     b"".join(kusei(dict(environ), start))
+    b"".join(via_flask(dict(environ), start))
+    posted = EnvironBuilder(path="/sparql", method="POST", data=ASK, content_type="application/sparql-query",
+                            headers={"Accept": ACCEPT}).get_environ()
+    _caller(kusei, posted, ASK.encode())()
     conditional = dict(environ, HTTP_IF_NONE_MATCH=etag or "")
     rows: list[tuple[str, Callable[[], bytes], int]] = [
         ("floor (WSGI call)", _caller(floor_app.app, environ), args.requests),
         ("bare Flask route", _caller(_bare_flask(settings, conventions=False), environ), args.requests),
         ("+ Kusei HTTP conventions", _caller(_bare_flask(settings, conventions=True), environ), args.requests),
-        ("real app, 304 from ETag", _caller(kusei, conditional), args.requests),
+        ("real app, 304 from ETag", _caller(via_flask, conditional), args.requests),
         ("real app, result-cache hit", cached_call, args.requests),
         ("real app, query process", _caller(uncached, environ), max(50, args.requests // 10)),
+        ("real app, POST result-cache hit", _caller(via_flask, posted, ASK.encode()), args.requests),
+        ("lean path, 304 from ETag", _caller(kusei, conditional), args.requests),
+        ("lean path, result-cache hit", _caller(kusei, environ), args.requests),
+        ("lean path, POST result-cache hit", _caller(kusei, posted, ASK.encode()), args.requests),
     ]
-    print(f"{'path':<30} {'µs/request':>11} {'layer adds':>11}")
+    print(f"{'path':<34} {'µs/request':>11} {'layer adds':>11}")
     previous = None
-    for (name, _, _), us in zip(rows, _measure(rows, args.rounds), strict=True):
+    measured = _measure(rows, args.rounds)
+    for (name, _, _), us in zip(rows, measured, strict=True):
+        if name.startswith("real app, POST"):
+            print(f"{name:<34} {us:>11.0f}")
+            continue
+        if name.startswith("lean"):
+            flask_row = measured[[row[0] for row in rows].index(name.replace("lean path", "real app"))]
+            print(f"{name:<34} {us:>11.0f} {'':>11}  ({us / flask_row:.2f}× through Flask)")
+            continue
         added = "" if previous is None else f"{us - previous:+.0f}"
-        print(f"{name:<30} {us:>11.0f} {added:>11}")
+        print(f"{name:<34} {us:>11.0f} {added:>11}")
         previous = us
+    print(f"load average {os.getloadavg()[0]:.1f}")
 
     profile = cProfile.Profile()
     profile.enable()
@@ -146,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         cached_call()
     profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    print(f"\ncached ASK under cProfile ({args.requests} requests; the profiler inflates every figure alike)")
+    print(f"\ncached ASK through Flask under cProfile ({args.requests} requests; the profiler inflates every figure alike)")
     total = None
     for suffix, function, label in OWNERS:
         spent = sum(cumulative for (file, _, func), (_, _, _, cumulative, _) in stats.items()

@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_bounded_request)
 
     from kusei.endpoint.web import http as web
-    from kusei.endpoint.web import metrics, proxies, requestlog, throttle
+    from kusei.endpoint.web import lean, metrics, proxies, requestlog, throttle
     from kusei.endpoint.web.views import dumps, pages, sparql
 
     app.register_blueprint(sparql.bp)
@@ -44,6 +44,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     web.init_app(app)  # CORS, gzip, release ETags, security headers, error bodies
     throttle.init_app(app)  # KUSEI_RATE_LIMIT per client on /sparql, if set
     metrics.init_app(app)  # /metrics
+    # Cache hits and 304s of GET /sparql without Flask, inside the request log (endpoint/web/lean.py).
+    app.extensions["kusei_lean"] = lean.LeanSparql(app.wsgi_app, app, max_target=MAX_TARGET_BYTES,
+                                                        read_body=read_body)
+    app.wsgi_app = app.extensions["kusei_lean"]  # type: ignore[method-assign]
     requestlog.init_app(app)  # one JSON line per request; last, to see what the others decided
     # Outermost: every layer inside sees the client's address (KUSEI_TRUSTED_PROXIES).
     app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, networks(settings.trusted_proxies))  # type: ignore[method-assign]
@@ -58,14 +62,29 @@ def _bounded_request() -> None:
 
 
 def _read_body_in_time() -> None:
+    read_body(request.environ, current_app.config["KUSEI"], current_app.extensions["kusei_body_readers"])
+
+
+# What became of a request's body, in its environ, once read_body has run: "read" (in memory now),
+# "busy" or "late" (refused). The lean path (endpoint/web/lean.py) may read a POST body before the
+# app sees the request; the app then gives the same answer without reading again.
+BODY_KEY = "kusei.body"
+
+
+def read_body(environ: dict, settings: Settings, readers: threading.BoundedSemaphore) -> None:
     """Read the request body now, within ``body_timeout``, or answer 408 (connection closed).
 
     At most ``BODY_READERS`` requests of this process read a body at once; more get 503 before
     their body is read, so slow senders never hold more request threads than that. A body over
     ``max_body_bytes`` is left unread for the 413 that reading it raises."""
-    environ = request.environ
+    state = environ.get(BODY_KEY)
+    if state == "read":
+        return
+    if state == "busy":
+        raise Busy("Too many requests are sending a body at once; retry in a moment.")
+    if state == "late":
+        raise RequestTimeout(f"The request body did not arrive within {settings.body_timeout:g} s.")
     chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-    settings: Settings = current_app.config["KUSEI"]
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -73,16 +92,18 @@ def _read_body_in_time() -> None:
     if not chunked and (length <= 0 or length > settings.max_body_bytes):
         return
     wanted = settings.max_body_bytes + 1 if chunked else length
-    readers = current_app.extensions["kusei_body_readers"]
     if not readers.acquire(blocking=False):
+        environ[BODY_KEY] = "busy"
         raise Busy("Too many requests are sending a body at once; retry in a moment.")
     try:
         body = _read(environ["wsgi.input"], wanted, time.monotonic() + settings.body_timeout)
     finally:
         readers.release()
     if body is None:
+        environ[BODY_KEY] = "late"
         raise RequestTimeout(f"The request body did not arrive within {settings.body_timeout:g} s.")
     environ["wsgi.input"] = io.BytesIO(body)
+    environ[BODY_KEY] = "read"
     if chunked:  # now a body of known length: MAX_CONTENT_LENGTH applies to it as to any other
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["CONTENT_LENGTH"] = str(len(body))

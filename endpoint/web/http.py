@@ -132,9 +132,13 @@ def release_etag(*parts: str) -> str:
     ``parts`` must name everything else the bytes depend on: the URL with its query string and the
     negotiated format. The release id comes first so it is readable in logs.
     """
-    release = current.release()
-    digest = hashlib.sha256("\x00".join([VERSION, release.id, *parts]).encode("utf-8")).hexdigest()
-    return f"{release.id}-{digest[:20]}"
+    return etag_of(current.release().id, *parts)
+
+
+def etag_of(release_id: str, *parts: str) -> str:
+    """:func:`release_etag` for the release ``release_id`` (outside a Flask request too)."""
+    digest = hashlib.sha256("\x00".join([VERSION, release_id, *parts]).encode("utf-8")).hexdigest()
+    return f"{release_id}-{digest[:20]}"
 
 
 def not_modified(etag: str, *, vary: str | None = None) -> Response | None:

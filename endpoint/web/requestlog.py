@@ -50,6 +50,10 @@ def query_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
+# Made once: json.dumps with options builds an encoder on every call (a tenth of a lean request).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 class Sink:
     """Where lines go: a file descriptor written whole, one line per ``write``."""
 
@@ -65,7 +69,7 @@ class Sink:
     def write(self, record: dict[str, Any]) -> None:
         if self.fd is None:
             return
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = _ENCODER.encode(record) + "\n"
         try:
             os.write(self.fd, line.encode("utf-8", "replace"))
         except OSError:

@@ -10,9 +10,11 @@ reach any host even if ``kusei.endpoint.query.guard`` let a ``SERVICE`` through.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -71,10 +73,18 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
         return found
 
     baseline = _rss()
+    # After an answer, check for the next request this long before sleeping on it (process.py).
+    spin = float(config.get("spin") or 0)
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
 
     def serve() -> None:
         try:
             while True:
+                if spin > 0:
+                    spin_until = time.perf_counter() + spin
+                    while time.perf_counter() < spin_until and not poller.poll(0):
+                        pass
                 request, _ = wire.receive(conn)
                 try:
                     release_store = store_for(request.get("store") or config["store"])
@@ -96,10 +106,18 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
 _TRIM_ABOVE = 32 << 20
 
 
+_statm: int | None = None
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
 def _rss() -> int:
+    # Read after every query: the file is kept open and re-read in place (0.8 µs against 6.5 µs
+    # for opening it each time).
+    global _statm
     try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        if _statm is None:
+            _statm = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        return int(os.pread(_statm, 256, 0).split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return 0
 

@@ -17,7 +17,8 @@ from kusei.endpoint.query.errors import (
     StoreFailure,
 )
 from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
-from kusei.endpoint.query.executor.memory import MemoryWatch, rss
+from kusei.endpoint.query.executor.memory import MemoryWatch
+from kusei.endpoint.query.executor import process as process_module
 from kusei.endpoint.query.executor.process import QueryProcess
 
 logger = logging.getLogger(__name__)
@@ -308,7 +309,7 @@ class QueryExecutor:
                 self._cond.wait(min(remaining, _RESTART_BACKOFF))
 
     def _release(self, process: QueryProcess, healthy: bool) -> None:
-        bloated = healthy and self._max_worker_rss is not None and rss(process.pid) > self._max_worker_rss
+        bloated = healthy and self._max_worker_rss is not None and process.rss() > self._max_worker_rss
         with self._cond:
             keep = healthy and not bloated and not self._closed and process.generation == self._generation
             if keep:
@@ -334,6 +335,7 @@ class QueryExecutor:
             "base_iri": self._base_iri,
             "isolate_network": self._isolate_network,
             "parent": self._pid,
+            "spin": process_module.CHILD_SPIN_SECONDS,
         }
         try:
             self._spawner.submit(self._start, self._store_path, self._generation, config)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -22,8 +24,17 @@ from kusei.endpoint.query.executor import wire
 
 # Signals that mean the engine itself failed on the query (not the OOM killer or a kill by us).
 _CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE})
-# Connection.poll() takes an int-sized number of milliseconds: longer waits go round again.
+# poll() takes an int-sized number of milliseconds: longer waits go round again.
 _LONGEST_POLL = 86_400.0
+# How long the pool checks for a reply (giving up its core between checks) before it sleeps on it,
+# and how long a query process checks for the next request after answering. Waking a sleeping
+# thread costs more than most cheap queries take in the engine, but on two shared cores a checking
+# waiter holds the core the other side needs: bench/wake.py at c=1 and c=8 (bench/README.md) found
+# busy checks slower on either side everywhere, and yielding checks no faster at c=1 and faster at
+# c=8 in three runs of four, slower in the fourth. So both sleep at once; kept for faster machines.
+SPIN_SECONDS = 0.0
+CHILD_SPIN_SECONDS = 0.0
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class QueryProcess:
@@ -44,6 +55,12 @@ class QueryProcess:
             ours.close()
             raise
         self._conn = Connection(ours.detach())
+        # Registered once: Connection.poll() builds a selector on every call (bench/wake.py).
+        self._poller = select.poll()
+        self._poller.register(self._conn.fileno(), select.POLLIN)
+        self.spin = SPIN_SECONDS
+        self._statm: int | None = None
+        self.spin_yields = True
         self.isolated = False
         self.generation = 0  # of the pool's query options it was started with
         # Set by the memory watch just before it kills the process: which bound it passed.
@@ -52,6 +69,20 @@ class QueryProcess:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def rss(self) -> int:
+        """Resident bytes of the process; 0 once it is gone or where /proc is not.
+
+        Read after every query: the file is opened once and re-read in place (a fifth of the cost
+        of opening it each time), and, held by descriptor, never names a later process of the same pid."""
+        if self.proc.returncode is not None:  # reaped (killed by close()): its pid may be another's now
+            return 0
+        try:
+            if self._statm is None:
+                self._statm = os.open(f"/proc/{self.proc.pid}/statm", os.O_RDONLY | os.O_CLOEXEC)
+            return int(os.pread(self._statm, 256, 0).split()[1]) * _PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            return 0
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -66,12 +97,20 @@ class QueryProcess:
             wire.send(self._conn, header)
         except OSError as exc:  # BrokenPipeError, ConnectionResetError: it is gone already
             raise EOFError(str(exc)) from exc
+        # Readable on a reply and on the end of the connection alike: a death ends the wait too.
+        if self.spin > 0:
+            spin_until = time.perf_counter() + self.spin
+            while time.perf_counter() < spin_until:
+                if self._poller.poll(0):
+                    return wire.receive(self._conn)
+                if self.spin_yields:
+                    os.sched_yield()  # the query process may be waiting for this very core
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            # Readable on a reply and on the end of the connection alike: a death ends the wait too.
-            if self._conn.poll(min(remaining, _LONGEST_POLL)):
+            # Rounded up: a zero-millisecond poll would spin instead of sleeping.
+            if self._poller.poll(math.ceil(min(remaining, _LONGEST_POLL) * 1000)):
                 return wire.receive(self._conn)
 
     def kill_for_memory(self, scope: str, limit: int) -> None:
@@ -93,6 +132,9 @@ class QueryProcess:
                 pass
         self.proc.wait()
         self._conn.close()
+        if self._statm is not None:
+            os.close(self._statm)
+            self._statm = None
 
     def death(self) -> WorkerCrashed:
         """What the client is told about this process having died while answering."""

@@ -1,0 +1,273 @@
+"""A lean path for the cheapest answers of ``/sparql``: result-cache hits and 304s.
+
+A cache hit through Flask cost ~200 µs in-process (``bench/layers.py``), nine tenths of it Flask's
+request context, response object, hooks and extensions around a dictionary lookup. This WSGI layer
+sits inside the request log (so the log line and the metrics are written as for any request) and
+answers, without Flask, only the requests whose answer it can write exactly as the app would:
+
+- ``GET /sparql`` with a ``query`` (and optionally ``format``, ``default-graph-uri``,
+  ``named-graph-uri`` or other parameters the endpoint ignores) and no body, or ``POST /sparql``
+  with a form or a direct query of a stated length (read as the app reads it: within the body
+  deadline, one of ``BODY_READERS``); a valid ``Host``, no ``Range`` and no conditional header but
+  ``If-None-Match``;
+- whose query form and format are plain (a SELECT/ASK/CONSTRUCT/DESCRIBE keyword and a format the
+  Accept header or ``format=`` chooses);
+- that either revalidate an ETag the app would give (304, GET only), or are in the result cache
+  (200, gzipped when the app would gzip).
+
+Everything else — misses, errors, HEAD, throttled servers, large answers, chunked bodies,
+If-None-Match that does not match, the service description — goes to Flask; a body read here is
+handed on in memory, and a body refused here (busy, late) is refused by the app in the same words
+without waiting again. The headers are those the app's hooks write, in their order
+(``tests/unit/test_lean.py`` compares both paths byte for byte): the view's, the request log's
+``Kusei-Release``, ``http._finish``'s, flask-compress's, then CORS.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from flask import Flask
+from flask_compress.flask_compress import _choose_algorithm, _compress_data
+from werkzeug.exceptions import RequestTimeout
+from werkzeug.http import HTTP_STATUS_CODES, http_date, parse_etags, parse_options_header
+
+from kusei.endpoint.query import cache as result_cache
+from kusei.endpoint.query import service
+from kusei.endpoint.query.errors import Busy
+from kusei.endpoint.web import http as web
+from kusei.endpoint.web import negotiation
+from kusei.endpoint.web.requestlog import NOTE_KEY, query_id
+from kusei.release import ReleaseError
+from kusei.settings import Settings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+PATH = "/sparql"
+ROUTE = "/sparql"  # the URL rule, as the request log names it
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+BODY_KEY = "kusei.body"  # app.BODY_KEY: what became of the body once read_body has run
+# Parameters whose handling (refusal, validation) is the view's: their requests go to Flask.
+_TO_FLASK = frozenset({"update", "using-graph-uri", "using-named-graph-uri", "timeout"})
+# Headers only werkzeug's make_conditional (or a Range reply) would answer: such requests go to Flask.
+# So do bodies (a GET may carry one; the app reads it within its deadline).
+_TO_FLASK_HEADERS = frozenset({"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE",
+                          "HTTP_TRANSFER_ENCODING"})
+STATUS_200 = f"200 {HTTP_STATUS_CODES[200].upper()}"
+STATUS_304 = f"304 {HTTP_STATUS_CODES[304].upper()}"
+HIT = result_cache.status(hit=True)
+
+
+class LeanSparql:
+    """WSGI middleware: answers cache hits and 304s of ``GET /sparql`` itself, the rest via ``app``."""
+
+    def __init__(self, wsgi_app: WSGIApplication, app: Flask, *, max_target: int,
+                 read_body: Callable[[dict, Settings, threading.BoundedSemaphore], None]) -> None:
+        self.wsgi_app = wsgi_app
+        self.max_target = max_target
+        self.read_body = read_body
+        self.readers = app.extensions["kusei_body_readers"]
+        settings = app.config["KUSEI"]
+        self.settings = settings
+        self.releases = app.extensions["kusei_release"]
+        self.cache: result_cache.ResultCache = app.extensions["kusei_result_cache"]
+        compress = app.extensions["kusei_compress"]
+        self.algorithms: tuple[str, ...] = compress.enabled_algorithms
+        self.compressed_types = compress.compress_mimetypes_set
+        self.min_compressed = int(app.config["COMPRESS_MIN_SIZE"])
+        self.flask = app
+        # Throttling counts every /sparql request in flask-limiter: then Flask answers them all.
+        self.enabled = not settings.rate_limit.strip()
+        # Written by http._finish after the view's headers, then by flask-cors: the same every time.
+        self.security = [("Content-Security-Policy", web.CONTENT_SECURITY_POLICY),
+                         ("X-Content-Type-Options", "nosniff"),
+                         ("Referrer-Policy", "strict-origin-when-cross-origin")]
+        self.cors = [("Access-Control-Allow-Origin", "*"),
+                     ("Access-Control-Expose-Headers", ", ".join(sorted(web.EXPOSED_HEADERS)))]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.enabled and environ.get("PATH_INFO") == PATH and environ.get("REQUEST_METHOD") in ("GET", "POST"):
+            try:
+                answered = self._answer(environ, start_response)
+            except (ReleaseError, ValueError):
+                answered = None  # Flask says what is wrong
+            if answered is not None:
+                return answered
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes] | None:
+        """The answer's body if this layer gave it (``start_response`` called), else None."""
+        if environ.get("SCRIPT_NAME") or not environ.keys().isdisjoint(_TO_FLASK_HEADERS):
+            return None
+        host = environ.get("HTTP_HOST")
+        if not host or not web._HOST.fullmatch(host):
+            return None
+        raw_query = environ.get("QUERY_STRING", "")
+        if len(PATH) + len(raw_query) > self.max_target:  # Flask answers 414
+            return None
+        post = environ["REQUEST_METHOD"] == "POST"
+        if post:
+            parsed = self._post(environ, raw_query)
+        elif environ.get("CONTENT_LENGTH") not in (None, "", "0"):
+            return None  # a GET with a body: the app reads it within its deadline
+        else:
+            parsed = _parse(raw_query)
+        if parsed is None:
+            return None
+        accept = environ.get("HTTP_ACCEPT")
+        if parsed.form in ("SELECT", "ASK"):
+            fmt: Any = negotiation.negotiate_results(accept, parsed.format_param)
+        else:
+            fmt = negotiation.negotiate_graph(accept, parsed.format_param)
+        if fmt is None:
+            return None  # 406
+        release = self.releases.latest()
+        etag = None if post else _etag(release.id, parsed.full_path, fmt.name)
+        note: dict[str, Any] = {"route": ROUTE, "query": parsed.query_id, "release": release.id}
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and etag is not None:
+            tags = parse_etags(if_none_match)
+            for candidate in (etag, f"{etag}:gzip"):
+                if tags.contains(candidate):
+                    environ[NOTE_KEY] = note
+                    start_response(STATUS_304, [
+                        ("ETag", f'"{candidate}"'), ("Vary", "Accept"), ("Kusei-Release", release.id),
+                        ("Cache-Control", "public, no-cache"), *self.security, *self.cors])
+                    return []
+            return None  # a 200 then passes through make_conditional: Flask's
+        body = self.cache.get(result_cache.Key(release.id, parsed.query, parsed.default_graphs,
+                                               parsed.named_graphs, fmt.name))
+        if body is None or len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
+            return None
+        vary = "Accept, Accept-Encoding" if fmt.media_type in self.compressed_types else "Accept"
+        algorithm = _encoding(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        if algorithm is None or fmt.media_type not in self.compressed_types or len(body) < self.min_compressed:
+            algorithm = None
+        else:
+            body = _compress_data(self.flask, body, algorithm)
+        headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))), ("Vary", vary)]
+        if etag is not None:  # GET: the view's ETag (flask-compress names the gzipped bytes' apart)
+            headers.append(("ETag", f'"{etag}:{algorithm}"' if algorithm else f'"{etag}"'))
+        headers += [("Cache-Status", HIT), ("Kusei-Release", release.id)]
+        if etag is not None:
+            headers.append(("Cache-Control", "public, no-cache"))
+        if algorithm:
+            headers.append(("Content-Encoding", algorithm))
+            if not post:  # werkzeug's make_conditional, called by flask-compress for GET
+                headers.append(("Date", http_date()))
+        note["cache"] = "hit"
+        environ[NOTE_KEY] = note
+        start_response(STATUS_200, [*headers, *self.security, *self.cors])
+        return [body]
+
+    def _post(self, environ: WSGIEnvironment, raw_query: str) -> Parsed | None:
+        """What a POST /sparql asks, its body read as the app reads it; None if Flask is to answer."""
+        mimetype, charset = _content_type(environ.get("CONTENT_TYPE", ""))
+        if mimetype not in (FORM, DIRECT) or charset not in ("utf-8", "utf8"):
+            return None  # 415, or an update: the view's
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        if length <= 0 or length > self.settings.max_body_bytes:
+            return None  # no query (400) or too large (413)
+        try:
+            self.read_body(environ, self.settings, self.readers)
+        except (Busy, RequestTimeout):
+            return None  # noted in the environ: the app answers 503 or 408 without waiting again
+        stream = environ["wsgi.input"]
+        if environ.get(BODY_KEY) != "read" or not isinstance(stream, io.BytesIO):
+            return None
+        try:
+            data = stream.getvalue().decode()  # strict, as werkzeug decodes forms and the view bodies
+        except UnicodeDecodeError:
+            return None
+        try:
+            args = raw_query.encode("latin1").decode()
+        except UnicodeError:
+            return None
+        params = urllib.parse.parse_qsl(args, keep_blank_values=True, errors="werkzeug.url_quote")
+        if mimetype == FORM:
+            params += urllib.parse.parse_qsl(data, keep_blank_values=True, errors="werkzeug.url_quote")
+            return _interpret(params, None, "")
+        return _interpret(params, data, "")
+
+
+class Parsed(NamedTuple):
+    query: str
+    format_param: str | None
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+    form: str
+    query_id: str
+    full_path: str
+
+
+# Clients repeat the same few query strings (the cache hits this layer is for): parsing one costs
+# more than the rest of the answer, so what it yields is remembered. Bounded in entries, and an
+# entry by the request-target limit (8 KiB).
+@functools.lru_cache(maxsize=256)
+def _parse(raw_query: str) -> Parsed | None:
+    """What a GET /sparql query string asks, or None if Flask is to answer it."""
+    try:
+        query_string = raw_query.encode("latin1").decode()  # as werkzeug decodes it
+    except UnicodeError:
+        return None
+    # Parsed as werkzeug parses request.args.
+    params = urllib.parse.parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")
+    return _interpret(params, None, f"{PATH}?{query_string}")
+
+
+def _interpret(params: list[tuple[str, str]], body: str | None, full_path: str) -> Parsed | None:
+    """The protocol request in ``params`` (URL, then form) and a direct POST ``body``, read as the
+    view reads it; None where the view would refuse it or answer something else."""
+    query = body
+    format_param = None
+    default_graphs: list[str] = []
+    named_graphs: list[str] = []
+    for name, value in params:
+        if name == "query":
+            if query is not None:
+                return None  # the view's 400
+            query = value
+        elif name == "format":
+            if format_param is None:
+                format_param = value
+        elif name == "default-graph-uri":
+            default_graphs.append(value)
+        elif name == "named-graph-uri":
+            named_graphs.append(value)
+        elif name in _TO_FLASK:
+            return None
+    if query is None:
+        return None  # the service description
+    form = service.query_form(query)
+    if form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+        return None
+    return Parsed(query, format_param, tuple(default_graphs), tuple(named_graphs), form, query_id(query),
+                  full_path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _etag(release_id: str, full_path: str, format_name: str) -> str:
+    return web.etag_of(release_id, full_path, format_name)
+
+
+# Accept-Encoding headers repeat as Accept headers do (see negotiation.py).
+@functools.lru_cache(maxsize=256)
+def _encoding(algorithms: tuple[str, ...], accept_encoding: str) -> str | None:
+    return _choose_algorithm(algorithms, accept_encoding)
+
+
+@functools.lru_cache(maxsize=64)
+def _content_type(header: str) -> tuple[str, str]:
+    """The media type (lower case, as werkzeug's ``request.mimetype``) and charset of a Content-Type."""
+    mimetype, options = parse_options_header(header)
+    return mimetype.lower(), options.get("charset", "utf-8").lower()

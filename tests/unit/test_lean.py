@@ -1,0 +1,234 @@
+"""The lean path of GET /sparql (endpoint/web/lean.py) answers exactly as the Flask app would.
+
+Each request is sent twice to one app, once with the lean layer switched off (Flask answers) and
+once with it on; status, header list (names, values, order), body and the request-log line must
+be the same. Only ``Date`` (a clock reading) and the gzip header's mtime (ditto) may differ by the
+second that may pass between the two. A counter in front of Flask shows which requests the
+lean layer answered itself, so the comparison is not of Flask against Flask.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from werkzeug.http import parse_date
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from kusei.endpoint.web.app import create_app
+from kusei.settings import Settings
+
+ASK = "ASK { ?s ?p ?o }"
+SELECT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o LIMIT 40"  # over 500 bytes: gzipped
+CONSTRUCT = "CONSTRUCT { ?s ?p ?o } WHERE { ?s a ?o . BIND(?p AS ?p) } LIMIT 5"
+JSON = "application/sparql-results+json"
+
+
+@pytest.fixture
+def setup(data_dir: Path, tmp_path: Path) -> Iterator[tuple[Flask, Path, list[str]]]:
+    log = tmp_path / "access.log"
+    app = create_app(Settings(data_dir=data_dir, access_log=str(log)))
+    flask_saw: list[str] = []
+    lean = app.extensions["kusei_lean"]
+    inner = lean.wsgi_app
+
+    def flask_side(environ: dict, start_response: object) -> object:
+        flask_saw.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    lean.wsgi_app = flask_side
+    yield app, log, flask_saw
+
+
+def call(app: Flask, path: str, method: str = "GET", **kwargs: object) -> tuple[str, list[tuple[str, str]], bytes]:
+    environ = EnvironBuilder(path=path, method=method, **kwargs).get_environ()  # type: ignore[arg-type]
+    body_iter, status, headers = run_wsgi_app(app, environ, buffered=True)
+    return status, list(headers.items()), b"".join(body_iter)
+
+
+def last_log(log: Path) -> dict:
+    record = json.loads(log.read_text().splitlines()[-1])
+    del record["time"], record["duration"]
+    return record
+
+
+def both(app: Flask, log: Path, flask_saw: list[str], path: str, method: str = "GET",
+         **kwargs: object) -> tuple[tuple, tuple, bool]:
+    """The answer with the lean layer off, then on; whether Flask saw the second request."""
+    lean = app.extensions["kusei_lean"]
+    enabled = lean.enabled
+    call(app, path, method, **kwargs)  # fills the result cache, as a first request would
+    lean.enabled = False
+    off = (*call(app, path, method, **kwargs), last_log(log))
+    lean.enabled = enabled
+    before = len(flask_saw)
+    on = (*call(app, path, method, **kwargs), last_log(log))
+    return off, on, len(flask_saw) > before
+
+
+def same(off: tuple, on: tuple) -> None:
+    status_off, headers_off, body_off, log_off = off
+    status_on, headers_on, body_on, log_on = on
+    assert status_on == status_off
+    assert [name for name, _ in headers_on] == [name for name, _ in headers_off]
+    for (name, value_on), (_, value_off) in zip(headers_on, headers_off, strict=True):
+        if name == "Date":
+            assert abs((parse_date(value_on) - parse_date(value_off)).total_seconds()) <= 2
+        else:
+            assert value_on == value_off, name
+    if dict(headers_on).get("Content-Encoding") == "gzip":
+        assert gzip.decompress(body_on) == gzip.decompress(body_off)
+        assert body_on[:4] == body_off[:4] and body_on[8:] == body_off[8:]  # all but the mtime
+    else:
+        assert body_on == body_off
+    assert log_on == log_off
+
+
+def url(**params: str) -> str:
+    return "/sparql?" + urlencode(params)
+
+
+LEAN_CASES = [
+    pytest.param(url(query=ASK), {"Accept": JSON}, id="ask-json"),
+    pytest.param(url(query=ASK), {}, id="ask-no-accept"),
+    pytest.param(url(query=SELECT), {"Accept": "application/sparql-results+xml"}, id="select-xml"),
+    pytest.param(url(query=SELECT), {"Accept": "text/csv"}, id="select-csv"),
+    pytest.param(url(query=SELECT, format="tsv"), {"Accept": JSON}, id="format-param"),
+    pytest.param(url(query=SELECT), {"Accept": JSON, "Accept-Encoding": "gzip, deflate"}, id="gzip-large"),
+    pytest.param(url(query=ASK), {"Accept": JSON, "Accept-Encoding": "gzip"}, id="gzip-small"),
+    pytest.param(url(query=SELECT), {"Accept": JSON, "Accept-Encoding": "br;q=1, gzip;q=0.5"}, id="gzip-second"),
+    pytest.param(url(query=CONSTRUCT), {"Accept": "text/turtle"}, id="construct-turtle"),
+    pytest.param(url(query=CONSTRUCT), {"Accept": "application/n-triples", "Origin": "https://example.org"},
+                 id="construct-nt-cors"),
+    pytest.param(url(query="PREFIX x: <http://example.org/>\n" + ASK), {"Accept": JSON}, id="prologue"),
+    pytest.param(url(query=ASK, **{"default-graph-uri": "https://example.org/g"}), {"Accept": JSON},
+                 id="default-graph"),
+    pytest.param(url(query=ASK, ignored="1"), {"Accept": JSON}, id="unknown-param"),
+    pytest.param(url(query=ASK), {"Accept": JSON, "If-None-Match": "*"}, id="if-none-match-star"),
+]
+
+DIRECT = "application/sparql-query"
+POST_CASES = [
+    pytest.param({"Accept": JSON}, {"data": ASK, "content_type": DIRECT}, id="direct"),
+    pytest.param({"Accept": JSON}, {"data": ASK, "content_type": DIRECT + "; charset=UTF-8"}, id="direct-charset"),
+    pytest.param({"Accept": JSON}, {"data": {"query": ASK}}, id="form"),
+    pytest.param({"Accept": JSON, "Accept-Encoding": "gzip"}, {"data": {"query": SELECT, "format": "xml"}},
+                 id="form-gzip-format"),
+    pytest.param({"Accept": "text/turtle"}, {"data": CONSTRUCT, "content_type": DIRECT}, id="direct-construct"),
+    pytest.param({"Accept": JSON, "If-None-Match": "*"}, {"data": {"query": ASK}}, id="if-none-match-ignored"),
+]
+
+
+@pytest.mark.parametrize(("headers", "extra"), POST_CASES)
+def test_posted_queries_in_the_cache_are_answered_as_flask_does(setup: tuple, headers: dict[str, str],
+                                                               extra: dict) -> None:
+    app, log, flask_saw = setup
+    off, on, via_flask = both(app, log, flask_saw, "/sparql", "POST", headers=headers, **extra)
+    same(off, on)
+    assert not via_flask, "the lean layer should have answered this one itself"
+    assert off[0] == "200 OK" and "ETag" not in dict(off[1])
+    assert dict(on[1])["Cache-Status"] == "kusei; hit"
+
+
+def test_a_body_refused_for_want_of_readers_is_refused_alike(setup: tuple) -> None:
+    app, log, flask_saw = setup
+    readers = app.extensions["kusei_body_readers"]
+    held = 0
+    while readers.acquire(blocking=False):
+        held += 1
+    try:
+        off, on, via_flask = both(app, log, flask_saw, "/sparql", "POST", headers={"Accept": JSON},
+                                  data=ASK, content_type=DIRECT)
+    finally:
+        for _ in range(held):
+            readers.release()
+    same(off, on)
+    assert on[0].startswith("503") and via_flask
+
+
+@pytest.mark.parametrize(("path", "headers"), LEAN_CASES)
+def test_the_lean_path_answers_as_flask_does(setup: tuple, path: str, headers: dict[str, str]) -> None:
+    app, log, flask_saw = setup
+    off, on, via_flask = both(app, log, flask_saw, path, headers=headers)
+    same(off, on)
+    assert not via_flask, "the lean layer should have answered this one itself"
+    assert off[0] in ("200 OK", "304 NOT MODIFIED")
+    if off[0] == "200 OK":
+        assert dict(on[1])["Cache-Status"] == "kusei; hit"
+
+
+def test_revalidation_with_the_etag_is_a_304_from_the_lean_path(setup: tuple) -> None:
+    app, log, flask_saw = setup
+    for encoding in ("identity", "gzip"):
+        headers = {"Accept": JSON, "Accept-Encoding": encoding}
+        _, got, _ = call(app, url(query=SELECT), headers=headers)
+        etag = dict(got)["ETag"]
+        assert etag.endswith(':gzip"') == (encoding == "gzip")
+        off, on, via_flask = both(app, log, flask_saw, url(query=SELECT),
+                                  headers={**headers, "If-None-Match": f'"other", {etag}'})
+        same(off, on)
+        assert on[0] == "304 NOT MODIFIED" and not via_flask
+    # An ETag that does not match is a 200 that werkzeug makes conditional: Flask's to answer.
+    off, on, via_flask = both(app, log, flask_saw, url(query=SELECT), headers={"Accept": JSON, "If-None-Match": '"x"'})
+    same(off, on)
+    assert on[0] == "200 OK" and via_flask
+
+
+DIRECT_LATIN1 = "application/sparql-query; charset=latin1"
+FLASK_CASES = [
+    pytest.param("GET", url(query=ASK), {"Accept": "image/png"}, {}, id="not-acceptable"),
+    pytest.param("GET", url(query="ASK { ?s ?p }"), {"Accept": JSON}, {}, id="syntax-error"),
+    pytest.param("GET", url(query="SELECT * { ?s ?p ?o } LIMIT 1", timeout="1"), {"Accept": JSON}, {}, id="timeout"),
+    pytest.param("GET", url(query=ASK, timeout="-1"), {"Accept": JSON}, {}, id="bad-timeout"),
+    pytest.param("GET", url(query=ASK, update="DROP ALL"), {"Accept": JSON}, {}, id="update"),
+    pytest.param("GET", url(query=ASK) + "&" + urlencode({"query": ASK}), {"Accept": JSON}, {}, id="two-queries"),
+    pytest.param("GET", "/sparql", {"Accept": "text/turtle"}, {}, id="service-description"),
+    pytest.param("GET", url(query="INSERT DATA { <a:a> <a:b> <a:c> }"), {"Accept": JSON}, {}, id="update-form"),
+    pytest.param("GET", url(query=ASK), {"Accept": JSON, "Host": "bad host"}, {}, id="bad-host"),
+    pytest.param("GET", url(query=ASK), {"Accept": JSON, "Range": "bytes=0-3"}, {}, id="range"),
+    pytest.param("GET", url(query=ASK), {"Accept": JSON, "If-Modified-Since": "Mon, 07 Dec 2026 00:00:00 GMT"},
+                 {}, id="if-modified-since"),
+    pytest.param("HEAD", url(query=ASK), {"Accept": JSON}, {}, id="head"),
+    pytest.param("GET", url(query=ASK), {"Accept": JSON}, {"data": "abc", "content_type": "text/plain"},
+                 id="get-with-body"),
+    pytest.param("POST", url(query=ASK), {"Accept": JSON}, {"data": ASK, "content_type": "application/sparql-query"},
+                 id="post-two-queries"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": {"query": ASK, "update": "DROP ALL"}},
+                 id="post-update-param"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK, "content_type": "text/plain"}, id="post-415"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK, "content_type": DIRECT_LATIN1},
+                 id="post-latin1"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": b"ASK { ?s ?p \xff }", "content_type": "application/sparql-query"},
+                 id="post-bad-utf8"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": "", "content_type": "application/sparql-query"},
+                 id="post-empty"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": "DROP ALL", "content_type": "application/sparql-update"},
+                 id="post-update"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": {"query": ASK, "timeout": "x"}}, id="post-bad-timeout"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": ASK + " " * Settings().max_body_bytes,
+                                                       "content_type": "application/sparql-query"}, id="post-413"),
+    pytest.param("OPTIONS", url(query=ASK), {"Origin": "https://example.org", "Access-Control-Request-Method": "GET"},
+                 {}, id="cors-preflight"),
+    pytest.param("GET", "/sparql/", {"Accept": JSON}, {}, id="other-path"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "extra"), FLASK_CASES)
+def test_everything_else_is_left_to_flask(setup: tuple, method: str, path: str, headers: dict[str, str],
+                                         extra: dict) -> None:
+    app, log, flask_saw = setup
+    off, on, via_flask = both(app, log, flask_saw, path, method, headers=headers, **extra)
+    same(off, on)
+    assert via_flask
+
+
+def test_a_throttled_server_answers_everything_through_flask(data_dir: Path, tmp_path: Path) -> None:
+    # flask-limiter counts every /sparql request; the lean layer must not let hits go uncounted.
+    app = create_app(Settings(data_dir=data_dir, access_log="off", rate_limit="2/minute"))
+    statuses = [call(app, url(query=ASK), headers={"Accept": JSON})[0] for _ in range(3)]
+    assert statuses[-1].startswith("429")
