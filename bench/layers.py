@@ -11,7 +11,8 @@ A request is handed to WSGI callables that add one layer at a time:
 5. ``cached``: the real app answering an ASK from its result cache;
 6. ``uncached``: the real app with the result cache off, i.e. a round trip to a query process.
 
-Rows 4 and 5, and a cache hit of the same ASK POSTed as a direct query, are measured twice: through Flask (the lean layer of ``endpoint/web/lean.py``
+Rows 4 and 5, and a cache hit of the same ASK POSTed as a direct query, are measured twice:
+through Flask (the lean layer of ``endpoint/web/lean.py``
 switched off, as before it existed) and through the lean layer, in the same run.
 
 The differences between successive rows are the cost of each layer. A ``cProfile`` breakdown of the
@@ -175,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         cached_call()
     profile.disable()
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    print(f"\ncached ASK through Flask under cProfile ({args.requests} requests; the profiler inflates every figure alike)")
+    print(f"\ncached ASK through Flask under cProfile ({args.requests} requests; "
+          "the profiler inflates every figure alike)")
     total = None
     for suffix, function, label in OWNERS:
         spent = sum(cumulative for (file, _, func), (_, _, _, cumulative, _) in stats.items()

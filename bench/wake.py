@@ -8,7 +8,8 @@ as the pool lends them) send the same ASK back to back. Strategies:
 - ``poll``: a ``select.poll`` object registered once, both sides sleeping at once;
 - ``pool spins N``: ``poll``, but the pool checks for the reply for up to N µs before sleeping;
 - ``pool yields N``: as ``pool spins N``, giving up the core (``sched_yield``) between checks;
-- ``both spin N``: as ``pool spins N``, and the query process checks for the next request for up to N µs after answering;
+- ``both spin N``: as ``pool spins N``, and the query process checks for the next request for up to
+  N µs after answering;
 - ``QueryExecutor.run``: the pool as the server uses it (after the strategy rows, not interleaved).
 
 Rounds of all strategies are interleaved, so load from other jobs falls on each alike; the

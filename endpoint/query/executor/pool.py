@@ -16,9 +16,9 @@ from kusei.endpoint.query.errors import (
     QueryTimeout,
     StoreFailure,
 )
+from kusei.endpoint.query.executor import process as process_module
 from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
 from kusei.endpoint.query.executor.memory import MemoryWatch
-from kusei.endpoint.query.executor import process as process_module
 from kusei.endpoint.query.executor.process import QueryProcess
 
 logger = logging.getLogger(__name__)
