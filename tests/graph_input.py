@@ -4,7 +4,9 @@ every record its source, so a record is always copied with its source."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 from kusei.graph.input.record import load_record
@@ -23,3 +25,11 @@ def copy_input(directory: Path, records: list[str] | None = None) -> Path:
             source = load_record(path)[0].document.file
             shutil.copy(SOURCES_DIR / source, sources_dir / source)
     return records_dir
+
+
+def point_current(data_dir: Path, release: str) -> None:
+    """Point ``data_dir/current`` at ``releases/<release>`` in one atomic rename, as a build does
+    (a link name of this process and thread's own, so concurrent switches never collide)."""
+    temp = data_dir / f".current-{os.getpid()}-{threading.get_ident()}"
+    temp.symlink_to(f"releases/{release}")
+    os.replace(temp, data_dir / "current")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from graph_input import copy_input
+from graph_input import copy_input, point_current
 
 from kusei.graph.build import build
 from kusei.settings import DEFAULT_BASE, Settings
@@ -52,12 +52,6 @@ def _short_dump(release: Path) -> None:
 BREAKS = [_empty_manifest, _no_manifest, _no_store, _no_dump, _short_dump]
 
 
-def _point(data_dir: Path, name: str) -> None:
-    temp = data_dir / f".current-test-{name}"
-    temp.symlink_to(f"releases/{name}")
-    os.replace(temp, data_dir / "current")
-
-
 def _modified(url: str) -> str:
     response = requests.get(f"{url}/sparql", params={"query": QUERY, "format": "json"}, timeout=120)
     assert response.status_code == 200, response.text
@@ -85,7 +79,7 @@ def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
 def test_a_running_server_keeps_the_last_good_release(releases: tuple[Path, str, str],
                                                       start_server: Callable[..., str]) -> None:
     data_dir, old, new = releases
-    _point(data_dir, old)
+    point_current(data_dir, old)
     url = start_server(data_dir)
     assert _modified(url) == "2026-11-23"
     assert "broken" not in _description(url)
@@ -93,11 +87,11 @@ def test_a_running_server_keeps_the_last_good_release(releases: tuple[Path, str,
         name = f"broken{breaks.__name__}"
         shutil.copytree(data_dir / "releases" / new, data_dir / "releases" / name)
         breaks(data_dir / "releases" / name)
-        _point(data_dir, name)
+        point_current(data_dir, name)
         assert _modified(url) == "2026-11-23", breaks.__name__
         assert f"({name}) is broken" in _description(url), breaks.__name__
         assert requests.get(f"{url}/dumps/kusei.nt", timeout=120).status_code == 200
-    _point(data_dir, new)  # a good release again: served at once
+    point_current(data_dir, new)  # a good release again: served at once
     assert _modified(url) == "2027-02-01"
     assert "broken" not in _description(url)
 
@@ -109,7 +103,7 @@ def test_a_server_started_on_a_broken_release_serves_the_newest_good_one(
     shutil.copytree(data_dir / "releases" / new, data_dir / "releases" / name)
     _empty_manifest(data_dir / "releases" / name)
     os.utime(data_dir / "releases" / old)  # the newest good one by time, as the build leaves it
-    _point(data_dir, name)
+    point_current(data_dir, name)
     url = start_server(data_dir)
     assert _modified(url) == "2026-11-23"
     assert f"({name}) is broken" in _description(url)

@@ -12,7 +12,6 @@ the regression test for it is tests/unit/test_executor.py::test_reopen_never_goe
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from graph_input import copy_input
+from graph_input import copy_input, point_current
 from waiting import wait_for
 
 from kusei.graph.build import build
@@ -37,12 +36,6 @@ SWAP_EVERY = 0.1
 # Run until both have happened (about 8 s on an idle machine), however slow the machine is.
 SWAPS = 80
 ANSWERS = 100
-
-
-def _point(data_dir: Path, release: str) -> None:
-    temp = data_dir / f".current-{os.getpid()}-{threading.get_ident()}"
-    temp.symlink_to(f"releases/{release}")
-    os.replace(temp, data_dir / "current")
 
 
 def _answer_from(probe: str, release: str) -> requests.Response:
@@ -69,7 +62,7 @@ def test_no_mixed_answers_under_fast_switches(tmp_path: Path, start_server: Call
 
     answers: dict[str, tuple[str, str]] = {}
     for release in (first.release_id, second.release_id):
-        _point(data_dir, release)
+        point_current(data_dir, release)
         response = _answer_from(probe, release)
         answers[release] = (response.headers["ETag"], hashlib.sha256(response.content).hexdigest())
     assert answers[first.release_id] != answers[second.release_id]
@@ -82,7 +75,7 @@ def test_no_mixed_answers_under_fast_switches(tmp_path: Path, start_server: Call
 
     def swap() -> None:
         while not stop.wait(SWAP_EVERY):  # the pace of the switches is what is under test
-            _point(data_dir, (first.release_id, second.release_id)[swaps[0] % 2])
+            point_current(data_dir, (first.release_id, second.release_id)[swaps[0] % 2])
             swaps[0] += 1
 
     def client(n: int) -> None:

@@ -8,7 +8,6 @@ while query processes restart: none restart) and each is wholly one release's, E
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 from collections import Counter
@@ -18,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from graph_input import copy_input
+from graph_input import copy_input, point_current
 
 from kusei.graph.build import build
 from kusei.settings import DEFAULT_BASE, Settings
@@ -33,12 +32,6 @@ SWITCH_EVERY = 1.0
 SWITCHES = 8
 
 
-def _point(data_dir: Path, release: str) -> None:
-    temp = data_dir / f".current-{os.getpid()}-switch"
-    temp.symlink_to(f"releases/{release}")
-    os.replace(temp, data_dir / "current")
-
-
 def test_switches_once_a_second_cost_no_answer(tmp_path: Path, start_server: Callable[..., str]) -> None:
     records = copy_input(tmp_path / "input", [EXEMPLAR])
     data_dir = tmp_path / "data"
@@ -50,7 +43,7 @@ def test_switches_once_a_second_cost_no_answer(tmp_path: Path, start_server: Cal
 
     body_of: dict[str, str] = {}
     for release in releases:
-        _point(data_dir, release)
+        point_current(data_dir, release)
         deadline = time.monotonic() + 60
         while True:  # until the server answers from the release just pointed at
             response = requests.get(probe, timeout=60)
@@ -80,7 +73,7 @@ def test_switches_once_a_second_cost_no_answer(tmp_path: Path, start_server: Cal
     try:
         for turn in range(SWITCHES):
             time.sleep(SWITCH_EVERY)
-            _point(data_dir, releases[turn % 2])
+            point_current(data_dir, releases[turn % 2])
         time.sleep(SWITCH_EVERY)
     finally:
         stop.set()

@@ -4,12 +4,11 @@ from the old release while the first request to see the new one was opening it).
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 import pytest
-from graph_input import copy_input
+from graph_input import copy_input, point_current
 
 from kusei import release as release_module
 from kusei.graph.build import build
@@ -19,12 +18,6 @@ from kusei.settings import Settings
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 
 
-def _point(data_dir: Path, release_id: str) -> None:
-    temp = data_dir / ".current-test"
-    os.symlink(f"releases/{release_id}", temp)
-    os.replace(temp, data_dir / "current")
-
-
 def test_a_request_during_validation_of_the_new_release_waits_for_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     records = copy_input(tmp_path / "input", [EXEMPLAR])
@@ -32,7 +25,7 @@ def test_a_request_during_validation_of_the_new_release_waits_for_it(
     quiet = lambda _: None  # noqa: E731
     old = build(Settings(data_dir=data_dir, modified="2026-11-23"), records_dir=records, report=quiet).release_id
     new = build(Settings(data_dir=data_dir, modified="2027-02-01"), records_dir=records, report=quiet).release_id
-    _point(data_dir, old)
+    point_current(data_dir, old)
     current = CurrentRelease(data_dir)
     assert current.latest().id == old
 
@@ -46,7 +39,7 @@ def test_a_request_during_validation_of_the_new_release_waits_for_it(
         return real_open(path)
 
     monkeypatch.setattr(release_module, "open_release", slow_open)
-    _point(data_dir, new)
+    point_current(data_dir, new)
     first: list[str] = []
     second: list[str] = []
     a = threading.Thread(target=lambda: first.append(current.latest().id))
