@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -65,6 +66,30 @@ class Counts:
     classes: dict[str, int]  # class IRI -> instances
     vocabularies: list[str]
     examples: list[str]
+
+
+def count(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) -> Counts:
+    """What the dataset description states of ``data``: sizes, classes, vocabularies, examples."""
+    classes: dict[str, set] = defaultdict(set)
+    subjects: set[str] = set()
+    namespaces: set[str] = set()
+    id_prefix = f"{terms.base}/id/"
+    for quad in data:
+        if quad.predicate == TYPE and isinstance(quad.object, ox.NamedNode):
+            classes[quad.object.value].add(quad.subject)
+        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(id_prefix):
+            subjects.add(quad.subject.value)
+        for term in (quad.predicate, quad.object if quad.predicate == TYPE else None):
+            if isinstance(term, ox.NamedNode):
+                value = term.value
+                cut = max(value.rfind("#"), value.rfind("/"))
+                namespaces.add(value[: cut + 1])
+    distinct = {(str(q.subject), str(q.predicate), str(q.object)) for q in data}
+    examples = sorted(s for s in subjects if "/id/plan/" in s and s.count("/") == id_prefix.count("/") + 2)
+    return Counts(graph_triples=graph_triples, triples=len(distinct), entities=len(subjects),
+                  classes={c: len(s) for c, s in classes.items()},
+                  vocabularies=sorted(n for n in namespaces if not n.startswith(f"{terms.base}/id/")),
+                  examples=examples[:5])
 
 
 def _format_title(name: str) -> str:
