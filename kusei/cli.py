@@ -118,7 +118,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         return 2
-    if not (settings.data_dir / "current").exists():
+    from kusei.release import CurrentRelease, ReleaseError, current_link
+
+    if not current_link(settings.data_dir).exists():
         print("no release yet: building first", file=sys.stderr)
         if cmd_build(args) != 0:
             return 1
@@ -126,7 +128,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The public URL is served as given, whatever the release was built with: the service
     # description follows it.
     os.environ.update(settings.environment())
-    from kusei.release import CurrentRelease, ReleaseError
 
     try:
         CurrentRelease(settings.data_dir)
