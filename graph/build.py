@@ -167,6 +167,16 @@ def _build(settings: Settings, records_dir: Path, sources_dir: Path, shapes_dir:
 
     _validate(steps, settings, shapes_dir, mapped, graphs)
 
+    target, release_id, reused = _write_release(steps, settings, terms, mapped, data, graph_triples,
+                                                sources_dir, shapes_dir)
+    per_doc = {doc.record_file: doc.classes(terms.vocab) for doc in mapped}
+    return BuildResult(release_id, target, graph_triples, per_doc, steps.timings, reused)
+
+
+def _write_release(steps: Steps, settings: Settings, terms: Terms, mapped: list[MappedDocument], data: list[ox.Quad],
+                   graph_triples: dict[str, int], sources_dir: Path, shapes_dir: Path) -> tuple[Path, str, bool]:
+    """Write the release into a work directory and switch ``current`` to it: its directory, id,
+    and whether the same release was already there. Nothing is published unless all is written."""
     data_dir = settings.data_dir
     try:
         work = new_work_directory(data_dir)
@@ -206,8 +216,7 @@ def _build(settings: Settings, records_dir: Path, sources_dir: Path, shapes_dir:
         discard(work)
         raise
 
-    per_doc = {doc.record_file: doc.classes(terms.vocab) for doc in mapped}
-    return BuildResult(release_id, target, graph_triples, per_doc, steps.timings, reused)
+    return target, release_id, reused
 
 
 def _validate(steps: Steps, settings: Settings, shapes_dir: Path, mapped: list[MappedDocument],

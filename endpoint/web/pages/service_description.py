@@ -57,6 +57,17 @@ def service_description(release: Release, settings: Settings, served_at: str,
     if problem:
         add(endpoint, RDFS + "comment", ox.Literal(problem, language="en"))
     add(endpoint, SD + "defaultDataset", dataset)
+    out += _default_dataset(release, dataset, endpoint)
+    return out
+
+
+def _default_dataset(release: Release, dataset: ox.NamedNode, endpoint: ox.NamedNode) -> list[ox.Triple]:
+    """The endpoint's dataset: the union default graph and every named graph with its size."""
+    out: list[ox.Triple] = []
+
+    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
+        out.append(ox.Triple(s, ox.NamedNode(p), o))
+
     add(dataset, TYPE.value, ox.NamedNode(SD + "Dataset"))
     add(dataset, TYPE.value, ox.NamedNode(VOID + "Dataset"))
     add(dataset, VOID + "sparqlEndpoint", endpoint)
