@@ -28,8 +28,10 @@ from kusei.release import (
     release_dir,
     releases_dir,
 )
+from kusei.settings import Settings
 
-KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back (KUSEI_KEEP_RELEASES)
+# The current one and two before it, for a quick switch back; the setting's default is the one source.
+KEEP_RELEASES: int = Settings.model_fields["keep_releases"].default
 
 
 def disk_problem(exc: OSError) -> str:
