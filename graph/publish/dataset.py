@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -99,6 +100,9 @@ def _format_title(name: str) -> str:
         return name
 
 
+Add = Callable[[ox.NamedNode | ox.BlankNode, str, ox.NamedNode | ox.BlankNode | ox.Literal], None]
+
+
 def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: list[DumpFile],
                   counts: Counts) -> list[ox.Quad]:
     out: list[ox.Quad] = []
@@ -106,10 +110,26 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
         out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
 
-    published = settings.published_at
     dataset = terms.id("dataset/kusei")
+    service = ox.NamedNode(f"{settings.published_at}/sparql")
+    _about(add, terms, settings, dataset)
+    _contents(add, terms, dataset, service, counts)
+    access = iri(dataset, "service")
+    add(access, TYPE.value, ox.NamedNode(DCAT + "DataService"))
+    add(access, DCTERMS + "title", lit("Kusei SPARQL endpoint", "en"))
+    add(access, DCAT + "endpointURL", service)
+    add(access, DCAT + "servesDataset", dataset)
+    protocol = ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/")
+    add(access, DCTERMS + "conformsTo", protocol)
+    add(protocol, TYPE.value, ox.NamedNode(DCTERMS + "Standard"))
+    add(SHA256, TYPE.value, ox.NamedNode(SPDX + "ChecksumAlgorithm"))
+    _distributions(add, settings, dataset, access, files)
+    return out
+
+
+def _about(add: Add, terms: Terms, settings: Settings, dataset: ox.NamedNode) -> None:
+    """Title, description, publisher, licence, dates, language and place."""
     publisher = terms.id("agent/kusei")
-    service = ox.NamedNode(f"{published}/sparql")
     for cls in (VOID + "Dataset", DCAT + "Dataset"):
         add(dataset, TYPE.value, ox.NamedNode(cls))
     for lang, title in (("ja", "Kusei 横浜市区運営方針データ"), ("en", "Kusei: Yokohama ward management policies")):
@@ -140,6 +160,10 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     add(japanese, SKOS + "inScheme", ox.NamedNode(EU_LANGUAGE))
     add(dataset, DCTERMS + "spatial", terms.area("141003"))
     add(terms.area("141003"), TYPE.value, ox.NamedNode(DCTERMS + "Location"))
+
+
+def _contents(add: Add, terms: Terms, dataset: ox.NamedNode, service: ox.NamedNode, counts: Counts) -> None:
+    """What the data hold: sizes, vocabularies, examples, classes and named graphs."""
     add(dataset, VOID + "sparqlEndpoint", service)
     add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
     add(dataset, VOID + "triples", typed(counts.triples, "integer"))
@@ -169,16 +193,11 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         if (comment := graph_comment(terms, graph_iri)) is not None:
             add(subset, RDFS + "comment", lit(comment, "en"))
 
-    access = iri(dataset, "service")
-    add(access, TYPE.value, ox.NamedNode(DCAT + "DataService"))
-    add(access, DCTERMS + "title", lit("Kusei SPARQL endpoint", "en"))
-    add(access, DCAT + "endpointURL", service)
-    add(access, DCAT + "servesDataset", dataset)
-    protocol = ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/")
-    add(access, DCTERMS + "conformsTo", protocol)
-    add(protocol, TYPE.value, ox.NamedNode(DCTERMS + "Standard"))
-    add(SHA256, TYPE.value, ox.NamedNode(SPDX + "ChecksumAlgorithm"))
 
+def _distributions(add: Add, settings: Settings, dataset: ox.NamedNode, access: ox.NamedNode,
+                   files: list[DumpFile]) -> None:
+    """Every published file, where to download it, its size and checksum."""
+    published = settings.published_at
     for dump in sorted(files, key=lambda f: f.name):
         node = iri(dataset, "distribution", dump.name.replace(".", "-"))
         url = ox.NamedNode(f"{published}/dumps/{dump.name}")
@@ -203,4 +222,3 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         add(checksum, TYPE.value, ox.NamedNode(SPDX + "Checksum"))
         add(checksum, SPDX + "algorithm", SHA256)
         add(checksum, SPDX + "checksumValue", ox.Literal(dump.sha256, datatype=ox.NamedNode(XSD + "hexBinary")))
-    return out
