@@ -35,6 +35,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - BuildResult, imported lazi
 def cmd_build(args: argparse.Namespace) -> int:
     from kusei.graph.build import BuildError, build
     from kusei.graph.input.record import RecordErrors
+    from kusei.release import dumps_dir
 
     settings = _settings(args)
     try:
@@ -46,7 +47,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"build failed: {exc}\nnothing was published.", file=sys.stderr)
         return 1
     _print_summary(result)
-    print(f"dumps: {result.path / 'dumps'}")
+    print(f"dumps: {dumps_dir(result.path)}")
     return 0
 
 
