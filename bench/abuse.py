@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench.servers import free_port, kusei_command, server
+from kusei.release import SWITCH_PREFIX, current_link, kept_releases, release_dir
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 # Cheap queries; the counter in the comment makes each one new to the result cache.
@@ -102,16 +103,15 @@ def fairness(args: argparse.Namespace) -> None:
 
 
 def _point(data_dir: Path, release: str) -> None:
-    temp = data_dir / f".current-bench-{os.getpid()}"
-    temp.symlink_to(f"releases/{release}")
-    os.replace(temp, data_dir / "current")
+    temp = data_dir / f"{SWITCH_PREFIX}bench-{os.getpid()}"
+    temp.symlink_to(release_dir(Path(), release))
+    os.replace(temp, current_link(data_dir))
 
 
 def switching(args: argparse.Namespace) -> None:
     """16 clients query while ``current`` switches between two releases every ``--every`` seconds,
     as a build's switch does. An answer is mixed if its ETag's release and its body disagree."""
-    releases = sorted(p.name for p in (args.data_dir / "releases").iterdir()
-                      if p.is_dir() and not p.name.startswith("."))
+    releases = sorted(p.name for p in kept_releases(args.data_dir))
     if len(releases) < 2:
         sys.exit("switching needs a data directory with two releases (build twice with different --modified)")
     first, second = releases[:2]

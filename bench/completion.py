@@ -29,7 +29,7 @@ from kusei.endpoint.query import formats
 from kusei.endpoint.web.app import create_app
 from kusei.endpoint.web.pages import completion
 from kusei.graph.publish.completion import build_index
-from kusei.release import open_release
+from kusei.release import current_link, open_release
 from kusei.settings import DEFAULT_BASE, Settings
 
 
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     mix = typing_mix()
-    release = open_release((args.data_dir / "current").resolve())
+    release = open_release(current_link(args.data_dir).resolve())
     prefixes = formats.prefixes(release.base)
 
     if args.nq:

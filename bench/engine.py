@@ -39,6 +39,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from bench.generate import BASE  # noqa: E402
 from bench.run import load_queries, prepare_data  # noqa: E402
+from kusei.release import current_link, store_dir  # noqa: E402
 
 PREFIXES = {"kusei": f"{BASE}/def/"}
 DESCRIBED = f"{BASE}/id/plan/141011/2016"  # the plan of bench/queries/22-describe-plan.rq
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--describe-only", action="store_true")
     args = parser.parse_args(argv)
     data_dir = prepare_data(args.workdir, args.wards, args.years)
-    store_path = (data_dir / "current").resolve() / "store"
+    store_path = store_dir(current_link(data_dir).resolve())
     if not args.describe_only:
         engine_table(store_path, args.queries, args.duration, args.profile)
     describe_table(store_path, args.duration, args.profile)

@@ -38,6 +38,7 @@ from pathlib import Path
 from bench.mix import load_queries
 from bench.servers import free_port, server
 from kusei.endpoint.deploy.nginx import Front, nginx_command, render
+from kusei.release import current_link
 
 OUT = Path(__file__).resolve().parent / "out"
 CHEAP = ["02", "08", "11", "14"]
@@ -215,9 +216,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{tool} is missing: apt-get install nginx varnish wrk", file=sys.stderr)
             return 2
     data_dir = args.data_dir or OUT / "front-var"
-    if not (data_dir / "current").exists():
+    if not current_link(data_dir).exists():
         subprocess.run([sys.executable, "-m", "kusei.cli", "build", "--data-dir", str(data_dir)], check=True)
-    release = (data_dir / "current").resolve().name
+    release = current_link(data_dir).resolve().name
     mix = ["/sparql?" + urllib.parse.urlencode({"query": q.text}) for q in load_queries(args.queries)]
     print(f"cores: {os.cpu_count()}; load average now: {os.getloadavg()[0]:.1f}; wrk -c {args.connections}, "
           f"{args.duration:g} s per cell; release {release}")

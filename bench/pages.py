@@ -16,7 +16,6 @@ killed with this process), and measures:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -29,6 +28,7 @@ import requests
 from bench.servers import free_port, kusei_command, server
 from kusei.graph.build import build
 from kusei.graph.publish.search import build_index
+from kusei.release import current_link, open_release, open_store
 from kusei.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,12 +61,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="kusei-bench-pages-"))
-    if not (data_dir / "current").exists():
+    if not current_link(data_dir).exists():
         build(Settings(data_dir=data_dir), report=lambda _: None)
-    release = data_dir / "current"
+    release = open_release(current_link(data_dir).resolve())
 
-    store = ox.Store.read_only(str(release / "store"))
-    base = json.loads((release / "release.json").read_text(encoding="utf-8"))["base"]
+    store = open_store(release.path)
+    base = release.base
     quads = list(store.quads_for_pattern(None, None, None, None))
     quads = [q for q in quads if not isinstance(q.graph_name, ox.DefaultGraph)]
     timings = []

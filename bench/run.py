@@ -33,6 +33,7 @@ from bench.executor_cost import executor_overhead, timeout_stop  # noqa: E402
 from bench.generate import BASE, generate  # noqa: E402
 from bench.mix import Query, empty_answers, load_queries  # noqa: E402
 from bench.servers import SERVERS, free_port, kusei_server, oxigraph_server, print_resources, request  # noqa: E402
+from kusei.release import Manifest, current_link, read_manifest, release_dir, store_dir  # noqa: E402
 
 ACCEPT_RESULTS = "application/sparql-results+json"
 ACCEPT_GRAPH = "application/n-triples"
@@ -46,7 +47,7 @@ def prepare_data(workdir: Path, wards: int, years: int) -> Path:
     """A Kusei data directory (releases/<id>/store, release.json, current) for this size; cached."""
     # v3: years from 2014, and the entities every query asks about (bench/generate.py)
     data_dir = workdir / f"kusei-v3-{wards}x{years}"
-    if (data_dir / "current" / "release.json").is_file():
+    if read_manifest(current_link(data_dir)) is not None:
         return data_dir
     nquads = workdir / f"data-v3-{wards}x{years}.nq"
     if not nquads.is_file():
@@ -54,10 +55,10 @@ def prepare_data(workdir: Path, wards: int, years: int) -> Path:
         with nquads.open("w", encoding="utf-8") as out:
             generate(out, wards=wards, years=years, measures=10, projects=6, items=5, seed=1)
     release_id = f"bench{wards}x{years}"
-    release = data_dir / "releases" / release_id
+    release = release_dir(data_dir, release_id)
     release.mkdir(parents=True, exist_ok=True)
-    print(f"bulk-loading {nquads.name} into {release / 'store'} …", file=sys.stderr)
-    store = ox.Store(str(release / "store"))
+    print(f"bulk-loading {nquads.name} into {store_dir(release)} …", file=sys.stderr)
+    store = ox.Store(str(store_dir(release)))
     store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
     # As `kusei build` does: the default graph holds the merge of the named graphs, once per triple.
     store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
@@ -66,13 +67,12 @@ def prepare_data(workdir: Path, wards: int, years: int) -> Path:
     for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
         graphs[row["g"].value] = int(row["n"].value)
     del store  # closes RocksDB before the servers open it read-only
-    manifest = {"id": release_id, "base": BASE, "published_at": BASE, "modified": "2026-11-23",
-                "graphs": graphs, "files": [], "documents": {}}
-    (release / "release.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    link = data_dir / "current"
+    Manifest(id=release_id, base=BASE, published_at=BASE, modified="2026-11-23", graphs=graphs, files=[],
+             documents={}).write(release)
+    link = current_link(data_dir)
     if link.is_symlink():
         link.unlink()
-    link.symlink_to(Path("releases") / release_id)
+    link.symlink_to(release_dir(Path(), release_id))
     return data_dir
 
 
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     data_dir = prepare_data(args.workdir, args.wards, args.years)
-    store_path = (data_dir / "current").resolve() / "store"
+    store_path = store_dir(current_link(data_dir).resolve())
     queries = load_queries(args.queries)
     if not queries:
         parser.error("no query matched")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kusei.endpoint.web.app import create_app
 from kusei.graph.publish.search import write_index
-from kusei.release import open_release, open_store
+from kusei.release import current_link, open_release, open_store
 from kusei.settings import Settings
 
 QUERIES = ("防災", "ぼうさい", "ボウサイ", "子育て", "こそだて", "かなざわ", "金沢", "地域 防災", "いっずん",
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
-    release = open_release((args.data_dir / "current").resolve())
+    release = open_release(current_link(args.data_dir).resolve())
     quads = list(open_store(release.path).quads_for_pattern(None, None, None, None))
     out = Path("/tmp") / "kusei-bench-search.json"
     started = time.perf_counter()

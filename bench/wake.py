@@ -31,7 +31,7 @@ from pathlib import Path
 
 from kusei.endpoint.query.executor import make_request, wire
 from kusei.endpoint.query.executor.process import QueryProcess
-from kusei.release import open_release
+from kusei.release import current_link, open_release
 
 ASK = "ASK { ?s ?p ?o }"
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: 5)")
     args = parser.parse_args(argv)
 
-    store = open_release(args.data_dir / "current").store_path
+    store = open_release(current_link(args.data_dir)).store_path
     request = make_request(ASK, default_graph_uris=None, named_graph_uris=None, result_format="json",
                            union_default_graph=False, max_rows=10, max_bytes=10**6)
     request["store"] = str(store)

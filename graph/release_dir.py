@@ -18,9 +18,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kusei.release import ReleaseError, open_release
+from kusei.release import (
+    SWITCH_PREFIX,
+    WORK_PREFIX,
+    ReleaseError,
+    current_link,
+    kept_releases,
+    open_release,
+    release_dir,
+    releases_dir,
+)
+from kusei.settings import Settings
 
-KEEP_RELEASES = 3  # the current one and two before it, for a quick switch back (KUSEI_KEEP_RELEASES)
+# The current one and two before it, for a quick switch back; the setting's default is the one source.
+KEEP_RELEASES: int = Settings.model_fields["keep_releases"].default
 
 
 def disk_problem(exc: OSError) -> str:
@@ -72,7 +83,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _remove_stale_work(releases: Path) -> None:
     """Work directories of builds that were killed (``.build-<pid>-…``) and whose process is gone."""
-    for work in releases.glob(".build-*"):
+    for work in releases.glob(f"{WORK_PREFIX}*"):
         owner = work.name.split("-")[1] if work.name.count("-") >= 2 else ""
         if work.is_dir() and (not owner.isdecimal() or not _pid_alive(int(owner))):
             shutil.rmtree(work, ignore_errors=True)
@@ -80,11 +91,11 @@ def _remove_stale_work(releases: Path) -> None:
 
 def new_work_directory(data_dir: Path) -> Path:
     """An empty directory under ``releases/`` for a build to write into (OSError if the disk refuses)."""
-    releases = data_dir / "releases"
+    releases = releases_dir(data_dir)
     releases.mkdir(parents=True, exist_ok=True)
     _remove_stale_work(releases)
     # The pid in the name tells a later build whether this work directory's build is still running.
-    return Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=releases))
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=releases))
 
 
 def discard(work: Path) -> None:
@@ -112,19 +123,19 @@ def _remove_switch_leftovers(data_dir: Path) -> None:
     """``.current-<pid>`` links of switches whose process died between making and renaming them.
     Builds run one at a time (build_lock), so only a dead process's link is removed; others
     (a test pointing ``current`` by hand) are left alone."""
-    for leftover in data_dir.glob(".current-*"):
+    for leftover in data_dir.glob(f"{SWITCH_PREFIX}*"):
         owner = leftover.name.split("-")[1]
         if owner.isdecimal() and int(owner) != os.getpid() and not _pid_alive(int(owner)):
             leftover.unlink(missing_ok=True)
 
 
-def _swap_current(data_dir: Path, release_dir: Path) -> None:
-    link = data_dir / "current"
+def _swap_current(data_dir: Path, release: Path) -> None:
+    link = current_link(data_dir)
     _remove_switch_leftovers(data_dir)
-    temp = data_dir / f".current-{os.getpid()}"
+    temp = data_dir / f"{SWITCH_PREFIX}{os.getpid()}"
     if temp.is_symlink() or temp.exists():
         temp.unlink()
-    temp.symlink_to(Path("releases") / release_dir.name)
+    temp.symlink_to(release_dir(Path(), release.name))  # relative: the data directory may move
     os.replace(temp, link)
     _fsync(data_dir)  # the switch itself is durable only once the directory holding it is
 
@@ -138,9 +149,7 @@ def _whole(release: Path) -> bool:
 
 
 def _prune(data_dir: Path, keep: Path, count: int = KEEP_RELEASES) -> None:
-    releases = sorted((p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in releases[max(1, count):]:
+    for old in kept_releases(data_dir)[max(1, count):]:
         if old != keep:
             shutil.rmtree(old, ignore_errors=True)
 
@@ -152,7 +161,7 @@ def publish(work: Path, data_dir: Path, release_id: str, keep: int = KEEP_RELEAS
     one already published is kept and ``work`` dropped). Older releases beyond the newest ``keep``
     (KUSEI_KEEP_RELEASES) are removed; links pinned to them then say so.
     """
-    target = data_dir / "releases" / release_id
+    target = release_dir(data_dir, release_id)
     reused = target.exists() and _whole(target)
     if reused:
         shutil.rmtree(work)

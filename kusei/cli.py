@@ -11,21 +11,13 @@ import tempfile
 from pathlib import Path
 
 from kusei import __version__
-from kusei.settings import BODY_READERS, Settings, SettingsError
+from kusei.settings import BODY_READERS, Settings, SettingsError, options
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    # Flags override the environment; both are validated in one place (kusei.settings).
-    return Settings.load(
-        data_dir=Path(args.data_dir) if args.data_dir else None,
-        base=args.base, licence=args.licence, modified=args.modified, public_url=args.public_url,
-        host=getattr(args, "host", None), port=getattr(args, "port", None),
-        workers=getattr(args, "workers", None), query_timeout=getattr(args, "timeout", None),
-        rate_limit=getattr(args, "rate_limit", None), header_timeout=getattr(args, "header_timeout", None),
-        body_timeout=getattr(args, "body_timeout", None),
-        max_web_worker_memory=getattr(args, "max_web_worker_memory", None),
-        trusted_proxies=getattr(args, "trusted_proxies", None), access_log=getattr(args, "access_log", None),
-    )
+    # Flags override the environment; both are validated in one place (kusei.settings), and every
+    # flag is a setting's (kusei.settings.options), so no flag is read here by name.
+    return Settings.load(**{option.field: getattr(args, option.field, None) for option in options()})
 
 
 def _print_summary(result) -> None:  # noqa: ANN001 - BuildResult, imported lazily
@@ -43,6 +35,7 @@ def _print_summary(result) -> None:  # noqa: ANN001 - BuildResult, imported lazi
 def cmd_build(args: argparse.Namespace) -> int:
     from kusei.graph.build import BuildError, build
     from kusei.graph.input.record import RecordErrors
+    from kusei.release import dumps_dir
 
     settings = _settings(args)
     try:
@@ -54,7 +47,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"build failed: {exc}\nnothing was published.", file=sys.stderr)
         return 1
     _print_summary(result)
-    print(f"dumps: {result.path / 'dumps'}")
+    print(f"dumps: {dumps_dir(result.path)}")
     return 0
 
 
@@ -126,28 +119,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         return 2
-    if not (settings.data_dir / "current").exists():
+    from kusei.release import CurrentRelease, ReleaseError, current_link
+
+    if not current_link(settings.data_dir).exists():
         print("no release yet: building first", file=sys.stderr)
         if cmd_build(args) != 0:
             return 1
-    env = {
-        "KUSEI_DATA_DIR": str(settings.data_dir.resolve()),
-        "KUSEI_BASE": settings.base,
-        "KUSEI_HOST": settings.host,
-        "KUSEI_PORT": str(settings.port),
-        "KUSEI_WORKERS": str(settings.workers),  # each starts its share of the query processes
-        "KUSEI_RATE_LIMIT": settings.rate_limit,
-        "KUSEI_QUERY_TIMEOUT": str(settings.query_timeout),
-        "KUSEI_HEADER_TIMEOUT": str(settings.header_timeout),
-        "KUSEI_BODY_TIMEOUT": str(settings.body_timeout),
-        "KUSEI_MAX_WEB_WORKER_MEMORY": str(settings.max_web_worker_memory),
-        # Served as given, whatever the release was built with: the service description follows it.
-        "KUSEI_PUBLIC_URL": settings.public_url,
-        "KUSEI_TRUSTED_PROXIES": settings.trusted_proxies,
-        "KUSEI_ACCESS_LOG": settings.access_log,
-    }
-    os.environ.update(env)
-    from kusei.release import CurrentRelease, ReleaseError
+    # The web workers read their settings from the environment: every setting as resolved here.
+    # The public URL is served as given, whatever the release was built with: the service
+    # description follows it.
+    os.environ.update(settings.environment())
 
     try:
         CurrentRelease(settings.data_dir)
@@ -248,23 +229,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (("build", "build and publish the graph"), ("serve", "serve the graph (builds if needed)")):
-        p = sub.add_parser(name, help=helptext, description=helptext)
-        for flag, field in (("--data-dir", "data_dir"), ("--base", "base"), ("--licence", "licence"),
-                            ("--modified", "modified"), ("--public-url", "public_url")):
-            info = defaults[field]
-            p.add_argument(flag, default=None, help=f"{info.description} (KUSEI_{field.upper()}; default: "
-                                                    f"{info.default or 'none'})")
+        sub.add_parser(name, help=helptext, description=helptext)
+    for option in options():
+        for command in option.commands:
+            sub.choices[command].add_argument(option.flag, dest=option.field, type=option.kind, default=None,
+                                              help=option.help)
     _add_draft_parser(sub)
-    serve = sub.choices["serve"]
-    for flag, field, kind in (("--host", "host", str), ("--port", "port", int), ("--workers", "workers", int),
-                              ("--timeout", "query_timeout", float), ("--rate-limit", "rate_limit", str),
-                              ("--header-timeout", "header_timeout", float),
-                              ("--body-timeout", "body_timeout", float),
-                              ("--max-web-worker-memory", "max_web_worker_memory", int),
-                              ("--trusted-proxies", "trusted_proxies", str), ("--access-log", "access_log", str)):
-        info = defaults[field]
-        serve.add_argument(flag, type=kind, default=None,
-                           help=f"{info.description} (KUSEI_{field.upper()}; default: {info.default or 'off'})")
     publish = sub.add_parser("publish", help="copy a built release to other data directories, verified, "
                              "and switch them together", description=cmd_publish.__doc__)
     publish.add_argument("--from", dest="source", default=str(defaults["data_dir"].default),

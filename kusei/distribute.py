@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kusei.graph import release_dir
-from kusei.release import MANIFEST_NAME, Manifest, ReleaseError, open_release
+from kusei.release import MANIFEST_NAME, Manifest, ReleaseError, current_link, open_release
 
 CHUNK = 1 << 20
 Copy = Callable[[Path, Path], str]
@@ -49,7 +49,7 @@ def source_release(source: Path) -> Path:
     """The release directory ``source`` names: itself if it holds a manifest, else its ``current``."""
     if (source / MANIFEST_NAME).is_file():
         return source.resolve()
-    current = source / "current"
+    current = current_link(source)
     if current.is_symlink() or current.exists():
         return current.resolve()
     raise PublishError(f"{source} is neither a release nor a data directory with a current release")

@@ -23,6 +23,13 @@ import pyoxigraph as ox
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 MANIFEST_NAME = "release.json"
+# The layout of a data directory and of each release in it. Only this module names these paths;
+# everything else asks the functions below.
+CURRENT = "current"  # symlink to the served release, relative: releases/<id>
+RELEASES = "releases"  # one directory per kept release, named by its id
+STORE, DUMPS, SOURCES = "store", "dumps", "sources"  # in a release directory
+WORK_PREFIX = ".build-"  # a build's work directory in releases/, renamed to <id> once whole
+SWITCH_PREFIX = ".current-"  # a switch's new link, renamed over ``current``
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 # How often a server looks again at a published release it found broken (it may be repaired in place).
@@ -71,7 +78,7 @@ class Manifest(BaseModel):
 
 
 def _held(files: Iterable[ManifestFile], search_index: ManifestFile | None) -> dict[str, ManifestFile]:
-    held = {f"dumps/{f.name}": f for f in files}
+    held = {f"{DUMPS}/{f.name}": f for f in files}
     if search_index is not None:
         held[search_index.name] = search_index
     return held
@@ -86,9 +93,63 @@ def digest_id(files: Iterable[ManifestFile], search_index: ManifestFile | None) 
     return digest.hexdigest()[:16]
 
 
+def current_link(data_dir: Path) -> Path:
+    """The symlink naming the release ``data_dir`` serves (it may not exist yet)."""
+    return data_dir / CURRENT
+
+
+def releases_dir(data_dir: Path) -> Path:
+    return data_dir / RELEASES
+
+
+def release_dir(data_dir: Path, release_id: str) -> Path:
+    return data_dir / RELEASES / release_id
+
+
+def kept_releases(data_dir: Path) -> list[Path]:
+    """The release directories in ``data_dir`` (not work directories), newest first; OSError if
+    there is no ``releases/``."""
+    candidates = [p for p in releases_dir(data_dir).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def store_dir(release: Path) -> Path:
+    return release / STORE
+
+
+def dumps_dir(release: Path) -> Path:
+    return release / DUMPS
+
+
+def sources_dir(release: Path) -> Path:
+    return release / SOURCES
+
+
+def read_manifest(release: Path) -> Manifest | None:
+    """The manifest of the release directory ``release``; None if it has none. OSError or
+    ValueError if it cannot be read (:func:`open_release` checks the whole release)."""
+    path = release / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    return Manifest.model_validate_json(path.read_bytes())
+
+
+def is_superseded(store_path: Path) -> bool:
+    """Whether ``store_path`` (``<data>/releases/<id>/store``) belongs to a release that is no
+    longer the published one (``<data>/current``): a request that still holds it must not move a
+    query pool back to it. A store outside that layout is never superseded."""
+    release = store_path.parent
+    link = current_link(release.parent.parent)
+    try:
+        published = (link.parent / os.readlink(link)).resolve()
+    except OSError:
+        return False
+    return published != release.resolve()
+
+
 def open_store(path: Path) -> ox.Store:
     """The release's store, read-only. Only query processes (and the bench) open it."""
-    return ox.Store.read_only(str(path / "store"))
+    return ox.Store.read_only(str(store_dir(path)))
 
 
 class Release:
@@ -111,15 +172,15 @@ class Release:
 
     @property
     def store_path(self) -> Path:
-        return self.path / "store"
+        return store_dir(self.path)
 
     @property
     def dumps_dir(self) -> Path:
-        return self.path / "dumps"
+        return dumps_dir(self.path)
 
     @property
     def sources_dir(self) -> Path:
-        return self.path / "sources"
+        return sources_dir(self.path)
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per release and process; later calls get the same value."""
@@ -169,7 +230,7 @@ class CurrentRelease:
     """
 
     def __init__(self, data_dir: Path) -> None:
-        self.link = data_dir / "current"
+        self.link = current_link(data_dir)
         self._lock = threading.Lock()
         self._target: str | None = None
         self._release: Release | None = None
@@ -227,10 +288,10 @@ class CurrentRelease:
 def last_good_release(data_dir: Path, *, passing_over: Path | None = None) -> Release | None:
     """The newest release in ``<data_dir>/releases`` that passes validation, other than ``passing_over``."""
     try:
-        candidates = [p for p in (data_dir / "releases").iterdir() if p.is_dir() and not p.name.startswith(".")]
+        candidates = kept_releases(data_dir)
     except OSError:
         return None
-    for path in sorted(candidates, key=lambda p: p.stat().st_mtime, reverse=True):
+    for path in candidates:
         if passing_over is not None and path.resolve() == passing_over:
             continue
         try:

@@ -5,6 +5,7 @@ start, not a failure at the first request)."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,6 +40,14 @@ BODY_READERS = 16
 SERVER_MEMORY_RESERVE = 1 << 30
 
 
+# Each field's ``json_schema_extra`` says how it is reached besides its KUSEI_<NAME> variable:
+# ``commands``, the `kusei` commands that take it as a flag (default: serve only); ``flag``, the
+# flag's name when it is not --<name-with-dashes>; ``limit``, the name (in the kusei: vocabulary)
+# under which the service description states it, read from ``limit_of`` when that is set.
+# A setting the build uses is a flag of `kusei serve` too, which builds when there is no release.
+BUILD: dict[str, Any] = {"commands": ["build", "serve"]}
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
 
@@ -46,49 +55,62 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KUSEI_", frozen=True, extra="forbid")
 
-    data_dir: Path = Field(Path("var"), description="where releases are written and served from")
-    base: str = Field(DEFAULT_BASE, description="base of every minted IRI")
-    public_url: str = Field("", description="where dumps and the endpoint are published (default: the base)")
-    licence: str = Field(DEFAULT_LICENCE, description="the dataset licence stated in VoID/DCAT")
+    data_dir: Path = Field(Path("var"), description="where releases are written and served from",
+                           json_schema_extra=BUILD)
+    base: str = Field(DEFAULT_BASE, description="base of every minted IRI", json_schema_extra=BUILD)
+    public_url: str = Field("", description="where dumps and the endpoint are published (default: the base)",
+                            json_schema_extra=BUILD)
+    licence: str = Field(DEFAULT_LICENCE, description="the dataset licence stated in VoID/DCAT",
+                         json_schema_extra=BUILD)
     modified: str = Field("2026-11-23", description="release date in the dataset description (fixed: "
-                                                    "builds are reproducible)")
+                                                    "builds are reproducible)", json_schema_extra=BUILD)
     host: str = Field("127.0.0.1", description="address kusei serve listens on")
     port: int = Field(8000, ge=1, le=65535, description="port kusei serve listens on")
     workers: Positive = Field(2, description="server processes of kusei serve")
     header_timeout: float = Field(10.0, gt=0, le=60, description="seconds a client has to send a request's "
                                   "headers, and to start its next request on a kept-alive connection "
-                                  "(the connection is closed past it)")
+                                  "(the connection is closed past it)", json_schema_extra={"limit": "headerTimeLimit"})
     body_timeout: float = Field(10.0, gt=0, description="seconds a client has to send a request's body "
-                                "(408 past it)")
+                                "(408 past it)", json_schema_extra={"limit": "bodyTimeLimit"})
     max_web_worker_memory: int = Field(1 << 30, ge=0, description="bytes a web worker process (not its query "
                                        "processes) may reach before it is replaced; 0 = never replaced for size")
-    query_timeout: float = Field(30.0, gt=0, description="query time limit in seconds")
-    max_query_length: Positive = Field(20_000, description="longest query accepted, in characters")
-    max_body_bytes: Positive = Field(100_000, description="largest request body accepted")
-    max_result_rows: Positive = Field(100_000, description="most rows (triples) in one answer")
-    max_result_bytes: Positive = Field(50_000_000, description="largest answer, in bytes")
+    query_timeout: float = Field(30.0, gt=0, description="query time limit in seconds",
+                                 json_schema_extra={"flag": "--timeout", "limit": "queryTimeLimit"})
+    max_query_length: Positive = Field(20_000, description="longest query accepted, in characters",
+                                       json_schema_extra={"limit": "maxQueryLength"})
+    max_body_bytes: Positive = Field(100_000, description="largest request body accepted",
+                                     json_schema_extra={"limit": "maxRequestBodyBytes"})
+    max_result_rows: Positive = Field(100_000, description="most rows (triples) in one answer",
+                                      json_schema_extra={"limit": "maxResultRows"})
+    max_result_bytes: Positive = Field(50_000_000, description="largest answer, in bytes",
+                                       json_schema_extra={"limit": "maxResultBytes"})
     result_cache_bytes: int = Field(64 << 20, ge=0, description="memory per server process for answers to "
                                                                "repeated queries; 0 turns the cache off")
-    max_concurrent_queries: Positive = Field(8, description="queries running at once, server-wide")
+    max_concurrent_queries: Positive = Field(8, description="queries running at once, server-wide",
+                                             json_schema_extra={"limit": "maxConcurrentQueries"})
     max_query_memory: int = Field(1 << 30, ge=0, description="bytes one query process may reach while it "
-                                  "answers (stopped past it: 422); 0 = no bound")
+                                  "answers (stopped past it: 422); 0 = no bound",
+                                  json_schema_extra={"limit": "maxQueryMemory", "limit_of": "query_memory_bound"})
     max_server_memory: int = Field(4 << 30, ge=0, description="bytes the server's whole process tree may reach "
-                                   "(the largest running query is stopped: 503); 0 = no bound")
+                                   "(the largest running query is stopped: 503); 0 = no bound",
+                                   json_schema_extra={"limit": "maxServerMemory"})
     max_idle_worker_memory: int = Field(384 << 20, ge=0, description="bytes a query process may keep after a "
                                         "query (replaced past it); 0 = never replaced for size")
     keep_releases: Positive = Field(3, description="releases kept on disk (the current one included), so links "
-                                    "pinned to a past release answer from it while it is kept")
+                                    "pinned to a past release answer from it while it is kept", json_schema_extra=BUILD)
     rate_limit: str = Field("", description="queries per client address on /sparql, e.g. 120/minute; "
-                                            "empty = off")
+                                            "empty = off", json_schema_extra={"limit": "rateLimit"})
     trusted_proxies: str = Field("", description="addresses or networks (comma-separated) of reverse proxies "
                                  "whose X-Forwarded-For names the client; empty = trust none")
     metrics_clients: str = Field("127.0.0.0/8,::1", description="addresses or networks (comma-separated) "
                                  "allowed to read /metrics; empty = nobody")
     access_log: str = Field("-", description="where the request log goes: - (stderr), a file path, or off")
     client_max_queries: int = Field(4, ge=0, description="queries one client address may run (or wait for a "
-                                    "slot for) at once, server-wide; more wait briefly, then 429; 0 = no bound")
+                                    "slot for) at once, server-wide; more wait briefly, then 429; 0 = no bound",
+                                    json_schema_extra={"limit": "maxConcurrentQueriesPerClient"})
     client_query_seconds: float = Field(120.0, ge=0, description="seconds of query time one client address may "
-                                        "use in any minute, server-wide; past it 429; 0 = no budget")
+                                        "use in any minute, server-wide; past it 429; 0 = no budget",
+                                        json_schema_extra={"limit": "queryTimePerClientPerMinute"})
 
     @field_validator("base", "public_url")
     @classmethod
@@ -128,6 +150,25 @@ class Settings(BaseSettings):
             bounds.append(spare // self.max_concurrent_queries)
         return min(bounds) if bounds else 0
 
+    def limits(self) -> dict[str, int | float | str]:
+        """The limits a client meets, by the name the service description states them under, in
+        the order of the fields; a bound turned off (0 or empty) is not stated."""
+        stated: dict[str, int | float | str] = {}
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if "limit" in extra:
+                value = getattr(self, str(extra.get("limit_of", name)))
+                if value:
+                    stated[str(extra["limit"])] = value
+        return stated
+
+    def environment(self) -> dict[str, str]:
+        """Every setting as the KUSEI_* variable that gives it, for the processes a server starts
+        (the data directory absolute: they may start elsewhere)."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        values["data_dir"] = self.data_dir.resolve()
+        return {f"KUSEI_{name.upper()}": str(value) for name, value in values.items()}
+
     @property
     def published_at(self) -> str:
         return self.public_url or self.base
@@ -136,6 +177,30 @@ class Settings(BaseSettings):
         """A validated copy with ``values`` (None values ignored) in place of the current ones."""
         current = {name: getattr(self, name) for name in type(self).model_fields}
         return type(self).load(**{**current, **{k: v for k, v in values.items() if v is not None}})
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting as a `kusei` command-line flag (see :data:`BUILD`)."""
+
+    field: str
+    flag: str
+    commands: tuple[str, ...]
+    kind: type
+    help: str
+
+
+def options() -> list[Option]:
+    """The flags of every setting, from the fields themselves: the one table the CLI reads."""
+    found = []
+    for name, info in Settings.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        kind = info.annotation if info.annotation in (int, float) else str
+        default = info.default if info.default not in ("", None) else "none"
+        found.append(Option(name, str(extra.get("flag", "--" + name.replace("_", "-"))),
+                            tuple(extra.get("commands", ["serve"])), kind,  # type: ignore[arg-type]
+                            f"{info.description} (KUSEI_{name.upper()}; default: {default})"))
+    return found
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -15,7 +16,7 @@ from kusei.graph.mapping import organisation, plan, ward_news
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.emitter import Emitter
 from kusei.graph.mapping.entailment import entailed
-from kusei.namespaces import Terms
+from kusei.namespaces import TYPE, Terms
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,13 @@ class MappedDocument:
     quads: list[ox.Quad]
     interpretation: list[ox.Triple]
     editorial: list[ox.Triple]
+
+    def classes(self, vocab: str) -> dict[str, int]:
+        """Entities per class of the vocabulary ``vocab`` (local names, sorted), for the build's summary."""
+        types = Counter(q.object.value.rsplit("/", 1)[-1] for q in self.quads
+                        if q.predicate == TYPE and isinstance(q.object, ox.NamedNode)
+                        and q.object.value.startswith(vocab))
+        return dict(sorted(types.items()))
 
 
 def map_record(record: Record, record_file: str, lines: dict[tuple, int], spans: dict[tuple, Span],

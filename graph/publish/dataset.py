@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -67,11 +69,38 @@ class Counts:
     examples: list[str]
 
 
+def count(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) -> Counts:
+    """What the dataset description states of ``data``: sizes, classes, vocabularies, examples."""
+    classes: dict[str, set] = defaultdict(set)
+    subjects: set[str] = set()
+    namespaces: set[str] = set()
+    id_prefix = f"{terms.base}/id/"
+    for quad in data:
+        if quad.predicate == TYPE and isinstance(quad.object, ox.NamedNode):
+            classes[quad.object.value].add(quad.subject)
+        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(id_prefix):
+            subjects.add(quad.subject.value)
+        for term in (quad.predicate, quad.object if quad.predicate == TYPE else None):
+            if isinstance(term, ox.NamedNode):
+                value = term.value
+                cut = max(value.rfind("#"), value.rfind("/"))
+                namespaces.add(value[: cut + 1])
+    distinct = {(str(q.subject), str(q.predicate), str(q.object)) for q in data}
+    examples = sorted(s for s in subjects if "/id/plan/" in s and s.count("/") == id_prefix.count("/") + 2)
+    return Counts(graph_triples=graph_triples, triples=len(distinct), entities=len(subjects),
+                  classes={c: len(s) for c, s in classes.items()},
+                  vocabularies=sorted(n for n in namespaces if not n.startswith(f"{terms.base}/id/")),
+                  examples=examples[:5])
+
+
 def _format_title(name: str) -> str:
     try:
         return formats.by_name(name).title
     except KeyError:
         return name
+
+
+Add = Callable[[ox.NamedNode | ox.BlankNode, str, ox.NamedNode | ox.BlankNode | ox.Literal], None]
 
 
 def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: list[DumpFile],
@@ -81,10 +110,26 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
         out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
 
-    published = settings.published_at
     dataset = terms.id("dataset/kusei")
+    service = ox.NamedNode(f"{settings.published_at}/sparql")
+    _about(add, terms, settings, dataset)
+    _contents(add, terms, dataset, service, counts)
+    access = iri(dataset, "service")
+    add(access, TYPE.value, ox.NamedNode(DCAT + "DataService"))
+    add(access, DCTERMS + "title", lit("Kusei SPARQL endpoint", "en"))
+    add(access, DCAT + "endpointURL", service)
+    add(access, DCAT + "servesDataset", dataset)
+    protocol = ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/")
+    add(access, DCTERMS + "conformsTo", protocol)
+    add(protocol, TYPE.value, ox.NamedNode(DCTERMS + "Standard"))
+    add(SHA256, TYPE.value, ox.NamedNode(SPDX + "ChecksumAlgorithm"))
+    _distributions(add, settings, dataset, access, files)
+    return out
+
+
+def _about(add: Add, terms: Terms, settings: Settings, dataset: ox.NamedNode) -> None:
+    """Title, description, publisher, licence, dates, language and place."""
     publisher = terms.id("agent/kusei")
-    service = ox.NamedNode(f"{published}/sparql")
     for cls in (VOID + "Dataset", DCAT + "Dataset"):
         add(dataset, TYPE.value, ox.NamedNode(cls))
     for lang, title in (("ja", "Kusei 横浜市区運営方針データ"), ("en", "Kusei: Yokohama ward management policies")):
@@ -115,6 +160,10 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     add(japanese, SKOS + "inScheme", ox.NamedNode(EU_LANGUAGE))
     add(dataset, DCTERMS + "spatial", terms.area("141003"))
     add(terms.area("141003"), TYPE.value, ox.NamedNode(DCTERMS + "Location"))
+
+
+def _contents(add: Add, terms: Terms, dataset: ox.NamedNode, service: ox.NamedNode, counts: Counts) -> None:
+    """What the data hold: sizes, vocabularies, examples, classes and named graphs."""
     add(dataset, VOID + "sparqlEndpoint", service)
     add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
     add(dataset, VOID + "triples", typed(counts.triples, "integer"))
@@ -144,16 +193,11 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         if (comment := graph_comment(terms, graph_iri)) is not None:
             add(subset, RDFS + "comment", lit(comment, "en"))
 
-    access = iri(dataset, "service")
-    add(access, TYPE.value, ox.NamedNode(DCAT + "DataService"))
-    add(access, DCTERMS + "title", lit("Kusei SPARQL endpoint", "en"))
-    add(access, DCAT + "endpointURL", service)
-    add(access, DCAT + "servesDataset", dataset)
-    protocol = ox.NamedNode("https://www.w3.org/TR/sparql11-protocol/")
-    add(access, DCTERMS + "conformsTo", protocol)
-    add(protocol, TYPE.value, ox.NamedNode(DCTERMS + "Standard"))
-    add(SHA256, TYPE.value, ox.NamedNode(SPDX + "ChecksumAlgorithm"))
 
+def _distributions(add: Add, settings: Settings, dataset: ox.NamedNode, access: ox.NamedNode,
+                   files: list[DumpFile]) -> None:
+    """Every published file, where to download it, its size and checksum."""
+    published = settings.published_at
     for dump in sorted(files, key=lambda f: f.name):
         node = iri(dataset, "distribution", dump.name.replace(".", "-"))
         url = ox.NamedNode(f"{published}/dumps/{dump.name}")
@@ -178,4 +222,3 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         add(checksum, TYPE.value, ox.NamedNode(SPDX + "Checksum"))
         add(checksum, SPDX + "algorithm", SHA256)
         add(checksum, SPDX + "checksumValue", ox.Literal(dump.sha256, datatype=ox.NamedNode(XSD + "hexBinary")))
-    return out

@@ -11,7 +11,6 @@ from werkzeug.datastructures import MultiDict
 
 from kusei.endpoint.query import cache as result_cache
 from kusei.endpoint.query import formats, service
-from kusei.endpoint.query.describe import triple_sort_key
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
     BadRequest,
@@ -22,7 +21,7 @@ from kusei.endpoint.query.errors import (
 )
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
-from kusei.namespaces import DCTERMS, RDFS, SD, TYPE, VOID, XSD
+from kusei.endpoint.web.pages.service_description import dataset_description, service_description
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -228,71 +227,13 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
 
 
 def _service_description() -> Response:
-    return _rdf_response(service_description, html_redirect="/query")
+    return _rdf_response(lambda release: service_description(
+        release, current.settings(), served_at(), current.release_problem()), html_redirect="/query")
 
 
 @bp.get("/.well-known/void")
 def well_known_void() -> Response:
-    return _rdf_response(dataset_description)
-
-
-def dataset_description(release: Release) -> list[ox.Triple]:
-    """The VoID/DCAT description of the release: the ``/graph/dataset`` named graph."""
-    graph = ox.NamedNode(f"{release.base}/graph/dataset")
-    triples = service.construct(release, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}",
-                                settings=current.settings())
-    return sorted(triples, key=triple_sort_key)  # the same bytes from every server process
-
-
-def _limits(service: ox.NamedNode, add: Callable[..., None]) -> None:
-    """The published limits: what a client may send and get back before a 4xx/503 says no."""
-    settings = current.settings()
-    kusei = f"{current.release().base}/def/"
-    limits: dict[str, tuple[object, str]] = {
-        "queryTimeLimit": (settings.query_timeout, "decimal"),
-        "maxQueryLength": (settings.max_query_length, "integer"),
-        "maxRequestBodyBytes": (settings.max_body_bytes, "integer"),
-        "maxResultRows": (settings.max_result_rows, "integer"),
-        "maxResultBytes": (settings.max_result_bytes, "integer"),
-        "maxConcurrentQueries": (settings.max_concurrent_queries, "integer"),
-        "headerTimeLimit": (settings.header_timeout, "decimal"),
-        "bodyTimeLimit": (settings.body_timeout, "decimal"),
-    }
-    # 0 turns a memory bound off: then there is none to state.
-    memory = (("maxQueryMemory", settings.query_memory_bound), ("maxServerMemory", settings.max_server_memory))
-    for name, bound in memory:
-        if bound:
-            limits[name] = (bound, "integer")
-    if settings.rate_limit:  # optional throttling (endpoint/throttle.py): stated only when on
-        limits["rateLimit"] = (settings.rate_limit, "string")
-    if settings.client_max_queries:  # fair shares (endpoint/query/shares.py); 0 = off
-        limits["maxConcurrentQueriesPerClient"] = (settings.client_max_queries, "integer")
-    if settings.client_query_seconds:
-        limits["queryTimePerClientPerMinute"] = (settings.client_query_seconds, "decimal")
-    for name, (value, datatype) in limits.items():
-        add(service, kusei + name, ox.Literal(str(value), datatype=ox.NamedNode(XSD + datatype)))
-    add(service, RDFS + "comment", ox.Literal(
-        f"Read-only. Queries stop after {settings.query_timeout:g} s (503; timeout= may only lower it); "
-        f"at most {settings.max_query_length} characters (413) and a {settings.max_body_bytes}-byte body (413); "
-        f"results over {settings.max_result_rows} rows or {settings.max_result_bytes} bytes are a 422, never "
-        f"truncated; {settings.max_concurrent_queries} queries run at once, more wait briefly, then 503. "
-        + (f"A query's process may use {settings.query_memory_bound} bytes (422 past it); "
-           if settings.query_memory_bound else "")
-        + (f"the server's processes together {settings.max_server_memory} bytes (the largest query is stopped: 503). "
-           if settings.max_server_memory else "")
-        + f"Request heads must arrive within {settings.header_timeout:g} s, "
-        f"bodies within {settings.body_timeout:g} s (408). "
-        "SERVICE, LOAD and updates are refused (400/403): this endpoint makes no outbound requests."
-        + (f" Each client address may send {settings.rate_limit} queries (counted by each server process); "
-           "more get 429 with Retry-After." if settings.rate_limit else "")
-        + (f" Each client address may run {settings.client_max_queries} queries at once"
-           if settings.client_max_queries else "")
-        + ((" and" if settings.client_max_queries else " Each client address may") +
-           f" use {settings.client_query_seconds:g} s of query time in any minute"
-           if settings.client_query_seconds else "")
-        + ("; past that it gets 429 with Retry-After, and other clients are not affected."
-           if settings.client_max_queries or settings.client_query_seconds else ""),
-        language="en"))
+    return _rdf_response(lambda release: dataset_description(release, current.settings()))
 
 
 def served_at() -> str:
@@ -300,55 +241,3 @@ def served_at() -> str:
     KUSEI_PUBLIC_URL), else the root of the URL the client asked for."""
     public = current.settings().public_url
     return public.rstrip("/") if public else request.url_root.rstrip("/")
-
-
-def service_description(release: Release) -> list[ox.Triple]:
-    """An ``sd:Service`` for this endpoint: language, result formats, features and dataset.
-
-    The service is named by the URL that answers, and is its own ``sd:endpoint``: a client that
-    fetched that URL (Comunica, for one) recognises the description as the endpoint's own, where a
-    dataset IRI under an unregistered base would name nothing it can reach. The public URL the
-    server was started with wins over the URL of the request.
-    """
-    published = served_at()
-    dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
-    service = ox.NamedNode(f"{published}/sparql")
-    out: list[ox.Triple] = []
-
-    def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
-        out.append(ox.Triple(s, ox.NamedNode(p), o))
-
-    add(service, TYPE.value, ox.NamedNode(SD + "Service"))
-    add(service, DCTERMS + "title", ox.Literal("Kusei SPARQL endpoint", language="en"))
-    add(service, SD + "endpoint", ox.NamedNode(f"{published}/sparql"))
-    add(service, SD + "supportedLanguage", ox.NamedNode(SD + "SPARQL11Query"))
-    for fmt in (*formats.RESULT_FORMATS, *formats.GRAPH_FORMATS):
-        add(service, SD + "resultFormat", ox.NamedNode(fmt.iri))
-    # The default graph is the union of the named graphs. No sd:BasicFederatedQuery: SERVICE is
-    # refused, and stating so by omission is what the vocabulary allows.
-    add(service, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))
-    add(service, SD + "defaultEntailmentRegime", ox.NamedNode("http://www.w3.org/ns/entailment/Simple"))
-    add(service, RDFS + "seeAlso", ox.NamedNode(f"{published}/.well-known/void"))
-    _limits(service, add)
-    problem = current.release_problem()
-    if problem:
-        add(service, RDFS + "comment", ox.Literal(problem, language="en"))
-    add(service, SD + "defaultDataset", dataset)
-    add(dataset, TYPE.value, ox.NamedNode(SD + "Dataset"))
-    add(dataset, TYPE.value, ox.NamedNode(VOID + "Dataset"))
-    add(dataset, VOID + "sparqlEndpoint", ox.NamedNode(f"{published}/sparql"))
-    default_graph = ox.BlankNode("defaultGraph")
-    add(dataset, SD + "defaultGraph", default_graph)
-    add(default_graph, TYPE.value, ox.NamedNode(SD + "Graph"))
-    add(default_graph, RDFS + "comment", ox.Literal("The union of all named graphs.", language="en"))
-    for index, (graph_iri, triples) in enumerate(sorted(release.manifest.graphs.items())):
-        named = ox.NamedNode(graph_iri)
-        graph = ox.BlankNode(f"graph{index}")
-        add(dataset, SD + "namedGraph", named)
-        add(named, TYPE.value, ox.NamedNode(SD + "NamedGraph"))
-        add(named, SD + "name", named)
-        add(named, SD + "graph", graph)
-        add(graph, TYPE.value, ox.NamedNode(SD + "Graph"))
-        add(graph, VOID + "triples", ox.Literal(str(triples), datatype=ox.NamedNode(
-            "http://www.w3.org/2001/XMLSchema#integer")))
-    return out
