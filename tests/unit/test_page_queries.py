@@ -30,8 +30,6 @@ def _asked_names() -> set[str]:
     for path in WEB.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         asked |= set(re.findall(r"\brun\(\s*[\w.]+\s*,\s*\"([^\"]+)\"", text))
-        # home's _count(release, "NAME", …) passes its name on to run.
-        asked |= set(re.findall(r"\b_count\(\s*release\s*,\s*\"([^\"]+)\"", text))
     return asked
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from kusei.endpoint.web.pages.compare import WardSummary, catalogue
 from kusei.endpoint.web.pages.compare_export import ward_json
-from kusei.endpoint.web.pages.data import Value, run
+from kusei.endpoint.web.pages.data import Row, run
 from kusei.endpoint.web.pages.terms import Namer
 from kusei.namespaces import terms
 from kusei.release import Release
@@ -63,18 +63,17 @@ class Home:
         }
 
 
-def _count(release: Release, query: str, **params: Value) -> int:
-    rows = run(release, query, **params)
+def _count(rows: list[Row]) -> int:
     return int(rows[0]["n"].value) if rows and "n" in rows[0] else 0
 
 
 def _compute(release: Release, namer: Namer) -> Home:
     t = terms(release.base)
     dataset = t.dataset.value
-    default_graph = _count(release, "count-triples")
+    default_graph = _count(run(release, "count-triples"))
     # The build counted the data triples for VoID; the page shows that number rather than a second count.
-    void = _count(release, "dataset-triples", dataset=t.dataset)
-    types = {name: _count(release, "count-instances", cls=t.kusei(cls))
+    void = _count(run(release, "dataset-triples", dataset=t.dataset))
+    types = {name: _count(run(release, "count-instances", cls=t.kusei(cls)))
              for name, cls in (("plans", "Plan"), ("measures", "Measure"), ("projects", "Project"))}
     counts = Counts(data_triples=void or default_graph, default_graph=default_graph, **types)
     # Wards in code order, which is the city's own order (Tsurumi first).
