@@ -128,8 +128,9 @@ def published_plans(data_dir: Path, report: Callable[[str], None] = _stderr) -> 
     try:
         base = Manifest.model_validate_json((release / MANIFEST_NAME).read_bytes()).base
         store = ox.Store.read_only(str(release / "store"))
-        rows = store.query(f"SELECT ?plan ?doc WHERE {{ GRAPH ?g {{ ?plan a <{base}/def/Plan> ; "
-                           f"<{base}/def/sourceDocument> ?doc }} }}")
+        t = Terms(base)
+        rows = store.query(f"SELECT ?plan ?doc WHERE {{ GRAPH ?g {{ ?plan a {t.kusei('Plan')} ; "
+                           f"{t.kusei('sourceDocument')} ?doc }} }}")
         plans = {row["plan"].value.split("/id/plan/", 1)[-1]: row["doc"].value.rsplit("/", 1)[-1]
                  for row in rows}  # type: ignore[union-attr,index]
         del store
@@ -209,7 +210,7 @@ def _counts(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) ->
     classes: dict[str, set] = defaultdict(set)
     subjects: set[str] = set()
     namespaces: set[str] = set()
-    id_prefix = f"{terms.base}/id/"
+    id_prefix = terms.ids
     for quad in data:
         if quad.predicate == TYPE and isinstance(quad.object, ox.NamedNode):
             classes[quad.object.value].add(quad.subject)
@@ -224,7 +225,7 @@ def _counts(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) ->
     examples = sorted(s for s in subjects if "/id/plan/" in s and s.count("/") == id_prefix.count("/") + 2)
     return Counts(graph_triples=graph_triples, triples=len(distinct), entities=len(subjects),
                   classes={c: len(s) for c, s in classes.items()},
-                  vocabularies=sorted(n for n in namespaces if not n.startswith(f"{terms.base}/id/")),
+                  vocabularies=sorted(n for n in namespaces if not n.startswith(terms.ids)),
                   examples=examples[:5])
 
 

@@ -63,6 +63,7 @@ class Terms:
         self.base = base.rstrip("/")
         self.vocab = f"{self.base}/def/"
         self.ids = f"{self.base}/id/"  # what every resource's IRI begins with
+        self.graphs = f"{self.base}/graph/"  # and every named graph's
         self.dataset = self.id("dataset/kusei")  # the dataset description's subject
 
     def kusei(self, local: str) -> ox.NamedNode:

@@ -52,7 +52,7 @@ GRAPH_COMMENTS = {
 
 
 def graph_comment(terms: Terms, graph_iri: str) -> str | None:
-    local = graph_iri.removeprefix(f"{terms.base}/graph/")
+    local = graph_iri.removeprefix(terms.graphs)
     return next((text for key, text in GRAPH_COMMENTS.items()
                  if local == key or (key.endswith("/") and local.startswith(key))), None)
 
@@ -116,7 +116,7 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     add(dataset, DCTERMS + "spatial", terms.area("141003"))
     add(terms.area("141003"), TYPE.value, ox.NamedNode(DCTERMS + "Location"))
     add(dataset, VOID + "sparqlEndpoint", service)
-    add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
+    add(dataset, VOID + "uriSpace", lit(terms.ids))
     add(dataset, VOID + "triples", typed(counts.triples, "integer"))
     add(dataset, RDFS + "comment", lit(
         "void:triples counts each distinct triple of the data dumps once (kusei.ttl, kusei.nt). The named "
