@@ -119,7 +119,8 @@ def test_a_string_that_is_not_an_iri_is_refused(hostile: str) -> None:
         door.bind("plan-document", {"plan": hostile})
 
 
-@pytest.mark.parametrize("value", [3.5, None, True, {"a": 1}, object()])
+@pytest.mark.parametrize("value", [3.5, None, True, {"https://example.org/a": 1}, b"https://example.org/a",
+                                   [True], object()])
 def test_a_value_that_is_no_term_is_refused(value: object) -> None:
     with pytest.raises(door.BadParameter):
         door.bind("plan-document", {"plan": value})  # type: ignore[dict-item]

@@ -3,24 +3,25 @@ query service.
 
 A page query is a file ``endpoint/queries/pages/NAME.rq`` beside the published examples. A
 parameter is written as a ``$name`` variable (SPARQL's other spelling of ``?name``), so the file
-is itself a query that runs with the parameter open. A page asks by name, ``run(release, "plan-document",
-plan=iri)``; the service applies the guard, the limits, the time limit and the merged default
-graph, declares the ``kusei:`` and standard prefixes, and serves pages on a lane of their own.
+is itself a query that runs with the parameter open; a ``$`` in these files is only ever a
+parameter. A page asks by name, ``run(release, "plan-document", plan=iri)``; the service applies
+the guard, the limits and the time limit, declares the ``kusei:`` and standard prefixes, and
+serves pages on a lane of their own.
 
 How parameters are bound, and why so: pyoxigraph's ``Store.query`` takes ``substitutions``, but
-the query is answered in a child query process that receives the query text over a pipe, and the
-text is what the guard checks, the logs name and the cache keys on. Binding therefore happens in
-the text, and only as the N-Triples form that pyoxigraph writes for one of its own terms:
-``ox.NamedNode`` refuses anything that is not an absolute IRI (a ``>``, a space, a brace or a
-quote cannot get in), and ``ox.Literal`` escapes quotes, backslashes and line breaks itself. No
-text of a caller is ever pasted in as it is; a value that is not a term is refused.
+the query is answered in a child query process that receives only the query text over a pipe,
+and the text is what the guard checks first. Binding therefore happens in the text, and only as
+the N-Triples form that pyoxigraph writes for one of its own terms: ``ox.NamedNode`` refuses
+anything that is not an absolute IRI (a ``>``, a space, a brace or a quote cannot get in), and
+``ox.Literal`` escapes quotes, backslashes and line breaks itself. No text of a caller is pasted
+in as it is; a value that is not a term is refused.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -36,9 +37,10 @@ PAGE_QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries" / "pages"
 # What page queries bind: they never select RDF 1.2 triple terms.
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Row = dict[str, Term]
+One = str | int | ox.NamedNode | ox.Literal
 # A parameter's value: an IRI (a str, checked as one), a term, an integer (xsd:integer), or a
-# collection of IRIs or terms, which is written space-separated for the body of a VALUES block.
-Value = str | int | ox.NamedNode | ox.Literal | Collection[str | ox.NamedNode | ox.Literal]
+# list, tuple or set of those, written space-separated for the body of a VALUES block.
+Value = One | Sequence[One] | Set[One]  # a Sequence here is a list or a tuple: see _written
 
 _PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -70,7 +72,7 @@ def names() -> list[str]:
     return sorted(path.stem for path in PAGE_QUERIES_DIR.glob("*.rq"))
 
 
-def term(value: str | int | ox.NamedNode | ox.Literal) -> str:
+def term(value: One) -> str:
     """The N-Triples form of one value; a str must be an absolute IRI."""
     if isinstance(value, ox.NamedNode | ox.Literal):
         return str(value)
@@ -86,14 +88,14 @@ def term(value: str | int | ox.NamedNode | ox.Literal) -> str:
     raise BadParameter(f"{value!r} ({type(value).__name__}) is neither an IRI nor an RDF term")
 
 
-def _raw(value: str | ox.NamedNode | ox.Literal) -> str:
-    return value if isinstance(value, str) else value.value
+def _raw(value: One) -> str:
+    return value.value if isinstance(value, ox.NamedNode | ox.Literal) else str(value)
 
 
 def _written(value: Value) -> str:
     if isinstance(value, str | int | ox.NamedNode | ox.Literal):
         return term(value)
-    if isinstance(value, Collection):
+    if isinstance(value, list | tuple | Set):
         # Once each; a set in the order of its values (the same set gives the same text), a list
         # or tuple in its own order.
         items = sorted(value, key=_raw) if isinstance(value, Set) else list(value)
