@@ -24,12 +24,12 @@ SAMPLE = ox.NamedNode("https://example.org/sample")
 
 
 def _asked_names() -> set[str]:
-    """Every page query a module of the web layer names: ``run(release, "NAME", …)`` and the
+    """Every page query a module of the web layer names: ``run(release, "NAME", …)`` or ``triples(…)``, and the
     canned forms' option queries."""
     asked = set(canned.OPTION_QUERIES.values())
     for path in WEB.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        asked |= set(re.findall(r"\brun\(\s*[\w.]+\s*,\s*\"([^\"]+)\"", text))
+        asked |= set(re.findall(r"\b(?:run|triples)\(\s*[\w.]+\s*,\s*\"([^\"]+)\"", text))
     return asked
 
 
@@ -194,3 +194,19 @@ def test_run_answers_through_the_query_service_as_the_store_does(app: Flask) -> 
     store = open_store(release.path)
     expected = next(iter(store.query(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a {plan} }}")))  # type: ignore[call-overload]
     assert int(rows[0]["n"].value) == int(expected["n"].value) > 0
+
+
+def test_triples_answers_a_construct_through_the_query_service(app: Flask) -> None:
+    release = app.extensions["kusei_release"].latest()
+    graph = terms(release.base).graph("ontology")
+    with app.app_context():
+        got = door.triples(release, "graph-triples", graph=graph)
+    store = open_store(release.path)
+    expected = {q.triple for q in store.quads_for_pattern(None, None, None, graph)}
+    assert len(got) == len(expected) > 100
+
+    def ground(triples: object) -> set[tuple[str, str, str]]:
+        return {(str(t.subject), str(t.predicate), str(t.object)) for t in triples  # type: ignore[attr-defined]
+                if not isinstance(t.subject, ox.BlankNode) and not isinstance(t.object, ox.BlankNode)}
+
+    assert ground(got) == ground(expected)

@@ -124,3 +124,8 @@ def run(release: Release, name: str, *, settings: Settings | None = None, **para
     return [{key: value for key, value in row.items() if isinstance(value, ox.NamedNode | ox.BlankNode | ox.Literal)}
             for row in rows]
 
+
+
+def triples(release: Release, name: str, *, settings: Settings | None = None, **params: Value) -> list[ox.Triple]:
+    """Triples of the page query ``name`` (a CONSTRUCT) with ``params`` bound, as :func:`run`."""
+    return service.construct(release, bind(name, params), settings=settings or current.settings())

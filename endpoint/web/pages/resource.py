@@ -310,7 +310,8 @@ class ResourceBuilder:
         A measure lists its projects under dcterms:hasPart; their isPartOf and kusei:measure
         links back are the same fact seen from the other end, and would list them twice more.
         """
-        counts = service.incoming_counts(self.release, iri, settings=self.settings)
+        counts = {row["p"].value: int(row["n"].value)
+                  for row in data.run(self.release, "incoming-counts", settings=self.settings, target=iri)}
         grouped: dict[str, list[ox.Triple]] = {}
         for triple in triples:
             grouped.setdefault(triple.predicate.value, []).append(triple)

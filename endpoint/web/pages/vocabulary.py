@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from kusei.endpoint.query import service
 from kusei.endpoint.web.pages import data as page_data
 from kusei.endpoint.web.pages.terms import (
     LABEL_PREDICATES,
@@ -105,7 +104,7 @@ def build_vocabulary(release: Release, namer: Namer, settings: Settings) -> Voca
 def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     namespace = terms(release.base).vocab
     ontology_graph = terms(release.base).graph("ontology").value
-    triples = sorted(set(service.graph_triples(release, ontology_graph, settings=settings)), key=str)
+    triples = sorted(set(page_data.triples(release, "graph-triples", settings=settings, graph=ontology_graph)), key=str)
     by_subject: dict[ox.NamedNode | ox.BlankNode | ox.Triple, list[ox.Triple]] = {}
     labels = Labels()
     labels.add_triples(triples)
@@ -372,7 +371,8 @@ def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dic
     def compute() -> tuple[Labels, dict[str, str]]:
         labels = Labels()
         comments: dict[str, tuple[int, str]] = {}
-        for triple in service.graph_triples(release, terms(release.base).graph("ontology").value, settings=settings):
+        ontology_graph = terms(release.base).graph("ontology").value
+        for triple in page_data.triples(release, "graph-triples", settings=settings, graph=ontology_graph):
             subject, pred, obj = triple.subject, triple.predicate.value, triple.object
             if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
                 continue
