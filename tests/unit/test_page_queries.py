@@ -80,6 +80,19 @@ def test_a_parameter_is_never_also_a_variable_of_its_query() -> None:
             assert f"?{param}" not in re.findall(r"\?\w+", text), (name, param)
 
 
+def test_every_kusei_term_a_page_query_names_is_in_the_vocabulary() -> None:
+    # A misspelt term parses and runs and matches nothing: the page would just come out empty.
+    from kusei.settings import PROJECT_ROOT
+
+    vocab = terms(DEFAULT_BASE).vocab
+    defined = {t.subject.value.removeprefix(vocab)
+               for t in ox.parse(path=str(PROJECT_ROOT / "ontology" / "kusei.ttl"), format=ox.RdfFormat.TURTLE)
+               if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(vocab)}
+    used = {(name, local) for name in door.names() for local in re.findall(r"\bkusei:(\w+)", door.load(name)[0])}
+    assert len(used) > 30
+    assert {(name, local) for name, local in used if local not in defined} == set()
+
+
 def test_every_page_query_a_page_asks_for_exists_and_every_file_is_asked_for() -> None:
     asked, present = _asked_names(), set(door.names())
     assert asked - present == set()
