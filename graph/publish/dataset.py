@@ -82,7 +82,7 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
         out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
 
     published = settings.published_at
-    dataset = terms.id("dataset/kusei")
+    dataset = terms.dataset
     publisher = terms.id("agent/kusei")
     service = ox.NamedNode(f"{published}/sparql")
     for cls in (VOID + "Dataset", DCAT + "Dataset"):
