@@ -106,6 +106,143 @@ def load_and_map(records_dir: Path, sources_dir: Path, terms: Terms, reference: 
     return mapped
 
 
+<<<<<<< HEAD
+=======
+def published_plans(data_dir: Path, report: Callable[[str], None] = _stderr) -> dict[str, str]:
+    """The plans of the release ``current`` serves now: ``ward/year`` → document id (none if no release)."""
+    release = data_dir / "current"
+    if not (release / MANIFEST_NAME).is_file():
+        return {}
+    try:
+        base = Manifest.model_validate_json((release / MANIFEST_NAME).read_bytes()).base
+        store = ox.Store.read_only(str(release / "store"))
+        t = Terms(base)
+        rows = store.query(f"SELECT ?plan ?doc WHERE {{ GRAPH ?g {{ ?plan a {t.kusei('Plan')} ; "
+                           f"{t.kusei('sourceDocument')} ?doc }} }}")
+        plans = {row["plan"].value.split("/id/plan/", 1)[-1]: row["doc"].value.rsplit("/", 1)[-1]
+                 for row in rows}  # type: ignore[union-attr,index]
+        del store
+        gc.collect()
+    except (OSError, RuntimeError, ValueError) as exc:
+        # A broken release must not stop the build that replaces it; the check is skipped, loudly.
+        report(f"  warning: cannot read the plans {release} publishes ({exc}); records are not checked "
+               "against them (document.supersedes)")
+        return {}
+    return plans
+
+
+def _cited(mapped: list[MappedDocument], terms: Terms) -> dict[str, set]:
+    found: dict[str, set] = {"themes": set(), "strategies": set(), "policies": set()}
+    prefix = terms.mtp().value + "/"
+    for doc in mapped:
+        for quad in doc.quads:
+            value = getattr(quad.object, "value", "")
+            if isinstance(quad.object, ox.NamedNode) and value.startswith(prefix):
+                kind, _, number = value[len(prefix):].partition("/")
+                if kind == "theme":
+                    found["themes"].add(number)
+                elif kind == "strategy":
+                    found["strategies"].add(int(number))
+                elif kind == "policy":
+                    found["policies"].add(int(number))
+    return found
+
+
+def _years(mapped: list[MappedDocument], terms: Terms) -> set[int]:
+    year_prop = terms.kusei("year")
+    return {int(t.object.value) for d in mapped for t in [*(q.triple for q in d.quads), *d.editorial]
+            if t.predicate == year_prop and isinstance(t.object, ox.Literal)}
+
+
+def _interpretation_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.interpretation]
+    try:
+        quads += continuation_quads([q for d in mapped for q in d.quads], terms, graph)
+    except ValueError as exc:  # a stated continuation naming a component no record has
+        raise BuildError("linking plans across years", [str(exc)]) from exc
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "Kusei's editorial interpretations: the policy areas of each measure, the SDGs a project "
+        "serves, and which measure, project or goal of a later plan continues one of an earlier plan of the "
+        "same ward (kusei:continues, with the evidence on a kusei:Continuation). The documents do not state "
+        "these; they are offered for comparison and can be disputed.", "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
+    return quads
+
+
+def _editorial_quads(mapped: list[MappedDocument], terms: Terms, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for d in mapped for t in d.editorial]
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "Kusei's editorial statements about the documents' entities, which the documents do not print: "
+        "notes on each document's origin and licence, its kind, fiscal years Kusei inferred (with the "
+        "reasons), publishers where no issuer is printed, corrections of printed slips, and types the "
+        "text does not state. The document graphs hold only what their documents print; leave this "
+        "graph out (FROM / GRAPH) to read the print alone.", "en"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(RDFS + "comment"), lit(
+        "資料に印刷されていない、Kusei による編集上の記述(資料の出所・ライセンスの注記、資料の種別、推定した年度と"
+        "その根拠、発行者が印刷されていない資料の発行者、誤記の訂正、本文が述べていない種別)。文書グラフには資料に"
+        "印刷されたことだけがある。", "ja"), graph))
+    quads.append(ox.Quad(graph, ox.NamedNode(PROV + "wasAttributedTo"), terms.id("agent/kusei"), graph))
+    return quads
+
+
+def _ontology_quads(base: str, graph: ox.NamedNode) -> list[ox.Quad]:
+    quads: list[ox.Quad] = []
+    for path in sorted(ONTOLOGY_DIR.glob("*.ttl")):
+        text = rebased_turtle(path, base)
+        triples = stable_blank_nodes(list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE)))
+        quads.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+    return quads
+
+
+def _counts(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) -> Counts:
+    classes: dict[str, set] = defaultdict(set)
+    subjects: set[str] = set()
+    namespaces: set[str] = set()
+    id_prefix = terms.ids
+    for quad in data:
+        if quad.predicate == TYPE and isinstance(quad.object, ox.NamedNode):
+            classes[quad.object.value].add(quad.subject)
+        if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(id_prefix):
+            subjects.add(quad.subject.value)
+        for term in (quad.predicate, quad.object if quad.predicate == TYPE else None):
+            if isinstance(term, ox.NamedNode):
+                value = term.value
+                cut = max(value.rfind("#"), value.rfind("/"))
+                namespaces.add(value[: cut + 1])
+    distinct = {(str(q.subject), str(q.predicate), str(q.object)) for q in data}
+    examples = sorted(s for s in subjects if "/id/plan/" in s and s.count("/") == id_prefix.count("/") + 2)
+    return Counts(graph_triples=graph_triples, triples=len(distinct), entities=len(subjects),
+                  classes={c: len(s) for c, s in classes.items()},
+                  vocabularies=sorted(n for n in namespaces if not n.startswith(terms.ids)),
+                  examples=examples[:5])
+
+
+def _validation_report(terms: Terms, mapped: list[MappedDocument]) -> bytes:
+    # Written by us rather than dumped from pyshacl, so the file is identical build to build.
+    quads = []
+    graph = ox.DefaultGraph()
+    for doc in mapped:
+        node = terms.id(f"dataset/kusei/validation/{doc.doc_id}")
+        quads += [
+            ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
+            ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
+            ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
+                f"{doc.record_file} (named graph {doc.graph.value}) with Kusei's editorial statements about "
+                "it and the reference and interpretation graphs, validated against shapes.ttl", "en"), graph),
+        ]
+    node = terms.id("dataset/kusei/validation/merged")
+    quads += [
+        ox.Quad(node, TYPE, ox.NamedNode(SH + "ValidationReport"), graph),
+        ox.Quad(node, ox.NamedNode(SH + "conforms"), typed(True, "boolean"), graph),
+        ox.Quad(node, ox.NamedNode(RDFS + "comment"), lit(
+            "The merged default graph (every document graph with the reference and interpretation "
+            "graphs, as the SPARQL default graph and kusei.ttl give it), validated against shapes.ttl", "en"), graph),
+    ]
+    triples = [q.triple for q in sorted_quads(quads)]
+    return rdf_bytes(triples, ox.RdfFormat.TURTLE, {"sh": SH, "rdfs": RDFS})
+
+
+>>>>>>> s2-iris
 def build(settings: Settings | None = None, *, records_dir: Path = RECORDS_DIR,
           sources_dir: Path | None = None, shapes_dir: Path = SHAPES_DIR,
           report: Callable[[str], None] = _stderr) -> BuildResult:

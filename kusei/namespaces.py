@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 import pyoxigraph as ox
 
@@ -26,6 +27,11 @@ SPDX = "http://spdx.org/rdf/terms#"
 SH = "http://www.w3.org/ns/shacl#"
 SDG = "http://metadata.un.org/sdg/"
 ESTAT_SAC = "http://data.e-stat.go.jp/lod/sac/"
+# Named by the vocabulary's own metadata and shown as CURIEs on pages; not pre-declared in queries.
+VANN = "http://purl.org/vocab/vann/"
+DC = "http://purl.org/dc/elements/1.1/"
+# The entailment regime the service description states (none: simple entailment).
+SIMPLE_ENTAILMENT = "http://www.w3.org/ns/entailment/Simple"
 
 STANDARD_PREFIXES = {
     "rdf": RDF, "rdfs": RDFS, "owl": OWL, "xsd": XSD, "skos": SKOS, "dcterms": DCTERMS,
@@ -56,6 +62,9 @@ class Terms:
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
         self.vocab = f"{self.base}/def/"
+        self.ids = f"{self.base}/id/"  # what every resource's IRI begins with
+        self.graphs = f"{self.base}/graph/"  # and every named graph's
+        self.dataset = self.id("dataset/kusei")  # the dataset description's subject
 
     def kusei(self, local: str) -> ox.NamedNode:
         return ox.NamedNode(self.vocab + local)
@@ -90,6 +99,18 @@ class Terms:
 
     def mtp(self, path: str = "") -> ox.NamedNode:
         return self.id("mtp/2022-2025" + (f"/{path}" if path else ""))
+
+
+@functools.lru_cache(maxsize=8)
+def terms(base: str) -> Terms:
+    """The IRI factory of ``base``, made once: the endpoint asks for its release's on every request."""
+    return Terms(base)
+
+
+def measure_key(printed_number: str) -> str:
+    """A measure's printed number as it stands in the measure's IRI and is compared with: in ASCII
+    digits (「１」→ "1"). Measure numbers are unique within a plan by this key."""
+    return unicodedata.normalize("NFKC", printed_number)
 
 
 def iri(node: ox.NamedNode, *parts: object) -> ox.NamedNode:

@@ -28,6 +28,7 @@ from typing import Any
 
 from kusei.graph.draft import suggest
 from kusei.graph.draft.layout import Line, ends_sentence, read_lines, squash
+from kusei.namespaces import measure_key
 
 _MTP = re.compile(r"[<＜〈](中期計画[:：][^<>＜＞〈〉]*)[>＞〉]")
 _ERA_YEAR = re.compile(r"(令和|平成)([0-9０-９]{1,2}|元)年度")
@@ -269,7 +270,7 @@ class Drafter:
         for measure in self.measures:
             mkey = squash(measure["title"])
             if number is not None and measure["number"] is not None and \
-                    unicodedata.normalize("NFKC", measure["number"]) != unicodedata.normalize("NFKC", number):
+                    measure_key(measure["number"]) != measure_key(number):
                 continue
             if key and mkey and (key.startswith(mkey[:8]) or mkey.startswith(key[:8])):
                 return measure

@@ -9,12 +9,12 @@ one. Used by bench/draft_eval.py and the tests.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from kusei.graph.input.textmatch import SourceText
+from kusei.namespaces import measure_key
 
 KINDS = ("measures", "projects", "items", "captions", "sections", "bureau_rows", "line_hints")
 
@@ -28,7 +28,7 @@ def _s(text: Any) -> str:
 
 
 def _num(number: Any) -> str | None:
-    return unicodedata.normalize("NFKC", str(number)) if number is not None else None
+    return measure_key(str(number)) if number is not None else None
 
 
 @dataclass(frozen=True)

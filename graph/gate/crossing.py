@@ -54,11 +54,9 @@ from collections import defaultdict
 import pyoxigraph as ox
 import rdflib
 
-from kusei.namespaces import SH
+from kusei.namespaces import PROV, SH, TIME, TYPE
 
-TIME = "http://www.w3.org/2006/time#"
-PROV = "http://www.w3.org/ns/prov#"
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_TYPE = TYPE.value
 
 # Shapes that read beyond the focus node's own triples, and the rule that covers each.
 MULTI_STEP = {

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from kusei.graph.input.record import Corrected, Project, Record, RecordError, RecordErrors, load_record
 from kusei.graph.input.reference import REFERENCE_DIR, Reference
 from kusei.graph.input.textmatch import SourceText, Span, squash
+from kusei.namespaces import measure_key
 
 # String fields that hold Kusei's own words or codes, not printed text. (Numbers and dates are
 # never texts; listing them here would also hide models that share their name.)
@@ -169,7 +170,7 @@ def check_numbers(record: Record, file: str, lines: dict[tuple, int]) -> list[Re
     for index, measure in enumerate(record.plan.measures):
         if measure.number is None:
             continue
-        key = unicodedata.normalize("NFKC", measure.number)
+        key = measure_key(measure.number)
         where = lines.get(("plan", "measures", index, "number"))
         if not key.isascii() or not key.isalnum():
             problems.append(RecordError(file, where, f"plan.measures[{index}].number",

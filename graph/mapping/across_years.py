@@ -114,7 +114,7 @@ def continuation_quads(quads: list[ox.Quad], terms: Terms, graph: ox.NamedNode,
     out = []
     for (earlier, later), evidence in sorted(pairs.items()):
         early, late = ox.NamedNode(earlier), ox.NamedNode(later)
-        node = ox.NamedNode(f"{later}#continues-{earlier.removeprefix(terms.base + '/id/').replace('/', '-')}")
+        node = ox.NamedNode(f"{later}#continues-{earlier.removeprefix(terms.ids).replace('/', '-')}")
         out += [
             ox.Quad(late, terms.kusei("continues"), early, graph),
             ox.Quad(node, TYPE, terms.kusei("Continuation"), graph),

@@ -4,13 +4,12 @@ mascots, sections, contact points and online accounts."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import pyoxigraph as ox
 
 from kusei.graph.input.record import Corrected, printed
 from kusei.graph.mapping.context import Context
-from kusei.namespaces import DCTERMS, FOAF, ORG, PROV, SCHEMA, TYPE, iri, lit, typed
+from kusei.namespaces import DCTERMS, FOAF, ORG, PROV, RDFS, SCHEMA, TYPE, iri, lit, measure_key, typed
 
 SERVICE_HOMEPAGES = {
     "x": "https://x.com/",
@@ -109,8 +108,8 @@ def map_sections(cx: Context) -> None:
         e.label(node, f"{cx.ward_name} {printed(section.name)}")
         e.text(node, ox.NamedNode(ORG + "purpose"), section.mission, (*path, "mission"))
         if section.measure is not None:
-            numbers = {unicodedata.normalize("NFKC", m.number) for m in cx.record.plan.measures if m.number}
-            key = unicodedata.normalize("NFKC", section.measure)
+            numbers = {measure_key(m.number) for m in cx.record.plan.measures if m.number}
+            key = measure_key(section.measure)
             if key not in numbers:
                 cx.fail((*path, "measure"), f"no measure {section.measure!r} in this plan")
             # In the document graph: the link is this document's, the section outlives the plan.
@@ -151,6 +150,6 @@ def map_accounts(cx: Context) -> None:
         e.add(node, ox.NamedNode(FOAF + "accountServiceHomepage"),
               ox.NamedNode(SERVICE_HOMEPAGES[account.service]))
         e.text(node, t.kusei("printedHandle"), account.handle, (*path, "handle"))
-        e.text(node, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), account.label,
+        e.text(node, ox.NamedNode(RDFS + "label"), account.label,
                (*path, "label"))
         e.add(cx.office, ox.NamedNode(FOAF + "account"), node)

@@ -19,17 +19,17 @@ from kusei.graph.input.record import (
 )
 from kusei.graph.mapping.context import Context
 from kusei.graph.mapping.emitter import Emitter
-from kusei.namespaces import DCTERMS, RDFS, SDG, iri, lit, typed
+from kusei.namespaces import DCTERMS, PROV, RDFS, SDG, iri, lit, measure_key, typed
 
 TITLE = ox.NamedNode(DCTERMS + "title")
 DESCRIPTION = ox.NamedNode(DCTERMS + "description")
 
 
-def measure_key(measure: Measure, order: int) -> str:
-    """Printed number in ASCII digits (「１」→ "1"), or u<order> for an unnumbered measure."""
+def measure_segment(measure: Measure, order: int) -> str:
+    """The measure's key (its printed number in ASCII digits), or u<order> for an unnumbered one."""
     if measure.number is None:
         return f"u{order}"
-    return unicodedata.normalize("NFKC", measure.number)
+    return measure_key(measure.number)
 
 
 def _number(e: Emitter, node: ox.NamedNode, printed_number: str) -> None:
@@ -51,7 +51,7 @@ def map_plan(cx: Context) -> None:
     e.text(node, TITLE, plan.title, ("plan", "title"))
     e.add(node, ox.NamedNode(DCTERMS + "spatial"), cx.ward_area)
     (e.add if cx.prints_issuer else e.editorial_add)(node, ox.NamedNode(DCTERMS + "publisher"), cx.office)
-    e.add(node, ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"), cx.document)
+    e.add(node, ox.NamedNode(PROV + "wasDerivedFrom"), cx.document)
     # A year the document does not print is Kusei's inference: editorial, with its reasons.
     year = e.editorial_kusei if plan.fiscal_year.inferred else e.kusei
     year(node, "fiscalYear", t.fiscal_year(plan.fiscal_year.year))
@@ -71,7 +71,7 @@ def map_plan(cx: Context) -> None:
                     for order, banner in enumerate(plan.banners, start=1)]
     measure_nodes: dict[str, ox.NamedNode] = {}
     for order, measure in enumerate(plan.measures, start=1):
-        key = measure_key(measure, order)
+        key = measure_segment(measure, order)
         measure_nodes[key] = _map_measure(cx, measure, order, key, ("plan", "measures", order - 1))
     for order, item in enumerate(plan.operation, start=1):
         _map_operation(cx, item, order, ("plan", "operation", order - 1))
@@ -223,7 +223,7 @@ def _map_column(cx: Context, column: Column, order: int, measures: dict[str, ox.
             cx.fail((*path, "banner"), f"no banner {column.banner} in this plan ({len(banners)} banners)")
         e.kusei(node, "banner", banners[column.banner - 1])
     if column.measure is not None:
-        key = unicodedata.normalize("NFKC", column.measure)
+        key = measure_key(column.measure)
         if key not in measures:
             cx.fail((*path, "measure"), f"no measure {column.measure!r} in this plan")
         e.kusei(node, "measure", measures[key])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kusei.completion_index import INDEX_FILE, INDEX_VERSION, RESOURCE_TYPES
-from kusei.namespaces import DCTERMS, OWL, RDF, RDFS, SCHEMA, SKOS
+from kusei.namespaces import DCTERMS, OWL, RDF, RDFS, SCHEMA, SKOS, Terms
 from kusei.search_index import fold
 
 __all__ = ["INDEX_FILE", "build_index", "write_index"]
@@ -31,7 +31,7 @@ def _label(labels: dict[str, dict[str, tuple[int, str]]], iri: str, language: st
 
 def build_index(quads: Iterable[ox.Quad], base: str) -> dict:
     """The index as a JSON-ready dict."""
-    kusei = base + "/def/"
+    kusei = Terms(base).vocab
     triples = {q.triple for q in quads}  # a triple in several named graphs counts once, as in the default graph
     class_uses: Counter[str] = Counter()
     property_uses: Counter[str] = Counter()

@@ -54,7 +54,7 @@ GRAPH_COMMENTS = {
 
 
 def graph_comment(terms: Terms, graph_iri: str) -> str | None:
-    local = graph_iri.removeprefix(f"{terms.base}/graph/")
+    local = graph_iri.removeprefix(terms.graphs)
     return next((text for key, text in GRAPH_COMMENTS.items()
                  if local == key or (key.endswith("/") and local.startswith(key))), None)
 
@@ -110,7 +110,7 @@ def dataset_quads(terms: Terms, settings: Settings, graph: ox.NamedNode, files: 
     def add(s: ox.NamedNode | ox.BlankNode, p: str, o: ox.NamedNode | ox.BlankNode | ox.Literal) -> None:
         out.append(ox.Quad(s, ox.NamedNode(p), o, graph))
 
-    dataset = terms.id("dataset/kusei")
+    dataset = terms.dataset
     service = ox.NamedNode(f"{settings.published_at}/sparql")
     _about(add, terms, settings, dataset)
     _contents(add, terms, dataset, service, counts)
@@ -165,7 +165,7 @@ def _about(add: Add, terms: Terms, settings: Settings, dataset: ox.NamedNode) ->
 def _contents(add: Add, terms: Terms, dataset: ox.NamedNode, service: ox.NamedNode, counts: Counts) -> None:
     """What the data hold: sizes, vocabularies, examples, classes and named graphs."""
     add(dataset, VOID + "sparqlEndpoint", service)
-    add(dataset, VOID + "uriSpace", lit(f"{terms.base}/id/"))
+    add(dataset, VOID + "uriSpace", lit(terms.ids))
     add(dataset, VOID + "triples", typed(counts.triples, "integer"))
     add(dataset, RDFS + "comment", lit(
         "void:triples counts each distinct triple of the data dumps once (kusei.ttl, kusei.nt). The named "

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kusei.graph.publish.readings import reading
-from kusei.namespaces import DCTERMS, ORG, RDF, RDFS, SCHEMA, SKOS
+from kusei.namespaces import DCTERMS, ORG, RDF, RDFS, SCHEMA, SKOS, terms
 from kusei.search_index import INDEX_FILE, INDEX_VERSION, fold
 
 __all__ = ["INDEX_FILE", "build_index", "write_index"]
@@ -65,7 +65,7 @@ def _corrected(text: str, fixes: list[tuple[str, str]]) -> str:
 
 def build_index(quads: Iterable[ox.Quad], base: str) -> dict:
     """The index as a JSON-ready dict: one entry per IRI under the base that has a title."""
-    kusei = base + "/def/"
+    kusei = terms(base).vocab
     quads_list = list(quads)
     by_subject: dict[str, dict[str, list]] = {}
     for quad in quads_list:

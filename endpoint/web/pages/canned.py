@@ -32,20 +32,8 @@ _PARAM_LINE = re.compile(
     r"#[ \t]*param[ \t]+\?(?P<var>\w+)[ \t]+(?P<kind>\w+)[ \t]*$", re.M)
 LABELS = {"ward": ("区", "Ward"), "year": ("年度", "Fiscal year"), "area": ("政策分野", "Policy area")}
 
-_OPTION_QUERIES = {
-    # Wards that have a plan: choosing one of the 14 without would only ever give an empty table.
-    "ward": """SELECT DISTINCT ?value ?label WHERE {
-  ?plan a <{kusei}Plan> ; <http://purl.org/dc/terms/spatial> ?value .
-  ?value <http://www.w3.org/2000/01/rdf-schema#label> ?label FILTER(lang(?label) = "ja")
-  OPTIONAL { ?value <http://purl.org/dc/terms/identifier> ?code }
-} ORDER BY ?code""",
-    "year": """SELECT DISTINCT ?value WHERE { ?plan a <{kusei}Plan> ; <{kusei}year> ?value } ORDER BY ?value""",
-    "area": """SELECT DISTINCT ?value ?label WHERE {
-  ?m <{kusei}policyArea> ?value .
-  ?value <http://www.w3.org/2004/02/skos/core#prefLabel> ?label FILTER(lang(?label) = "ja")
-  OPTIONAL { ?value <http://www.w3.org/2004/02/skos/core#notation> ?n }
-} ORDER BY ?n ?label""",
-}
+# The page query (endpoint/queries/pages) that lists the values of each kind.
+OPTION_QUERIES = {"ward": "canned-wards", "year": "canned-years", "area": "canned-areas"}
 
 
 @dataclass(frozen=True)
@@ -82,8 +70,7 @@ def unfilled(query: str) -> str:
 def options(release: Release, kind: str) -> list[Option]:
     """The values of ``kind`` in ``release``, labelled (computed once per release)."""
     def compute() -> list[Option]:
-        kusei = release.base + "/def/"
-        rows = data.select(release, _OPTION_QUERIES[kind].replace("{kusei}", kusei))
+        rows = data.run(release, OPTION_QUERIES[kind])
         found: list[Option] = []
         for row in rows:
             value = row.get("value")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kusei.endpoint.web.pages.data import select
-from kusei.endpoint.web.pages.terms import DCTERMS, RDFS, SCHEMA, SKOS, Namer, natural_key
+from kusei.endpoint.web.pages.data import run
+from kusei.endpoint.web.pages.terms import Namer, natural_key
+from kusei.namespaces import terms
 from kusei.release import Release
 
 
@@ -82,12 +83,7 @@ def _first(rows: list[dict], key: str) -> str | None:
 
 
 def _build(release: Release, namer: Namer) -> Catalogue:
-    kusei = release.base + "/def/"
-    ward_rows = select(release, f"""
-SELECT ?ward ?code ?label ?lang WHERE {{
-  ?ward a <{kusei}Ward> ; <{DCTERMS}identifier> ?code ; <{RDFS}label> ?label .
-  BIND(lang(?label) AS ?lang)
-}}""")
+    ward_rows = run(release, "wards")
     wards: dict[str, WardSummary] = {}
     for row in ward_rows:
         iri = row["ward"].value
@@ -102,16 +98,7 @@ SELECT ?ward ?code ?label ?lang WHERE {{
         elif lang == "ja-hrkt":
             ward.reading = row["label"].value
 
-    plan_rows = select(release, f"""
-SELECT ?plan ?ward ?year ?inferred ?label ?goal ?goalTitle ?goalTagline WHERE {{
-  ?plan a <{kusei}Plan> ; <{DCTERMS}spatial> ?ward .
-  OPTIONAL {{ ?plan <{kusei}year> ?year }}
-  OPTIONAL {{ ?plan <{kusei}fiscalYearInferred> ?inferred }}
-  OPTIONAL {{ ?plan <{RDFS}label> ?label FILTER(lang(?label) = "ja") }}
-  OPTIONAL {{ ?plan <{kusei}basicGoal> ?goal .
-             OPTIONAL {{ ?goal <{DCTERMS}title> ?goalTitle }}
-             OPTIONAL {{ ?goal <{kusei}tagline> ?goalTagline }} }}
-}}""")
+    plan_rows = run(release, "plans")
     plans: dict[str, PlanSummary] = {}
     for row in plan_rows:
         iri = row["plan"].value
@@ -131,15 +118,7 @@ SELECT ?plan ?ward ?year ?inferred ?label ?goal ?goalTitle ?goalTagline WHERE {{
             goal_tagline=row["goalTagline"].value if "goalTagline" in row else None,
         )
 
-    measure_rows = select(release, f"""
-SELECT ?plan ?m ?num ?n ?pos ?title ?area WHERE {{
-  ?m a <{kusei}Measure> ; <{kusei}plan> ?plan .
-  OPTIONAL {{ ?m <{kusei}printedNumber> ?num }}
-  OPTIONAL {{ ?m <{kusei}number> ?n }}
-  OPTIONAL {{ ?m <{SCHEMA}position> ?pos }}
-  OPTIONAL {{ ?m <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
-  OPTIONAL {{ ?m <{kusei}policyArea> ?area }}
-}}""")
+    measure_rows = run(release, "measures")
     measures: dict[str, tuple[int, Item, str]] = {}
     for row in measure_rows:
         iri = row["m"].value
@@ -151,12 +130,7 @@ SELECT ?plan ?m ?num ?n ?pos ?title ?area WHERE {{
             measures[iri] = (pos, item, row["plan"].value)
         if "area" in row and row["area"].value not in measures[iri][1].areas:
             measures[iri][1].areas.append(row["area"].value)
-    project_rows = select(release, f"""
-SELECT ?m ?p ?pos ?title ?plan WHERE {{
-  ?p a <{kusei}Project> ; <{kusei}measureOrBanner> ?m ; <{kusei}plan> ?plan .
-  OPTIONAL {{ ?p <{SCHEMA}position> ?pos }}
-  OPTIONAL {{ ?p <{RDFS}label> ?title FILTER(lang(?title) = "ja") }}
-}}""")
+    project_rows = run(release, "projects")
     projects: dict[str, list[tuple[int, Item]]] = {}
     seen: set[str] = set()
     for row in project_rows:
@@ -175,12 +149,7 @@ SELECT ?m ?p ?pos ?title ?plan WHERE {{
         if plan_iri in plans:
             plans[plan_iri].measures.append(item)
 
-    area_rows = select(release, f"""
-SELECT ?area ?ja ?en WHERE {{
-  ?area a <{kusei}PolicyArea> .
-  OPTIONAL {{ ?area <{SKOS}prefLabel> ?ja FILTER(lang(?ja) = "ja") }}
-  OPTIONAL {{ ?area <{SKOS}prefLabel> ?en FILTER(lang(?en) = "en") }}
-}}""")
+    area_rows = run(release, "policy-areas")
     usage: dict[str, int] = {}
     for _, item, _plan in measures.values():
         for area in item.areas:
@@ -255,47 +224,10 @@ class YearStep:
         return sum(1 for c in self.changes if c.status == status)
 
 
-def step_query(kusei: str, before: str, after: str) -> str:
-    """Continued, new, dropped and in-both components between two plans: example query 15's
-    logic for any two plans, so the view and the published example give the same answer."""
-    return f"""PREFIX kusei: <{kusei}>
-PREFIX rdfs: <{RDFS}>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-SELECT ?status ?type ?before ?beforeLabel ?after ?afterLabel ?evidence ?evidenceJa WHERE {{
-  BIND(<{before}> AS ?planBefore) BIND(<{after}> AS ?planAfter)
-  ?planBefore prov:wasDerivedFrom ?docBefore . ?planAfter prov:wasDerivedFrom ?docAfter .
-  VALUES ?type {{ {" ".join("kusei:" + t for t in STEP_TYPES)} }}
-  {{
-    ?after kusei:continues ?before ; kusei:plan ?planAfter ; a ?type .
-    ?before kusei:plan ?planBefore .
-    ?link kusei:earlier ?before ; kusei:later ?after ; kusei:evidence ?evidence FILTER(lang(?evidence) = "en")
-    OPTIONAL {{ ?link kusei:evidence ?evidenceJa FILTER(lang(?evidenceJa) = "ja") }}
-    ?before rdfs:label ?beforeLabel FILTER(lang(?beforeLabel) = "ja")
-    ?after rdfs:label ?afterLabel FILTER(lang(?afterLabel) = "ja")
-    BIND("continued" AS ?status)
-  }} UNION {{
-    ?before kusei:plan ?planBefore ; a ?type .
-    FILTER NOT EXISTS {{ ?later kusei:continues ?before ; kusei:plan ?planAfter }}
-    ?before rdfs:label ?beforeLabel FILTER(lang(?beforeLabel) = "ja")
-    BIND("dropped" AS ?status)
-  }} UNION {{
-    ?after kusei:plan ?planAfter ; a ?type .
-    FILTER NOT EXISTS {{ ?after kusei:continues ?earlier . ?earlier kusei:plan ?planBefore }}
-    ?after rdfs:label ?afterLabel FILTER(lang(?afterLabel) = "ja")
-    BIND("new" AS ?status)
-  }} UNION {{
-    ?before kusei:printing/prov:entity ?docBefore ; kusei:printing/prov:entity ?docAfter ; a ?type ;
-            rdfs:label ?beforeLabel FILTER(lang(?beforeLabel) = "ja")
-    BIND(?before AS ?after) BIND(?beforeLabel AS ?afterLabel)
-    BIND("in both" AS ?status)
-  }}
-}}"""
-
-
 def _step(release: Release, namer: Namer, before: PlanSummary, after: PlanSummary) -> YearStep:
-    kusei = release.base + "/def/"
+    kusei = terms(release.base).vocab
     changes: dict[tuple[str, str, str, str], Change] = {}
-    for row in select(release, step_query(kusei, before.iri, after.iri)):
+    for row in run(release, "year-step", before_plan=before.iri, after_plan=after.iri):
         earlier, later = row.get("before"), row.get("after")
         status, kind = row["status"].value, row["type"].value.removeprefix(kusei)
         key = (status, kind, earlier.value if earlier else "", later.value if later else "")

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from kusei.endpoint.web.pages.data import select
-from kusei.endpoint.web.pages.terms import RDFS
+from kusei.endpoint.web.pages.data import run
 from kusei.release import Release
 
 
@@ -38,12 +37,7 @@ class Correction:
 
 def corrections(release: Release) -> list[Correction]:
     def compute() -> list[Correction]:
-        kusei = release.base + "/def/"
-        rows = select(release, f"""
-SELECT DISTINCT ?printed ?corrected ?note WHERE {{
-  ?c a <{kusei}TextCorrection> ; <{kusei}printedText> ?printed ; <{kusei}correctedText> ?corrected .
-  OPTIONAL {{ ?c <{RDFS}comment> ?note }}
-}} ORDER BY DESC(STRLEN(?printed)) ?printed""")
+        rows = run(release, "corrections")
         return [Correction(r["printed"].value, r["corrected"].value, r["note"].value if "note" in r else "")
                 for r in rows]
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyoxigraph as ox
-
 from kusei.endpoint.web.pages.compare import WardSummary, catalogue
 from kusei.endpoint.web.pages.compare_export import ward_json
-from kusei.endpoint.web.pages.data import select
+from kusei.endpoint.web.pages.data import Row, run
 from kusei.endpoint.web.pages.terms import Namer
+from kusei.namespaces import terms
 from kusei.release import Release
-
-TYPE_COUNT_QUERY = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}"
-VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
 
 
 @dataclass(frozen=True)
@@ -67,19 +63,17 @@ class Home:
         }
 
 
-def _count(release: Release, query: str) -> int:
-    rows = select(release, query)
+def _count(rows: list[Row]) -> int:
     return int(rows[0]["n"].value) if rows and "n" in rows[0] else 0
 
 
 def _compute(release: Release, namer: Namer) -> Home:
-    kusei = release.base + "/def/"
-    dataset = release.base + "/id/dataset/kusei"
-    # The default graph is the merge of the named graphs, each triple once.
-    default_graph = _count(release, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    t = terms(release.base)
+    dataset = t.dataset.value
+    default_graph = _count(run(release, "count-triples"))
     # The build counted the data triples for VoID; the page shows that number rather than a second count.
-    void = _count(release, f"SELECT ?n WHERE {{ {ox.NamedNode(dataset)} <{VOID_TRIPLES}> ?n }} LIMIT 1")
-    types = {name: _count(release, TYPE_COUNT_QUERY.format(cls=kusei + cls))
+    void = _count(run(release, "dataset-triples", dataset=t.dataset))
+    types = {name: _count(run(release, "count-instances", cls=t.kusei(cls)))
              for name, cls in (("plans", "Plan"), ("measures", "Measure"), ("projects", "Project"))}
     counts = Counts(data_triples=void or default_graph, default_graph=default_graph, **types)
     # Wards in code order, which is the city's own order (Tsurumi first).

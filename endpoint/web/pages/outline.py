@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from kusei.endpoint.web.pages.data import iri_list, select
+from kusei.endpoint.web.pages.data import run
 from kusei.endpoint.web.pages.terms import (
     DCTERMS,
     LABEL_PREDICATES,
@@ -22,6 +22,7 @@ from kusei.endpoint.web.pages.terms import (
     Namer,
     natural_key,
 )
+from kusei.namespaces import SDMX_DIM, terms
 from kusei.release import Release
 
 # Groups of top-level parts, in the order the plans print them; a part goes into the first group
@@ -43,7 +44,6 @@ GROUPS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 OTHER_GROUP = ("other", "その他", "Other parts")
 
-PROV = "http://www.w3.org/ns/prov#"
 # Shown by the outline itself (heading, number, place), so not again as a fact.
 STRUCTURAL = {
     RDF_TYPE, RDFS + "label", DCTERMS + "title", SCHEMA + "name", SCHEMA + "position",
@@ -54,7 +54,7 @@ PARENT_LOCALS = ("itemOf", "measure", "banner")
 # Said again by the build for simple queries (written-out super-properties) or by the number
 # beside the printed one: the outline shows the specific statement once.
 REPEATED_LOCALS = ("measureOrBanner", "mtpReference", "number")
-SDMX_REF_PERIOD = "http://purl.org/linked-data/sdmx/2009/dimension#refPeriod"
+SDMX_REF_PERIOD = SDMX_DIM + "refPeriod"
 
 
 def lines_href(document_href: str, first: int, last: int | None) -> str:
@@ -122,33 +122,6 @@ class Outline:
         return seen
 
 
-def _parts_query(plan: str, kusei: str) -> str:
-    # Everything transcribed from the plan's document, except parts of another plan printed in
-    # the same document (none today, but a newsletter could carry two).
-    return f"""
-SELECT ?s ?p ?o WHERE {{
-  <{plan}> a <{kusei}Plan> ; <{kusei}sourceDocument> ?doc .
-  ?s <{kusei}sourceDocument> ?doc .
-  FILTER(?s != <{plan}> && ?s != ?doc && isIRI(?s))
-  FILTER NOT EXISTS {{ ?s <{kusei}plan> ?other FILTER(?other != <{plan}>) }}
-  {{ ?s ?p ?o }}
-  UNION
-  {{ # The lines come from the part's printing in this document (a part may be printed in several).
-    ?s <{kusei}printing> ?printing . ?printing <{PROV}entity> ?doc ; ?p ?o .
-    FILTER(?p IN (<{kusei}firstLine>, <{kusei}lastLine>)) }}
-}}"""
-
-
-def _labels_query(iris: set[str]) -> str:
-    predicates = " ".join(f"<{p}>" for p in LABEL_PREDICATES)
-    return f"""
-SELECT ?s ?p ?o WHERE {{
-  VALUES ?s {{ {iri_list(iris)} }}
-  VALUES ?p {{ {predicates} }}
-  ?s ?p ?o
-}}"""
-
-
 def _int(term: ox.NamedNode | ox.BlankNode | ox.Literal | None) -> int | None:
     if isinstance(term, ox.Literal):
         try:
@@ -174,8 +147,8 @@ def build_outline(release: Release, namer: Namer, plan: str, term_labels: Labels
 
 
 def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Outline | None:
-    kusei = release.base + "/def/"
-    rows = select(release, _parts_query(plan, kusei))
+    kusei = terms(release.base).vocab
+    rows = run(release, "outline-parts", plan=plan)
     if not rows:
         return None
     props: dict[str, dict[str, list]] = {}
@@ -187,10 +160,10 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
         for term in values if isinstance(term, ox.NamedNode)
     } - set(props)
     labels = Labels()
-    for row in select(release, _labels_query(linked)) if linked else []:
+    for row in run(release, "objects-of", subjects=linked, predicates=LABEL_PREDICATES) if linked else []:
         if isinstance(row["o"], ox.Literal):
             labels.add(row["s"].value, row["p"].value, row["o"])
-    document = next(iter(select(release, f"SELECT ?d WHERE {{ <{plan}> <{kusei}sourceDocument> ?d }} LIMIT 1")), None)
+    document = next(iter(run(release, "plan-document", plan=plan)), None)
     document_href = namer.href(document["d"].value) if document else None
 
     def one(subject: str, predicate: str) -> ox.NamedNode | ox.BlankNode | ox.Literal | None:
@@ -303,16 +276,7 @@ class Place:
 
 def build_place(release: Release, namer: Namer, iri: str, term_labels: Labels) -> Place | None:
     """Previous and next among the parts of the same parent and class, in printed order."""
-    kusei = release.base + "/def/"
-    rows = select(release, f"""
-SELECT ?sib ?cls ?pos ?num ?label WHERE {{
-  <{iri}> <{DCTERMS}isPartOf> ?parent ; a ?cls .
-  FILTER(STRSTARTS(STR(?cls), "{kusei}"))
-  ?sib <{DCTERMS}isPartOf> ?parent ; a ?cls .
-  OPTIONAL {{ ?sib <{SCHEMA}position> ?pos }}
-  OPTIONAL {{ ?sib <{kusei}printedNumber> ?num }}
-  OPTIONAL {{ ?sib <{RDFS}label> ?label FILTER(lang(?label) = "ja") }}
-}}""")
+    rows = run(release, "outline-place", part=iri)
     if not rows:
         return None
     cls = min(row["cls"].value for row in rows)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 
 from kusei.endpoint.query import service
-from kusei.endpoint.web.pages.data import iri_list
+from kusei.endpoint.web.pages import data
 from kusei.endpoint.web.pages.terms import (
     DCTERMS,
     LABEL_PREDICATES,
@@ -26,11 +26,11 @@ from kusei.endpoint.web.pages.terms import (
     natural_key,
 )
 from kusei.endpoint.web.pages.vocabulary import vocabulary_labels
+from kusei.namespaces import ORG, PROV, SDMX_DIM, XSD, terms
 from kusei.release import Release
 from kusei.settings import Settings
 
-KUSEI_PATH = "/def/"
-PROV_ENTITY = "http://www.w3.org/ns/prov#entity"
+PROV_ENTITY = PROV + "entity"
 # Properties shown first, in this order; the rest follow by CURIE.
 LEADING = (RDF_TYPE, RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", DCTERMS + "title")
 # Incoming links listed per property on the page; the count says how many there are in all.
@@ -96,6 +96,14 @@ class ResourceView:
     triples: list[ox.Triple]
 
 
+def parent_links(base: str) -> tuple[str, ...]:
+    """The links from a resource to its parents, most telling first: the crumbs follow the first
+    one present. The page query "ancestors" walks the same links (keep the two alike)."""
+    kusei = terms(base).vocab
+    return (DCTERMS + "isPartOf", kusei + "itemOf", kusei + "measure", kusei + "plan", kusei + "mascotOf",
+            SDMX_DIM + "refArea", ORG + "subOrganizationOf", kusei + "jurisdiction", DCTERMS + "spatial")
+
+
 def _chunks(iris: list[str], budget: int) -> Iterator[list[str]]:
     """``iris`` in runs whose VALUES text stays within ``budget`` characters.
 
@@ -127,7 +135,7 @@ class ResourceBuilder:
         if isinstance(term, ox.Literal):
             datatype = term.datatype.value
             note = None
-            if not term.language and datatype != "http://www.w3.org/2001/XMLSchema#string":
+            if not term.language and datatype != XSD + "string":
                 note = self.namer.short(datatype)
             return Value("literal", term.value, lang=term.language, note=note)
         if isinstance(term, ox.BlankNode):
@@ -186,12 +194,8 @@ class ResourceBuilder:
             return {}
         rows = []
         for chunk in _chunks(subject_list, self.settings.max_query_length // 2):
-            rows += service.select(
-                self.release,
-                f"SELECT DISTINCT ?s ?p ?o WHERE {{ VALUES ?s {{ {iri_list(chunk)} }} "
-                f"VALUES ?p {{ {iri_list(predicate_list)} }} ?s ?p ?o }}",
-                settings=self.settings,
-            )
+            rows += data.run(self.release, "objects-of", settings=self.settings,
+                             subjects=chunk, predicates=frozenset(predicate_list))
         found: dict[tuple[str, str], set[Obj]] = {}
         for row in rows:
             subject, predicate, obj = row.get("s"), row.get("p"), row.get("o")
@@ -214,29 +218,9 @@ class ResourceBuilder:
 
     def crumbs(self, iri: str) -> list[Crumb]:
         """Ward → plan → measure → project → item: the chain of parents above the resource."""
-        kusei = self.release.base + KUSEI_PATH
-        parents = (
-            DCTERMS + "isPartOf",
-            kusei + "itemOf",
-            kusei + "measure",
-            kusei + "plan",
-            kusei + "mascotOf",
-            "http://purl.org/linked-data/sdmx/2009/dimension#refArea",
-            "http://www.w3.org/ns/org#subOrganizationOf",
-            kusei + "jurisdiction",
-            DCTERMS + "spatial",
-        )
-        # Every parent link of every ancestor, in one query; the walk below picks the chain. The
-        # ancestors come first, in a subquery: joined with the links directly, the path took
-        # ~40 ms where this takes under one.
-        path = "|".join(str(ox.NamedNode(p)) for p in parents)
-        in_list = ", ".join(str(ox.NamedNode(p)) for p in parents)
-        rows = service.select(
-            self.release,
-            f"SELECT DISTINCT ?a ?p ?o WHERE {{ {{ SELECT DISTINCT ?a WHERE {{ {ox.NamedNode(iri)} ({path})* ?a }} }} "
-            f"?a ?p ?o FILTER(isIRI(?o) && ?p IN ({in_list})) }}",
-            settings=self.settings,
-        )
+        parents = parent_links(self.release.base)
+        # Every parent link of every ancestor, in one query; the walk below picks the chain.
+        rows = data.run(self.release, "ancestors", settings=self.settings, resource=iri)
         links: dict[tuple[str, str], list[str]] = {}
         for row in rows:
             ancestor, predicate, obj = row.get("a"), row.get("p"), row.get("o")
@@ -273,7 +257,7 @@ class ResourceBuilder:
 
     def sources(self, own: list[ox.Triple]) -> list[SourceQuote]:
         """One excerpt per printing of the resource (``own``: its triples): each document with its own lines."""
-        kusei = self.release.base + KUSEI_PATH
+        kusei = terms(self.release.base).vocab
         printings = [t.object.value for t in own
                      if t.predicate.value == kusei + "printing" and isinstance(t.object, ox.NamedNode)]
         facts = self._objects_of(printings, (PROV_ENTITY, kusei + "firstLine", kusei + "lastLine"))
@@ -326,7 +310,8 @@ class ResourceBuilder:
         A measure lists its projects under dcterms:hasPart; their isPartOf and kusei:measure
         links back are the same fact seen from the other end, and would list them twice more.
         """
-        counts = service.incoming_counts(self.release, iri, settings=self.settings)
+        counts = {row["p"].value: int(row["n"].value)
+                  for row in data.run(self.release, "incoming-counts", settings=self.settings, target=iri)}
         grouped: dict[str, list[ox.Triple]] = {}
         for triple in triples:
             grouped.setdefault(triple.predicate.value, []).append(triple)
@@ -369,8 +354,7 @@ class ResourceBuilder:
         node = ox.NamedNode(iri)
 
         def count() -> int | None:
-            rows = service.select(self.release, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {node} {{ ?s ?p ?o }} }}",
-                                  settings=self.settings)
+            rows = data.run(self.release, "graph-size", settings=self.settings, graph=node)
             found = rows[0].get("n") if rows else None
             n = int(found.value) if isinstance(found, ox.Literal) else 0
             return n or None  # the store keeps no empty graphs: none of this name
@@ -384,7 +368,7 @@ class ResourceBuilder:
         self._add_fallback_labels(triples)
         node = ox.NamedNode(iri)
         own = [t for t in triples if t.subject == node]
-        vocabulary_file = self.release.base + KUSEI_PATH + "fileName"
+        vocabulary_file = terms(self.release.base).kusei("fileName").value
         blanks: dict[ox.BlankNode, list[ox.Triple]] = {}
         for triple in triples:
             if isinstance(triple.subject, ox.BlankNode):
@@ -396,7 +380,7 @@ class ResourceBuilder:
 
         document = self._document_lines(
             t.object.value for t in own if t.predicate.value == vocabulary_file and isinstance(t.object, ox.Literal))
-        vocabulary = self.release.base + KUSEI_PATH
+        vocabulary = terms(self.release.base).vocab
         anchor = None
         if iri.startswith(vocabulary) and len(iri) > len(vocabulary):
             anchor = "#" + iri[len(vocabulary) :]

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from kusei.namespaces import DCTERMS, RDF, RDFS, SCHEMA, SKOS, XSD
+from kusei.namespaces import DC, DCTERMS, RDF, RDFS, SCHEMA, SDG, SDMX_DIM, SKOS, STANDARD_PREFIXES, VANN, XSD
 
 __all__ = ["DCTERMS", "RDF", "RDFS", "SCHEMA", "SKOS", "XSD", "AnyTerm", "Labels", "Namer", "lexical"]
 
@@ -90,11 +90,7 @@ class Labels:
 
 # Shown as CURIEs on pages only (the vocabulary's own metadata uses them); not pre-declared in
 # queries, where they would be noise.
-DISPLAY_PREFIXES = {
-    "vann": "http://purl.org/vocab/vann/",
-    "dc": "http://purl.org/dc/elements/1.1/",
-    "sdg": "http://metadata.un.org/sdg/",
-}
+DISPLAY_PREFIXES = {"vann": VANN, "dc": DC, "sdg": SDG}
 
 
 class Namer:
@@ -142,22 +138,7 @@ class Namer:
 # Japanese and English labels for the standard terms the data uses. The ontology labels Kusei's
 # own terms; these come from other vocabularies, whose published labels are English only, and a
 # page must not show a Japanese reader a bare CURIE.
-_STANDARD = {
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": RDFS, "skos": SKOS, "dcterms": DCTERMS, "schema": SCHEMA,
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "qb": "http://purl.org/linked-data/cube#",
-    "sdmx": "http://purl.org/linked-data/sdmx/2009/dimension#",
-    "vann": "http://purl.org/vocab/vann/",
-    "void": "http://rdfs.org/ns/void#",
-    "spdx": "http://spdx.org/rdf/terms#",
-    "time": "http://www.w3.org/2006/time#",
-    "dcat": "http://www.w3.org/ns/dcat#",
-    "org": "http://www.w3.org/ns/org#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "sd": "http://www.w3.org/ns/sparql-service-description#",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-}
+_STANDARD = {**STANDARD_PREFIXES, "sdmx": SDMX_DIM, "vann": VANN}
 STANDARD_LABELS: dict[str, tuple[str, str]] = {
     _STANDARD[prefix] + local: (ja, en)
     for prefix, local, ja, en in (

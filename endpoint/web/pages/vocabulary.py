@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from kusei.endpoint.query import service
+from kusei.endpoint.web.pages import data as page_data
 from kusei.endpoint.web.pages.terms import (
     LABEL_PREDICATES,
     RDF,
@@ -21,7 +21,7 @@ from kusei.endpoint.web.pages.terms import (
     lexical,
     natural_key,
 )
-from kusei.namespaces import OWL
+from kusei.namespaces import DCTERMS, OWL, SH, terms
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -89,9 +89,8 @@ class Vocabulary:
 
 
 def _instance_counts(release: Release, settings: Settings) -> dict[str, int]:
-    query = "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c"
     counts: dict[str, int] = {}
-    for row in service.select(release, query, settings=settings):
+    for row in page_data.run(release, "instance-counts", settings=settings):
         cls, n = row.get("c"), row.get("n")
         if isinstance(cls, ox.NamedNode) and isinstance(n, ox.Literal):
             counts[cls.value] = int(n.value)
@@ -103,9 +102,9 @@ def build_vocabulary(release: Release, namer: Namer, settings: Settings) -> Voca
 
 
 def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
-    namespace = release.base + "/def/"
-    triples = sorted(set(service.graph_triples(release, release.base + "/graph/ontology", settings=settings)),
-                     key=str)
+    namespace = terms(release.base).vocab
+    ontology_graph = terms(release.base).graph("ontology").value
+    triples = sorted(set(page_data.triples(release, "graph-triples", settings=settings, graph=ontology_graph)), key=str)
     by_subject: dict[ox.NamedNode | ox.BlankNode | ox.Triple, list[ox.Triple]] = {}
     labels = Labels()
     labels.add_triples(triples)
@@ -211,7 +210,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
     metadata: list[tuple[str, list[TermLink | str]]] = []
     for triple in own:
         pred = triple.predicate.value
-        if pred in SKIPPED or pred == "http://purl.org/dc/terms/title":
+        if pred in SKIPPED or pred == DCTERMS + "title":
             continue
         value: TermLink | str = (
             TermLink(triple.object.value, triple.object.value)
@@ -253,10 +252,6 @@ def _rdf_list(by_subject: dict, node: AnyTerm | None) -> list:
 
 
 # --- per class: the properties its instances carry, with cardinality and values from the shapes ---
-
-SH = "http://www.w3.org/ns/shacl#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-
 
 @dataclass
 class PropertyUse:
@@ -318,8 +313,7 @@ def _shape_uses(release: Release) -> dict[str, dict[tuple[str, bool], dict]]:
 
 def _data_uses(release: Release, settings: Settings) -> dict[str, set[str]]:
     """class IRI → the properties its instances have in the merged default graph."""
-    query = "SELECT DISTINCT ?c ?p WHERE { ?s a ?c ; ?p ?o }"
-    rows = service.select(release, query, settings=settings)
+    rows = page_data.run(release, "class-property-uses", settings=settings)
     uses: dict[str, set[str]] = {}
     for row in rows:
         cls, predicate = row.get("c"), row.get("p")
@@ -341,7 +335,7 @@ def class_property_uses(release: Release, namer: Namer, settings: Settings, clas
     A shape on a superclass applies to the subclass too."""
     shapes = release.memo("shape-uses", lambda: _shape_uses(release))
     data = release.memo("data-uses", lambda: _data_uses(release, settings))
-    namespace = release.base + "/def/"
+    namespace = terms(release.base).vocab
     for cls in classes:
         merged: dict[tuple[str, bool], dict] = {}
         for owner in (cls.iri, *sorted(superclasses.get(cls.iri, ()))):
@@ -377,7 +371,8 @@ def vocabulary_labels(release: Release, settings: Settings) -> tuple[Labels, dic
     def compute() -> tuple[Labels, dict[str, str]]:
         labels = Labels()
         comments: dict[str, tuple[int, str]] = {}
-        for triple in service.graph_triples(release, release.base + "/graph/ontology", settings=settings):
+        ontology_graph = terms(release.base).graph("ontology").value
+        for triple in page_data.triples(release, "graph-triples", settings=settings, graph=ontology_graph):
             subject, pred, obj = triple.subject, triple.predicate.value, triple.object
             if not isinstance(subject, ox.NamedNode) or not isinstance(obj, ox.Literal):
                 continue

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import pyoxigraph as ox
 from flask import Response, abort, request
 from markupsafe import escape
 
@@ -14,7 +15,7 @@ from kusei.endpoint.web import current
 from kusei.endpoint.web.pages import chart as charts
 from kusei.endpoint.web.pages import compare as cmp
 from kusei.endpoint.web.pages import compare_export as export
-from kusei.endpoint.web.pages.data import select
+from kusei.endpoint.web.pages.data import run
 from kusei.endpoint.web.pages.home import build_home
 from kusei.endpoint.web.pages.search import search as run_search
 from kusei.endpoint.web.pages.vocabulary import vocabulary_labels
@@ -28,6 +29,7 @@ from kusei.endpoint.web.views.page_common import (
     wants_json,
     with_suffix,
 )
+from kusei.namespaces import terms
 
 
 @bp.get("/")
@@ -115,7 +117,7 @@ def years_page(code: str, suffix: str | None = None) -> Response:
         return json_response(export.years_json(ward, steps))
     base = f"/ward/{code}/years"
     term_labels, _ = vocabulary_labels(current.release(), current.settings())
-    kusei = current.release().base + "/def/"
+    kusei = terms(current.release().base).vocab
     kinds = {kind: (term_labels.get(kusei + kind, "ja") or kind, term_labels.get(kusei + kind, "en") or kind)
              for kind in cmp.STEP_TYPES}
     response = render("years.html", ward=ward, steps=steps, kinds=kinds, json_href=base + ".json",
@@ -146,10 +148,7 @@ def browse_all(suffix: str | None = None) -> Response:
     namer = page_namer()
     cat = cmp.catalogue(release, namer)
     term_labels, _ = vocabulary_labels(release, current.settings())
-    kusei = release.base + "/def/"
-    counts = select(release, f"""
-SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a ?class FILTER(STRSTARTS(STR(?class), "{kusei}")) }}
-GROUP BY ?class ORDER BY DESC(?n)""")
+    counts = run(release, "class-counts")
     used: dict[str, int] = {}
     for plan in cat.plans:
         for measure in plan.measures:
@@ -233,9 +232,7 @@ def _sitemap_paths() -> list[str]:
             paths.append(ward.page_href)
             if len([p for p in ward.plans if p.year is not None]) > 1:
                 paths.append(ward.page_href + "/years")
-        rows = select(release, f"""
-SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{release.base}/id/")
-  && !CONTAINS(STR(?s), "#")) }}""")
+        rows = run(release, "resources", ids=ox.Literal(terms(release.base).ids))
         found = sorted({href for r in rows if (href := namer.href(r["s"].value)) and href.startswith("/id/")})
         return paths + [p for p in found if p not in paths]
 

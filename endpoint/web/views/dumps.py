@@ -15,6 +15,7 @@ from werkzeug.http import parse_range_header
 
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
+from kusei.namespaces import terms
 from kusei.release import Release
 
 bp = Blueprint("dumps", __name__)
@@ -171,7 +172,7 @@ def _count_triples(release: Release) -> dict[str, int] | None:
     """Triples of the merged dumps, quads of the named-graph dumps, triples of the description:
     counted from the files themselves (one line each in N-Triples and N-Quads)."""
     nt, nq = release.dumps_dir / "kusei.nt", release.dumps_dir / "kusei.nq"
-    dataset = release.manifest.graphs.get(f"{release.base}/graph/dataset")
+    dataset = release.manifest.graphs.get(terms(release.base).graph("dataset").value)
     if not nt.is_file() or not nq.is_file() or dataset is None:
         return None
     return {"merged": _lines(nt), "quads": _lines(nq), "dataset": dataset}
