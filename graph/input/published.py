@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from kusei.namespaces import terms
 from kusei.release import current_link, open_store, read_manifest
 
 
@@ -23,9 +24,9 @@ def published_plans(data_dir: Path, report: Callable[[str], None] = _stderr) -> 
         if manifest is None:
             return {}
         store = open_store(release)
-        base = manifest.base
-        rows = store.query(f"SELECT ?plan ?doc WHERE {{ GRAPH ?g {{ ?plan a <{base}/def/Plan> ; "
-                           f"<{base}/def/sourceDocument> ?doc }} }}")
+        t = terms(manifest.base)
+        rows = store.query(f"SELECT ?plan ?doc WHERE {{ GRAPH ?g {{ ?plan a {t.kusei('Plan')} ; "
+                           f"{t.kusei('sourceDocument')} ?doc }} }}")
         plans = {row["plan"].value.split("/id/plan/", 1)[-1]: row["doc"].value.rsplit("/", 1)[-1]
                  for row in rows}  # type: ignore[union-attr,index]
         del store

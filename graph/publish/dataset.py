@@ -74,7 +74,7 @@ def count(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) -> C
     classes: dict[str, set] = defaultdict(set)
     subjects: set[str] = set()
     namespaces: set[str] = set()
-    id_prefix = f"{terms.base}/id/"
+    id_prefix = terms.ids
     for quad in data:
         if quad.predicate == TYPE and isinstance(quad.object, ox.NamedNode):
             classes[quad.object.value].add(quad.subject)
@@ -89,7 +89,7 @@ def count(data: list[ox.Quad], terms: Terms, graph_triples: dict[str, int]) -> C
     examples = sorted(s for s in subjects if "/id/plan/" in s and s.count("/") == id_prefix.count("/") + 2)
     return Counts(graph_triples=graph_triples, triples=len(distinct), entities=len(subjects),
                   classes={c: len(s) for c, s in classes.items()},
-                  vocabularies=sorted(n for n in namespaces if not n.startswith(f"{terms.base}/id/")),
+                  vocabularies=sorted(n for n in namespaces if not n.startswith(terms.ids)),
                   examples=examples[:5])
 
 
