@@ -31,9 +31,14 @@ Kind = Literal["results", "graph", "page", "file"]
 class Solutions(Protocol):
     """What a SELECT or ASK answer offers to be written: ``rows`` with ``variables``, or ``boolean``."""
 
-    variables: tuple[str, ...]
-    rows: list[tuple[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, ...]] | None
-    boolean: bool | None
+    @property
+    def variables(self) -> tuple[str, ...]: ...
+
+    @property
+    def rows(self) -> list[tuple[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None, ...]] | None: ...
+
+    @property
+    def boolean(self) -> bool | None: ...
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class Format:
         elif self.kind == "graph":
             if not isinstance(data, Iterable):
                 raise ValueError("query results cannot be written as a graph")
+            if not base:
+                raise ValueError("a graph is written with the prefixes of a base IRI; none was given")
             written = _write_graph(data, self.rdf_format, base)
         else:
             raise ValueError(f"{self.name} ({self.kind}) is not written from query data")

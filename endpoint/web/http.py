@@ -205,7 +205,8 @@ def fresh(if_none_match: str | None, etag: str | None, *, if_modified_since: str
             return None
         tags = _parsed_etags(if_none_match)
         for candidate in (etag, *(etag + suffix for suffix in COMPRESSED_ETAG_SUFFIXES)):
-            if tags.contains(candidate):
+            # Weak comparison, as RFC 9110 (13.1.2) asks for If-None-Match: W/"x" matches "x".
+            if tags.contains_weak(candidate):
                 return candidate
         return None
     if if_modified_since and last_modified is not None:
