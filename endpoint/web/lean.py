@@ -182,19 +182,30 @@ class LeanSparql:
         stream = environ["wsgi.input"]
         if environ.get(BODY_KEY) != "read" or not isinstance(stream, io.BytesIO):
             return None
-        try:
-            data = stream.getvalue().decode()  # strict, as werkzeug decodes forms and the view bodies
-        except UnicodeDecodeError:
-            return None
-        try:
-            args = raw_query.encode("latin1").decode()
-        except UnicodeError:
-            return None
-        params = urllib.parse.parse_qsl(args, keep_blank_values=True, errors="werkzeug.url_quote")
-        if mimetype == FORM:
-            params += urllib.parse.parse_qsl(data, keep_blank_values=True, errors="werkzeug.url_quote")
-            return _interpret(params, None, "")
-        return _interpret(params, data, "")
+        body = stream.getvalue()
+        if len(body) <= _REMEMBERED_BODY:
+            return _parse_post(mimetype, raw_query, body)
+        return _parse_post.__wrapped__(mimetype, raw_query, body)
+
+
+# Clients repeat the same POSTed queries too: bodies up to the size of a request target are
+# remembered as query strings are (256 entries of at most 8 KiB).
+_REMEMBERED_BODY = 8192
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_post(mimetype: str, raw_query: str, body: bytes) -> Parsed | None:
+    """What a POST /sparql with this URL query string and body asks, or None if Flask is to answer it."""
+    try:
+        data = body.decode()  # strict, as werkzeug decodes forms and the view bodies
+        args = raw_query.encode("latin1").decode()
+    except UnicodeError:
+        return None
+    params = urllib.parse.parse_qsl(args, keep_blank_values=True, errors="werkzeug.url_quote")
+    if mimetype == FORM:
+        params += urllib.parse.parse_qsl(data, keep_blank_values=True, errors="werkzeug.url_quote")
+        return _interpret(params, None, "")
+    return _interpret(params, data, "")
 
 
 class Parsed(NamedTuple):
