@@ -265,7 +265,8 @@ def static_file(filename: str) -> Response:
         raise NotFound()
     stat = Path(path).stat()
     found = _static_file(path, stat.st_mtime_ns, stat.st_size)
-    cached = not_modified(found.etag)
+    # Every static type is compressible: the 304 says, as the 200 does, that the coding varies.
+    cached = not_modified(found.etag, vary="Accept-Encoding")
     if cached is not None:
         return cached
     content_type = found.media_type + ("; charset=utf-8" if found.media_type.startswith("text/") else "")

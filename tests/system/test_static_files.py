@@ -38,6 +38,8 @@ def test_a_static_file_is_gzipped_with_an_etag_and_revalidates(server_url: str) 
         again = requests.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": held}, timeout=30)
         assert again.status_code == 304, held
         assert again.content == b""
+        assert again.headers["ETag"] == held
+        assert "Accept-Encoding" in again.headers["Vary"]
     changed = requests.get(url, headers={"If-None-Match": '"not-this-one"'}, timeout=30)
     assert changed.status_code == 200 and changed.content == data
 
