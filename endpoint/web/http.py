@@ -75,6 +75,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("COMPRESS_STREAMS", False)
     # 304s are decided by fresh() alone, after compression (in _finish), not by flask-compress.
     app.config["COMPRESS_EVALUATE_CONDITIONAL_REQUEST"] = False
+    # Static files are gzipped once per content (the editor bundle is ~380 kB); nothing else is kept.
+    app.config["COMPRESS_CACHE_BACKEND"] = StaticCodings
+    app.config["COMPRESS_CACHE_KEY"] = _static_coding_key
     # Registered by hand below, so that files served with Range support are never re-encoded.
     app.config["COMPRESS_REGISTER"] = False
     compress = Compress(app)
@@ -255,6 +258,31 @@ def _static_file(path: str, mtime_ns: int, size: int) -> StaticFile:
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".map": "application/json"}
 
 
+class StaticCodings:
+    """flask-compress's cache backend: the compressed bytes of static files, by coding and ETag.
+
+    flask-compress asks it for every response it compresses; only the keys of static files
+    (:func:`_static_coding_key`) are kept, so its size is bounded by the static folder's."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, bytes] = {}
+
+    def get(self, key: str) -> bytes | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: bytes) -> None:
+        if not key.endswith(";"):  # ";" alone: not a static file (flask-compress writes "coding;key")
+            self.data[key] = value
+
+
+def _static_coding_key(req: Request) -> str:
+    # The content's ETag, which static_file notes: a rebuilt bundle gets a key of its own.
+    return str(req.environ.get(STATIC_ETAG_KEY, ""))
+
+
+STATIC_ETAG_KEY = "kusei.static_etag"
+
+
 def static_file(filename: str) -> Response:
     """A file of the static folder, held in memory (they are small), so it is compressed, gets an
     ETag and a 304 as every other answer does (Werkzeug's ``send_file`` streams and validates on
@@ -269,6 +297,7 @@ def static_file(filename: str) -> Response:
     cached = not_modified(found.etag, vary="Accept-Encoding")
     if cached is not None:
         return cached
+    request.environ[STATIC_ETAG_KEY] = found.etag
     content_type = found.media_type + ("; charset=utf-8" if found.media_type.startswith("text/") else "")
     response = Response(found.body, content_type=content_type)
     response.set_etag(found.etag)
