@@ -150,11 +150,19 @@ FILE_FORMATS: tuple[Format, ...] = (
     Format("gz", "gzip", "application/gzip", ".gz", "file"),
     Format("json", "JSON", "application/json", ".json", "file"),
     Format("sums", "Checksums", "text/plain", "SHA256SUMS", "file"),
+    # The site's static files.
+    Format("css", "CSS", "text/css", ".css", "file"),
+    Format("js", "JavaScript", "text/javascript", ".js", "file", aliases=("application/javascript",)),
+    Format("svg", "SVG", "image/svg+xml", ".svg", "file"),
 )
 
 _BY_KIND: dict[str, tuple[Format, ...]] = {
     "results": RESULT_FORMATS, "graph": GRAPH_FORMATS, "page": PAGE_FORMATS, "file": FILE_FORMATS,
 }
+
+
+def every_format() -> tuple[Format, ...]:
+    return (*RESULT_FORMATS, *GRAPH_FORMATS, *PAGE_FORMATS, *FILE_FORMATS)
 
 
 def of_kind(kind: Kind) -> tuple[Format, ...]:
@@ -183,7 +191,8 @@ def media_types(offered: Sequence[Format]) -> list[str]:
 
 
 def media_type_of_file(name: str) -> str:
-    """The media type of a release file, by its name or suffix (``.gz`` files are gzip, whatever they hold)."""
+    """The media type of a release or static file, by its name or suffix (``.gz`` files are gzip,
+    whatever they hold); ``application/octet-stream`` for a file no format names."""
     suffix = "." + name.rsplit(".", 1)[-1] if "." in name else name
     for fmt in (*FILE_FORMATS, *GRAPH_FORMATS):
         if fmt.suffix == suffix:

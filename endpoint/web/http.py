@@ -45,11 +45,11 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'", "form-action 'self'",
 ])
 
-# Text formats worth compressing (every format of the registry but the files); application/gzip
-# dumps are already compressed.
+# Text formats worth compressing: every format of the registry (and the media types that select
+# them) but gzip, whose dumps are already compressed.
 COMPRESSED_TYPES = sorted({
-    "text/css", "text/javascript", "application/javascript", "image/svg+xml", "application/xml", "text/xml",
-    *(fmt.media_type for kind in ("results", "graph", "page") for fmt in formats.of_kind(kind)),  # type: ignore[arg-type]
+    media_type for fmt in formats.every_format() for media_type in (fmt.media_type, *fmt.aliases)
+    if media_type != "application/gzip"
 })
 # How flask-compress names the ETag of compressed bytes: the plain one with ``:gzip``.
 COMPRESSED_ETAG_SUFFIXES = (":gzip",)
@@ -250,12 +250,8 @@ class StaticFile:
 @functools.lru_cache(maxsize=64)
 def _static_file(path: str, mtime_ns: int, size: int) -> StaticFile:
     body = Path(path).read_bytes()
-    suffix = Path(path).suffix
-    media_type = STATIC_TYPES.get(suffix) or formats.media_type_of_file(path)
+    media_type = formats.media_type_of_file(Path(path).name)
     return StaticFile(body, file_etag(hashlib.sha256(body).hexdigest()), media_type)
-
-
-STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".map": "application/json"}
 
 
 class StaticCodings:
