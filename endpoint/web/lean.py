@@ -59,7 +59,7 @@ DIRECT = "application/sparql-query"
 BODY_KEY = "kusei.body"  # app.BODY_KEY: what became of the body once read_body has run
 # Parameters whose handling (refusal, validation) is the view's: their requests go to Flask.
 _TO_FLASK = frozenset({"update", "using-graph-uri", "using-named-graph-uri", "timeout"})
-# Headers only werkzeug's make_conditional (or a Range reply) would answer: such requests go to Flask.
+# Conditional headers other than If-None-Match, and Range: Flask answers such requests (http.fresh, send_file).
 # So do bodies (a GET may carry one; the app reads it within its deadline).
 _TO_FLASK_HEADERS = frozenset({"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE",
                           "HTTP_TRANSFER_ENCODING"})
