@@ -17,7 +17,7 @@ import json
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +25,7 @@ from flask import Flask, Request, Response, current_app, render_template, reques
 from flask_compress import Compress
 from flask_compress.flask_compress import _choose_algorithm
 from flask_cors import CORS
+from werkzeug.datastructures import ETags
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES, parse_date, parse_etags
 from werkzeug.security import safe_join
@@ -190,7 +191,7 @@ def file_etag(sha256: str) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _parsed_etags(header: str):  # type: ignore[no-untyped-def]
+def _parsed_etags(header: str) -> ETags:
     return parse_etags(header)
 
 
@@ -290,13 +291,15 @@ def static_file(filename: str) -> Response:
     stat = Path(path).stat()
     found = _static_file(path, stat.st_mtime_ns, stat.st_size)
     # Every static type is compressible: the 304 says, as the 200 does, that the coding varies.
-    cached = not_modified(found.etag, vary="Accept-Encoding")
+    modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
+    cached = not_modified(found.etag, vary="Accept-Encoding", last_modified=modified)
     if cached is not None:
         return cached
     request.environ[STATIC_ETAG_KEY] = found.etag
     content_type = found.media_type + ("; charset=utf-8" if found.media_type.startswith("text/") else "")
     response = Response(found.body, content_type=content_type)
     response.set_etag(found.etag)
+    response.last_modified = modified
     return response
 
 

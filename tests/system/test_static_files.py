@@ -47,3 +47,11 @@ def test_a_static_file_is_gzipped_with_an_etag_and_revalidates(server_url: str) 
 def test_a_missing_or_escaping_static_path_is_404(server_url: str) -> None:
     assert requests.get(f"{server_url}/static/no-such.js", timeout=30).status_code == 404
     assert requests.get(f"{server_url}/static/..%2fapp.py", timeout=30).status_code == 404
+
+
+def test_a_static_file_revalidates_by_date_too(server_url: str) -> None:
+    url = f"{server_url}/static/favicon.svg"
+    first = requests.get(url, timeout=30)
+    assert first.status_code == 200 and first.headers["Content-Type"].startswith("image/svg+xml")
+    by_date = requests.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]}, timeout=30)
+    assert by_date.status_code == 304
