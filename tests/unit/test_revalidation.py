@@ -5,8 +5,11 @@ on a built data directory."""
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 BROWSER = "text/html,application/xhtml+xml,*/*;q=0.8"
 ASK = "ASK { ?s ?p ?o }"
@@ -41,7 +44,12 @@ def test_the_etag_of_a_200_gets_a_304(client: FlaskClient, path: str, headers: d
         assert again.headers["ETag"] == etag
         assert again.data == b""
     other = client.get(path, headers={**headers, "If-None-Match": '"not-this-one"'})
-    assert other.status_code == 200 and other.data == first.data
+    assert other.status_code == 200 and _plain(other) == _plain(first)
+
+
+def _plain(response: TestResponse) -> bytes:
+    # The gzip header holds the time it was written: compare what it holds.
+    return gzip.decompress(response.data) if response.headers.get("Content-Encoding") == "gzip" else response.data
 
 
 def test_a_representation_in_another_format_has_another_etag(client: FlaskClient) -> None:
