@@ -25,7 +25,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import requests
 
-from kusei.endpoint.query import formats
+from kusei import formats
 from kusei.endpoint.web.app import create_app
 from kusei.endpoint.web.pages import completion
 from kusei.graph.publish.completion import build_index

@@ -109,7 +109,7 @@ def engine_table(store_path: Path, names: list[str], duration: float, show_profi
 
 
 def describe_table(store_path: Path, duration: float, show_profile: bool) -> None:
-    from kusei.endpoint.query import formats, service
+    from kusei.endpoint.query import service
     from kusei.formats import by_name
     from kusei.release import open_release
     from kusei.settings import Settings
@@ -148,7 +148,7 @@ def describe_table(store_path: Path, duration: float, show_profile: bool) -> Non
         outcome = service.execute(release, describe, settings=settings, timeout=60, write_as="nt")
         if isinstance(outcome, service.Written):
             return outcome.body
-        return formats.serialize_graph(outcome.triples or [], nt_format, release.base)  # type: ignore[arg-type]
+        return nt_format.write(outcome.triples or [], release.base)
 
     def page() -> list:
         return service.describe(release, [DESCRIBED], settings=settings)

@@ -30,7 +30,6 @@ def _in_process_paths(store_path: Path, prefixes: dict[str, str]) -> dict[str, C
 
     paths: dict[str, Callable[[Query], None]] = {"raw": raw}
     try:  # the app's current in-process path (engine + formats); skipped if its API has moved on
-        from kusei.endpoint.query import formats
         from kusei.endpoint.query import service as engine
         from kusei.endpoint.web import negotiation
         from kusei.release import open_release
@@ -44,9 +43,9 @@ def _in_process_paths(store_path: Path, prefixes: dict[str, str]) -> dict[str, C
         def app_engine(q: Query) -> None:
             outcome = engine.execute(release, q.text, settings=settings, timeout=60, max_rows=10**6)
             if outcome.kind == "graph":
-                formats.serialize_graph(outcome.triples or [], nt_format, release.base)
+                nt_format.write(outcome.triples or [], release.base)
             else:
-                formats.serialize_solutions(outcome, json_format)
+                json_format.write(outcome)
 
         app_engine(Query("probe", "ASK {}", False))
         paths["engine"] = app_engine

@@ -59,7 +59,7 @@ OWNERS = [
     ("flask_cors/extension.py", "cors_after_request", "CORS headers"),
     ("web/http.py", "_finish", "conventions after the view (ETag, compression, conditional, headers)"),
     ("flask_compress/flask_compress.py", "after_request", "  of which: gzip negotiation"),
-    ("werkzeug/wrappers/response.py", "make_conditional", "  of which: conditional response"),
+    ("web/http.py", "fresh", "  of which: conditional response (304 decision)"),
     ("werkzeug/wrappers/response.py", "__call__", "WSGI response (headers, body)"),
 ]
 

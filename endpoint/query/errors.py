@@ -1,4 +1,4 @@
-"""The one family of errors a query (or a request for one) can end in.
+"""The one family of errors a request can end in: a query, a request for one, a page or a format.
 
 Each error carries what the client is told: the HTTP ``status``, a stable ``code`` (the ``error``
 field of a JSON body) and a ``message`` in plain words, plus optional ``details`` (line, column,
@@ -26,6 +26,8 @@ class KuseiError(Exception):
         super().__init__(message)
         self.message = message
         self.details = {key: value for key, value in details.items() if value is not None}
+        # What an error page shows beyond the details (they go to every form of the error).
+        self.page: dict[str, object] = {}
 
 
 # -- the client's request --------------------------------------------------------------------------
@@ -49,6 +51,18 @@ class NotAcceptable(KuseiError):
 class RequestTooLarge(KuseiError):
     status = 413
     code = "request-too-large"
+
+
+class UnknownIRI(KuseiError):
+    """A Linked-Data IRI under the base that the data says nothing about."""
+
+    status = 404
+    code = "unknown-iri"
+    vary = "Accept"
+
+    def __init__(self, iri: str) -> None:
+        super().__init__(f"The data says nothing about <{iri}>.")
+        self.page = {"iri": iri}
 
 
 # A prefixed name ending where the parser stopped: pyoxigraph says "Prefix not found" without the
@@ -194,6 +208,13 @@ class ReleaseChanged(KuseiError):
 
     status = 503
     code = "release-changed"
+
+
+class NoRelease(KuseiError):
+    """No data release is published yet (or none can be opened)."""
+
+    status = 503
+    code = "no-release"
 
 
 class StoreFailure(KuseiError):

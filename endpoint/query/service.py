@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kusei import formats
 from kusei.endpoint.query import executor, guard, shares, slots
 from kusei.endpoint.query.errors import Busy, QueryFailed, TooManyQueries
 from kusei.namespaces import prefixes
@@ -239,7 +240,7 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
 
 def execute(release: Release, query: str, *, settings: Settings, timeout: float | None = None,
             default_graph_uris: Iterable[str] = (), named_graph_uris: Iterable[str] = (),
-            max_rows: int | None = None, write_as: str | None = None,
+            max_rows: int | None = None, write_as: formats.Format | str | None = None,
             lane: Lane = Lane.SPARQL) -> Outcome | Written:
     """Run ``query`` on ``release``; raise a :class:`~kusei.endpoint.query.errors.KuseiError` if it
     cannot be answered in full.
@@ -249,8 +250,9 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     default; a caller may only lower it), so a runaway query releases its CPU instead of running
     on in a thread. Over-limit results are an error, never truncated.
 
-    ``write_as`` is the format the caller will send. When the worker can write it itself (a
-    results format for SELECT/ASK, ``nt`` for CONSTRUCT), the answer is returned as those bytes
+    ``write_as`` is the format the caller decided to send (a :class:`~kusei.formats.Format`, or its
+    short name). When the worker can write it itself (a results format for SELECT/ASK, ``nt`` for
+    CONSTRUCT), the answer is returned as those bytes
     (:class:`Written`). Otherwise the answer travels as SPARQL JSON or N-Triples (lossless for
     every term) and comes back as terms. DESCRIBE answers with the bounded description of every
     IRI the query picks out (see :func:`describe`).
@@ -262,15 +264,18 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     _check_graph_iris(*default_graph_uris, *named_graph_uris)
     limit = settings.query_timeout if timeout is None else min(timeout, settings.query_timeout)
     rows_limit = min(settings.max_result_rows, max_rows or settings.max_result_rows)
-    results_format = write_as if write_as in executor.RESULT_FORMATS and form in ("SELECT", "ASK") else "json"
+    wanted = formats.by_name(write_as) if isinstance(write_as, str) else write_as
+    # SELECT/ASK answers travel in the caller's results format, written by the worker; others as JSON.
+    results_format = wanted.name if wanted is not None and wanted.kind == "results" and form in ("SELECT", "ASK") \
+        else "json"
     # DESCRIBE answers with the bounded description of every IRI the query picks out (see describe()).
     bounded = executor.Describe(base=release.base) if form == "DESCRIBE" else None
     result = _run(release, settings, lane, query, timeout=limit, result_format=results_format,
                   max_rows=rows_limit, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
                   describe=bounded)
-    if result.kind == "graph" and write_as == "nt":
+    if result.kind == "graph" and wanted is not None and wanted.name == "nt":
         return Written(result.kind, "nt", result.body)
-    if result.kind != "graph" and write_as == results_format:
+    if result.kind != "graph" and wanted is not None and wanted.name == results_format:
         return Written(result.kind, results_format, result.body)
     if result.kind == "graph":
         return Outcome(triples=list(ox.parse(result.body, format=ox.RdfFormat.N_TRIPLES)))

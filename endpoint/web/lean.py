@@ -20,12 +20,16 @@ If-None-Match that does not match, the service description — goes to Flask; a 
 handed on in memory, and a body refused here (busy, late) is refused by the app in the same words
 without waiting again. The headers are those the app's hooks write, in their order
 (``tests/unit/test_lean.py`` compares both paths byte for byte): the view's, the request log's
-``Kusei-Release``, ``http._finish``'s, flask-compress's, then CORS.
+``Kusei-Release``, ``http._finish``'s, flask-compress's, then CORS. What it decides, it asks the
+app's own functions: the format (``negotiation.negotiate``), the ETag (``http.etag_of``), the 304
+(``http.fresh``), the content coding (``http.coding_for``); the headers it writes are the app's
+constants (``http.SECURITY_HEADERS``, ``http.CACHE_CONTROL``, ``http.EXPOSED_HEADERS``).
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import io
 import threading
 import urllib.parse
@@ -33,9 +37,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flask import Flask
-from flask_compress.flask_compress import _choose_algorithm, _compress_data
 from werkzeug.exceptions import RequestTimeout
-from werkzeug.http import HTTP_STATUS_CODES, http_date, parse_etags, parse_options_header
+from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from kusei.endpoint.query import cache as result_cache
 from kusei.endpoint.query import service
@@ -56,7 +59,7 @@ DIRECT = "application/sparql-query"
 BODY_KEY = "kusei.body"  # app.BODY_KEY: what became of the body once read_body has run
 # Parameters whose handling (refusal, validation) is the view's: their requests go to Flask.
 _TO_FLASK = frozenset({"update", "using-graph-uri", "using-named-graph-uri", "timeout"})
-# Headers only werkzeug's make_conditional (or a Range reply) would answer: such requests go to Flask.
+# Conditional headers other than If-None-Match, and Range: Flask answers such requests (http.fresh, send_file).
 # So do bodies (a GET may carry one; the app reads it within its deadline).
 _TO_FLASK_HEADERS = frozenset({"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE",
                           "HTTP_TRANSFER_ENCODING"})
@@ -82,13 +85,11 @@ class LeanSparql:
         self.algorithms: tuple[str, ...] = compress.enabled_algorithms
         self.compressed_types = compress.compress_mimetypes_set
         self.min_compressed = int(app.config["COMPRESS_MIN_SIZE"])
-        self.flask = app
+        self.gzip_level = int(app.config["COMPRESS_LEVEL"])
         # Throttling counts every /sparql request in flask-limiter: then Flask answers them all.
         self.enabled = not settings.rate_limit.strip()
         # Written by http._finish after the view's headers, then by flask-cors: the same every time.
-        self.security = [("Content-Security-Policy", web.CONTENT_SECURITY_POLICY),
-                         ("X-Content-Type-Options", "nosniff"),
-                         ("Referrer-Policy", "strict-origin-when-cross-origin")]
+        self.security = list(web.SECURITY_HEADERS)
         self.cors = [("Access-Control-Allow-Origin", "*"),
                      ("Access-Control-Expose-Headers", ", ".join(sorted(web.EXPOSED_HEADERS)))]
 
@@ -121,47 +122,43 @@ class LeanSparql:
             parsed = _parse(raw_query)
         if parsed is None:
             return None
-        accept = environ.get("HTTP_ACCEPT")
-        if parsed.form in ("SELECT", "ASK"):
-            fmt: Any = negotiation.negotiate_results(accept, parsed.format_param)
-        else:
-            fmt = negotiation.negotiate_graph(accept, parsed.format_param)
+        fmt = negotiation.negotiate(parsed.kind, environ.get("HTTP_ACCEPT"), parsed.format_param)
         if fmt is None:
             return None  # 406
         release = self.releases.latest()
-        etag = None if post else _etag(release.id, parsed.full_path, fmt.name)
+        etag = None if post else web.etag_of(release.id, parsed.full_path, fmt.name)
         note: dict[str, Any] = {"route": ROUTE, "query": parsed.query_id, "release": release.id}
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match and etag is not None:
-            tags = parse_etags(if_none_match)
-            for candidate in (etag, f"{etag}:gzip"):
-                if tags.contains(candidate):
-                    environ[NOTE_KEY] = note
-                    start_response(STATUS_304, [
-                        ("ETag", f'"{candidate}"'), ("Vary", "Accept"), ("Kusei-Release", release.id),
-                        ("Cache-Control", "public, no-cache"), *self.security, *self.cors])
-                    return []
-            return None  # a 200 then passes through make_conditional: Flask's
+            held = web.fresh(if_none_match, etag)
+            if held is None:
+                return None  # a 200: Flask's
+            environ[NOTE_KEY] = note
+            start_response(STATUS_304, [
+                ("ETag", f'"{held}"'), ("Vary", "Accept"), ("Kusei-Release", release.id),
+                ("Cache-Control", web.CACHE_CONTROL), *self.security, *self.cors])
+            return []
         body = self.cache.get(result_cache.Key(release.id, parsed.query, parsed.default_graphs,
                                                parsed.named_graphs, fmt.name))
         if body is None or len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
             return None
-        vary = "Accept, Accept-Encoding" if fmt.media_type in self.compressed_types else "Accept"
-        algorithm = _encoding(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
-        if algorithm is None or fmt.media_type not in self.compressed_types or len(body) < self.min_compressed:
-            algorithm = None
+        compressible = fmt.media_type in self.compressed_types
+        vary = "Accept, Accept-Encoding" if compressible else "Accept"
+        coding = web.coding_for(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        if coding is None or not compressible or len(body) < self.min_compressed:
+            coding = None
+        elif coding == "gzip":
+            body = gzip.compress(body, compresslevel=self.gzip_level)  # as flask-compress writes gzip
         else:
-            body = _compress_data(self.flask, body, algorithm)
+            return None  # another coding: flask-compress writes it
         headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))), ("Vary", vary)]
-        if etag is not None:  # GET: the view's ETag (flask-compress names the gzipped bytes' apart)
-            headers.append(("ETag", f'"{etag}:{algorithm}"' if algorithm else f'"{etag}"'))
+        if etag is not None:  # GET: the view's ETag (flask-compress names the compressed bytes' apart)
+            headers.append(("ETag", f'"{etag}:{coding}"' if coding else f'"{etag}"'))
         headers += [("Cache-Status", HIT), ("Kusei-Release", release.id)]
         if etag is not None:
-            headers.append(("Cache-Control", "public, no-cache"))
-        if algorithm:
-            headers.append(("Content-Encoding", algorithm))
-            if not post:  # werkzeug's make_conditional, called by flask-compress for GET
-                headers.append(("Date", http_date()))
+            headers.append(("Cache-Control", web.CACHE_CONTROL))
+        if coding:
+            headers.append(("Content-Encoding", coding))
         note["cache"] = "hit"
         environ[NOTE_KEY] = note
         start_response(STATUS_200, [*headers, *self.security, *self.cors])
@@ -185,19 +182,30 @@ class LeanSparql:
         stream = environ["wsgi.input"]
         if environ.get(BODY_KEY) != "read" or not isinstance(stream, io.BytesIO):
             return None
-        try:
-            data = stream.getvalue().decode()  # strict, as werkzeug decodes forms and the view bodies
-        except UnicodeDecodeError:
-            return None
-        try:
-            args = raw_query.encode("latin1").decode()
-        except UnicodeError:
-            return None
-        params = urllib.parse.parse_qsl(args, keep_blank_values=True, errors="werkzeug.url_quote")
-        if mimetype == FORM:
-            params += urllib.parse.parse_qsl(data, keep_blank_values=True, errors="werkzeug.url_quote")
-            return _interpret(params, None, "")
-        return _interpret(params, data, "")
+        body = stream.getvalue()
+        if len(body) <= _REMEMBERED_BODY:
+            return _parse_post(mimetype, raw_query, body)
+        return _parse_post.__wrapped__(mimetype, raw_query, body)
+
+
+# Clients repeat the same POSTed queries too: bodies up to the size of a request target are
+# remembered as query strings are (256 entries of at most 8 KiB).
+_REMEMBERED_BODY = 8192
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_post(mimetype: str, raw_query: str, body: bytes) -> Parsed | None:
+    """What a POST /sparql with this URL query string and body asks, or None if Flask is to answer it."""
+    try:
+        data = body.decode()  # strict, as werkzeug decodes forms and the view bodies
+        args = raw_query.encode("latin1").decode()
+    except UnicodeError:
+        return None
+    params = urllib.parse.parse_qsl(args, keep_blank_values=True, errors="werkzeug.url_quote")
+    if mimetype == FORM:
+        params += urllib.parse.parse_qsl(data, keep_blank_values=True, errors="werkzeug.url_quote")
+        return _interpret(params, None, "")
+    return _interpret(params, data, "")
 
 
 class Parsed(NamedTuple):
@@ -205,7 +213,7 @@ class Parsed(NamedTuple):
     format_param: str | None
     default_graphs: tuple[str, ...]
     named_graphs: tuple[str, ...]
-    form: str
+    kind: str  # of the answer: "results" or "graph" (negotiation.kind_of_form)
     query_id: str
     full_path: str
 
@@ -248,22 +256,11 @@ def _interpret(params: list[tuple[str, str]], body: str | None, full_path: str) 
             return None
     if query is None:
         return None  # the service description
-    form = service.query_form(query)
-    if form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+    kind = negotiation.kind_of_form(service.query_form(query))
+    if kind is None:
         return None
-    return Parsed(query, format_param, tuple(default_graphs), tuple(named_graphs), form, query_id(query),
+    return Parsed(query, format_param, tuple(default_graphs), tuple(named_graphs), kind, query_id(query),
                   full_path)
-
-
-@functools.lru_cache(maxsize=1024)
-def _etag(release_id: str, full_path: str, format_name: str) -> str:
-    return web.etag_of(release_id, full_path, format_name)
-
-
-# Accept-Encoding headers repeat as Accept headers do (see negotiation.py).
-@functools.lru_cache(maxsize=256)
-def _encoding(algorithms: tuple[str, ...], accept_encoding: str) -> str | None:
-    return _choose_algorithm(algorithms, accept_encoding)
 
 
 @functools.lru_cache(maxsize=64)

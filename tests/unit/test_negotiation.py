@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from kusei.endpoint.query.formats import offered_media_types
 from kusei.endpoint.web.negotiation import negotiate_graph, negotiate_results, parse_accept, prefers
 from kusei.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
+from kusei.formats import media_types as offered_media_types
 
 
 def _name(fmt: Format | None) -> str | None:

@@ -18,7 +18,6 @@ cross a fork, so each server worker creates its own after forking (``kusei.endpo
 """
 
 from kusei.endpoint.query.executor.answer import (
-    RESULT_FORMATS,
     Describe,
     ExecResult,
     answer,
@@ -28,5 +27,5 @@ from kusei.endpoint.query.executor.answer import (
 from kusei.endpoint.query.executor.memory import server_root, tree_memory
 from kusei.endpoint.query.executor.pool import QueryExecutor
 
-__all__ = ["RESULT_FORMATS", "Describe", "ExecResult", "QueryExecutor", "answer", "make_request", "read_reply",
+__all__ = ["Describe", "ExecResult", "QueryExecutor", "answer", "make_request", "read_reply",
            "server_root", "tree_memory"]

@@ -28,8 +28,6 @@ from kusei.endpoint.query.errors import (
 )
 from kusei.endpoint.query.guard import has_dataset_clause
 
-RESULT_FORMATS = ("json", "xml", "csv", "tsv")
-
 
 @dataclass(frozen=True)
 class ExecResult:
@@ -57,9 +55,15 @@ class Describe:
 def make_request(query: str, *, default_graph_uris: list[str] | None, named_graph_uris: list[str] | None,
                  result_format: str, union_default_graph: bool, max_rows: int, max_bytes: int,
                  describe: Describe | None = None) -> dict[str, Any]:
-    """The frame a query process answers (see :meth:`QueryExecutor.run` for the dataset rules)."""
-    if result_format not in RESULT_FORMATS:
-        raise ValueError(f"unknown result format {result_format!r}; expected one of {RESULT_FORMATS}")
+    """The frame a query process answers (see :meth:`QueryExecutor.run` for the dataset rules).
+
+    ``result_format`` is the short name of a results format of ``kusei.formats``: the frame
+    carries names, the query process looks the format up again."""
+    try:
+        formats.by_name(result_format, "results")
+    except KeyError:
+        offered = tuple(fmt.name for fmt in formats.RESULT_FORMATS)
+        raise ValueError(f"unknown result format {result_format!r}; expected one of {offered}") from None
     request: dict[str, Any] = {"query": query, "format": result_format, "max_rows": max_rows,
                                "max_bytes": max_bytes}
     if describe is not None:
@@ -262,22 +266,17 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
         kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in request["named_graphs"]]
     elif request.get("union", True):
         kwargs["use_default_graph_as_union"] = True
-    results_format = {
-        "json": ox.QueryResultsFormat.JSON,
-        "xml": ox.QueryResultsFormat.XML,
-        "csv": ox.QueryResultsFormat.CSV,
-        "tsv": ox.QueryResultsFormat.TSV,
-    }
     try:
+        results_format = formats.by_name(fmt, "results").results_format
         if "describe" in request:
             return _describe(ox, store, request, kwargs, options, max_rows, max_bytes)
         result = store.query(request["query"], **kwargs)
         if isinstance(result, ox.QueryBoolean):
-            body = result.serialize(format=results_format[fmt])
+            body = result.serialize(format=results_format)
             return {"status": "ok", "kind": "boolean", "format": fmt, "rows": None}, body
         if isinstance(result, ox.QuerySolutions):
             sink = _Sink(max_bytes, _RowCounter(fmt), max_rows)
-            result.serialize(sink, format=results_format[fmt])
+            result.serialize(sink, format=results_format)
             rows = sink.counter.count if sink.counter else 0
             body = sink.getvalue()
             if _has_untagged_lang_literal(body, fmt):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from kusei.endpoint.query import formats, service
+from kusei import formats
 from kusei.endpoint.query.describe import triple_sort_key
-from kusei.namespaces import DCTERMS, RDFS, SD, TYPE, VOID, XSD
+from kusei.endpoint.web.pages import data
+from kusei.namespaces import DCTERMS, RDFS, SD, SIMPLE_ENTAILMENT, TYPE, VOID, XSD, terms
 from kusei.release import Release
 from kusei.settings import Settings
 
@@ -17,9 +18,7 @@ _DATATYPES = {bool: "boolean", int: "integer", float: "decimal", str: "string"}
 
 def dataset_description(release: Release, settings: Settings) -> list[ox.Triple]:
     """The VoID/DCAT description of the release: the ``/graph/dataset`` named graph."""
-    graph = ox.NamedNode(f"{release.base}/graph/dataset")
-    triples = service.construct(release, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}",
-                                settings=settings)
+    triples = data.triples(release, "graph-triples", settings=settings, graph=terms(release.base).graph("dataset"))
     return sorted(triples, key=triple_sort_key)  # the same bytes from every server process
 
 
@@ -32,7 +31,7 @@ def service_description(release: Release, settings: Settings, served_at: str,
     fetched that URL (Comunica, for one) recognises the description as the endpoint's own, where a
     dataset IRI under an unregistered base would name nothing it can reach.
     """
-    dataset = ox.NamedNode(f"{release.base}/id/dataset/kusei")
+    dataset = terms(release.base).dataset
     endpoint = ox.NamedNode(f"{served_at}/sparql")
     out: list[ox.Triple] = []
 
@@ -48,9 +47,9 @@ def service_description(release: Release, settings: Settings, served_at: str,
     # The default graph is the union of the named graphs. No sd:BasicFederatedQuery: SERVICE is
     # refused, and stating so by omission is what the vocabulary allows.
     add(endpoint, SD + "feature", ox.NamedNode(SD + "UnionDefaultGraph"))
-    add(endpoint, SD + "defaultEntailmentRegime", ox.NamedNode("http://www.w3.org/ns/entailment/Simple"))
+    add(endpoint, SD + "defaultEntailmentRegime", ox.NamedNode(SIMPLE_ENTAILMENT))
     add(endpoint, RDFS + "seeAlso", ox.NamedNode(f"{served_at}/.well-known/void"))
-    kusei = f"{release.base}/def/"
+    kusei = terms(release.base).vocab
     for name, value in settings.limits().items():
         add(endpoint, kusei + name, ox.Literal(str(value), datatype=ox.NamedNode(XSD + _DATATYPES[type(value)])))
     add(endpoint, RDFS + "comment", ox.Literal(limits_text(settings), language="en"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,8 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup
 from werkzeug.http import parse_range_header
 
+from kusei import formats
+from kusei.endpoint.query.errors import NotAcceptable
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
 from kusei.namespaces import terms
@@ -20,8 +21,8 @@ from kusei.release import Release
 
 bp = Blueprint("dumps", __name__)
 
-# Files the build writes but does not describe in the manifest.
-EXTRA_TYPES = {"SHA256SUMS": "text/plain"}
+# The listing is a page, or its JSON.
+LISTING_FORMATS = (negotiation.HTML, negotiation.JSON)
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ def _scan(release: Release) -> dict[str, DumpEntry]:
                 continue
             stat = path.stat()
             info = described.get(path.name) if not prefix else None
-            media_type = (info.media_type if info else None) or EXTRA_TYPES.get(path.name) \
-                or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            # Files the build does not describe (SHA256SUMS, the source texts) by the registry.
+            media_type = (info.media_type if info else None) or formats.media_type_of_file(path.name)
             found[prefix + path.name] = DumpEntry(
                 name=prefix + path.name, path=path, bytes=stat.st_size,
                 sha256=info.sha256 if info else _sha256(path), media_type=media_type,
@@ -77,14 +78,12 @@ def entries(release: Release) -> dict[str, DumpEntry]:
 @bp.get("/dumps/")
 def listing() -> Response:
     release = current.release()
-    wanted = request.args.get("format", "").lower()
-    accept = request.headers.get("Accept")
-    as_json = wanted in ("json", "application/json") or (
-        not wanted and negotiation.prefers(accept, "application/json", over=["text/html"]))
-    if wanted and wanted not in ("json", "application/json", "html", "text/html"):
-        return web.error_response(406, "format= must be json or html.", code="not-acceptable",
-                                  offered="text/html, application/json")
-    etag = web.release_etag(request.full_path, "json" if as_json else "html")
+    wanted = negotiation.page(None, request.headers.get("Accept"), request.args.get("format"),
+                              offered=LISTING_FORMATS, strict=True)
+    if wanted is None:
+        raise NotAcceptable("format= must be json or html.", offered=", ".join(formats.media_types(LISTING_FORMATS)))
+    as_json = wanted is negotiation.JSON
+    etag = web.release_etag(request.full_path, wanted.media_type)
     cached = web.not_modified(etag, vary="Accept")
     if cached is not None:
         return cached
@@ -92,9 +91,9 @@ def listing() -> Response:
     if as_json:
         body = json.dumps({"release": release.id, "modified": release.manifest.modified,
                            "files": [entry.listing() for entry in files]}, ensure_ascii=False, indent=1)
-        response = Response(body + "\n", content_type="application/json")
+        response = Response(body + "\n", content_type=negotiation.JSON.media_type)
     else:
-        response = Response(_html(release, files), content_type="text/html; charset=utf-8")
+        response = Response(_html(release, files), content_type=negotiation.HTML.content_type)
     response.set_etag(etag)
     response.vary.add("Accept")
     return response
@@ -216,16 +215,22 @@ def dump_file(name: str, folder: str = "") -> Response:
         # ranges (Werkzeug sends no multipart/byteranges) is ignored and the whole file sent, as
         # RFC 9110 (14.2) lets a server do; Werkzeug would answer 416 to a satisfiable request.
         request.environ.pop("HTTP_RANGE", None)
+    etag = web.file_etag(entry.sha256)
+    cached = web.not_modified(etag, last_modified=entry.modified)
+    if cached is not None:
+        cached.headers["Cache-Control"] = web.CACHE_CONTROL
+        return cached
     is_gzip = entry.name.endswith(".gz")
     try:
+        # conditional=True for Range (206, 416) and Accept-Ranges only: the client holds no
+        # version of this file (fresh() said so above), so werkzeug finds nothing to revalidate.
         response = send_file(
             entry.path, mimetype=entry.media_type, as_attachment=is_gzip, download_name=entry.name,
-            conditional=True, etag=entry.sha256, last_modified=entry.modified, max_age=None)
+            conditional=True, etag=etag, last_modified=entry.modified, max_age=None)
     except FileNotFoundError:
         # Gone from a release that was whole when it was opened (the server checks every listed
         # file then): not the client's doing, but nothing to send either.
         current_app.logger.error("dump file missing from release %s: %s", current.release().id, entry.path)
         abort(404, description=f"No file {name!r} in this release; see /dumps/ for the list.")
-    response.cache_control.public = True
-    response.cache_control.no_cache = True
+    response.headers["Cache-Control"] = web.CACHE_CONTROL
     return response

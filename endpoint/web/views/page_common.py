@@ -1,6 +1,6 @@
-"""What every page view shares: the blueprint, rendering in the site layout, the JSON and CSV
-variants of a page (Datasette-style: a ``.json``/``.csv`` URL, ``format=`` or ``Accept``), and the
-error pages browsers get.
+"""What every page view shares: the blueprint, rendering in the site layout, and the JSON and CSV
+variants of a page (Datasette-style: a ``.json``/``.csv`` URL, ``format=`` or ``Accept``, as
+``negotiation.page`` decides).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from flask import Blueprint, Response, render_template, request
 from markupsafe import Markup
 
-from kusei.endpoint.query import formats
+from kusei import formats
 from kusei.endpoint.web import current, negotiation
 from kusei.endpoint.web import http as web
 from kusei.endpoint.web.pages import corrections as fixes
@@ -60,12 +60,12 @@ def finish(response: Response, *, negotiated: bool) -> Response:
     return response
 
 
-def unchanged(mimetype: str, *, negotiated: bool) -> Response | None:
-    """A 304 before any work, when the client holds this release's rendering of this URL.
+def unchanged(fmt: formats.Format, *, negotiated: bool) -> Response | None:
+    """A 304 before any work, when the client holds this release's rendering of this URL in ``fmt``.
 
     The ETag is the one kusei.endpoint.web.http sets on the full response (URL, media type, release).
     """
-    response = web.not_modified(web.release_etag(request.full_path, mimetype, ""))
+    response = web.not_modified(web.release_etag(request.full_path, fmt.media_type))
     return finish(response, negotiated=negotiated) if response is not None else None
 
 
@@ -74,63 +74,35 @@ def render(template: str, status: int = 200, **context: object) -> Response:
     return Response(html, status, content_type="text/html; charset=utf-8")
 
 
-# -- error pages, data variants ------------------------------------------------------------------
-
-ERROR_TITLES = {
-    400: ("リクエストが正しくありません", "Bad request", "送られた内容を読み取れませんでした。"),
-    404: ("見つかりません", "Not found", "このアドレスのページはありません。"),
-    405: ("この方法では使えません", "Method not allowed", "このアドレスはこの HTTP メソッドを受け付けません。"),
-    406: ("この形式では返せません", "Not acceptable", "求められた形式ではこの内容を返せません。"),
-    413: ("大きすぎます", "Payload too large", "送られた内容が大きすぎます。"),
-    429: ("リクエストが多すぎます", "Too many requests", "しばらく待ってからもう一度お試しください。"),
-    500: ("サーバーの問題です", "Internal server error", "サーバー側で問題が起きました。記録されています。"),
-    503: ("一時的に使えません", "Service unavailable", "しばらく待ってからもう一度お試しください。"),
-}
+# -- data variants -------------------------------------------------------------------------------
 
 
-def render_error_page(status: int, message: str, details: dict[str, object]) -> Response:
-    """An HTTP error for a browser, in the site layout and both languages."""
-    title_ja, title_en, explain_ja = ERROR_TITLES.get(status, ("エラー", "Error", None))
-    try:
-        release_id = current.release().id
-    except Exception:  # noqa: BLE001 - the error page must render even without a release
-        release_id = None
-    html_text = render_template(
-        "error.html", status=status, title_ja=title_ja, title_en=title_en, explain_ja=explain_ja,
-        message=message, details=sorted((k, v) for k, v in details.items()), release_id=release_id,
-    )
-    return Response(html_text, status, content_type="text/html; charset=utf-8")
-
-
-@bp.record_once
-def _install_error_page(state: object) -> None:
-    state.app.extensions["kusei_html_error"] = render_error_page  # type: ignore[attr-defined]
+def variant(suffix: str | None) -> formats.Format:
+    """HTML, JSON or CSV: what this request asks of a page (``negotiation.page``)."""
+    chosen = negotiation.page(suffix, request.headers.get("Accept"), request.args.get("format"))
+    return chosen or negotiation.HTML
 
 
 def wants_json(suffix: str | None) -> bool:
     """JSON for a ``.json`` URL, ``format=json`` or an Accept preferring it to HTML."""
-    if suffix == "json":
-        return True
-    wanted = request.args.get("format", "").lower()
-    if wanted:
-        return wanted in ("json", "application/json")
-    return negotiation.prefers(request.headers.get("Accept"), "application/json", over=["text/html"])
+    return variant(suffix) is negotiation.JSON
 
 
 def json_response(data: object) -> Response:
-    response = Response(json.dumps(data, ensure_ascii=False, indent=1) + "\n", content_type="application/json")
+    response = Response(json.dumps(data, ensure_ascii=False, indent=1) + "\n", content_type=negotiation.JSON.media_type)
     response.vary.add("Accept")
     return response
 
 
 def csv_response(text: str, name: str) -> Response:
-    response = Response(text, content_type="text/csv; charset=utf-8")
+    response = Response(text, content_type=negotiation.CSV.content_type)
     response.headers["Content-Disposition"] = f'inline; filename="{name}.csv"'
     return response
 
 
 def wants_csv(suffix: str | None) -> bool:
-    return suffix == "csv" or request.args.get("format", "").lower() in ("csv", "text/csv")
+    """CSV for a ``.csv`` URL or ``format=csv`` (never by Accept)."""
+    return variant(suffix) is negotiation.CSV
 
 
 def with_suffix(path: str, suffix: str) -> str:

@@ -14,10 +14,10 @@ import pyoxigraph as ox
 from flask import Response, request
 from markupsafe import Markup
 
-from kusei import formats as registry
-from kusei.endpoint.query import formats, service
+from kusei import formats
+from kusei.endpoint.query import service
+from kusei.endpoint.query.errors import NotAcceptable, UnknownIRI
 from kusei.endpoint.web import current, negotiation
-from kusei.endpoint.web import http as web
 from kusei.endpoint.web.pages import compare as cmp
 from kusei.endpoint.web.pages.outline import build_outline, build_place
 from kusei.endpoint.web.pages.resource import ResourceBuilder
@@ -27,13 +27,12 @@ from kusei.endpoint.web.pages.vocabulary import build_vocabulary, vocabulary_lab
 # The page routes live in modules by family, all on the one blueprint: importing them here
 # registers them, so the app registers ``pages.bp`` alone.
 from kusei.endpoint.web.views import browse, query_page  # noqa: F401
-from kusei.endpoint.web.views.page_common import bp, finish, page_namer, render, render_error_page, unchanged
+from kusei.endpoint.web.views.page_common import bp, finish, page_namer, render, unchanged
 
-__all__ = ["bp", "render_error_page"]
+__all__ = ["bp"]
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Suffix URLs, as Japan Search offers them: one per graph format a person is likely to want.
-SUFFIXES = {fmt.suffix: fmt for fmt in registry.GRAPH_FORMATS if fmt.page_suffix}
+SUFFIXES = {fmt.suffix: fmt for fmt in formats.GRAPH_FORMATS if fmt.page_suffix}
 
 
 @dataclass(frozen=True)
@@ -58,54 +57,24 @@ def _link_header(path: str) -> str:
     return ", ".join(links)
 
 
-def _wants(accept: str | None, format_param: str | None) -> formats.GraphFormat | str | None:
-    """"html", a graph format, or None when nothing acceptable is offered (406)."""
-    if format_param:
-        if format_param.lower() in ("html", "text/html"):
-            return "html"
-        return negotiation.negotiate_graph(accept, format_param)
-    if not accept or not accept.strip():
-        return registry.by_name("ttl")
-    offered = {fmt.media_type for fmt in formats.GRAPH_FORMATS}
-    parsed = negotiation.parse_accept(accept)
-    html_q = max((q for mime, q in parsed if mime in HTML_TYPES), default=0)
-    rdf_q = max((q for mime, q in parsed if mime in offered), default=0)
-    # HTML only when asked for by name and liked at least as much as any RDF type named; a
-    # bare */* is a script or curl, and gets data.
-    if html_q > 0 and html_q >= rdf_q:
-        return "html"
-    return negotiation.negotiate_graph(accept, None)
-
-
 def _json_ld_script(triples: list[ox.Triple], base: str) -> Markup:
-    body = formats.serialize_graph(triples, registry.by_name("jsonld"), base).decode("utf-8")
+    body = formats.by_name("jsonld").write(triples, base).decode("utf-8")
     # Inside <script>, "</script>" or "<!--" in a literal would end or confuse the block; the
     # \u escapes are the same JSON, and <, >, & occur only inside JSON strings.
     body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(body)
 
 
-def _rdf(triples: list[ox.Triple], fmt: formats.GraphFormat, path: str, *, negotiated: bool) -> Response:
+def _rdf(triples: list[ox.Triple], fmt: formats.Format, path: str, *, negotiated: bool) -> Response:
     base = current.release().base
-    response = Response(formats.serialize_graph(triples, fmt, base), content_type=fmt.content_type)
+    response = Response(fmt.write(triples, base), content_type=fmt.content_type)
     response.headers["Link"] = _link_header(path)
     return finish(response, negotiated=negotiated)
 
 
-def _not_acceptable() -> Response:
-    offered = ["text/html", *(fmt.media_type for fmt in formats.GRAPH_FORMATS)]
-    response = web.error_response(406, "None of the formats in Accept is offered here.", offered=", ".join(offered))
-    response.vary.add("Accept")
-    return response
-
-
-def _not_found(iri: str, wanted: formats.GraphFormat | str | None) -> Response:
-    if wanted == "html":
-        response = render("not_found.html", 404, iri=iri)
-    else:
-        response = web.error_response(404, f"The data says nothing about <{iri}>.", code="unknown-iri")
-    response.vary.add("Accept")
-    return response
+def _not_acceptable() -> NotAcceptable:
+    offered = formats.media_types((negotiation.HTML, *formats.GRAPH_FORMATS))
+    return NotAcceptable("None of the formats in Accept is offered here.", offered=", ".join(offered))
 
 
 def _valid_iri(iri: str) -> bool:
@@ -125,13 +94,13 @@ def _describe(iri: str) -> list[ox.Triple]:
     return service.describe(current.release(), [iri], settings=current.settings())
 
 
-def _split_suffix(path: str, base: str) -> tuple[str, registry.Format | None]:
-    """``/x.ttl`` → (``/x``, "text/turtle") when ``/x`` is a resource and ``/x.ttl`` is not."""
-    for suffix, fmt in SUFFIXES.items():
+def _split_suffix(path: str, base: str) -> tuple[str, str | None]:
+    """``/x.ttl`` → (``/x``, ".ttl") when ``/x`` is a resource and ``/x.ttl`` is not."""
+    for suffix in SUFFIXES:
         if path.endswith(suffix) and len(path) > len(suffix) and _valid_iri(base + path):
             stripped = path[: -len(suffix)]
             if not _known(base + path) and _known(base + stripped):
-                return stripped, fmt
+                return stripped, suffix
     return path, None
 
 def _marked_lines(value: str | None) -> tuple[int, int] | None:
@@ -150,24 +119,20 @@ def _marked_lines(value: str | None) -> tuple[int, int] | None:
 @bp.get("/def/<path:rest>")
 def resource(rest: str) -> Response:
     release = current.release()
-    path, suffix_format = _split_suffix(request.path, release.base)
+    path, suffix = _split_suffix(request.path, release.base)
     iri = release.base + path
     path = quote(path, safe=PATH_SAFE)  # as it goes into Link headers and hrefs
-    if suffix_format is not None:
-        wanted: formats.GraphFormat | str | None = suffix_format
-    else:
-        wanted = _wants(request.headers.get("Accept"), request.args.get("format"))
+    wanted = negotiation.resource(request.headers.get("Accept"), request.args.get("format"), suffix)
     if not _known(iri):
-        return _not_found(iri, wanted)
+        raise UnknownIRI(iri)
     if wanted is None:
-        return _not_acceptable()
-    mimetype = "text/html" if isinstance(wanted, str) else wanted.media_type
-    not_modified = unchanged(mimetype, negotiated=suffix_format is None)
+        raise _not_acceptable()
+    not_modified = unchanged(wanted, negotiated=suffix is None)
     if not_modified is not None:
         return not_modified
-    if not isinstance(wanted, str):
+    if wanted is not negotiation.HTML:
         triples = _describe(iri)
-        return _rdf(triples, wanted, path, negotiated=suffix_format is None)
+        return _rdf(triples, wanted, path, negotiated=suffix is None)
 
     namer = page_namer()
     settings = current.settings()
@@ -203,15 +168,15 @@ def resource(rest: str) -> Response:
 def vocabulary() -> Response:
     release = current.release()
     path = request.path
-    wanted = _wants(request.headers.get("Accept"), request.args.get("format"))
+    wanted = negotiation.resource(request.headers.get("Accept"), request.args.get("format"))
     if wanted is None:
-        return _not_acceptable()
-    not_modified = unchanged("text/html" if isinstance(wanted, str) else wanted.media_type, negotiated=True)
+        raise _not_acceptable()
+    not_modified = unchanged(wanted, negotiated=True)
     if not_modified is not None:
         return not_modified
     namer = page_namer()
     vocab = build_vocabulary(release, namer, current.settings())
-    if not isinstance(wanted, str):
+    if wanted is not negotiation.HTML:
         # The ontology IRI stands for the whole vocabulary, so its RDF is the ontology graph.
         return _rdf(vocab.triples, wanted, path, negotiated=True)
     response = render(

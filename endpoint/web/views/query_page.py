@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from flask import Response, abort, current_app, render_template, request
 
-from kusei.endpoint.query import formats, service
+from kusei import formats
+from kusei.endpoint.query import service
 from kusei.endpoint.web import current
 from kusei.endpoint.web.pages import canned, completion, pinned
 from kusei.endpoint.web.pages.query import (

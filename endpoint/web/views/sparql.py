@@ -9,8 +9,9 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
+from kusei import formats
 from kusei.endpoint.query import cache as result_cache
-from kusei.endpoint.query import formats, service
+from kusei.endpoint.query import service
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
     BadRequest,
@@ -91,30 +92,19 @@ def read_request() -> QueryRequest:
                         named_graph_uris=params.getlist("named-graph-uri"), timeout=timeout)
 
 
-def _not_acceptable(offered: tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]) -> NotAcceptable:
-    media_types = formats.offered_media_types(offered)
+def _not_acceptable(offered: tuple[formats.Format, ...]) -> NotAcceptable:
+    media_types = formats.media_types(offered)
     return NotAcceptable(
         "None of the formats this endpoint offers here is acceptable. Offered: " + ", ".join(media_types)
         + " (or format=" + "|".join(fmt.name for fmt in offered) + ").", offered=media_types)
 
 
-def _negotiate(kind: str) -> formats.ResultFormat | formats.GraphFormat | None:
-    accept, format_param = request.headers.get("Accept"), request.values.get("format")
-    if kind == "graph":
-        return negotiation.negotiate_graph(accept, format_param)
-    return negotiation.negotiate_results(accept, format_param)
-
-
-def _offered(kind: str) -> tuple[formats.ResultFormat, ...] | tuple[formats.GraphFormat, ...]:
-    return formats.GRAPH_FORMATS if kind == "graph" else formats.RESULT_FORMATS
-
-
-def _kind_of_form(form: str | None) -> str | None:
-    if form in ("CONSTRUCT", "DESCRIBE"):
-        return "graph"
-    if form in ("SELECT", "ASK"):
-        return "results"
-    return None
+def _negotiate(kind: str) -> formats.Format:
+    """The format of the answer, decided once: the rest of the request only follows it."""
+    fmt = negotiation.negotiate(kind, request.headers.get("Accept"), request.values.get("format"))
+    if fmt is None:
+        raise _not_acceptable(formats.of_kind("graph" if kind == "graph" else "results"))
+    return fmt
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -129,17 +119,13 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     assert parsed.query is not None
     release = current.release()
     # Negotiate before running when the query form is plain to see, so a 406 costs nothing.
-    kind = _kind_of_form(service.query_form(parsed.query))
+    kind = negotiation.kind_of_form(service.query_form(parsed.query))
     fmt = _negotiate(kind) if kind else None
-    if kind and fmt is None:
-        raise _not_acceptable(_offered(kind))
-    etag = None
     cacheable = request.method != "POST"  # GET or HEAD
-    if cacheable and fmt is not None:
-        etag = web.release_etag(request.full_path, fmt.name)
-        cached = web.not_modified(etag, vary="Accept")
-        if cached is not None:
-            return cached
+    etag = web.release_etag(request.full_path, fmt.name) if cacheable and fmt is not None else None
+    cached = web.not_modified(etag, vary="Accept") if etag else None
+    if cached is not None:
+        return cached
     key = None
     if fmt is not None:
         key = result_cache.Key(release.id, parsed.query, tuple(parsed.default_graph_uris),
@@ -151,24 +137,17 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
             return response
     outcome = service.execute(release, parsed.query, settings=settings, timeout=parsed.timeout,
                               default_graph_uris=parsed.default_graph_uris,
-                              named_graph_uris=parsed.named_graph_uris,
-                              write_as=fmt.name if fmt is not None else None)
+                              named_graph_uris=parsed.named_graph_uris, write_as=fmt)
     if isinstance(outcome, service.Written):
-        assert fmt is not None and fmt.name == outcome.format
+        assert fmt is not None
         return _result_response(outcome.body, fmt, etag, settings, key)
-    if kind is None:
-        kind = "graph" if outcome.kind == "graph" else "results"
-        fmt = _negotiate(kind)
-        if fmt is None:
-            raise _not_acceptable(_offered(kind))
+    if fmt is None:
+        # The form was not plain to see (the service found it): decided now, once.
+        fmt = _negotiate("graph" if outcome.kind == "graph" else "results")
         if cacheable:
             etag = web.release_etag(request.full_path, fmt.name)
-    assert fmt is not None
     try:
-        if outcome.kind == "graph":
-            body = formats.serialize_graph(outcome.triples or [], fmt, release.base)
-        else:
-            body = formats.serialize_solutions(outcome, fmt)
+        body = fmt.write(outcome.triples or [] if outcome.kind == "graph" else outcome, release.base)
     except (ValueError, TypeError) as exc:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
         raise NotAcceptable(f"The result cannot be written as {fmt.media_type}: {exc}") from exc
@@ -179,7 +158,7 @@ def _cache() -> result_cache.ResultCache:
     return current_app.extensions["kusei_result_cache"]
 
 
-def _result_response(body: bytes, fmt: formats.ResultFormat | formats.GraphFormat, etag: str | None,
+def _result_response(body: bytes, fmt: formats.Format, etag: str | None,
                      settings: Settings, key: result_cache.Key | None = None) -> Response:
     """The answer as sent; kept under ``key`` in the result cache if that is given."""
     if len(body) > settings.max_result_bytes:
@@ -202,15 +181,15 @@ def _result_response(body: bytes, fmt: formats.ResultFormat | formats.GraphForma
 def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
                   html_redirect: str | None = None) -> Response:
     """``triples_of(release)`` in the negotiated RDF format, with a release-tied ETag."""
-    accept, format_param = request.headers.get("Accept"), request.args.get("format")
-    graph_types = formats.offered_media_types(formats.GRAPH_FORMATS)
-    if html_redirect and not format_param and negotiation.prefers(accept, "text/html", over=graph_types):
+    fmt = negotiation.rdf_or_page(request.headers.get("Accept"), request.args.get("format"))
+    if html_redirect and fmt is negotiation.HTML:
         # Relative: the request's Host header is the client's to choose, never a redirect target.
         response: Response = redirect(request.script_root + html_redirect, 303)  # type: ignore[assignment]
         response.autocorrect_location_header = False
         response.vary.add("Accept")
         return response
-    fmt = negotiation.negotiate_graph(accept, format_param)
+    if fmt is negotiation.HTML:  # no page to send them to: RDF, as if HTML were not named
+        fmt = negotiation.negotiate("graph", request.headers.get("Accept"), None)
     if fmt is None:
         raise _not_acceptable(formats.GRAPH_FORMATS)
     # The served release's problem, if any, is stated in the description: it is part of the validator.
@@ -219,8 +198,7 @@ def _rdf_response(triples_of: Callable[[Release], list[ox.Triple]], *,
     if cached is not None:
         return cached
     release = current.release()
-    response = Response(formats.serialize_graph(triples_of(release), fmt, release.base),
-                        content_type=fmt.content_type)
+    response = Response(fmt.write(triples_of(release), release.base), content_type=fmt.content_type)
     response.set_etag(etag)
     response.vary.add("Accept")
     return response
