@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import flask
+import jinja2
+import jinja2.bccache
 import pytest
 from graph_input import build_without_shapes
 
@@ -45,3 +48,35 @@ def no_build_through_the_shapes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
 
     monkeypatch.setattr(kusei.graph.build, "validate_graphs", refuse_shapes)
     yield
+
+
+class _SharedBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every app of the run (Jinja's own bytecode cache,
+    keyed by template name and source checksum)."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def templates_compiled_once() -> Iterator[None]:
+    """The unit set makes an app per test (172 apps): each would compile the same templates again,
+    a third of what the page tests cost. A server compiles them once per process, as here."""
+    shared = _SharedBytecode()
+    create = flask.Flask.create_jinja_environment
+
+    def with_shared_cache(app: flask.Flask) -> jinja2.Environment:
+        environment = create(app)
+        environment.bytecode_cache = shared
+        return environment
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flask.Flask, "create_jinja_environment", with_shared_cache)
+        yield
