@@ -33,25 +33,41 @@ SYSTEM = PROJECT_ROOT / "tests" / "system"
 
 
 SERVER_FIXTURES = {"server_url", "start_server"}
+# The fixtures of this file that only system tests may use: servers, and the build of every record
+# through the SHACL gate (tests/unit/conftest.py gives the unit set a small release instead).
+SYSTEM_FIXTURES = SERVER_FIXTURES | {"data_dir"}
+
+
+def _fixtures_of_this_file(item: pytest.Item) -> set[str]:
+    """The SYSTEM_FIXTURES ``item`` would get from this file rather than from a closer conftest."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    found = set()
+    for name in SYSTEM_FIXTURES & set(getattr(item, "fixturenames", ())):
+        closest = definitions.get(name, ())[-1:]
+        if not closest or Path(closest[0].func.__code__.co_filename).resolve() == Path(__file__).resolve():
+            found.add(name)
+    return found
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each module says what it is (``pytestmark``): every module under tests/system carries the
-    ``system`` marker, and only those do; only those start servers, so the unit set needs none."""
+    ``system`` marker, and only those do; only those start servers or use the session build, so
+    the unit set needs neither."""
     unmarked, serving = set(), set()
     for item in items:
         path = Path(str(item.fspath)).resolve()
         system = SYSTEM in path.parents
         if system != (item.get_closest_marker("system") is not None):
             unmarked.add(str(path.relative_to(PROJECT_ROOT)))
-        if not system and SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
-            serving.add(item.nodeid)
+        if not system and _fixtures_of_this_file(item):
+            serving.add(f"{item.nodeid} ({', '.join(sorted(_fixtures_of_this_file(item)))})")
     problems = []
     if unmarked:
         problems.append("a module under tests/system must declare `pytestmark = pytest.mark.system` (with "
                         "`pytest.mark.slow` if it is slow), and no other module may: " + ", ".join(sorted(unmarked)))
     if serving:
-        problems.append("only tests under tests/system start servers: " + ", ".join(sorted(serving)))
+        problems.append("only tests under tests/system start servers or use the build of every record "
+                        "(data_dir; tests/unit/conftest.py has a small one): " + ", ".join(sorted(serving)))
     if problems:
         raise pytest.UsageError("\n".join(problems))
 

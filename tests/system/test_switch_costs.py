@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from graph_input import copy_input, point_current
+from waiting import wait_for
 
 from kusei.graph.build import build
 from kusei.settings import DEFAULT_BASE, Settings
@@ -72,9 +73,13 @@ def test_switches_once_a_second_cost_no_answer(tmp_path: Path, start_server: Cal
         thread.start()
     try:
         for turn in range(SWITCHES):
-            time.sleep(SWITCH_EVERY)
             point_current(data_dir, releases[turn % 2])
-        time.sleep(SWITCH_EVERY)
+            since = len(seen)
+            time.sleep(SWITCH_EVERY)  # the pace of the switches, not a wait for anything
+            # Each release is answered under the clients before the next switch (the last
+            # assertion below), however slowly the loaded machine answers.
+            wait_for(lambda turn=turn, since=since: any(releases[turn % 2] in etag for _, etag, _ in seen[since:]),
+                     f"an answer from release {releases[turn % 2]} after switch {turn + 1}")
     finally:
         stop.set()
         for thread in threads:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import pytest
 from conftest import free_port
+from waiting import wait_for
 
 from kusei.distribute import publish
 from kusei.endpoint.deploy.nginx import Front, nginx_command, render, switch
@@ -229,7 +230,7 @@ def test_a_new_release_switches_without_mixed_or_stale_answers(topology: Topolog
     for thread in threads:
         thread.start()
     try:
-        time.sleep(0.2)  # some answers of the old release first
+        wait_for(lambda: any(entry[0] == old for entry in seen), "answers of the old release first")
         publish(tmp_path / "staging", topology.replicas, report=lambda _: None)
         switch(topology.prefix, new)
         switched = time.monotonic()
@@ -238,7 +239,9 @@ def test_a_new_release_switches_without_mixed_or_stale_answers(topology: Topolog
         while fetch(topology.port, path).release != new and time.monotonic() < deadline:
             time.sleep(0.02)
         confirmed = time.monotonic()
-        time.sleep(0.5)
+        # Requests started after the confirmation (and its margin), for the check of stale answers below.
+        wait_for(lambda: sum(1 for entry in seen if entry[3] > confirmed + 0.1) >= 3,
+                 "answers to requests started after the proxy served the new release")
     finally:
         stop.set()
         for thread in threads:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from graph_input import copy_input
+from graph_input import copy_input, edit
 
 from kusei.graph.build import BuildError, build, published_plans
 from kusei.graph.input.reference import Reference
@@ -34,14 +33,6 @@ ASAHI = "004_66cef17de3c9bd3d.yaml"  # 旭区 FY2022
 
 def quiet(_: str) -> None:
     pass
-
-
-def edit(path: Path, old: str, new: str, count: int = 1) -> int:
-    """Replace ``old`` by ``new`` in the file; the line (1-based) of the first change."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{path.name} no longer holds {old!r}: pick another text for this test"
-    path.write_text(text.replace(old, new, count), encoding="utf-8")
-    return text[: text.index(old)].count("\n") + 1 + old[: len(old) - len(old.lstrip("\n"))].count("\n")
 
 
 def verify(records: Path, *args: str) -> tuple[int, list[str]]:
@@ -182,29 +173,6 @@ def test_a_second_record_of_a_plan_is_an_error(tmp_path: Path) -> None:
     assert any(re.match(r"005_fedcba9876543210\.yaml:\d+: plan\.fiscal_year: plan 141089/2024 is also described "
                         rf"by {KANAZAWA}; one record per ward and year: .*document\.supersedes: a9155f3b6863ac96",
                         line) for line in output), output
-
-
-def test_a_plan_already_published_needs_supersedes(tmp_path: Path) -> None:
-    records = copy_input(tmp_path / "input", [KANAZAWA])
-    settings = Settings(data_dir=tmp_path / "data")
-    first = build(settings, records_dir=records, report=quiet)
-    assert published_plans(settings.data_dir) == {"141089/2024": "a9155f3b6863ac96"}
-    # A reissued print of the same plan: a new source and record; the old ones are removed.
-    sources = records.parent / "sources"
-    (sources / "000_a9155f3b6863ac96.txt").rename(sources / "005_fedcba9876543210.txt")
-    (records / KANAZAWA).rename(records / "005_fedcba9876543210.yaml")
-    record = records / "005_fedcba9876543210.yaml"
-    line = edit(record, "file: 000_a9155f3b6863ac96.txt", "file: 005_fedcba9876543210.txt")
-    with pytest.raises(BuildError) as info:
-        build(settings, records_dir=records, report=quiet)
-    assert info.value.problems == [
-        f"005_fedcba9876543210.yaml:{line + 1}: document.supersedes: plan 141089/2024 is already published from "
-        "document a9155f3b6863ac96; if this document replaces it, write document.supersedes: a9155f3b6863ac96; "
-        "if not, check document.ward and plan.fiscal_year"]
-    assert os.readlink(settings.data_dir / "current") == f"releases/{first.release_id}"
-    edit(record, "  kind: newsletter\n", "  kind: newsletter\n  supersedes: a9155f3b6863ac96\n")
-    outcome = check_input([record], sources, Reference(), published=published_plans(settings.data_dir))
-    assert outcome.errors == [] and len(outcome.checked) == 1
 
 
 def test_lines_no_record_covers_are_listed_headings_and_repeats_aside(tmp_path: Path) -> None:

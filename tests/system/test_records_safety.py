@@ -21,7 +21,7 @@ from kusei.graph.build import build
 from kusei.graph.input.yamlsafe import MAX_BYTES
 from kusei.settings import Settings
 
-pytestmark = pytest.mark.records
+pytestmark = [pytest.mark.system, pytest.mark.records]  # builds through the SHACL gate
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 # The child may use this much address space; the alias bomb below expands to gigabytes.

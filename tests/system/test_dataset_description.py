@@ -11,6 +11,8 @@ from pyshacl import validate
 from kusei.graph.build import build
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.system  # a full build through the SHACL gate
+
 DCAT_AP = Path(__file__).resolve().parents[1] / "dcat_ap"
 VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")

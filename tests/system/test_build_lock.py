@@ -13,10 +13,13 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from graph_input import copy_input
 
 from kusei.graph.build import build
 from kusei.settings import Settings
+
+pytestmark = pytest.mark.system  # builds run as `kusei build` runs, through the SHACL gate
 
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 ORIGINAL = "plain text extracted from its PDF."

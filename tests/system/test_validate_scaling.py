@@ -35,7 +35,7 @@ from kusei.graph.gate.validate import (
 )
 from kusei.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.system, pytest.mark.slow]  # a build of the records and SHACL runs on all of them
 
 KUSEI = "https://w3id.org/kusei/def/"
 KSHAPE = KUSEI + "shapes/"

@@ -7,10 +7,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from kusei.namespaces import prefixes
 from kusei.release import open_store
+
+# /def/ reads the release's shapes.ttl: the release must be built through the shapes.
+pytestmark = pytest.mark.system
 
 CURIES = {ns: f"{short}:" for short, ns in prefixes("https://w3id.org/kusei").items()}
 

@@ -15,6 +15,8 @@ from kusei.graph.build import build
 from kusei.release import CurrentRelease, Release
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.system  # builds through the SHACL gate
+
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 
 

@@ -24,7 +24,7 @@ from kusei.graph.input.reference import Reference
 from kusei.graph.input.verify import RECORDS_DIR, check_input
 from kusei.settings import Settings
 
-pytestmark = pytest.mark.records
+pytestmark = [pytest.mark.system, pytest.mark.records]  # builds through the SHACL gate
 
 DATA = Path(__file__).resolve().parent.parent / "records_data"
 SIXTH = "005_84d6b909dfe8435b"

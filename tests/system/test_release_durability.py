@@ -13,6 +13,8 @@ from kusei.graph import release_dir
 from kusei.graph.build import build
 from kusei.settings import Settings
 
+pytestmark = pytest.mark.system  # builds through the SHACL gate
+
 EXEMPLAR = "000_a9155f3b6863ac96.yaml"
 
 
