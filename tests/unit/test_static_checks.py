@@ -57,7 +57,9 @@ def test_types_check(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     _layout(tmp_path)
     # mypy's incremental cache (it rechecks what changed, by content hash) in pytest's cache
     # directory, so a second run does not check every module again; without it, a fresh one.
-    cache = request.config.cache.mkdir("mypy") if request.config.cache is not None else tmp_path / ".mypy"
+    # (No cache directory when the cache plugin is off: ``-p no:cacheprovider``.)
+    pytest_cache = getattr(request.config, "cache", None)
+    cache = pytest_cache.mkdir("mypy") if pytest_cache is not None else tmp_path / ".mypy"
     result = _run("mypy", ["--config-file", str(CONFIG), "--cache-dir", str(cache), "-p", "kusei"], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
