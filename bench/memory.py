@@ -30,20 +30,13 @@ from urllib.parse import urlencode
 from bench.abuse import get
 from bench.mix import PROLOGUE
 from bench.servers import PROJECT_ROOT, _die_with_parent, free_port, kusei_command
+from kusei.endpoint.query.executor.memory import IDLE_TREE_BOUND, children_by_parent, tree_memory, tree_pss
 
 PROBE = "/sparql?" + urlencode({"query": "ASK {}"})
 
 
 def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as stat:
-                    parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+    children = children_by_parent()
     found, pending = [], [root]
     while pending:
         pid = pending.pop()
@@ -52,20 +45,22 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def tree_pss(root: int) -> tuple[int, int, int]:
-    """PSS and RSS (bytes) summed over ``root``'s process tree, and the number of processes."""
-    pss = rss = count = 0
+def tree_rss(root: int) -> int:
+    return tree_memory(root)[0]
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by ``root``'s tree, reaped children included: what a
+    start costs, steadier than its wall time on a shared machine."""
+    ticks = 0
     for pid in _descendants(root):
         try:
-            with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
-                fields = {line.split(b":")[0]: int(line.split()[1]) for line in rollup.read().splitlines()[1:]
-                          if line.endswith(b"kB")}
-        except (OSError, ValueError, IndexError):
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        pss += fields.get(b"Pss", 0) << 10
-        rss += fields.get(b"Rss", 0) << 10
-        count += 1
-    return pss, rss, count
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -99,13 +94,13 @@ def _first_answer(proc: subprocess.Popen[bytes], port: int) -> float:
         time.sleep(0.01)
 
 
-def _settled(root: int, seconds: float = 3.0) -> tuple[int, int, int]:
+def _settled(root: int, seconds: float = 3.0) -> tuple[int, int]:
     """The tree once its process count has not changed for ``seconds`` (started processes are up)."""
     last, since = tree_pss(root), time.monotonic()
     while time.monotonic() - since < seconds:
         time.sleep(0.25)
         now = tree_pss(root)
-        if now[2] != last[2]:
+        if now[1] != last[1]:
             since = time.monotonic()
         last = now
     return last
@@ -123,16 +118,20 @@ def main() -> None:
     log = Path(tempfile.mkdtemp(prefix="kusei-memory-")) / "serve.log"
     mib = 1 << 20
 
-    starts = []
+    starts, cpu = [], []
     for _ in range(args.starts):
         port = free_port()
         proc = _start(data_dir, port, log)
         try:
             starts.append(_first_answer(proc, port))
+            cpu.append(tree_cpu(proc.pid))
         finally:
             _stop(proc)
     print(f"cold start (kusei serve to the first answer), {len(starts)} starts: best {min(starts):.2f} s, "
-          f"median {statistics.median(starts):.2f} s", flush=True)
+          f"median {statistics.median(starts):.2f} s; CPU of the tree by then: best {min(cpu):.2f} s, "
+          f"median {statistics.median(cpu):.2f} s", flush=True)
+    if args.quiet <= 0:
+        return
 
     queries = sorted((PROJECT_ROOT / "endpoint" / "queries").glob("*.rq"))
     texts = [PROLOGUE + path.read_text() for path in queries]
@@ -140,17 +139,18 @@ def main() -> None:
     proc = _start(data_dir, port, log)
     try:
         _first_answer(proc, port)
-        pss, rss, count = _settled(proc.pid)
-        print(f"idle after start: PSS {pss / mib:.0f} MiB, RSS {rss / mib:.0f} MiB, {count} processes", flush=True)
+        pss, count = _settled(proc.pid)
+        print(f"idle after start: PSS {pss / mib:.0f} MiB, RSS {tree_rss(proc.pid) / mib:.0f} MiB, {count} processes",
+              flush=True)
         stop = threading.Event()
-        peak = [0, 0, 0]
+        peak = [0, 0, 0]  # PSS, RSS, processes
         answered: dict[int, int] = {}
 
         def sample() -> None:
             while not stop.wait(0.1):
-                now = tree_pss(proc.pid)
-                if now[0] > peak[0]:
-                    peak[:] = list(now)
+                pss, count = tree_pss(proc.pid)
+                if pss > peak[0]:
+                    peak[:] = [pss, tree_rss(proc.pid), count]
 
         def client(index: int) -> None:
             n = 0
@@ -175,9 +175,9 @@ def main() -> None:
               f"{peak[0] / mib:.0f} MiB, RSS {peak[1] / mib:.0f} MiB, {peak[2]} processes; answers {answered}",
               flush=True)
         time.sleep(args.quiet)
-        pss, rss, count = tree_pss(proc.pid)
-        print(f"idle {args.quiet:g} s after the load: PSS {pss / mib:.0f} MiB, RSS {rss / mib:.0f} MiB, "
-              f"{count} processes", flush=True)
+        pss, count = tree_pss(proc.pid)
+        print(f"idle {args.quiet:g} s after the load: PSS {pss / mib:.0f} MiB, RSS {tree_rss(proc.pid) / mib:.0f} MiB, "
+              f"{count} processes (bound {IDLE_TREE_BOUND / mib:.0f} MiB)", flush=True)
     finally:
         _stop(proc)
 

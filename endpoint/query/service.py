@@ -39,6 +39,14 @@ QUEUE_WAIT = 2.0
 POOL_WAIT = 15.0
 # Page queries are small lookups; this many processes per server process answer them.
 PAGE_PROCESSES = 2
+# Query processes each pool keeps once the server has gone quiet (settings.query_idle_seconds
+# without a query): one for pages, none for /sparql, whose first query after a quiet spell waits
+# for a process forked from the loaded fork server (~45 ms; executor/forks.py). What an idle server
+# holds is stated and measured in bench/README.md (bench/memory.py).
+WARM_PROCESSES = {"sparql": 0, "pages": 1, "pinned": 0}
+# An idle query process that still holds this much more than when it started (after handing its
+# free heap back) is replaced by a fresh one.
+RECYCLE_GROWTH = 32 << 20
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
@@ -201,7 +209,9 @@ def _pinned_pool(store: Path, settings: Settings, prefixes_: dict[str, str], bas
                 prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
                 max_query_memory=settings.max_query_memory or None,
                 max_server_memory=settings.max_server_memory or None,
-                max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
+                max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root(),
+                keep_warm=WARM_PROCESSES[Lane.PINNED.value], idle_seconds=settings.query_idle_seconds,
+                recycle_growth=RECYCLE_GROWTH)
         _pinned[key] = pool  # now the most recent
         mine = [k for k in _pinned if k[0] == os.getpid()]
         evicted = [_pinned.pop(k) for k in mine[:-PINNED_RELEASES]]
@@ -220,10 +230,11 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
               base_iri: str) -> executor.QueryExecutor:
     if lane is Lane.SPARQL:
         # Any one web worker may get every running query (keep-alive connections stay where
-        # they landed), so its pool may grow to the whole limit; it starts with its share. The
-        # limit itself is held server-wide by _slots().
+        # they landed), so its pool may grow to the whole limit; it starts with one process and
+        # forks more as queries overlap (tens of milliseconds each), and retires them again when
+        # the server is quiet. The limit itself is held server-wide by _slots().
         size = settings.max_concurrent_queries
-        prestart: int | bool = -(-settings.max_concurrent_queries // max(1, settings.workers))
+        prestart: int | bool = 1
     else:
         size, prestart = PAGE_PROCESSES, 1
     return executor.QueryExecutor(
@@ -234,7 +245,9 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
         prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
         max_query_memory=settings.query_memory_bound or None,
         max_server_memory=settings.max_server_memory or None,
-        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
+        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root(),
+        keep_warm=WARM_PROCESSES[lane.value], idle_seconds=settings.query_idle_seconds,
+        recycle_growth=RECYCLE_GROWTH)
 
 
 def execute(release: Release, query: str, *, settings: Settings, timeout: float | None = None,

@@ -177,7 +177,13 @@ def serve(parent: int, isolate: bool, after_fork: Any) -> None:  # pragma: no co
 
     child.die_with_parent(parent)
     isolated = child.isolate_network() if isolate else False
+    import gc
+
     import pyoxigraph  # noqa: F401 - loaded once here, shared by every process forked from here
+
+    # Out of the collector's reach, the loaded objects stay shared with the forked processes
+    # instead of being copied into each by a collection that only reads them.
+    gc.freeze()
 
     sock = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDONLY)

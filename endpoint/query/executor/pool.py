@@ -99,6 +99,7 @@ class QueryExecutor:
         self._recycle_growth = recycle_growth
         self._fork = fork and forks.available()
         self._tender: threading.Thread | None = None
+        self._ticks = 0  # passes the tender made (tests wait on them)
         self._cond = threading.Condition()
         self._idle: list[QueryProcess] = []
         self._all: set[QueryProcess] = set()
@@ -275,7 +276,7 @@ class QueryExecutor:
         """Counters since start: processes started and killed, timeouts, busy refusals, queries."""
         with self._cond:
             return {**self._counters, "memory_kills": self._watch.kills if self._watch else 0,
-                    "idle": len(self._idle), "alive": len(self._all)}
+                    "idle": len(self._idle), "alive": len(self._all), "ticks": self._ticks}
 
     def worker_pids(self) -> list[int]:
         with self._cond:
@@ -355,6 +356,7 @@ class QueryExecutor:
                 if self._closed:
                     return
                 now = time.monotonic()
+                self._ticks += 1
                 drop: list[QueryProcess] = []
                 # The idle list is in the order of last use: the front was unused the longest.
                 while (len(self._all) - len(drop) > self._keep_warm and self._idle
