@@ -157,7 +157,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
 
     from kusei.endpoint.query import slots
-    from kusei.endpoint.query.executor.memory import SERVER_PID
+    from kusei.endpoint.query.executor.memory import SERVER_PID, lean_malloc
 
     # Every web worker keeps its counts here and /metrics sums them (kusei.endpoint.web.metrics);
     # a fresh directory per server, so a restart starts from zero as Prometheus expects.
@@ -175,6 +175,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import gc
 
     gc.freeze()
+    lean_malloc()  # large answers given back to the system once sent (executor/memory.py)
     server = Granian(**server_options(settings))  # type: ignore[arg-type]
     logging.getLogger("_granian").addFilter(_known_warnings)
     try:

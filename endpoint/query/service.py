@@ -40,10 +40,11 @@ POOL_WAIT = 15.0
 # Page queries are small lookups; this many processes per server process answer them.
 PAGE_PROCESSES = 2
 # Query processes each pool keeps once the server has gone quiet (settings.query_idle_seconds
-# without a query): one for pages, none for /sparql, whose first query after a quiet spell waits
-# for a process forked from the loaded fork server (~45 ms; executor/forks.py). What an idle server
-# holds is stated and measured in bench/README.md (bench/memory.py).
-WARM_PROCESSES = {"sparql": 0, "pages": 1, "pinned": 0}
+# without a query): none, so a quiet server is its main process, its web workers and their fork
+# servers (executor/forks.py). The first query after a quiet spell waits for a process forked from
+# the loaded fork server (~45 ms). One warm process per lane and worker would cost ~10 MiB each
+# and take a quiet tree past its bound (bench/README.md, bench/memory.py).
+WARM_PROCESSES = {"sparql": 0, "pages": 0, "pinned": 0}
 # An idle query process that still holds this much more than when it started (after handing its
 # free heap back) is replaced by a fresh one.
 RECYCLE_GROWTH = 32 << 20
