@@ -171,8 +171,12 @@ def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float]
     client = shares.CLIENT.get()
     if client is None or not (settings.client_max_queries or settings.client_query_seconds):
         return nullcontext(_no_charge)
+    # A client with nothing else running may wait for a slot as long as a query may run: every
+    # slot is then freed by its query's end, its time limit or the memory watch before it gives up
+    # (issue 17.4: a bystander never gets a 5xx because others' queries hold the slots).
     return _server_shares(settings.data_dir, settings.max_concurrent_queries, settings.client_max_queries,
-                          settings.client_query_seconds, os.getppid()).hold(client, wait=QUEUE_WAIT)
+                          settings.client_query_seconds, os.getppid()).hold(
+        client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
 
 
 # One pool per server process and lane, made after the fork (a pool's threads and children do not
