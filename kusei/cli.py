@@ -157,7 +157,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
 
     from kusei.endpoint.query import slots
-    from kusei.endpoint.query.executor.forks import start_for_server
     from kusei.endpoint.query.executor.memory import SERVER_PID, lean_malloc
 
     # Every web worker keeps its counts here and /metrics sums them (kusei.endpoint.web.metrics);
@@ -177,10 +176,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     gc.freeze()
     lean_malloc()  # large answers given back to the system once sent (executor/memory.py)
-    # One loaded interpreter forks every worker's query processes, started now so that it is ready
-    # by the first query (executor/forks.py).
-    forks_dir = tempfile.mkdtemp(prefix=f"kusei-forks-{os.getpid()}-")
-    fork_server = start_for_server(forks_dir)
     server = Granian(**server_options(settings))  # type: ignore[arg-type]
     logging.getLogger("_granian").addFilter(_known_warnings)
     try:
@@ -188,10 +183,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         slots.remove_server(os.getpid())
         shutil.rmtree(metrics_dir, ignore_errors=True)
-        if fork_server is not None:
-            fork_server.kill()
-            fork_server.wait()
-        shutil.rmtree(forks_dir, ignore_errors=True)
     return 0
 
 

@@ -4,8 +4,6 @@ the bound is executor.memory.IDLE_TREE_BOUND, stated in bench/README.md)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -67,74 +65,3 @@ def test_after_large_answers_and_a_quiet_spell_the_tree_is_under_the_idle_bound(
     response = requests.get(f"{url}/sparql", params={"query": "ASK { ?s ?p ?o }"},
                             headers={"Accept": "application/sparql-results+json"}, timeout=60)
     assert response.status_code == 200 and response.json()["boolean"] is True
-
-
-def _parent(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", "rb") as stat:
-        return int(stat.read().rsplit(b")", 1)[1].split()[1])
-
-
-def _query_processes(root: int) -> tuple[list[int], list[int]]:
-    """The fork servers and the query processes in ``root``'s tree."""
-    servers, processes = [], []
-    for pid, _ in _tree(root):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                if b"--fork-server" in cmdline.read():
-                    # A forked query process has its fork server's command line, and it as parent.
-                    (processes if b"--fork-server" in _cmdline(_parent(pid)) else servers).append(pid)
-        except OSError:
-            continue
-    return servers, processes
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read()
-    except OSError:
-        return b""
-
-
-def _tree(root: int) -> list[tuple[int, int]]:
-    from kusei.endpoint.query.executor.memory import children_by_parent
-
-    children = children_by_parent()
-    found, pending = [], [(root, 0)]
-    while pending:
-        pid, depth = pending.pop()
-        found.append((pid, depth))
-        pending.extend((child, depth + 1) for child in children.get(pid, ()))
-    return found
-
-
-def test_one_fork_server_serves_every_web_worker_and_their_processes_die_with_them(
-        data_dir: Path, start_server: Callable[..., str]) -> None:
-    url = start_server(data_dir, workers=2)
-    root = start_server.pids[url]  # type: ignore[attr-defined]
-    workers = [pid for pid, depth in _tree(root) if depth == 1 and b"worker" in _cmdline(pid)]
-    assert len(workers) == 2, _tree(root)
-
-    def ask(n: int) -> None:
-        with requests.Session() as session:
-            for round_ in range(4):
-                session.get(f"{url}/sparql", params={"query": f"ASK {{ ?s ?p ?o }} # {n} {round_}"}, timeout=60)
-
-    wait_for(lambda: (ask(len(_query_processes(root)[1])), len(_query_processes(root)[1]) >= 2)[1],
-             "query processes to serve both web workers", timeout=60, every=0.2)
-    servers, processes = _query_processes(root)
-    assert len(servers) == 1 and _parent(servers[0]) == root  # started by the main process, once
-    assert all(_parent(pid) == servers[0] for pid in processes)
-    # A web worker that dies takes its query processes with it, though their parent lives on.
-    for worker in workers:
-        os.kill(worker, signal.SIGKILL)
-    wait_for(lambda: not any(_parent_or_none(pid) == servers[0] for pid in processes),
-             "the dead workers' query processes to end", timeout=30,
-             seen=lambda: [pid for pid in processes if _parent_or_none(pid) == servers[0]])
-
-
-def _parent_or_none(pid: int) -> int | None:
-    try:
-        return _parent(pid)
-    except (OSError, IndexError, ValueError):
-        return None

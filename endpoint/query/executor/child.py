@@ -37,7 +37,8 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
     if len(sys.argv) > 2 and sys.argv[1] == "--fork-server":
         from kusei.endpoint.query.executor import forks
 
-        forks.serve(int(sys.argv[2]), "--isolate" in sys.argv[3:], "--listen" in sys.argv[3:], _serve)
+        isolate = "--isolate" in sys.argv[3:]
+        forks.serve(int(sys.argv[2]), isolate, _serve)
         return
     _serve(None)
 
@@ -56,9 +57,8 @@ def _serve(forked_from: int | None) -> None:  # pragma: no cover - runs in the c
     if forked_from is None:
         die_with_parent(config["parent"])
         isolated = isolate_network() if config.get("isolate_network") else False
-    else:  # the fork server isolated itself (and so us) already
+    else:  # the fork server isolated itself (and so us) already, and dies with the pool
         die_with_parent(forked_from)
-        _die_with(config["parent"])  # the pool's process, which the fork server may outlive
         isolated = bool(config.get("isolated"))
     import pyoxigraph as ox  # after unshare(): user namespaces need a single-threaded process
 
@@ -149,24 +149,6 @@ def _give_back(baseline: int) -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
-
-
-def _die_with(pid: int) -> None:
-    """End this process when ``pid`` (the pool's process, not our parent) ends, even mid-query."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:  # gone already
-        os._exit(0)
-    except (OSError, AttributeError):  # no pidfds: then the fork server is the pool's own and dies with it
-        return
-
-    def watch() -> None:
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        poller.poll()
-        os._exit(0)
-
-    threading.Thread(target=watch, name="kusei-pool-watch", daemon=True).start()
 
 
 def die_with_parent(parent: int) -> None:

@@ -27,7 +27,6 @@ import threading
 from typing import Any
 
 from kusei.endpoint.query.executor import wire
-from kusei.endpoint.query.executor.memory import server_root
 
 _MESSAGE = 256
 
@@ -43,24 +42,17 @@ class ForkServer:
     Thread-safe; every read of the socket happens under one lock, by whichever thread needs the
     next message (a pid for :meth:`spawn`, an exit status for :meth:`ForkedChild.wait`)."""
 
-    def __init__(self, *, parent: int, isolate_network: bool, address: str | None = None) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        if address is not None:  # the server's own, started by its main process (start_for_server)
-            ours = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            try:
-                ours.connect(address)
-            except OSError:
-                ours.close()
-                raise
-        else:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            try:
-                with theirs:
-                    self.proc = subprocess.Popen(_command(parent, isolate_network), stdin=theirs.fileno(),
-                                                 close_fds=True)
-            except BaseException:
-                ours.close()
-                raise
+    def __init__(self, *, parent: int, isolate_network: bool) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-m", wire.CHILD_MODULE, "--fork-server", str(parent)]
+        if isolate_network:
+            command.append("--isolate")
+        try:
+            with theirs:
+                self.proc = subprocess.Popen(command, stdin=theirs.fileno(), close_fds=True)
+        except BaseException:
+            ours.close()
+            raise
         self._sock = ours
         self._lock = threading.Lock()
         self._statuses: dict[int, int] = {}
@@ -95,7 +87,7 @@ class ForkServer:
         return kind, int(a), int(b)
 
     def alive(self) -> bool:
-        return not self._gone and (self.proc is None or self.proc.poll() is None)
+        return not self._gone and self.proc.poll() is None
 
     def spawn(self, stdin: socket.socket) -> ForkedChild:
         """A new query process with ``stdin`` as its end of the connection (closed here)."""
@@ -125,41 +117,10 @@ class ForkServer:
 
     def close(self) -> None:
         self._gone = True
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
         self._sock.close()
-
-
-def _command(parent: int, isolate_network: bool) -> list[str]:
-    return [sys.executable, "-m", wire.CHILD_MODULE, "--fork-server", str(parent)] + (
-        ["--isolate"] if isolate_network else [])
-
-
-# Set by the server's main process for its web workers: where its fork server listens.
-ADDRESS = "KUSEI_FORK_SERVER"
-
-
-def start_for_server(directory: str) -> subprocess.Popen[bytes] | None:
-    """Start the fork server of a whole server (called by its main process before it forks the web
-    workers, which find it by :data:`ADDRESS`): one loaded interpreter for every worker, ready
-    before the first query arrives. It listens on a socket in ``directory`` (private to this user),
-    dies with the calling process, and its query processes with the web worker they serve. None
-    where processes cannot be followed by pidfd (each pool then starts its own processes)."""
-    if not available():
-        return None
-    address = os.path.join(directory, "forks.sock")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        listener.bind(address)
-        listener.listen(64)
-        process = subprocess.Popen(_command(os.getpid(), True) + ["--listen"], stdin=listener.fileno(),
-                                   close_fds=True)
-    finally:
-        listener.close()
-    os.environ[ADDRESS] = address
-    return process
 
 
 class ForkedChild:
@@ -209,10 +170,9 @@ class ForkedChild:
 # -- the fork server itself -------------------------------------------------------------------------
 
 
-def serve(parent: int, isolate: bool, listen: bool, after_fork: Any) -> None:  # pragma: no cover - own process
-    """The fork server's main: fd 0 is its socket (one pool's end, or with ``listen`` a listening
-    socket each web worker connects to). ``after_fork(fork_server_pid)`` runs in each child with
-    the child's connection as fd 0, and never returns."""
+def serve(parent: int, isolate: bool, after_fork: Any) -> None:  # pragma: no cover - its own process
+    """The fork server's main: fd 0 is its socket. ``after_fork(parent_pid)`` runs in each child
+    with the child's connection as fd 0, and never returns."""
     from kusei.endpoint.query.executor import child
 
     child.die_with_parent(parent)
@@ -224,7 +184,8 @@ def serve(parent: int, isolate: bool, listen: bool, after_fork: Any) -> None:  #
     # Out of the collector's reach, the loaded objects stay shared with the forked processes
     # instead of being copied into each by a collection that only reads them.
     gc.freeze()
-    first = socket.socket(fileno=os.dup(0))
+
+    sock = socket.socket(fileno=os.dup(0))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -232,23 +193,11 @@ def serve(parent: int, isolate: bool, listen: bool, after_fork: Any) -> None:  #
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    hello = f"ready {int(isolated)} {os.getpid()}".encode()
+    sock.send(f"ready {int(isolated)} {os.getpid()}".encode())
     poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
     poller.register(wake_r, select.POLLIN)
-    poller.register(first.fileno(), select.POLLIN)
-    pools: dict[int, socket.socket] = {}  # by descriptor: each pool's connection
-    listener = first if listen else None
-    if listener is None:
-        pools[first.fileno()] = first
-        first.send(hello)
-    owner: dict[int, socket.socket] = {}  # each child's pool, told how it ended
-
-    def drop(conn: socket.socket) -> None:
-        poller.unregister(conn.fileno())
-        pools.pop(conn.fileno(), None)
-        conn.close()
-
-    while pools or listener is not None:
+    while True:
         try:
             events = poller.poll()
         except InterruptedError:
@@ -259,26 +208,13 @@ def serve(parent: int, isolate: bool, listen: bool, after_fork: Any) -> None:  #
                     os.read(wake_r, 512)
                 except BlockingIOError:
                     pass
-            elif listener is not None and fd == listener.fileno():
+            elif fd == sock.fileno():
                 try:
-                    conn, _ = listener.accept()
+                    _, fds, _, _ = socket.recv_fds(sock, _MESSAGE, 1)
                 except OSError:
-                    continue
-                pools[conn.fileno()] = conn
-                poller.register(conn.fileno(), select.POLLIN)
-                try:
-                    conn.send(hello)
-                except OSError:
-                    drop(conn)
-            elif fd in pools:
-                conn = pools[fd]
-                try:
-                    _, fds, _, _ = socket.recv_fds(conn, _MESSAGE, 1)
-                except OSError:
-                    fds = []
-                if not fds:  # that pool closed its end: it is gone or closing us
-                    drop(conn)
-                    continue
+                    return
+                if not fds:  # the pool closed its end: it is gone or closing us
+                    return
                 pid = os.fork()
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
@@ -286,8 +222,7 @@ def serve(parent: int, isolate: bool, listen: bool, after_fork: Any) -> None:  #
                     os.close(wake_r)
                     os.close(wake_w)
                     me = os.getppid()
-                    for other in [*pools.values(), *([listener] if listener is not None else [])]:
-                        other.close()
+                    sock.close()
                     os.dup2(fds[0], 0)
                     os.close(fds[0])
                     try:
@@ -295,11 +230,7 @@ def serve(parent: int, isolate: bool, listen: bool, after_fork: Any) -> None:  #
                     finally:
                         os._exit(0)
                 os.close(fds[0])
-                owner[pid] = conn
-                try:
-                    conn.send(f"pid {pid} 0".encode())
-                except OSError:
-                    drop(conn)
+                sock.send(f"pid {pid} 0".encode())
         while True:  # reap whatever ended, and say how
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -307,12 +238,7 @@ def serve(parent: int, isolate: bool, listen: bool, after_fork: Any) -> None:  #
                 break
             if pid == 0:
                 break
-            conn = owner.pop(pid, None)
-            if conn is not None and conn.fileno() in pools:
-                try:
-                    conn.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
-                except OSError:
-                    drop(conn)
+            sock.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
 # -- one fork server per server process -------------------------------------------------------------
@@ -333,13 +259,6 @@ def shared(isolate_network: bool) -> ForkServer:
         server = _shared.get(key)
         if server is not None and server.alive():
             return server
-        address = os.environ.get(ADDRESS)
-        if address and isolate_network and server_root() is not None:  # a web worker of that server
-            try:
-                server = _shared[key] = ForkServer(parent=os.getpid(), isolate_network=True, address=address)
-                return server
-            except OSError:
-                pass  # gone (the main process is stopping): this process starts its own
         # Started from a thread that never ends: PR_SET_PDEATHSIG fires when the thread that
         # started the fork server exits, and pools (pinned ones) come and go with their threads.
         if _keeper_pid != os.getpid():
