@@ -1,4 +1,6 @@
-"""The query process: started by the pool as ``python -m kusei.endpoint.query.executor``.
+"""The query process: forked by the fork server (forks.py, itself ``python -m
+kusei.endpoint.query.executor --fork-server``), or started by the pool as ``python -m
+kusei.endpoint.query.executor`` where processes cannot be followed by pidfd.
 
 It reads its configuration frame on its stdin (one end of a socket pair), opens the release
 store read-only, says it is ready, then answers one request frame at a time until the pool

@@ -45,7 +45,10 @@ class QueryExecutor:
     resident memory has grown past ``max_worker_rss`` bytes after a query (allocators rarely give
     back what a big join took) is replaced; None disables that. ``max_query_memory`` and
     ``max_server_memory`` are watched while queries run (see :class:`MemoryWatch`; ``memory_root``
-    is the process whose tree the server bound counts).
+    is the process whose tree the server bound counts). Processes idle for ``idle_seconds`` are
+    retired down to ``keep_warm`` (None: all are kept), and an idle process grown ``recycle_growth``
+    bytes past its size at start is replaced (None: never). With ``fork`` (and Linux pidfds) the
+    processes are forked from this process's fork server (forks.py) instead of started anew.
 
     Create it after the fork (e.g. lazily on the first request of a server worker): its threads
     and children do not survive a fork, and :meth:`run` refuses to be used from another process
