@@ -179,10 +179,20 @@ def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float]
         client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
 
 
-# One pool per server process and lane, made after the fork (a pool's threads and children do not
-# survive one), whether or not the app was preloaded in the master.
-_pools: dict[tuple[int, Lane], executor.QueryExecutor] = {}
+# One pool per server process, lane and the settings it is made from, made after the fork (a pool's
+# threads and children do not survive one), whether or not the app was preloaded in the master. A
+# server has one Settings, so one pool per lane; an app made with other settings in the same process
+# (tests make several) gets pools of its own, with its own limits, rather than another app's.
+_pools: dict[tuple[int, Lane, tuple[object, ...]], executor.QueryExecutor] = {}
+_latest: dict[tuple[int, Lane], executor.QueryExecutor] = {}  # the pool last asked, per lane (pool_stats)
 _pools_lock = threading.Lock()
+
+
+def _pool_settings(settings: Settings) -> tuple[object, ...]:
+    """What a pool is made from: the settings _new_pool and _pinned_pool read."""
+    return (settings.max_result_rows, settings.max_result_bytes, settings.max_concurrent_queries,
+            settings.query_memory_bound, settings.max_query_memory, settings.max_server_memory,
+            settings.max_idle_worker_memory, settings.query_idle_seconds)
 
 
 def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExecutor:
@@ -191,26 +201,28 @@ def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExe
     prefixes_, base_iri = _query_options(release.base)
     if lane is Lane.PINNED:
         return _pinned_pool(store, settings, prefixes_, base_iri)
-    key = (os.getpid(), lane)
+    key = (os.getpid(), lane, _pool_settings(settings))
     pool = _pools.get(key)
     if pool is None:
         with _pools_lock:
             pool = _pools.get(key) or _new_pool(store, settings, lane, prefixes_, base_iri)
             _pools[key] = pool
+    _latest[(os.getpid(), lane)] = pool
     pool.reopen(store, prefixes=prefixes_, base_iri=base_iri)  # no-op unless the release changed
     return pool
 
 
-_pinned: dict[tuple[int, Path], executor.QueryExecutor] = {}  # oldest first
+_pinned: dict[tuple[int, Path, tuple[object, ...]], executor.QueryExecutor] = {}  # oldest first
 
 
 def _pinned_pool(store: Path, settings: Settings, prefixes_: dict[str, str], base_iri: str) -> executor.QueryExecutor:
-    key = (os.getpid(), store)
+    key = (os.getpid(), store, _pool_settings(settings))
     with _pools_lock:
         pool = _pinned.pop(key, None)
         if pool is None:
             pool = executor.QueryExecutor(
-                store, workers=1, prestart=False, busy_wait=POOL_WAIT, max_rows=2**62, max_bytes=2**62,
+                store, workers=1, prestart=False, busy_wait=POOL_WAIT, max_rows=settings.max_result_rows,
+                max_bytes=settings.max_result_bytes,
                 prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
                 max_query_memory=settings.max_query_memory or None,
                 max_server_memory=settings.max_server_memory or None,
@@ -227,7 +239,7 @@ def _pinned_pool(store: Path, settings: Settings, prefixes_: dict[str, str], bas
 
 def pool_stats(lane: Lane = Lane.SPARQL) -> dict[str, int]:
     """Counters of this process's pool of ``lane`` (queries answered, workers started …)."""
-    pool = _pools.get((os.getpid(), lane))
+    pool = _latest.get((os.getpid(), lane))
     return pool.stats() if pool is not None else {}
 
 
@@ -244,9 +256,8 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
         size, prestart = PAGE_PROCESSES, 1
     return executor.QueryExecutor(
         store, workers=size, prestart=prestart, busy_wait=POOL_WAIT,
-        # The pool outlives the app that made it (tests make several apps in one process): the row
-        # and byte limits of each request are passed with it, so the pool's own are no tighter.
-        max_rows=2**62, max_bytes=2**62,
+        # A request may only tighten these (execute() passes its own row limit with each query).
+        max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
         prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
         max_query_memory=settings.query_memory_bound or None,
         max_server_memory=settings.max_server_memory or None,
