@@ -138,7 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
 
     from kusei.endpoint.query import slots
-    from kusei.endpoint.query.executor.memory import SERVER_PID
+    from kusei.endpoint.query.executor.memory import SERVER_PID, lean_malloc
 
     # Every web worker keeps its counts here and /metrics sums them (kusei.endpoint.web.metrics);
     # a fresh directory per server, so a restart starts from zero as Prometheus expects.
@@ -150,6 +150,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # processes and slot files after the fork (kusei.endpoint.query.service), and removes this
     # server's slot directory once every worker has stopped.
     os.environ[SERVER_PID] = str(os.getpid())  # the root of the tree the memory bound covers
+    # The web workers are forked from this process and share its heap until they write to it: kept
+    # out of the garbage collector's reach, the objects loaded so far are not copied into every
+    # worker by a collection that only reads them (bench/memory.py).
+    import gc
+
+    gc.freeze()
+    lean_malloc()  # large answers given back to the system once sent (executor/memory.py)
     server = Granian(**server_options(settings))  # type: ignore[arg-type]
     logging.getLogger("_granian").addFilter(_known_warnings)
     try:

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
                                    json_schema_extra={"limit": "maxServerMemory"})
     max_idle_worker_memory: int = Field(384 << 20, ge=0, description="bytes a query process may keep after a "
                                         "query (replaced past it); 0 = never replaced for size")
+    query_idle_seconds: float = Field(30.0, gt=0, description="seconds without a query after which a server "
+                                      "process retires its spare query processes (down to one for pages)")
     keep_releases: Positive = Field(3, description="releases kept on disk (the current one included), so links "
                                     "pinned to a past release answer from it while it is kept", json_schema_extra=BUILD)
     rate_limit: str = Field("", description="queries per client address on /sparql, e.g. 120/minute; "

@@ -40,6 +40,15 @@ QUEUE_WAIT = 2.0
 POOL_WAIT = 15.0
 # Page queries are small lookups; this many processes per server process answer them.
 PAGE_PROCESSES = 2
+# Query processes each pool keeps once the server has gone quiet (settings.query_idle_seconds
+# without a query): none, so a quiet server is its main process, its web workers and their fork
+# servers (executor/forks.py). The first query after a quiet spell waits for a process forked from
+# the loaded fork server (~45 ms). One warm process per lane and worker would cost ~10 MiB each
+# and take a quiet tree past its bound (bench/README.md, bench/memory.py).
+WARM_PROCESSES = {"sparql": 0, "pages": 0, "pinned": 0}
+# An idle query process that still holds this much more than when it started (after handing its
+# free heap back) is replaced by a fresh one.
+RECYCLE_GROWTH = 32 << 20
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
@@ -163,14 +172,28 @@ def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float]
     client = shares.CLIENT.get()
     if client is None or not (settings.client_max_queries or settings.client_query_seconds):
         return nullcontext(_no_charge)
+    # A client with nothing else running may wait for a slot as long as a query may run: every
+    # slot is then freed by its query's end, its time limit or the memory watch before it gives up
+    # (issue 17.4: a bystander never gets a 5xx because others' queries hold the slots).
     return _server_shares(settings.data_dir, settings.max_concurrent_queries, settings.client_max_queries,
-                          settings.client_query_seconds, os.getppid()).hold(client, wait=QUEUE_WAIT)
+                          settings.client_query_seconds, os.getppid()).hold(
+        client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
 
 
-# One pool per server process and lane, made after the fork (a pool's threads and children do not
-# survive one), whether or not the app was preloaded in the master.
-_pools: dict[tuple[int, Lane], executor.QueryExecutor] = {}
+# One pool per server process, lane and the settings it is made from, made after the fork (a pool's
+# threads and children do not survive one), whether or not the app was preloaded in the master. A
+# server has one Settings, so one pool per lane; an app made with other settings in the same process
+# (tests make several) gets pools of its own, with its own limits, rather than another app's.
+_pools: dict[tuple[int, Lane, tuple[object, ...]], executor.QueryExecutor] = {}
+_latest: dict[tuple[int, Lane], executor.QueryExecutor] = {}  # the pool last asked, per lane (pool_stats)
 _pools_lock = threading.Lock()
+
+
+def _pool_settings(settings: Settings) -> tuple[object, ...]:
+    """What a pool is made from: the settings _new_pool and _pinned_pool read."""
+    return (settings.max_result_rows, settings.max_result_bytes, settings.max_concurrent_queries,
+            settings.query_memory_bound, settings.max_query_memory, settings.max_server_memory,
+            settings.max_idle_worker_memory, settings.query_idle_seconds)
 
 
 def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExecutor:
@@ -179,30 +202,34 @@ def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExe
     prefixes_, base_iri = _query_options(release.base)
     if lane is Lane.PINNED:
         return _pinned_pool(store, settings, prefixes_, base_iri)
-    key = (os.getpid(), lane)
+    key = (os.getpid(), lane, _pool_settings(settings))
     pool = _pools.get(key)
     if pool is None:
         with _pools_lock:
             pool = _pools.get(key) or _new_pool(store, settings, lane, prefixes_, base_iri)
             _pools[key] = pool
+    _latest[(os.getpid(), lane)] = pool
     pool.reopen(store, prefixes=prefixes_, base_iri=base_iri)  # no-op unless the release changed
     return pool
 
 
-_pinned: dict[tuple[int, Path], executor.QueryExecutor] = {}  # oldest first
+_pinned: dict[tuple[int, Path, tuple[object, ...]], executor.QueryExecutor] = {}  # oldest first
 
 
 def _pinned_pool(store: Path, settings: Settings, prefixes_: dict[str, str], base_iri: str) -> executor.QueryExecutor:
-    key = (os.getpid(), store)
+    key = (os.getpid(), store, _pool_settings(settings))
     with _pools_lock:
         pool = _pinned.pop(key, None)
         if pool is None:
             pool = executor.QueryExecutor(
-                store, workers=1, prestart=False, busy_wait=POOL_WAIT, max_rows=2**62, max_bytes=2**62,
+                store, workers=1, prestart=False, busy_wait=POOL_WAIT, max_rows=settings.max_result_rows,
+                max_bytes=settings.max_result_bytes,
                 prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
                 max_query_memory=settings.max_query_memory or None,
                 max_server_memory=settings.max_server_memory or None,
-                max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
+                max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root(),
+                keep_warm=WARM_PROCESSES[Lane.PINNED.value], idle_seconds=settings.query_idle_seconds,
+                recycle_growth=RECYCLE_GROWTH)
         _pinned[key] = pool  # now the most recent
         mine = [k for k in _pinned if k[0] == os.getpid()]
         evicted = [_pinned.pop(k) for k in mine[:-PINNED_RELEASES]]
@@ -213,7 +240,7 @@ def _pinned_pool(store: Path, settings: Settings, prefixes_: dict[str, str], bas
 
 def pool_stats(lane: Lane = Lane.SPARQL) -> dict[str, int]:
     """Counters of this process's pool of ``lane`` (queries answered, workers started …)."""
-    pool = _pools.get((os.getpid(), lane))
+    pool = _latest.get((os.getpid(), lane))
     return pool.stats() if pool is not None else {}
 
 
@@ -221,21 +248,23 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
               base_iri: str) -> executor.QueryExecutor:
     if lane is Lane.SPARQL:
         # Any one web worker may get every running query (keep-alive connections stay where
-        # they landed), so its pool may grow to the whole limit; it starts with its share. The
-        # limit itself is held server-wide by _slots().
+        # they landed), so its pool may grow to the whole limit; it starts with one process and
+        # forks more as queries overlap (tens of milliseconds each), and retires them again when
+        # the server is quiet. The limit itself is held server-wide by _slots().
         size = settings.max_concurrent_queries
-        prestart: int | bool = -(-settings.max_concurrent_queries // max(1, settings.workers))
+        prestart: int | bool = 1
     else:
         size, prestart = PAGE_PROCESSES, 1
     return executor.QueryExecutor(
         store, workers=size, prestart=prestart, busy_wait=POOL_WAIT,
-        # The pool outlives the app that made it (tests make several apps in one process): the row
-        # and byte limits of each request are passed with it, so the pool's own are no tighter.
-        max_rows=2**62, max_bytes=2**62,
+        # A request may only tighten these (execute() passes its own row limit with each query).
+        max_rows=settings.max_result_rows, max_bytes=settings.max_result_bytes,
         prefixes=prefixes_, base_iri=base_iri, union_default_graph=False,
         max_query_memory=settings.query_memory_bound or None,
         max_server_memory=settings.max_server_memory or None,
-        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root())
+        max_worker_rss=settings.max_idle_worker_memory or None, memory_root=executor.server_root(),
+        keep_warm=WARM_PROCESSES[lane.value], idle_seconds=settings.query_idle_seconds,
+        recycle_growth=RECYCLE_GROWTH)
 
 
 def execute(release: Release, query: str, *, settings: Settings, timeout: float | None = None,

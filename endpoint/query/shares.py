@@ -54,37 +54,62 @@ class ClientShares:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     @contextmanager
-    def hold(self, client: str, wait: float) -> Iterator[Callable[[float], None]]:
+    def hold(self, client: str, wait: float, patience: float = 0.0) -> Iterator[Callable[[float], None]]:
         """One of ``client``'s shares for the block, waiting up to ``wait`` seconds for one to free
         up; :class:`OverShare` if none does, or at once if its minute's query time is spent. The
-        block calls the function it is given with the seconds its query ran, charged to the client."""
+        block calls the function it is given with the seconds its query ran, charged to the client.
+
+        A client with nothing else running (its other shares free) may wait ``patience`` seconds for
+        a query slot within the block (:data:`slots.PATIENCE`): when others' queries hold every
+        slot, it waits its turn rather than be refused for their doing."""
         bucket = int.from_bytes(hashlib.sha256(client.encode()).digest()[:4], "big") % BUCKETS
         if self.seconds_per_minute:
             retry = self._budget_wait(bucket, time.monotonic())
             if retry is not None:
                 raise OverShare(f"Your address used its {self.seconds_per_minute:g} s of query time in "
                                 f"the last minute; try again in {retry} s.", retry)
-        fd = self._take(bucket, wait) if self.max_queries else None
+        fd, index = self._take(bucket, wait) if self.max_queries else (None, -1)
         used = [0.0]
+        token = None
+        if patience > 0:
+            token = slots.PATIENCE.set(patience if fd is not None and self._alone(bucket, index) else 0.0)
         try:
             yield lambda seconds: used.__setitem__(0, used[0] + seconds)
         finally:
+            if token is not None:
+                slots.PATIENCE.reset(token)
             if fd is not None:
                 os.close(fd)  # releases the share
             if self.seconds_per_minute and used[0] > 0:
                 self._charge(bucket, used[0])
 
-    def _take(self, bucket: int, wait: float) -> int:
+    def _take(self, bucket: int, wait: float) -> tuple[int, int]:
         deadline = time.monotonic() + wait
         while True:
             for index in range(self.max_queries):
-                fd = slots.try_lock(self.directory / f"client-{bucket}-{index}.lock", create=True)
+                fd = slots.try_lock(self._share(bucket, index), create=True)
                 if fd is not None:
-                    return fd
+                    return fd, index
             if time.monotonic() >= deadline:
                 raise OverShare(f"Your address already runs {self.max_queries} queries at once, the most "
                                 "one client may, and none ended in time; wait for one to finish.", 1)
             time.sleep(POLL_SECONDS)
+
+    def _share(self, bucket: int, index: int) -> Path:
+        return self.directory / f"client-{bucket}-{index}.lock"
+
+    def _alone(self, bucket: int, mine: int) -> bool:
+        """Whether the client holds no share but ``mine``: each other one can be locked now. (Two of
+        its queries checking at once may each see the other's brief lock: both then count as not
+        alone, the cautious side.)"""
+        for index in range(self.max_queries):
+            if index == mine:
+                continue
+            fd = slots.try_lock(self._share(bucket, index), create=True)
+            if fd is None:
+                return False
+            os.close(fd)
+        return True
 
     def _ledger(self, bucket: int) -> Path:
         return self.directory / f"budget-{bucket}"

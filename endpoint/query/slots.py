@@ -29,11 +29,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 POLL_SECONDS = 0.005
 # Queries of one process that may wait for a slot, per slot of the server.
 WAITERS_PER_SLOT = 4
+# How long the query of the request being served may wait for a slot at least, whatever its caller
+# asks: set by shares.py for a client that has nothing else running. Eight hungry queries from
+# eight addresses hold every slot until the memory watch stops them (422) or their time limit does;
+# a bystander queued that long gets its answer late instead of a 503 for someone else's hunger.
+PATIENCE: ContextVar[float] = ContextVar("kusei_slot_patience", default=0.0)
 
 
 class NoSlot(Exception):
@@ -56,7 +62,9 @@ class QuerySlots:
     @contextmanager
     def hold(self, wait: float) -> Iterator[None]:
         """Hold one slot for the block; :class:`NoSlot` if none frees up within ``wait`` seconds, or
-        at once if ``max_waiters`` threads of this process are already waiting."""
+        at once if ``max_waiters`` threads of this process are already waiting. A request with a
+        :data:`PATIENCE` waits that long if it is longer."""
+        wait = max(wait, PATIENCE.get())
         fd = self._take_now()
         if fd is None:
             with self._waiters_lock:

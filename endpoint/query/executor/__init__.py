@@ -8,6 +8,7 @@ memory at once, and a fresh child takes its place.
 
 - ``pool``: :class:`QueryExecutor`, the pool a server process keeps (waits, limits, restarts);
 - ``process``: one child seen from the pool (start, ask with a deadline, kill, cause of death);
+- ``forks``: the fork server the children are forked from (loaded once per server process);
 - ``wire``: the frames both sides exchange, written once;
 - ``child``: the child's main (``python -m kusei.endpoint.query.executor``);
 - ``answer``: evaluation, serialisation and row counting, and the reply read back;

@@ -1,4 +1,6 @@
-"""The query process: started by the pool as ``python -m kusei.endpoint.query.executor``.
+"""The query process: forked by the fork server (forks.py, itself ``python -m
+kusei.endpoint.query.executor --fork-server``), or started by the pool as ``python -m
+kusei.endpoint.query.executor`` where processes cannot be followed by pidfd.
 
 It reads its configuration frame on its stdin (one end of a socket pair), opens the release
 store read-only, says it is ready, then answers one request frame at a time until the pool
@@ -34,6 +36,17 @@ OPEN_STORES = 2
 def main() -> None:  # pragma: no cover - runs in the child; covered by tests/unit/test_executor.py
     # Ctrl-C in a terminal reaches the whole process group; the pool decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if len(sys.argv) > 2 and sys.argv[1] == "--fork-server":
+        from kusei.endpoint.query.executor import forks
+
+        isolate = "--isolate" in sys.argv[3:]
+        forks.serve(int(sys.argv[2]), isolate, _serve)
+        return
+    _serve(None)
+
+
+def _serve(forked_from: int | None) -> None:  # pragma: no cover - runs in the child
+    """Answer on fd 0: started on its own (``forked_from`` None), or forked by the fork server."""
     conn = Connection(os.dup(0))
     # A library that reads stdin must not eat frames.
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -43,8 +56,12 @@ def main() -> None:  # pragma: no cover - runs in the child; covered by tests/un
         config, _ = wire.receive(conn)
     except EOFError:
         return
-    _die_with_parent(config["parent"])
-    isolated = _isolate_network() if config.get("isolate_network") else False
+    if forked_from is None:
+        die_with_parent(config["parent"])
+        isolated = isolate_network() if config.get("isolate_network") else False
+    else:  # the fork server isolated itself (and so us) already, and dies with the pool
+        die_with_parent(forked_from)
+        isolated = bool(config.get("isolated"))
     import pyoxigraph as ox  # after unshare(): user namespaces need a single-threaded process
 
     try:
@@ -136,7 +153,7 @@ def _give_back(baseline: int) -> None:
         pass
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -149,7 +166,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _isolate_network() -> bool:
+def isolate_network() -> bool:
     """Move into a new network namespace (only a down loopback): nothing is reachable from it."""
     if not sys.platform.startswith("linux"):
         return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ def rss(pid: int) -> int:
         return 0
 
 
-def _children() -> dict[int, list[int]]:
+def children_by_parent() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -66,7 +67,7 @@ def server_root() -> int | None:
 
 def tree_memory(root: int) -> tuple[int, int]:
     """Resident bytes of ``root`` and all its descendants, and of the largest query process among them."""
-    children = _children()
+    children = children_by_parent()
     marker = CHILD_MODULE.encode()
     total = largest = 0
     pending = [root]
@@ -83,6 +84,56 @@ def tree_memory(root: int) -> tuple[int, int]:
                 pass
         pending.extend(children.get(pid, ()))
     return total, largest
+
+
+# What the whole process tree of a quiet `kusei serve` (default settings, 2 web workers) holds at
+# most, in PSS (shared pages counted once across the tree): the main process, the web workers,
+# their fork servers and the query processes they keep warm, once settings.query_idle_seconds have
+# passed without a query. Stated beside Oxigraph's idle figure in bench/README.md, measured by
+# bench/memory.py, enforced by tests/system/test_idle_memory.py.
+IDLE_TREE_BOUND = 150 << 20
+
+
+def tree_pss(root: int) -> tuple[int, int]:
+    """PSS bytes summed over ``root`` and all its descendants, and how many processes they are.
+    Unlike RSS, a page shared by several processes (the engine's library, a heap a forked process
+    still shares with its parent) counts once across them."""
+    children = children_by_parent()
+    total = count = 0
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+                for line in rollup.read().splitlines():
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) << 10
+                        break
+        except (OSError, ValueError, IndexError):
+            continue
+        count += 1
+        pending.extend(children.get(pid, ()))
+    return total, count
+
+
+def lean_malloc() -> None:
+    """Have glibc give large blocks back to the system as soon as they are freed.
+
+    A web worker moves answers of megabytes (query process → spool file). glibc serves blocks of
+    1 MiB and more with their own mappings, returned when freed, until the first such block is
+    freed: it then raises that threshold to the block's size (up to 32 MiB), and later answers come
+    from the heap, which keeps what they took (a quiet worker held 110–230 MiB after 24 answers of
+    ~10 MB). A fixed threshold keeps every large block a mapping of its own. Set in the server's
+    main process before it forks the web workers (the setting is inherited); a no-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    m_mmap_threshold = -3
+    try:
+        ctypes.CDLL(None).mallopt(m_mmap_threshold, 1 << 20)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 class MemoryWatch:

@@ -16,6 +16,7 @@ from kusei.endpoint.query.errors import (
     QueryTimeout,
     StoreFailure,
 )
+from kusei.endpoint.query.executor import forks
 from kusei.endpoint.query.executor import process as process_module
 from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
 from kusei.endpoint.query.executor.memory import MemoryWatch
@@ -44,7 +45,10 @@ class QueryExecutor:
     resident memory has grown past ``max_worker_rss`` bytes after a query (allocators rarely give
     back what a big join took) is replaced; None disables that. ``max_query_memory`` and
     ``max_server_memory`` are watched while queries run (see :class:`MemoryWatch`; ``memory_root``
-    is the process whose tree the server bound counts).
+    is the process whose tree the server bound counts). Processes idle for ``idle_seconds`` are
+    retired down to ``keep_warm`` (None: all are kept), and an idle process grown ``recycle_growth``
+    bytes past its size at start is replaced (None: never). With ``fork`` (and Linux pidfds) the
+    processes are forked from this process's fork server (forks.py) instead of started anew.
 
     Create it after the fork (e.g. lazily on the first request of a server worker): its threads
     and children do not survive a fork, and :meth:`run` refuses to be used from another process
@@ -69,6 +73,10 @@ class QueryExecutor:
         max_server_memory: int | None = None,
         memory_root: int | None = None,
         watch_interval: float = 0.05,
+        keep_warm: int | None = None,
+        idle_seconds: float = 30.0,
+        recycle_growth: int | None = None,
+        fork: bool = True,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -87,6 +95,14 @@ class QueryExecutor:
         self._max_worker_rss = max_worker_rss
         # False when the store keeps the merge of its named graphs as its own default graph.
         self._union_default_graph = union_default_graph
+        # Idle processes past ``keep_warm`` are retired after ``idle_seconds`` unused; an idle
+        # process grown ``recycle_growth`` bytes past its size at start is replaced (see _tend).
+        self._keep_warm = workers if keep_warm is None else max(0, min(keep_warm, workers))
+        self._idle_seconds = idle_seconds
+        self._recycle_growth = recycle_growth
+        self._fork = fork and forks.available()
+        self._tender: threading.Thread | None = None
+        self._ticks = 0  # passes the tender made (tests wait on them)
         self._cond = threading.Condition()
         self._idle: list[QueryProcess] = []
         self._all: set[QueryProcess] = set()
@@ -97,7 +113,7 @@ class QueryExecutor:
         self._spawn_failed_at = 0.0
         self._isolated: bool | None = None
         self._counters = {"started": 0, "killed": 0, "timeouts": 0, "busy": 0, "queries": 0, "recycled": 0,
-                          "crashes": 0}
+                          "crashes": 0, "retired": 0}
         # Children are forked from this one thread only: PR_SET_PDEATHSIG fires when the thread
         # that forked a child exits, and request threads (Flask's dev server) are short-lived.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kusei-query-spawner")
@@ -105,6 +121,9 @@ class QueryExecutor:
             with self._cond:
                 for _ in range(workers if prestart is True else min(int(prestart), workers)):
                     self._start_locked()
+        if self._keep_warm < workers or recycle_growth is not None:
+            self._tender = threading.Thread(target=self._tend, name="kusei-query-tender", daemon=True)
+            self._tender.start()
         self._watch: MemoryWatch | None = None
         if max_query_memory is not None or max_server_memory is not None:
             self._watch = MemoryWatch(busy=self._busy_now, everyone=self._everyone, max_query=max_query_memory,
@@ -233,6 +252,8 @@ class QueryExecutor:
             self._cond.notify_all()
         if self._watch is not None:
             self._watch.stop()
+        if self._tender is not None:
+            self._tender.join()
         for process in processes:
             process.kill()
         self._spawner.shutdown(wait=True)
@@ -258,7 +279,7 @@ class QueryExecutor:
         """Counters since start: processes started and killed, timeouts, busy refusals, queries."""
         with self._cond:
             return {**self._counters, "memory_kills": self._watch.kills if self._watch else 0,
-                    "idle": len(self._idle), "alive": len(self._all)}
+                    "idle": len(self._idle), "alive": len(self._all), "ticks": self._ticks}
 
     def worker_pids(self) -> list[int]:
         with self._cond:
@@ -313,6 +334,7 @@ class QueryExecutor:
         with self._cond:
             keep = healthy and not bloated and not self._closed and process.generation == self._generation
             if keep:
+                process.idle_since = time.monotonic()
                 self._idle.append(process)
             else:
                 self._all.discard(process)
@@ -322,6 +344,45 @@ class QueryExecutor:
             self._cond.notify()
         if not keep:
             process.kill()
+
+    def _tend(self) -> None:
+        """Give back what an idle pool holds: every ``idle_seconds / 4``, retire the processes unused
+        for ``idle_seconds`` beyond the ``keep_warm`` most recently used, and replace an idle process
+        that kept more than ``recycle_growth`` of what a query took (its heap handed back, what is
+        left is the engine's caches and fragments, which only a new process gives back)."""
+        tick = max(0.05, self._idle_seconds / 4)
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                self._cond.wait(tick)
+                if self._closed:
+                    return
+                now = time.monotonic()
+                self._ticks += 1
+                drop: list[QueryProcess] = []
+                # The idle list is in the order of last use: the front was unused the longest.
+                while (len(self._all) - len(drop) > self._keep_warm and self._idle
+                       and now - self._idle[0].idle_since >= self._idle_seconds):
+                    drop.append(self._idle.pop(0))
+                self._counters["retired"] += len(drop)
+                grown: list[QueryProcess] = []
+                if self._recycle_growth is not None:
+                    # Idle for a tick at least: a process hands its heap back just after it answered.
+                    grown = [process for process in self._idle if now - process.idle_since >= tick
+                             and process.rss() - process.start_rss > self._recycle_growth]
+                    for process in grown:
+                        self._idle.remove(process)
+                    self._counters["recycled"] += len(grown)
+                for process in drop + grown:
+                    self._all.discard(process)
+                for _ in grown:
+                    if self._may_start_locked():
+                        self._start_locked()
+                if drop or grown:
+                    self._cond.notify_all()
+            for process in drop + grown:
+                process.kill()
 
     def _may_start_locked(self) -> bool:
         return self._spawn_error is None or time.monotonic() - self._spawn_failed_at > _RESTART_BACKOFF
@@ -346,7 +407,10 @@ class QueryExecutor:
         process: QueryProcess | None = None
         error: str | None = None
         try:
-            process = QueryProcess(store_path)
+            server = forks.shared(self._isolate_network) if self._fork else None
+            if server is not None:
+                config["isolated"] = server.isolated
+            process = QueryProcess(store_path, server)
             ready = process.ask(config, time.monotonic() + _STARTUP_TIMEOUT)
             if ready is None:
                 error = "The query process did not start in time."
@@ -363,6 +427,8 @@ class QueryExecutor:
             if usable:
                 assert process is not None
                 process.generation = generation
+                process.idle_since = time.monotonic()
+                process.start_rss = process.rss()
                 self._all.add(process)
                 self._idle.append(process)
                 self._counters["started"] += 1

@@ -21,6 +21,7 @@ from kusei.endpoint.query.errors import (
     WorkerCrashed,
 )
 from kusei.endpoint.query.executor import wire
+from kusei.endpoint.query.executor.forks import ForkedChild, ForkServer
 
 # Signals that mean the engine itself failed on the query (not the OOM killer or a kill by us).
 _CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE})
@@ -44,13 +45,17 @@ class QueryProcess:
     forked it exits.
     """
 
-    def __init__(self, store_path: Path) -> None:
+    def __init__(self, store_path: Path, forks: ForkServer | None = None) -> None:
         self.store_path = store_path
         ours, theirs = socket.socketpair()
+        self.proc: subprocess.Popen[bytes] | ForkedChild
         try:
-            with theirs:
-                self.proc = subprocess.Popen([sys.executable, "-m", wire.CHILD_MODULE], stdin=theirs.fileno(),
-                                             close_fds=True)
+            if forks is not None:  # forked from the loaded fork server (forks.py), which closes theirs
+                self.proc = forks.spawn(theirs)
+            else:
+                with theirs:
+                    self.proc = subprocess.Popen([sys.executable, "-m", wire.CHILD_MODULE], stdin=theirs.fileno(),
+                                                 close_fds=True)
         except BaseException:
             ours.close()
             raise
@@ -63,6 +68,8 @@ class QueryProcess:
         self.spin_yields = True
         self.isolated = False
         self.generation = 0  # of the pool's query options it was started with
+        self.idle_since = 0.0  # monotonic time it last went idle
+        self.start_rss = 0  # resident bytes once it was ready
         # Set by the memory watch just before it kills the process: which bound it passed.
         self.killed_for: tuple[str, int] | None = None
 
@@ -119,7 +126,7 @@ class QueryProcess:
         if self.proc.returncode is not None:  # reaped already: its pid may be another process's now
             return
         try:
-            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.kill()
         except ProcessLookupError:
             pass
 
@@ -127,7 +134,7 @@ class QueryProcess:
         """SIGKILL and reap: when this returns the process is gone and its CPU freed."""
         if self.proc.poll() is None:
             try:
-                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.kill()
             except ProcessLookupError:
                 pass
         self.proc.wait()
