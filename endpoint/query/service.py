@@ -198,7 +198,7 @@ def _pool_settings(settings: Settings) -> tuple[object, ...]:
 
 def _pool(release: Release, settings: Settings, lane: Lane) -> executor.QueryExecutor:
     """This server process's query processes of ``lane``, switched to ``release`` if it is newer."""
-    store = release.path / "store"
+    store = release.store_path
     prefixes_, base_iri = _query_options(release.base)
     if lane is Lane.PINNED:
         return _pinned_pool(store, settings, prefixes_, base_iri)
@@ -319,7 +319,7 @@ def _run(release: Release, settings: Settings, lane: Lane, query: str, **request
     pool = _pool(release, settings, lane)
     # The release the answer is for: a pool that has moved on to a newer one refuses rather
     # than answer from it (the caller's validators are this release's).
-    request["store_path"] = release.path / "store"
+    request["store_path"] = release.store_path
     if lane is Lane.PAGES:
         return pool.run(query, max_bytes=settings.max_result_bytes, **request)  # type: ignore[arg-type]
     asked = time.monotonic()

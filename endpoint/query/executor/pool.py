@@ -21,6 +21,7 @@ from kusei.endpoint.query.executor import process as process_module
 from kusei.endpoint.query.executor.answer import Describe, ExecResult, make_request, read_reply
 from kusei.endpoint.query.executor.memory import MemoryWatch
 from kusei.endpoint.query.executor.process import QueryProcess
+from kusei.release import is_superseded
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ class QueryExecutor:
             # cost more than the rest of a cached answer (bench/layers.py), and nothing changes anyway.
             if (store_path, new_prefixes, new_base) == (self._store_path, self._prefixes, self._base_iri):
                 return
-            if _superseded(store_path):
+            if is_superseded(store_path):
                 return
             self._store_path = store_path
             self._spawn_error = None
@@ -442,15 +443,3 @@ class QueryExecutor:
             logger.error("%s", error)
         if not usable and process is not None:
             process.kill()
-
-
-def _superseded(store_path: Path) -> bool:
-    """Whether ``store_path`` (``<data>/releases/<id>/store``) is a release that is no longer the
-    published one (``<data>/current``): a request that still holds it must not move the pool back
-    to it. A store outside that layout is never superseded."""
-    link = store_path.parent.parent.parent / "current"
-    try:
-        published = (link.parent / os.readlink(link)).resolve()
-    except OSError:
-        return False
-    return published != store_path.parent.resolve()
