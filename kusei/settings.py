@@ -64,6 +64,8 @@ class Settings(BaseSettings):
                                        "processes) may reach before it is replaced; 0 = never replaced for size")
     query_timeout: float = Field(30.0, gt=0, description="query time limit in seconds")
     max_query_length: Positive = Field(20_000, description="longest query accepted, in characters")
+    inline_queries: bool = Field(True, description="answer queries whose cost is bounded by their form in the "
+                                 "web worker, without the hop to a query process")
     max_body_bytes: Positive = Field(100_000, description="largest request body accepted")
     max_result_rows: Positive = Field(100_000, description="most rows (triples) in one answer")
     max_result_bytes: Positive = Field(50_000_000, description="largest answer, in bytes")

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
 from kusei.endpoint.query import cache as result_cache
-from kusei.endpoint.query import formats, service
+from kusei.endpoint.query import analysis, formats, service
 from kusei.endpoint.query.describe import triple_sort_key
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
@@ -130,7 +130,9 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     assert parsed.query is not None
     release = current.release()
     # Negotiate before running when the query form is plain to see, so a 406 costs nothing.
-    kind = _kind_of_form(service.query_form(parsed.query))
+    # The query is read once (analysis.py): its form here, the guard and the cost rules in execute.
+    analysed = analysis.analyse(parsed.query, max_length=settings.max_query_length)
+    kind = _kind_of_form(analysed.form)
     fmt = _negotiate(kind) if kind else None
     if kind and fmt is None:
         raise _not_acceptable(_offered(kind))
@@ -153,7 +155,7 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     outcome = service.execute(release, parsed.query, settings=settings, timeout=parsed.timeout,
                               default_graph_uris=parsed.default_graph_uris,
                               named_graph_uris=parsed.named_graph_uris,
-                              write_as=fmt.name if fmt is not None else None)
+                              write_as=fmt.name if fmt is not None else None, analysed=analysed)
     if isinstance(outcome, service.Written):
         assert fmt is not None and fmt.name == outcome.format
         return _result_response(outcome.body, fmt, etag, settings, key)
