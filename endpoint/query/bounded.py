@@ -140,6 +140,9 @@ class _Reader:
             self.prefixes[name[:-1]] = iri[1:-1]
         form = self.word()
         self.next()
+        if form not in ("select", "ask", "construct"):
+            # BASE makes relative IRIs mean something else; the rules read absolute ones only.
+            raise Unbounded(f"{form.upper() or 'no form'} in the prologue")
         if form == "select":
             if self.word() in ("distinct", "reduced"):
                 self.next()
