@@ -29,7 +29,8 @@ QUALIFY = {
     "comments and lower case": f"# a lookup\nselect ?o where {{ {PLAN} # the plan\n ?p ?o }} limit 5",
     "typed literal and language tag": P + 'SELECT ?s WHERE { ?s dcterms:identifier "141089"^^<http://www.w3.org/'
                                           '2001/XMLSchema#string> . ?s rdfs:label "金沢区"@ja }',
-    "desc ordering with offset": P + f"SELECT ?t WHERE {{ {PLAN} dcterms:title ?t }} ORDER BY DESC(?t) LIMIT 1 OFFSET 0",
+    "desc ordering with offset": P + f"SELECT ?t WHERE {{ {PLAN} dcterms:title ?t }} "
+                                     "ORDER BY DESC(?t) LIMIT 1 OFFSET 0",
 }
 
 NOT_QUALIFY = {

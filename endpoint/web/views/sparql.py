@@ -9,8 +9,8 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
-from kusei.endpoint.query import cache as result_cache
 from kusei.endpoint.query import analysis, formats, service
+from kusei.endpoint.query import cache as result_cache
 from kusei.endpoint.query.describe import triple_sort_key
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
