@@ -167,12 +167,18 @@ class Analysis:
     chain: int  # the longest run of tokens along one path of nested groups (guard.MAX_CHAIN) …
     chain_at: int  # … and where
     finding: Finding | None  # SERVICE or an update keyword where code is
-    # Why the query's cost is not bounded by its form (bounded.py's rules), or None if it is.
+    # Why the query's cost is not bounded by its form (bounded.py's rules), or None if it is …
     unbounded: str | None
+    # … and why it may grow faster than the data (bounded.nonlinear), or None if it is linear in it.
+    nonlinear: str | None
 
     @property
     def bounded(self) -> bool:
         return self.unbounded is None
+
+    @property
+    def linear(self) -> bool:
+        return self.nonlinear is None
 
 
 # Texts up to this long are remembered: the lean path, the view and the pool ask about the same
@@ -188,7 +194,8 @@ def analyse(text: str, *, max_length: int | None = None) -> Analysis:
     """
     if max_length is not None and len(text) > max_length:
         return Analysis(length=len(text), form=query_form(text), dataset_clause=False, deepest=0, deepest_at=0,
-                        chain=0, chain_at=0, finding=None, unbounded="longer than the endpoint accepts")
+                        chain=0, chain_at=0, finding=None, unbounded="longer than the endpoint accepts",
+                        nonlinear="longer than the endpoint accepts")
     if len(text) <= _REMEMBERED_LENGTH:
         return _remembered(text)
     return _analyse(text)
@@ -257,4 +264,5 @@ def _analyse(text: str) -> Analysis:
         length=len(text), form=form, dataset_clause=dataset_clause, deepest=deepest, deepest_at=deepest_at,
         chain=chain, chain_at=chain_at, finding=finding,
         unbounded=bounded.unbounded(text, form, kept, dataset_clause=dataset_clause, refused=finding is not None),
+        nonlinear=bounded.nonlinear(text, form, kept, dataset_clause=dataset_clause, refused=finding is not None),
     )

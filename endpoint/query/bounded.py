@@ -86,8 +86,31 @@ def unbounded(text: str, form: str | None, tokens: list[tuple[str, str]], *, dat
         return "a backslash escape"
     if dataset_clause:
         return "FROM or FROM NAMED"
+    reader = _Reader(tokens)
     try:
-        _Reader(tokens).query()
+        reader.query()
+        if reader.in_optional:
+            # Its group may be evaluated on its own and joined after (a scan of its property).
+            raise Unbounded("OPTIONAL")
+        reader.judge(scans=False)
+    except Unbounded as exc:
+        return str(exc)
+    return None
+
+
+def nonlinear(text: str, form: str | None, tokens: list[tuple[str, str]], *, dataset_clause: bool,
+              refused: bool) -> str | None:
+    """Why the query's cost may grow faster than the data, or None when it is linear in it: the
+    rules of :func:`unbounded`, but the one start may be every subject of a class or of a property
+    (and OPTIONAL groups that walk out of known nodes are admitted). Such a query costs at most
+    the data's size times the out-degrees of its walks; inline.py admits it on small releases."""
+    if refused or form not in ("SELECT", "ASK", "CONSTRUCT") or len(text) > MAX_LENGTH or "\\" in text \
+            or dataset_clause:
+        return "not bounded by its form"
+    reader = _Reader(tokens)
+    try:
+        reader.query()
+        reader.judge(scans=True)
     except Unbounded as exc:
         return str(exc)
     return None
@@ -102,6 +125,9 @@ class _Reader:
         self.prefixes: dict[str, str] = {"kusei": "kusei:", **STANDARD_PREFIXES}
         self.patterns: list[tuple[Term, Term, Term]] = []
         self.values: dict[str, int] = {}
+        self.optional = False  # reading an OPTIONAL group
+        self.optionals: list[int] = []  # where each OPTIONAL group's patterns begin in ``patterns``
+        self.in_optional: set[int] = set()  # the indices of the patterns read in OPTIONAL groups
 
     # -- tokens -----------------------------------------------------------------------------------
 
@@ -166,7 +192,6 @@ class _Reader:
         self.modifiers()
         if self.peek()[0] != "end":
             raise Unbounded(f"{self.peek()[1]!r} after the query")
-        self.judge()
 
     def template(self) -> None:
         # The template is not evaluated: each solution instantiates it once, and its size is
@@ -187,12 +212,19 @@ class _Reader:
             if word == "filter":
                 self.next()
                 self.filter()
-            elif word == "values":
+            elif word == "values" and not self.optional:
                 self.next()
                 self.values_block()
+            elif word == "optional" and not self.optional:
+                # A left join of walks out of known nodes: at most the walks' solutions, or one.
+                self.next()
+                self.optional = True
+                self.optionals.append(len(self.patterns))
+                self.where()
+                self.optional = False
             elif self.at("."):
                 self.next()
-            elif self.at("{"):
+            elif self.at("{") or word == "optional":
                 # Nested groups are joins of their own (and subqueries live in them).
                 raise Unbounded("a nested group")
             elif word and word not in ("a", "true", "false"):
@@ -247,6 +279,8 @@ class _Reader:
             predicate = self.predicate()
             while True:
                 obj = self.term()
+                if self.optional:
+                    self.in_optional.add(len(self.patterns))
                 self.patterns.append((subject, predicate, obj))
                 if len(self.patterns) > MAX_PATTERNS:
                     raise Unbounded(f"more than {MAX_PATTERNS} triple patterns")
@@ -333,60 +367,78 @@ class _Reader:
 
     # -- the bound ----------------------------------------------------------------------------------
 
-    def judge(self) -> None:
-        """Every pattern must be reached from at most one fan-in by walking out of known nodes."""
+    def judge(self, *, scans: bool) -> None:
+        """Every pattern must be reached from at most one start by walking out of known nodes.
+
+        The start is a fan-in from a constant; with ``scans``, also every subject of one class or
+        one property (a slice of the data, linear in its size). OPTIONAL groups are walks only.
+        """
         value_vars: set[Term] = {("var", name) for name in self.values}
         known: set[Term] = set(value_vars)
         walked: set[tuple[Term, str]] = set()
-        fan_ins = 0
-        variable_predicates = 0
-        waiting = list(self.patterns)
+        starts = 0
+        self.variable_predicates = 0
+        waiting = [p for i, p in enumerate(self.patterns) if i not in self.in_optional]
         while waiting:
-            # Walk out of known nodes as far as possible before starting from a new fan-in, so
-            # that a pattern another one reaches is a check on known nodes, not a second start.
-            step_taken = False
-            for pattern in list(waiting):
-                subject, predicate, obj = pattern
-                if not (subject[0] == "iri" or subject in known):
-                    continue
-                if predicate[0] == "var":
-                    # Every property of a node at once: its whole out-degree. Once per query.
-                    variable_predicates += 1
-                    if variable_predicates > 1:
-                        raise Unbounded("more than one variable predicate")
-                else:
-                    # A node's values for one property. The same property twice out of one node to
-                    # new variables (`?x :p ?a . ?x :p ?b`) multiplies its values by themselves: the
-                    # out-degree to the power of the repetitions.
-                    step = (subject, predicate[1])
-                    if step in walked and obj[0] == "var" and obj not in known:
-                        raise Unbounded(f"the property <{predicate[1]}> twice out of one node")
-                    walked.add(step)
-                known.update(term for term in pattern if term[0] == "var")
-                waiting.remove(pattern)
-                step_taken = True
-            if step_taken:
+            # Walk out of known nodes as far as possible before starting anew, so that a pattern
+            # another one reaches is a check on known nodes, not a second start.
+            if self._walk(waiting, known, walked):
                 continue
             for pattern in waiting:
                 subject, predicate, obj = pattern
-                # A class is no anchor: its members are a whole slice of the data, and two classes
+                if predicate[0] != "iri":
+                    continue
+                # A class is no fan-in: its members are a whole slice of the data, and two classes
                 # side by side are the cartesian product that looks like a lookup. A variable
-                # object is none either: the subjects pointing at each of many values (shared values
-                # such as positions or years) join everything with everything.
-                if predicate[0] == "iri" and predicate[1] != RDF_TYPE and (
-                        obj[0] in ("iri", "literal") or obj in value_vars):
+                # object is none either: the subjects pointing at each of many values (shared
+                # values such as positions or years) join everything with everything.
+                if predicate[1] != RDF_TYPE and (obj[0] in ("iri", "literal") or obj in value_vars):
+                    break
+                if scans:
                     break
             else:
                 subject, predicate, obj = waiting[0]
                 raise Unbounded("a triple pattern not reached from a constant by following its subjects "
                                 f"({_show(subject)} {_show(predicate)} {_show(obj)})")
-            # A fan-in: the subjects pointing at one constant (or at the VALUES constants). A second
-            # one would be an independent set, and the two sets' solutions multiply.
-            fan_ins += 1
-            if fan_ins > 1:
+            # One start: a second one would be an independent set, and the two sets' solutions
+            # multiply (the cartesian product, however cheap each looks).
+            starts += 1
+            if starts > 1:
                 raise Unbounded("two independent starting points (their solutions multiply)")
             known.update(term for term in pattern if term[0] == "var")
             waiting.remove(pattern)
+        optional = [p for i, p in enumerate(self.patterns) if i in self.in_optional]
+        while optional:
+            if not self._walk(optional, known, walked):
+                subject, predicate, obj = optional[0]
+                raise Unbounded("an OPTIONAL pattern that does not walk out of a known node "
+                                f"({_show(subject)} {_show(predicate)} {_show(obj)})")
+
+    def _walk(self, waiting: list[tuple[Term, Term, Term]], known: set[Term],
+              walked: set[tuple[Term, str]]) -> bool:
+        """Take every pattern of ``waiting`` whose subject is known; whether there was one."""
+        step_taken = False
+        for pattern in list(waiting):
+            subject, predicate, obj = pattern
+            if not (subject[0] == "iri" or subject in known):
+                continue
+            if predicate[0] == "var":
+                # Every property of a node at once: its whole out-degree. Once per query.
+                self.variable_predicates += 1
+                if self.variable_predicates > 1:
+                    raise Unbounded("more than one variable predicate")
+            else:
+                # A node's values for one property. The same property twice out of one node to
+                # new variables (`?x :p ?a . ?x :p ?b`) multiplies its values by themselves: the
+                # out-degree to the power of the repetitions.
+                step = (subject, predicate[1])
+                if step in walked and obj[0] == "var" and obj not in known:
+                    raise Unbounded(f"the property <{predicate[1]}> twice out of one node")
+                walked.add(step)
+            known.update(term for term in pattern if term[0] == "var")
+            waiting.remove(pattern)
+            step_taken = True
+        return step_taken
 
 
 def _show(term: Term) -> str:

@@ -258,8 +258,8 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     # DESCRIBE answers with the bounded description of every IRI the query picks out (see describe()).
     bounded = executor.Describe(base=release.base) if form == "DESCRIBE" else None
     result = None
-    if (analysed.bounded and settings.inline_queries and lane is not Lane.PINNED
-            and not default_graph_uris and not named_graph_uris):
+    if (settings.inline_queries and lane is not Lane.PINNED and not default_graph_uris and not named_graph_uris
+            and inline.admits(release, analysed)):
         # No slot or client share is held: those bound the query processes (their memory and
         # their time), and this answer takes neither beyond its budget, in a request thread the
         # server already has.

@@ -4,6 +4,8 @@ that must not, and hostile ones written to look cheap."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kusei.endpoint.query import bounded
@@ -117,6 +119,63 @@ HOSTILE = {
 }
 
 
+# Not bounded by their form, but linear in the data: one start that is every subject of a class
+# or a property, walks out of known nodes, OPTIONAL walks (inline.py admits them on small releases).
+LINEAR = {
+    "a class scan": NOT_QUALIFY["a class scan"],
+    "a class scan with walks": P + "SELECT DISTINCT ?m ?t WHERE { ?m a kusei:Measure ; dcterms:title ?t ; "
+                                   "kusei:plan ?p . ?p dcterms:spatial ?w } ORDER BY ?t",
+    "a property scan with a filter": P + 'SELECT ?s ?t WHERE { ?s dcterms:title ?t FILTER(CONTAINS(?t, "x")) }',
+    "OPTIONAL walks": NOT_QUALIFY["OPTIONAL"],
+    "OPTIONAL walks with a filter": P + "SELECT ?m ?l WHERE { ?m a kusei:Measure OPTIONAL { ?m rdfs:label ?l "
+                                        'FILTER(lang(?l) = "en") } }',
+}
+NOT_LINEAR = {
+    "a cartesian product of two classes": "SELECT * WHERE { ?a a kusei:Measure . ?b a kusei:Project }",
+    "a class scan and a fan-in": P + f"SELECT * WHERE {{ ?a a kusei:Measure . ?b dcterms:spatial {WARD} }}",
+    "OPTIONAL with a fan-in": P + "SELECT * WHERE { ?m a kusei:Measure OPTIONAL { ?x kusei:measure ?m } }",
+    "OPTIONAL with a start of its own": P + "SELECT * WHERE { ?m a kusei:Measure OPTIONAL { ?x a kusei:Plan } }",
+    "nested OPTIONAL": P + "SELECT * WHERE { ?m a kusei:Measure OPTIONAL { ?m rdfs:label ?l OPTIONAL "
+                           "{ ?m dcterms:title ?t } } }",
+    "a join through a shared value": P + "SELECT * WHERE { ?a schema:position ?p . ?b schema:position ?p }",
+    "a variable predicate from a scan and another": "SELECT * WHERE { ?m a kusei:Measure ; ?p ?o . ?o ?q ?r }",
+    "an aggregate over a scan": "SELECT (COUNT(*) AS ?n) WHERE { ?m a kusei:Measure }",
+}
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "endpoint" / "queries"
+
+
+@pytest.mark.parametrize("name", list(LINEAR))
+def test_linear_in_the_data(name: str) -> None:
+    analysis = analyse(LINEAR[name])
+    assert analysis.nonlinear is None, analysis.nonlinear
+    assert not analysis.bounded
+
+
+# Of the queries not bounded by their form, these are linear in the data: a class scan (however
+# rdf:type is spelled), OPTIONAL walks, and a scan of one property joined with what walks found
+# (each of its solutions is one triple of that property, times the walks' few values).
+ALSO_LINEAR = {"a class scan", "OPTIONAL", "rdf:type under another prefix", "rdf:type as a full IRI",
+               "a fan-in from a class of a known node's value", "a fan-in from a variable"}
+
+
+@pytest.mark.parametrize("name", list(NOT_LINEAR) + [n for n in [*HOSTILE, *NOT_QUALIFY] if n not in ALSO_LINEAR])
+def test_not_linear(name: str) -> None:
+    text = {**NOT_QUALIFY, **HOSTILE, **NOT_LINEAR}[name]
+    assert analyse(text).nonlinear is not None
+
+
+@pytest.mark.parametrize("name", sorted(ALSO_LINEAR))
+def test_linear_but_not_bounded(name: str) -> None:
+    analysis = analyse({**NOT_QUALIFY, **HOSTILE}[name])
+    assert analysis.linear and not analysis.bounded
+
+
+def test_which_examples_are_linear_in_the_data() -> None:
+    linear = sorted(path.stem[:2] for path in EXAMPLES.glob("*.rq") if analyse(path.read_text(encoding="utf-8")).linear)
+    assert linear == ["02", "04", "06", "08", "10", "11", "12", "13"]
+
+
 @pytest.mark.parametrize("name", list(QUALIFY))
 def test_qualifies(name: str) -> None:
     analysis = analyse(QUALIFY[name])
@@ -143,8 +202,6 @@ def test_reasons_name_what_is_excluded() -> None:
 
 
 def test_the_bench_lookups_qualify_and_the_scans_do_not() -> None:
-    from pathlib import Path
-
     queries = Path(__file__).resolve().parents[2] / "bench" / "queries"
     verdicts = {path.stem[:2]: analyse(path.read_text(encoding="utf-8")).bounded
                 for path in queries.glob("2*.rq") if not path.name.endswith(".oxigraph.rq")}
