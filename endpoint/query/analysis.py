@@ -114,17 +114,15 @@ class Finding:
     text: str
 
 
-def _finding(match: re.Match[str]) -> tuple[str, str] | None:
-    kind = match.lastgroup
-    assert kind is not None
-    value = match.group(kind)
+def _judge(kind: str, value: str) -> tuple[str, str] | None:
+    """What the guard finds in one token: ("service" or "update", the word shown), or None."""
     if kind == "word":
         if _SERVICE.search(value):
             return "service", value
         if value.lower() in UPDATE_WORDS:
             return "update", value.upper()
     elif kind == "pname":
-        if _SERVICE.search(match.group("prefix") or ""):
+        if _SERVICE.search(value.partition(":")[0]):
             return "service", value
     elif kind == "langtag":
         if _SERVICE.search(value):
@@ -137,9 +135,10 @@ def _finding(match: re.Match[str]) -> tuple[str, str] | None:
 
 def _scan(text: str) -> Finding | None:
     for match in tokens(text):
-        found = _finding(match)
+        kind = match.lastgroup or ""
+        found = _judge(kind, match.group(kind))
         if found is not None:
-            return Finding(found[0], found[1], match.start(match.lastgroup or 0), text)
+            return Finding(found[0], found[1], match.start(kind), text)
     return None
 
 
@@ -154,23 +153,117 @@ def _decode_escapes(text: str) -> str:
 
 # --- the analysis --------------------------------------------------------------------------------
 
+Token = tuple[str, str, int]  # kind (the token group's name), text, offset in the query
+
 
 @dataclass(frozen=True)
 class Analysis:
-    """What one query text is, read once (see the module docstring)."""
+    """What one query text is, read once (see the module docstring).
 
-    length: int  # characters
+    The form is read from the prologue at once; the rest from one tokenisation of the text, made
+    the first time something needs it and then kept (a query that mentions no guard keyword, names
+    no dataset and cannot be answered in the web worker is never tokenised, as before)."""
+
+    text: str
     form: str | None  # SELECT, ASK, CONSTRUCT, DESCRIBE, an update keyword, or None
-    dataset_clause: bool  # FROM or FROM NAMED, the keyword (not the word in a string or IRI)
-    deepest: int  # bracket nesting outside strings, IRIs and comments …
-    deepest_at: int  # … and the offset where it is reached
-    chain: int  # the longest run of tokens along one path of nested groups (guard.MAX_CHAIN) …
-    chain_at: int  # … and where
-    finding: Finding | None  # SERVICE or an update keyword where code is
-    # Why the query's cost is not bounded by its form (bounded.py's rules), or None if it is …
-    unbounded: str | None
-    # … and why it may grow faster than the data (bounded.nonlinear), or None if it is linear in it.
-    nonlinear: str | None
+
+    @property
+    def length(self) -> int:
+        return len(self.text)
+
+    @functools.cached_property
+    def tokens(self) -> list[Token]:
+        # finditer reads the same tokens as tokens() (`other` matches any character, so nothing
+        # is skipped), with the loop in C.
+        found: list[Token] = []
+        add = found.append
+        for match in _TOKEN.finditer(self.text):
+            kind = match.lastgroup or ""
+            add((kind, match[kind], match.start(kind)))
+        return found
+
+    @functools.cached_property
+    def dataset_clause(self) -> bool:
+        """FROM or FROM NAMED: the keyword, not the word in a string or IRI."""
+        if "from" not in self.text.lower():
+            return False
+        return any(kind == "word" and value.lower() == "from" for kind, value, _ in self.tokens)
+
+    @functools.cached_property
+    def nesting(self) -> tuple[int, int]:
+        """The deepest bracket nesting outside strings, IRIs and comments, and its offset."""
+        depth = deepest = where = 0
+        for kind, value, start in self.tokens:
+            if kind != "other":
+                continue
+            if value in OPENING:
+                depth += 1
+                if depth > deepest:
+                    deepest, where = depth, start
+            elif value in CLOSING:
+                depth = max(0, depth - 1)
+        return deepest, where
+
+    @functools.cached_property
+    def chain(self) -> tuple[int, int]:
+        """The longest run of tokens along one path of nested groups (guard.MAX_CHAIN), and where:
+        each token of a group counts, plus those of every group around it, so a chain split over
+        nested groups counts whole; VALUES data blocks are not counted."""
+        counts = [0]  # tokens per open group, outermost first
+        exempt = [False]  # whether the group is (inside) a VALUES data block
+        total = longest = where = 0
+        values_next = False
+        for kind, value, start in self.tokens:
+            if kind == "comment":
+                continue
+            if kind == "word" and value.lower() == "values":
+                values_next = True
+            if kind == "other" and value in CLOSING:
+                if len(counts) > 1:
+                    total -= counts.pop()
+                    exempt.pop()
+                continue
+            if not exempt[-1]:
+                counts[-1] += 1
+                total += 1
+                if total > longest:
+                    longest, where = total, start
+            if kind == "other" and value in OPENING:
+                block = exempt[-1] or (values_next and value == "{")
+                if value == "{":
+                    values_next = False
+                counts.append(0)
+                exempt.append(block)
+        return longest, where
+
+    @functools.cached_property
+    def finding(self) -> Finding | None:
+        """SERVICE or an update keyword where code is (in the text, or once its escapes are decoded)."""
+        lower = self.text.lower()
+        maybe = "\\" in self.text or "service" in lower or (
+            any(word in lower for word in UPDATE_WORDS) and _NEEDLES.search(lower) is not None)
+        if not maybe:
+            return None
+        for kind, value, start in self.tokens:
+            found = _judge(kind, value)
+            if found is not None:
+                return Finding(found[0], found[1], start, self.text)
+        decoded = _decode_escapes(self.text)
+        return _scan(decoded) if decoded != self.text else None
+
+    @functools.cached_property
+    def _cost(self) -> tuple[str | None, str | None]:
+        return bounded.judge(self.text, self.form, self, refused=self.finding is not None)
+
+    @property
+    def unbounded(self) -> str | None:
+        """Why the query's cost is not bounded by its form (bounded.py's rules), or None if it is."""
+        return self._cost[0]
+
+    @property
+    def nonlinear(self) -> str | None:
+        """Why its cost may grow faster than the data, or None if it is linear in it."""
+        return self._cost[1]
 
     @property
     def bounded(self) -> bool:
@@ -181,88 +274,22 @@ class Analysis:
         return self.nonlinear is None
 
 
+# Cheap pre-check: a query mentioning none of these words anywhere has no guard finding. Matched
+# against the lower-cased text: a case-insensitive regex is ~6x slower on Japanese text.
+_NEEDLES = re.compile(r"service|\b(?:" + "|".join(sorted(UPDATE_WORDS)) + r")\b")
+
 # Texts up to this long are remembered: the lean path, the view and the pool ask about the same
 # text in one request, and clients repeat their queries. 256 entries of at most 8 KiB.
 _REMEMBERED_LENGTH = 8192
 
 
-def analyse(text: str, *, max_length: int | None = None) -> Analysis:
-    """The analysis of ``text`` (remembered for short texts).
-
-    A text over ``max_length`` (the guard refuses it for its length before anything else) is not
-    tokenised: only its length and form are read, and it counts as unbounded.
-    """
-    if max_length is not None and len(text) > max_length:
-        return Analysis(length=len(text), form=query_form(text), dataset_clause=False, deepest=0, deepest_at=0,
-                        chain=0, chain_at=0, finding=None, unbounded="longer than the endpoint accepts",
-                        nonlinear="longer than the endpoint accepts")
+def analyse(text: str) -> Analysis:
+    """The analysis of ``text`` (remembered for short texts)."""
     if len(text) <= _REMEMBERED_LENGTH:
         return _remembered(text)
-    return _analyse(text)
+    return Analysis(text, query_form(text))
 
 
 @functools.lru_cache(maxsize=256)
 def _remembered(text: str) -> Analysis:
-    return _analyse(text)
-
-
-def _analyse(text: str) -> Analysis:
-    depth = deepest = deepest_at = 0
-    counts = [0]  # tokens per open group, outermost first (chain)
-    exempt = [False]  # whether the group is (inside) a VALUES data block
-    total = chain = chain_at = 0
-    values_next = False
-    finding: Finding | None = None
-    dataset_clause = False
-    kept: list[tuple[str, str]] = []  # (kind, value) of every token but comments, for the cost rules
-    for match in tokens(text):
-        kind = match.lastgroup
-        assert kind is not None
-        value = match.group(kind)
-        if kind == "comment":
-            continue
-        if kind != "other" or value not in " \t\r\n":  # whitespace at the very end
-            kept.append((kind, value))
-        if finding is None and (found := _finding(match)) is not None:
-            finding = Finding(found[0], found[1], match.start(kind), text)
-        if kind == "word":
-            lower = value.lower()
-            if lower == "values":
-                values_next = True
-            elif lower == "from":
-                dataset_clause = True
-        elif kind == "other":
-            if value in OPENING:
-                depth += 1
-                if depth > deepest:
-                    deepest, deepest_at = depth, match.start(kind)
-            elif value in CLOSING:
-                depth = max(0, depth - 1)
-                if len(counts) > 1:
-                    total -= counts.pop()
-                    exempt.pop()
-                continue
-        # Chain: each token of a group counts, plus those of every group around it, so a chain
-        # split over nested groups counts whole; VALUES data blocks are not counted (guard.py).
-        if not exempt[-1]:
-            counts[-1] += 1
-            total += 1
-            if total > chain:
-                chain, chain_at = total, match.start(kind)
-        if kind == "other" and value in OPENING:
-            block = exempt[-1] or (values_next and value == "{")
-            if value == "{":
-                values_next = False
-            counts.append(0)
-            exempt.append(block)
-    if finding is None and "\\" in text:
-        decoded = _decode_escapes(text)
-        if decoded != text:
-            finding = _scan(decoded)
-    form = query_form(text)
-    return Analysis(
-        length=len(text), form=form, dataset_clause=dataset_clause, deepest=deepest, deepest_at=deepest_at,
-        chain=chain, chain_at=chain_at, finding=finding,
-        unbounded=bounded.unbounded(text, form, kept, dataset_clause=dataset_clause, refused=finding is not None),
-        nonlinear=bounded.nonlinear(text, form, kept, dataset_clause=dataset_clause, refused=finding is not None),
-    )
+    return Analysis(text, query_form(text))

@@ -21,6 +21,7 @@ length, or grow with the square of the data.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from kusei.namespaces import RDF, STANDARD_PREFIXES
 
@@ -66,54 +67,66 @@ class Unbounded(Exception):
 Term = tuple[str, str]  # ("var", name) | ("iri", iri) | ("literal", text)
 
 
-def unbounded(text: str, form: str | None, tokens: list[tuple[str, str]], *, dataset_clause: bool,
-              refused: bool) -> str | None:
-    """Why the query's cost is not bounded by its form, or None when it is (see the module docstring).
+# Words no admitted query holds (a quick look at the lower-cased text before it is tokenised, with
+# what looks like a comment cut off): when one occurs anywhere else, even in a string, the query goes
+# to a query process unread, which is only cautious. The look decides nothing else: a word it misses
+# is still read by the rules from the tokens.
+_COMMENT = re.compile(r"(?:^|(?<=\s))#[^\n]*", re.MULTILINE)
+_NEVER = re.compile(r"\b(?:union|minus|graph|bind|group|having|service|exists|from|count|sum|avg|sample|"
+                    r"group_concat|regex|replace|concat|describe|insert|delete|load|clear|drop|create)\b")
 
-    ``tokens`` are the query's (kind, value) tokens without comments, as ``analysis.tokens`` reads
-    them: comments cannot hide or add a keyword here, and a keyword glued to another token is
-    another token."""
+
+class _Tokens(Protocol):
+    @property
+    def tokens(self) -> list[tuple[str, str, int]]: ...
+
+    @property
+    def dataset_clause(self) -> bool: ...
+
+
+def judge(text: str, form: str | None, analysis: _Tokens, *, refused: bool) -> tuple[str | None, str | None]:
+    """Why the query's cost is not bounded by its form (None when it is), and why it may grow
+    faster than the data (None when it is linear in it): see the module docstring and
+    :meth:`_Reader.judge`. A query linear in the data has one start that may be every subject of a
+    class or of a property, then walks out of known nodes (OPTIONAL groups of walks admitted): it
+    costs at most that slice of the data times the out-degrees of its walks; inline.py admits it
+    on small releases.
+
+    ``analysis`` gives the query's tokens, as ``analysis.tokens`` reads them: comments cannot hide
+    or add a keyword here, and a keyword glued to another token is another token."""
     if refused:
-        return "the guard refuses it"
+        return ("the guard refuses it",) * 2
     if form not in ("SELECT", "ASK", "CONSTRUCT"):
         # DESCRIBE answers with the bounded description, several queries in a query process.
-        return f"{form or 'no'} form"
+        return (f"{form or 'no'} form",) * 2
     if len(text) > MAX_LENGTH:
-        return f"longer than {MAX_LENGTH} characters"
+        return (f"longer than {MAX_LENGTH} characters",) * 2
     if "\\" in text:
         # Escapes (\u0020 in a keyword, \t in a string, \: in a name) are read differently by the
         # SPARQL grammar, by pyoxigraph and by this tokeniser; a plain lookup needs none.
-        return "a backslash escape"
-    if dataset_clause:
-        return "FROM or FROM NAMED"
-    reader = _Reader(tokens)
+        return ("a backslash escape",) * 2
+    never = _NEVER.search(_COMMENT.sub("", text.lower()))
+    if never:
+        return (never.group().upper(),) * 2
+    if analysis.dataset_clause:
+        return ("FROM or FROM NAMED",) * 2
+    reader = _Reader([(kind, value) for kind, value, _ in analysis.tokens
+                      if kind != "comment" and (kind != "other" or value not in " \t\r\n")])
     try:
         reader.query()
-        if reader.in_optional:
-            # Its group may be evaluated on its own and joined after (a scan of its property).
-            raise Unbounded("OPTIONAL")
-        reader.judge(scans=False)
     except Unbounded as exc:
-        return str(exc)
-    return None
-
-
-def nonlinear(text: str, form: str | None, tokens: list[tuple[str, str]], *, dataset_clause: bool,
-              refused: bool) -> str | None:
-    """Why the query's cost may grow faster than the data, or None when it is linear in it: the
-    rules of :func:`unbounded`, but the one start may be every subject of a class or of a property
-    (and OPTIONAL groups that walk out of known nodes are admitted). Such a query costs at most
-    the data's size times the out-degrees of its walks; inline.py admits it on small releases."""
-    if refused or form not in ("SELECT", "ASK", "CONSTRUCT") or len(text) > MAX_LENGTH or "\\" in text \
-            or dataset_clause:
-        return "not bounded by its form"
-    reader = _Reader(tokens)
-    try:
-        reader.query()
-        reader.judge(scans=True)
-    except Unbounded as exc:
-        return str(exc)
-    return None
+        return (str(exc),) * 2
+    verdicts: list[str | None] = []
+    for scans in (False, True):
+        try:
+            if reader.in_optional and not scans:
+                # Its group may be evaluated on its own and joined after (a scan of its property).
+                raise Unbounded("OPTIONAL")
+            reader.judge(scans=scans)
+            verdicts.append(None)
+        except Unbounded as exc:
+            verdicts.append(str(exc))
+    return verdicts[0], verdicts[1]
 
 
 class _Reader:

@@ -29,7 +29,7 @@ Updates (``LOAD`` …) are refused with their own message: the endpoint is read-
 
 from __future__ import annotations
 
-from kusei.endpoint.query.analysis import Analysis, analyse
+from kusei.endpoint.query.analysis import OPENING, Analysis, analyse
 from kusei.endpoint.query.errors import (
     FederationRefused,
     QueryRefused,
@@ -77,8 +77,6 @@ def has_dataset_clause(text: str) -> bool:
     clauses describe (FROM NAMED still holds), so the runner must only ask for the union default
     graph when the query names no dataset of its own.
     """
-    if "from" not in text.lower():
-        return False
     return analyse(text).dataset_clause
 
 
@@ -93,14 +91,17 @@ def check(text: str, analysis: Analysis, *, max_length: int | None = None) -> No
 
     ``max_length`` (characters) is the ``max_query_length`` setting; None means no limit.
     """
-    if max_length is not None and analysis.length > max_length:
-        raise QueryTooLong(TOO_LONG_MESSAGE.format(length=analysis.length, limit=max_length))
-    if analysis.deepest > MAX_NESTING:
-        raise QueryTooComplex(f"The query nests brackets {analysis.deepest} levels deep "
-                              f"({_where(text, analysis.deepest_at)}); this endpoint accepts at most {MAX_NESTING}.")
-    if analysis.chain > MAX_CHAIN:
-        raise QueryTooComplex(CHAIN_MESSAGE.format(length=analysis.chain, where=_where(text, analysis.chain_at),
-                                                   limit=MAX_CHAIN))
+    if max_length is not None and len(text) > max_length:
+        raise QueryTooLong(TOO_LONG_MESSAGE.format(length=len(text), limit=max_length))
+    if sum(text.count(c) for c in OPENING) > MAX_NESTING:  # else no nesting can be deeper
+        deepest, offset = analysis.nesting
+        if deepest > MAX_NESTING:
+            raise QueryTooComplex(f"The query nests brackets {deepest} levels deep ({_where(text, offset)}); "
+                                  f"this endpoint accepts at most {MAX_NESTING}.")
+    if len(text) > MAX_CHAIN:  # every token is at least one character
+        longest, offset = analysis.chain
+        if longest > MAX_CHAIN:
+            raise QueryTooComplex(CHAIN_MESSAGE.format(length=longest, where=_where(text, offset), limit=MAX_CHAIN))
     finding = analysis.finding
     if finding is None:
         return

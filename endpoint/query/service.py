@@ -245,7 +245,7 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     process (``inline.py``), the rest in a query process.
     """
     if analysed is None:
-        analysed = analysis.analyse(query, max_length=settings.max_query_length)
+        analysed = analysis.analyse(query)
     # The guard refuses updates wherever their keyword stands (first or after a `;`), SERVICE and LOAD.
     guard.check(query, analysed, max_length=settings.max_query_length)
     form = analysed.form

@@ -218,10 +218,19 @@ def test_one_reading_gives_form_dataset_and_guard_findings() -> None:
     update = analyse("SELECT * {}\n; INSERT DATA { <urn:a> <urn:b> <urn:c> }")
     assert update.finding is not None and update.finding.kind == "update" and update.finding.word == "INSERT"
     nested = analyse("ASK " + "{" * 5 + "}" * 5)
-    assert nested.deepest == 5
+    assert nested.nesting == (5, 8)
 
 
-def test_a_text_over_the_length_limit_is_not_tokenised() -> None:
-    text = "SELECT * WHERE { ?s ?p ?o } " + "#" * 100
-    analysis = analyse(text, max_length=20)
-    assert analysis.length == len(text) and analysis.form == "SELECT" and not analysis.bounded
+def test_what_needs_no_tokens_is_decided_without_them() -> None:
+    # Long, or holding a word no admitted query holds, and no guard keyword: never tokenised.
+    for text in ("SELECT * WHERE { ?s ?p ?o } " + "#" * bounded.MAX_LENGTH,
+                 "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+        analysis = analyse(text)
+        assert not analysis.bounded and not analysis.linear
+        assert analysis.finding is None and not analysis.dataset_clause
+        assert "tokens" not in vars(analysis)
+    # A candidate is tokenised once, for every question asked of it.
+    analysis = analyse(QUALIFY["ask a constant subject"] + " # once")
+    assert analysis.bounded and analysis.finding is None
+    tokens = analysis.tokens
+    assert analysis.nesting[0] == 1 and analysis.tokens is tokens

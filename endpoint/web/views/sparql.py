@@ -131,7 +131,7 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     release = current.release()
     # Negotiate before running when the query form is plain to see, so a 406 costs nothing.
     # The query is read once (analysis.py): its form here, the guard and the cost rules in execute.
-    analysed = analysis.analyse(parsed.query, max_length=settings.max_query_length)
+    analysed = analysis.analyse(parsed.query)
     kind = _kind_of_form(analysed.form)
     fmt = _negotiate(kind) if kind else None
     if kind and fmt is None:
