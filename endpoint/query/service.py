@@ -260,12 +260,7 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     result = None
     if (settings.inline_queries and lane is not Lane.PINNED and not default_graph_uris and not named_graph_uris
             and inline.admits(release, analysed)):
-        # No slot or client share is held: those bound the query processes (their memory and
-        # their time), and this answer takes neither beyond its budget, in a request thread the
-        # server already has.
-        prefixes_, base_iri = _query_options(release.base)
-        result = inline.answer(release, query, prefixes=prefixes_, base_iri=base_iri, result_format=results_format,
-                               max_rows=rows_limit, max_bytes=settings.max_result_bytes)
+        result = _inline(release, settings, lane, query, results_format, rows_limit)
     if result is None:
         result = _run(release, settings, lane, query, timeout=limit, result_format=results_format,
                       max_rows=rows_limit, default_graph_uris=default_graph_uris,
@@ -281,6 +276,31 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
         return Outcome(boolean=bool(answer))
     variables = tuple(v.value for v in answer.variables)
     return Outcome(variables=variables, rows=[tuple(s[name] for name in variables) for s in answer])
+
+
+def _inline(release: Release, settings: Settings, lane: Lane, query: str, results_format: str,
+            rows_limit: int) -> executor.ExecResult | None:
+    """The answer from this process (inline.py), or None if it went over its budget."""
+    prefixes_, base_iri = _query_options(release.base)
+
+    def answer() -> executor.ExecResult | None:
+        return inline.answer(release, query, prefixes=prefixes_, base_iri=base_iri, result_format=results_format,
+                             max_rows=rows_limit, max_bytes=settings.max_result_bytes)
+
+    if lane is Lane.PAGES:
+        return answer()
+    # No server slot is held: the slots bound the query processes (their number, memory and
+    # time), and this answer takes none. The client's share is held and charged as for any query:
+    # a client that spent its query time waits for cheap queries too.
+    try:
+        with _client_share(settings) as charge:
+            started = time.monotonic()
+            try:
+                return answer()
+            finally:
+                charge(time.monotonic() - started)
+    except shares.OverShare as exc:
+        raise TooManyQueries(str(exc), retry_after=exc.retry_after) from exc
 
 
 def _run(release: Release, settings: Settings, lane: Lane, query: str, **request: object) -> executor.ExecResult:
