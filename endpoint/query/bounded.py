@@ -116,6 +116,8 @@ def judge(text: str, form: str | None, analysis: _Tokens, *, refused: bool) -> t
         reader.query()
     except Unbounded as exc:
         return (str(exc),) * 2
+    except IndexError:
+        return ("a query that ends too early",) * 2
     verdicts: list[str | None] = []
     for scans in (False, True):
         try:
@@ -129,11 +131,16 @@ def judge(text: str, form: str | None, analysis: _Tokens, *, refused: bool) -> t
     return verdicts[0], verdicts[1]
 
 
+_END = ("end", "")
+
+
 class _Reader:
     """A reader of the admitted subset; raises :class:`Unbounded` at anything else."""
 
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
-        self.tokens = tokens
+        # Padded with ends, so that looking ahead needs no bounds check (a reader that runs past
+        # them raises IndexError, which judge() takes as unbounded).
+        self.tokens = tokens + [_END] * 4
         self.pos = 0
         self.prefixes: dict[str, str] = {"kusei": "kusei:", **STANDARD_PREFIXES}
         self.patterns: list[tuple[Term, Term, Term]] = []
@@ -145,16 +152,15 @@ class _Reader:
     # -- tokens -----------------------------------------------------------------------------------
 
     def peek(self, ahead: int = 0) -> tuple[str, str]:
-        index = self.pos + ahead
-        return self.tokens[index] if index < len(self.tokens) else ("end", "")
+        return self.tokens[self.pos + ahead]
 
     def next(self) -> tuple[str, str]:
-        token = self.peek()
+        token = self.tokens[self.pos]
         self.pos += 1
         return token
 
     def word(self) -> str:
-        kind, value = self.peek()
+        kind, value = self.tokens[self.pos]
         return value.lower() if kind == "word" else ""
 
     def expect(self, value: str) -> None:
@@ -163,7 +169,7 @@ class _Reader:
             raise Unbounded(f"{value!r} expected, {found or 'the end'!r} found")
 
     def at(self, value: str) -> bool:
-        return self.peek() == ("other", value)
+        return self.tokens[self.pos] == ("other", value)
 
     # -- the query --------------------------------------------------------------------------------
 

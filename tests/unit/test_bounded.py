@@ -234,3 +234,13 @@ def test_what_needs_no_tokens_is_decided_without_them() -> None:
     assert analysis.bounded and analysis.finding is None
     tokens = analysis.tokens
     assert analysis.nesting[0] == 1 and analysis.tokens is tokens
+
+
+def test_every_truncation_is_read_without_error() -> None:
+    # A query cut anywhere (a client's typo, or a probe) gets a verdict, never an exception.
+    for text in (QUALIFY["measures of a plan, ordered"], QUALIFY["construct through VALUES"],
+                 LINEAR["OPTIONAL walks with a filter"], QUALIFY["desc ordering with offset"]):
+        for end in range(len(text)):
+            cut = analyse(text[:end])
+            assert cut.unbounded is None or cut.unbounded  # computed
+            assert cut.nonlinear is None or cut.nonlinear
