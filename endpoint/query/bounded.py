@@ -67,21 +67,16 @@ class Unbounded(Exception):
 Term = tuple[str, str]  # ("var", name) | ("iri", iri) | ("literal", text)
 
 
-# Words no admitted query holds (a quick look at the lower-cased text before it is tokenised, with
-# what looks like a comment cut off): when one occurs anywhere else, even in a string, the query goes
-# to a query process unread, which is only cautious. The look decides nothing else: a word it misses
-# is still read by the rules from the tokens.
-_COMMENT = re.compile(r"(?:^|(?<=\s))#[^\n]*", re.MULTILINE)
-_NEVER = re.compile(r"\b(?:union|minus|graph|bind|group|having|service|exists|from|count|sum|avg|sample|"
-                    r"group_concat|regex|replace|concat|describe|insert|delete|load|clear|drop|create)\b")
+# Words no admitted query holds: a query with one of them as a keyword is left to a query process
+# without being read further (its reader would refuse it at the word anyway).
+_NEVER = frozenset({"union", "minus", "graph", "bind", "group", "having", "service", "exists", "from", "count",
+                    "sum", "avg", "sample", "group_concat", "regex", "replace", "concat", "describe", "insert",
+                    "delete", "load", "clear", "drop", "create", "select"})
 
 
 class _Tokens(Protocol):
     @property
     def tokens(self) -> list[tuple[str, str, int]]: ...
-
-    @property
-    def dataset_clause(self) -> bool: ...
 
 
 def judge(text: str, form: str | None, analysis: _Tokens, *, refused: bool) -> tuple[str | None, str | None]:
@@ -105,13 +100,18 @@ def judge(text: str, form: str | None, analysis: _Tokens, *, refused: bool) -> t
         # Escapes (\u0020 in a keyword, \t in a string, \: in a name) are read differently by the
         # SPARQL grammar, by pyoxigraph and by this tokeniser; a plain lookup needs none.
         return ("a backslash escape",) * 2
-    never = _NEVER.search(_COMMENT.sub("", text.lower()))
-    if never:
-        return (never.group().upper(),) * 2
-    if analysis.dataset_clause:
-        return ("FROM or FROM NAMED",) * 2
-    reader = _Reader([(kind, value) for kind, value, _ in analysis.tokens
-                      if kind != "comment" and (kind != "other" or value not in " \t\r\n")])
+    kept = []
+    selects = 0
+    for kind, value, _ in analysis.tokens:
+        if kind == "comment" or (kind == "other" and value in " \t\r\n"):
+            continue
+        if kind == "word" and (lower := value.lower()) in _NEVER:
+            # One SELECT is the form; a second one is a subquery.
+            selects += lower == "select"
+            if lower != "select" or selects > 1:
+                return (lower.upper() if lower != "select" else "a subquery",) * 2
+        kept.append((kind, value))
+    reader = _Reader(kept)
     try:
         reader.query()
     except Unbounded as exc:
