@@ -9,7 +9,10 @@ A request is handed to WSGI callables that add one layer at a time:
    CORS, gzip negotiation, release ETag, security headers, error handlers);
 4. ``304``: the real app answering a conditional GET of an ASK from its ETag (no cache lookup);
 5. ``cached``: the real app answering an ASK from its result cache;
-6. ``uncached``: the real app with the result cache off, i.e. a round trip to a query process.
+6. ``uncached``: the real app with the result cache off, i.e. a round trip to a query process;
+7. ``inline``: the same app answering an ASK tied to a constant (``LOOKUP``, bounded by its form:
+   ``endpoint/query/bounded.py``) in the web worker, beside the same ASK sent to a query process
+   (``inline_queries`` off).
 
 Rows 4 and 5, and a cache hit of the same ASK POSTed as a direct query, are measured twice:
 through Flask (the lean layer of ``endpoint/web/lean.py``
@@ -45,6 +48,9 @@ from kusei.settings import Settings
 WSGI = Callable[[dict, Callable[..., object]], Iterable[bytes]]
 ASK = "ASK { ?s ?p ?o }"
 ACCEPT = "application/sparql-results+json"
+# Tied to a constant of the repository's data (Kanazawa's 2014 plan); answers false on other data,
+# which costs the engine the same lookup.
+LOOKUP = "ASK { <https://w3id.org/kusei/id/plan/141089/2014> a kusei:Plan }"
 
 # Functions whose cumulative time names a layer of the cached path (file suffix, function name).
 OWNERS = [
@@ -129,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     via_flask = create_app(settings)
     via_flask.extensions["kusei_lean"].enabled = False
     uncached = create_app(settings.with_overrides(result_cache_bytes=0))
+    hop = create_app(settings.with_overrides(result_cache_bytes=0, inline_queries=False))
+    lookup = EnvironBuilder(path="/sparql", query_string={"query": LOOKUP}, headers={"Accept": ACCEPT}).get_environ()
     cached_call = _caller(via_flask, environ)
     etag = None
 
@@ -149,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         ("real app, 304 from ETag", _caller(via_flask, conditional), args.requests),
         ("real app, result-cache hit", cached_call, args.requests),
         ("real app, query process", _caller(uncached, environ), max(50, args.requests // 10)),
+        ("real app, lookup in a query process", _caller(hop, lookup), max(50, args.requests // 10)),
+        ("real app, lookup inline", _caller(uncached, lookup), max(50, args.requests // 10)),
         ("real app, POST result-cache hit", _caller(via_flask, posted, ASK.encode()), args.requests),
         ("lean path, 304 from ETag", _caller(kusei, conditional), args.requests),
         ("lean path, result-cache hit", _caller(kusei, environ), args.requests),
@@ -158,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = None
     measured = _measure(rows, args.rounds)
     for (name, _, _), us in zip(rows, measured, strict=True):
-        if name.startswith("real app, POST"):
+        if name.startswith(("real app, POST", "real app, lookup")):
             print(f"{name:<34} {us:>11.0f}")
             continue
         if name.startswith("lean"):

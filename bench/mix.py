@@ -11,6 +11,8 @@ from bench.generate import BASE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 QUERY_DIRS = [PROJECT_ROOT / "endpoint" / "queries", PROJECT_ROOT / "bench" / "queries"]
+# On the repository's own data (`bench.run --data-dir`): the examples, and lookups of its plans.
+REAL_QUERY_DIRS = [PROJECT_ROOT / "endpoint" / "queries", PROJECT_ROOT / "bench" / "queries" / "real"]
 # The endpoint pre-declares kusei:; Oxigraph does not, so every query states it (for both).
 PROLOGUE = f"PREFIX kusei: <{BASE}/def/>\n"
 
@@ -34,9 +36,9 @@ PEER_SUFFIX = ".oxigraph.rq"
 _FORM = re.compile(r"^\s*(?:#[^\n]*\n|PREFIX[^\n]*\n|BASE[^\n]*\n|\s)*(\w+)", re.IGNORECASE)
 
 
-def load_queries(selected: list[str] | None) -> list[Query]:
+def load_queries(selected: list[str] | None, dirs: list[Path] | None = None) -> list[Query]:
     queries = []
-    for directory in QUERY_DIRS:
+    for directory in dirs or QUERY_DIRS:
         for path in sorted(directory.glob("*.rq")):
             if path.name.endswith(PEER_SUFFIX):
                 continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import statistics
 import sys
 import threading
@@ -31,7 +32,7 @@ if str(PROJECT_ROOT) not in sys.path:  # `python bench/run.py` as well as `pytho
 
 from bench.executor_cost import executor_overhead, timeout_stop  # noqa: E402
 from bench.generate import BASE, generate  # noqa: E402
-from bench.mix import Query, empty_answers, load_queries  # noqa: E402
+from bench.mix import REAL_QUERY_DIRS, Query, empty_answers, load_queries  # noqa: E402
 from bench.servers import SERVERS, free_port, kusei_server, oxigraph_server, print_resources, request  # noqa: E402
 from kusei.release import Manifest, current_link, read_manifest, release_dir, store_dir  # noqa: E402
 
@@ -211,6 +212,13 @@ def print_table(cells: list[Cell], queries: list[Query], servers: list[str]) -> 
                         ratios.append(f"{'-':>22s}")
                 print(f"{query.name[:28]:28s} " + " | ".join(f"{part(row[name]):>25s}" for name in servers)
                       + " | " + " ".join(ratios))
+            geomeans = []
+            for name in others:
+                pairs = [(by_key.get((name, q.name, mode, conc)), by_key.get(("oxigraph", q.name, mode, conc)))
+                         for q in queries]
+                logs = [math.log(k.rps / o.rps) for k, o in pairs if k and o and k.rps and o.rps]
+                geomeans.append(f"{name} {math.exp(sum(logs) / len(logs)):.2f}x over {len(logs)}" if logs else name)
+            print("geomean req/s vs oxigraph: " + ", ".join(geomeans))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,14 +247,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query-timeout", type=float, default=30.0, help="Kusei's query timeout")
     parser.add_argument("--oxigraph-timeout", type=float, default=None,
                         help="pass --timeout-s to Oxigraph (off by default: see bench/README.md)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="an existing data directory (e.g. `kusei build`'s, the repository's records) instead "
+                             "of generated data; the examples and bench/queries/real/ are measured on it")
+    parser.add_argument("--without-inline", action="store_true",
+                        help="also serve Kusei with every query sent to a query process (KUSEI_INLINE_QUERIES=false), "
+                             "to measure answering queries bounded by their form in the web worker")
     parser.add_argument("--skip-http", action="store_true", help="only the executor measurements")
     parser.add_argument("--skip-executor", action="store_true", help="only the HTTP comparison")
     args = parser.parse_args(argv)
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    data_dir = prepare_data(args.workdir, args.wards, args.years)
+    data_dir = args.data_dir or prepare_data(args.workdir, args.wards, args.years)
     store_path = store_dir(current_link(data_dir).resolve())
-    queries = load_queries(args.queries)
+    queries = load_queries(args.queries, REAL_QUERY_DIRS if args.data_dir else None)
     if not queries:
         parser.error("no query matched")
     empty = empty_answers(store_path, queries)
@@ -261,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_http:
         cells: list[Cell] = []
         apps = {"kusei": "kusei.endpoint.wsgi:app"}
+        if args.without_inline:
+            apps["hop"] = "kusei.endpoint.wsgi:app"
         if args.inprocess:
             apps["inproc"] = "bench.inprocess_app:app"
         if not args.no_floor:
@@ -272,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             for name, app in apps.items():
                 stack.enter_context(kusei_server(
-                    data_dir, ports[name], args.workers, args.workdir, args.query_timeout, app))
+                    data_dir, ports[name], args.workers, args.workdir, args.query_timeout, app,
+                    settings={"KUSEI_INLINE_QUERIES": "false"} if name == "hop" else None, name=name))
             stack.enter_context(oxigraph_server(
                 store_path, ports["oxigraph"], args.workdir, args.oxigraph_timeout))
             compared = [name for name in servers if name != "floor"]  # floor answers anything alike

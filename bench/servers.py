@@ -149,14 +149,17 @@ def kusei_command(data_dir: Path, port: int, workers: int, timeout: float) -> li
 
 
 def kusei_server(data_dir: Path, port: int, workers: int, logdir: Path,
-                 timeout: float, app: str = "kusei.endpoint.wsgi:app") -> AbstractContextManager[Resources]:
+                 timeout: float, app: str = "kusei.endpoint.wsgi:app", *, settings: dict[str, str] | None = None,
+                 name: str | None = None) -> AbstractContextManager[Resources]:
     """Kusei as `kusei serve` runs it; any other ``app`` under the very same granian options
-    (bench.serve_app). The options are printed with the command."""
+    (bench.serve_app). The options are printed with the command. ``settings``: more ``KUSEI_*``
+    variables; ``name``: of the log (and of the resources line) when one app runs twice."""
     from kusei.cli import server_options
     from kusei.settings import Settings
 
     env = {**os.environ, "KUSEI_DATA_DIR": str(data_dir), "KUSEI_QUERY_TIMEOUT": str(timeout),
            "KUSEI_WORKERS": str(workers), "KUSEI_HOST": "127.0.0.1", "KUSEI_PORT": str(port)}
+    env.update(settings or {})
     if app == "kusei.endpoint.wsgi:app":
         command = kusei_command(data_dir, port, workers, timeout)
     else:
@@ -165,7 +168,7 @@ def kusei_server(data_dir: Path, port: int, workers: int, logdir: Path,
     shown = {key: value for key, value in options.items() if key not in ("target", "process_name")}
     print(f"granian options for {app}: {shown}", flush=True)
     probe = f"http://127.0.0.1:{port}/sparql?query=" + urllib.parse.quote("ASK {}")
-    return server(command, probe, env, logdir / f"kusei-{app.split(':')[0]}.log")
+    return server(command, probe, env, logdir / f"kusei-{name or app.split(':')[0]}.log")
 
 
 def oxigraph_server(store: Path, port: int, logdir: Path,

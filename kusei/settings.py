@@ -78,6 +78,8 @@ class Settings(BaseSettings):
                                  json_schema_extra={"flag": "--timeout", "limit": "queryTimeLimit"})
     max_query_length: Positive = Field(20_000, description="longest query accepted, in characters",
                                        json_schema_extra={"limit": "maxQueryLength"})
+    inline_queries: bool = Field(True, description="answer queries whose cost is bounded by their form in the "
+                                 "web worker, without the hop to a query process")
     max_body_bytes: Positive = Field(100_000, description="largest request body accepted",
                                      json_schema_extra={"limit": "maxRequestBodyBytes"})
     max_result_rows: Positive = Field(100_000, description="most rows (triples) in one answer",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 import functools
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,7 +26,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kusei import formats
-from kusei.endpoint.query import executor, guard, shares, slots
+from kusei.endpoint.query import analysis, executor, guard, inline, shares, slots
 from kusei.endpoint.query.errors import Busy, QueryFailed, TooManyQueries
 from kusei.namespaces import prefixes
 from kusei.release import Release
@@ -99,23 +98,9 @@ class Outcome:
                 for row in self.rows or ()]
 
 
-# A prologue item (BASE <iri> or PREFIX p: <iri>), whitespace or a comment; what follows is the
-# query form keyword. Only the prologue is scanned, and its grammar is this small.
-_PROLOGUE = re.compile(
-    r"""\s+|\#[^\n]*|(?i:BASE)\s*<[^<>"{}|^`\\\s]*>|(?i:PREFIX)\s*[^\s:<]*:\s*<[^<>"{}|^`\\\s]*>"""
-)
-_KEYWORD = re.compile(r"[A-Za-z]+")
-
-
 def query_form(query: str) -> str | None:
     """The first keyword after the prologue, upper-cased (``SELECT`` … or an update keyword)."""
-    pos = 0
-    while match := _PROLOGUE.match(query, pos):
-        if match.end() == pos:
-            break
-        pos = match.end()
-    keyword = _KEYWORD.match(query, pos)
-    return keyword.group().upper() if keyword else None
+    return analysis.query_form(query)
 
 
 def _check_graph_iris(*iris: str) -> None:
@@ -270,7 +255,7 @@ def _new_pool(store: Path, settings: Settings, lane: Lane, prefixes_: dict[str, 
 def execute(release: Release, query: str, *, settings: Settings, timeout: float | None = None,
             default_graph_uris: Iterable[str] = (), named_graph_uris: Iterable[str] = (),
             max_rows: int | None = None, write_as: formats.Format | str | None = None,
-            lane: Lane = Lane.SPARQL) -> Outcome | Written:
+            lane: Lane = Lane.SPARQL, analysed: analysis.Analysis | None = None) -> Outcome | Written:
     """Run ``query`` on ``release``; raise a :class:`~kusei.endpoint.query.errors.KuseiError` if it
     cannot be answered in full.
 
@@ -285,10 +270,16 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     (:class:`Written`). Otherwise the answer travels as SPARQL JSON or N-Triples (lossless for
     every term) and comes back as terms. DESCRIBE answers with the bounded description of every
     IRI the query picks out (see :func:`describe`).
+
+    ``analysed`` is the caller's :func:`analysis.analyse` of ``query``, if it made one: the text
+    is read once per request. A query whose cost is bounded by its form is answered in this
+    process (``inline.py``), the rest in a query process.
     """
+    if analysed is None:
+        analysed = analysis.analyse(query)
     # The guard refuses updates wherever their keyword stands (first or after a `;`), SERVICE and LOAD.
-    guard.check_query(query, max_length=settings.max_query_length)
-    form = query_form(query)
+    guard.check(query, analysed, max_length=settings.max_query_length)
+    form = analysed.form
     default_graph_uris, named_graph_uris = list(default_graph_uris), list(named_graph_uris)
     _check_graph_iris(*default_graph_uris, *named_graph_uris)
     limit = settings.query_timeout if timeout is None else min(timeout, settings.query_timeout)
@@ -299,9 +290,14 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
         else "json"
     # DESCRIBE answers with the bounded description of every IRI the query picks out (see describe()).
     bounded = executor.Describe(base=release.base) if form == "DESCRIBE" else None
-    result = _run(release, settings, lane, query, timeout=limit, result_format=results_format,
-                  max_rows=rows_limit, default_graph_uris=default_graph_uris, named_graph_uris=named_graph_uris,
-                  describe=bounded)
+    result = None
+    if (settings.inline_queries and lane is not Lane.PINNED and not default_graph_uris and not named_graph_uris
+            and inline.admits(release, analysed)):
+        result = _inline(release, settings, lane, query, results_format, rows_limit)
+    if result is None:
+        result = _run(release, settings, lane, query, timeout=limit, result_format=results_format,
+                      max_rows=rows_limit, default_graph_uris=default_graph_uris,
+                      named_graph_uris=named_graph_uris, describe=bounded)
     if result.kind == "graph" and wanted is not None and wanted.name == "nt":
         return Written(result.kind, "nt", result.body)
     if result.kind != "graph" and wanted is not None and wanted.name == results_format:
@@ -313,6 +309,31 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
         return Outcome(boolean=bool(answer))
     variables = tuple(v.value for v in answer.variables)
     return Outcome(variables=variables, rows=[tuple(s[name] for name in variables) for s in answer])
+
+
+def _inline(release: Release, settings: Settings, lane: Lane, query: str, results_format: str,
+            rows_limit: int) -> executor.ExecResult | None:
+    """The answer from this process (inline.py), or None if it went over its budget."""
+    prefixes_, base_iri = _query_options(release.base)
+
+    def answer() -> executor.ExecResult | None:
+        return inline.answer(release, query, prefixes=prefixes_, base_iri=base_iri, result_format=results_format,
+                             max_rows=rows_limit, max_bytes=settings.max_result_bytes)
+
+    if lane is Lane.PAGES:
+        return answer()
+    # No server slot is held: the slots bound the query processes (their number, memory and
+    # time), and this answer takes none. The client's share is held and charged as for any query:
+    # a client that spent its query time waits for cheap queries too.
+    try:
+        with _client_share(settings) as charge:
+            started = time.monotonic()
+            try:
+                return answer()
+            finally:
+                charge(time.monotonic() - started)
+    except shares.OverShare as exc:
+        raise TooManyQueries(str(exc), retry_after=exc.retry_after) from exc
 
 
 def _run(release: Release, settings: Settings, lane: Lane, query: str, **request: object) -> executor.ExecResult:

@@ -11,6 +11,7 @@ reported as :class:`ResultTooLarge`, never truncated. :func:`answer` is callable
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +123,10 @@ class _Overflow(Exception):
     """Raised from inside a pyoxigraph serialiser to stop it when a limit is passed."""
 
 
+class _OverBudget(_Overflow):
+    """Raised from the sink when an in-process evaluation passes its time budget (``deadline``)."""
+
+
 class _Sink:
     """A write target for pyoxigraph serialisers that keeps the bytes and enforces the limits.
 
@@ -129,7 +134,9 @@ class _Sink:
     result stops within one chunk of the limit instead of being built in full.
     """
 
-    def __init__(self, max_bytes: int, counter: _RowCounter | None = None, max_rows: int = 0) -> None:
+    def __init__(self, max_bytes: int, counter: _RowCounter | None = None, max_rows: int = 0,
+                 deadline: float | None = None) -> None:
+        self.deadline = deadline
         self.chunks: list[bytes] = []
         self.size = 0
         self.max_bytes = max_bytes
@@ -142,6 +149,8 @@ class _Sink:
             raise _Overflow(f"The result is larger than {self.max_bytes} bytes")
         if self.counter is not None and self.counter.feed(data) > self.max_rows:
             raise _Overflow(f"The result has more than {self.max_rows} rows")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise _OverBudget("over its time budget")
         self.chunks.append(bytes(data))
         return len(data)
 
@@ -255,8 +264,12 @@ def _has_untagged_lang_literal(body: bytes, fmt: str) -> bool:
     return any(marker in body for marker in _UNTAGGED_MARKERS.get(fmt, ()))
 
 
-def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, bytes]:
-    """Evaluate one request frame on ``store``: what a query process does, callable in-process too."""
+def answer(ox: Any, store: Any, request: dict, options: dict, *, deadline: float | None = None) -> tuple[dict, bytes]:
+    """Evaluate one request frame on ``store``: what a query process does, callable in-process too.
+
+    ``deadline`` (``time.monotonic()``), for an evaluation in the web worker: past it, the answer
+    is abandoned at the next chunk written and reported as ``{"status": "over_budget"}``.
+    """
     fmt = request["format"]
     max_rows = int(request["max_rows"])
     max_bytes = int(request["max_bytes"])
@@ -275,7 +288,7 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
             body = result.serialize(format=results_format)
             return {"status": "ok", "kind": "boolean", "format": fmt, "rows": None}, body
         if isinstance(result, ox.QuerySolutions):
-            sink = _Sink(max_bytes, _RowCounter(fmt), max_rows)
+            sink = _Sink(max_bytes, _RowCounter(fmt), max_rows, deadline)
             result.serialize(sink, format=results_format)
             rows = sink.counter.count if sink.counter else 0
             body = sink.getvalue()
@@ -285,13 +298,15 @@ def answer(ox: Any, store: Any, request: dict, options: dict) -> tuple[dict, byt
                 return {"status": "unwritable", "message": formats.xml_unwritable_message(
                     character, formats.by_name("xml").media_type)}, b""
             return {"status": "ok", "kind": "solutions", "format": fmt, "rows": rows}, body
-        sink = _Sink(max_bytes, _RowCounter("nt"), max_rows)
+        sink = _Sink(max_bytes, _RowCounter("nt"), max_rows, deadline)
         result.serialize(sink, format=ox.RdfFormat.N_TRIPLES)
         count = sink.counter.count if sink.counter else 0
         body = sink.getvalue()
         if _has_untagged_lang_literal(body, "nt"):
             return {"status": "error", "message": UNTAGGED_MESSAGE}, b""
         return {"status": "ok", "kind": "graph", "format": "nt", "rows": count}, body
+    except _OverBudget:
+        return {"status": "over_budget"}, b""
     except _Overflow as exc:
         return {
             "status": "too_large",

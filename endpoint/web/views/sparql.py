@@ -10,8 +10,8 @@ from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.datastructures import MultiDict
 
 from kusei import formats
+from kusei.endpoint.query import analysis, service
 from kusei.endpoint.query import cache as result_cache
-from kusei.endpoint.query import service
 from kusei.endpoint.query.errors import (
     RESULT_TOO_LARGE_HINT,
     BadRequest,
@@ -119,7 +119,9 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     assert parsed.query is not None
     release = current.release()
     # Negotiate before running when the query form is plain to see, so a 406 costs nothing.
-    kind = negotiation.kind_of_form(service.query_form(parsed.query))
+    # The query is read once (analysis.py): its form here, the guard and the cost rules in execute.
+    analysed = analysis.analyse(parsed.query)
+    kind = negotiation.kind_of_form(analysed.form)
     fmt = _negotiate(kind) if kind else None
     cacheable = request.method != "POST"  # GET or HEAD
     etag = web.release_etag(request.full_path, fmt.name) if cacheable and fmt is not None else None
@@ -137,7 +139,7 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
             return response
     outcome = service.execute(release, parsed.query, settings=settings, timeout=parsed.timeout,
                               default_graph_uris=parsed.default_graph_uris,
-                              named_graph_uris=parsed.named_graph_uris, write_as=fmt)
+                              named_graph_uris=parsed.named_graph_uris, write_as=fmt, analysed=analysed)
     if isinstance(outcome, service.Written):
         assert fmt is not None
         return _result_response(outcome.body, fmt, etag, settings, key)

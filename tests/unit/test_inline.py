@@ -1,0 +1,149 @@
+"""Queries bounded by their form answered in the web worker (endpoint/query/inline.py): the same
+bytes and errors as a query process gives, the budget that hands an answer over to a query
+process, and the store that follows release switches. Real pyoxigraph stores, real query processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graph_input import copy_input, point_current
+
+from kusei.endpoint.query import inline, service
+from kusei.endpoint.query.errors import QueryRefused, ResultTooLarge
+from kusei.graph.build import build
+from kusei.release import CurrentRelease, Release
+from kusei.settings import Settings
+
+PLAN = "<https://w3id.org/kusei/id/plan/141089/2014>"
+DATASET = "<https://w3id.org/kusei/id/dataset/kusei>"
+P = "PREFIX dcterms: <http://purl.org/dc/terms/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+BOUNDED = {
+    "ask": f"ASK {{ {PLAN} a kusei:Plan }}",
+    "measures": P + f"SELECT ?m ?t WHERE {{ ?m kusei:plan {PLAN} ; a kusei:Measure ; dcterms:title ?t }} ORDER BY ?m",
+    "labels": P + f'SELECT ?l WHERE {{ {PLAN} rdfs:label ?l FILTER(lang(?l) = "ja") }}',
+    "construct": P + f"CONSTRUCT {{ ?m dcterms:title ?t }} WHERE {{ VALUES ?plan {{ {PLAN} }} "
+                     "?m kusei:plan ?plan ; dcterms:title ?t }",
+    "everything about the plan": f"SELECT ?p ?o WHERE {{ {PLAN} ?p ?o }} ORDER BY ?p ?o",
+}
+
+
+@pytest.fixture(autouse=True)
+def patient_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On a loaded machine an answer may take longer than the time budget and go to a query
+    # process, which these tests would read as the wrong path; the budget has a test of its own.
+    monkeypatch.setattr(inline, "SECONDS", 60.0)
+
+
+@pytest.fixture
+def release(data_dir: Path) -> Release:
+    return CurrentRelease(data_dir).latest()
+
+
+def _answers(release: Release, data_dir: Path, query: str, fmt: str, **overrides: object) -> tuple[bytes, bytes]:
+    inline_settings = Settings(data_dir=data_dir, **overrides)  # type: ignore[arg-type]
+    process_settings = Settings(data_dir=data_dir, inline_queries=False, **overrides)  # type: ignore[arg-type]
+    answered = inline.counts["answered"]
+    here = service.execute(release, query, settings=inline_settings, write_as=fmt)
+    assert inline.counts["answered"] == answered + 1, "not answered in the web worker"
+    queries = service.pool_stats().get("queries", 0)
+    there = service.execute(release, query, settings=process_settings, write_as=fmt)
+    assert service.pool_stats()["queries"] == queries + 1, "not answered by a query process"
+    assert isinstance(here, service.Written) and isinstance(there, service.Written)
+    return here.body, there.body
+
+
+@pytest.mark.parametrize("name", list(BOUNDED))
+def test_the_same_bytes_as_a_query_process(name: str, release: Release, data_dir: Path) -> None:
+    query = BOUNDED[name]
+    formats = ["nt"] if name == "construct" else ["json", "xml", "csv", "tsv"]
+    for fmt in formats:
+        here, there = _answers(release, data_dir, query, fmt)
+        assert here == there
+        found = {"json": (b'"bindings":[{', b'"boolean":true'), "xml": (b"<result>", b"<boolean>true"),
+                 "csv": (b"\r\n", b"true"), "tsv": (b"\n", b"true"), "nt": (b" .\n",)}[fmt]
+        assert any(marker in here.rstrip() for marker in found), f"the query found nothing: {here[:200]!r}"
+
+
+def test_too_large_is_the_error_a_query_process_gives(release: Release, data_dir: Path) -> None:
+    query = BOUNDED["everything about the plan"]
+    messages = []
+    for inline_queries in (True, False):
+        settings = Settings(data_dir=data_dir, max_result_rows=2, inline_queries=inline_queries)
+        with pytest.raises(ResultTooLarge) as caught:
+            service.execute(release, query, settings=settings, write_as="json")
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+def test_the_guard_still_refuses_first(release: Release, data_dir: Path) -> None:
+    with pytest.raises(QueryRefused):
+        service.execute(release, f"ASK {{ {PLAN} ?p ?o }} ; DROP ALL", settings=Settings(data_dir=data_dir))
+
+
+def test_an_answer_over_the_row_budget_goes_to_a_query_process(
+        release: Release, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    query = BOUNDED["everything about the plan"]
+    settings = Settings(data_dir=data_dir)
+    whole = service.execute(release, query, settings=Settings(data_dir=data_dir, inline_queries=False),
+                            write_as="csv")
+    monkeypatch.setattr(inline, "ROWS", 3)
+    abandoned, queries = inline.counts["abandoned"], service.pool_stats().get("queries", 0)
+    answer = service.execute(release, query, settings=settings, write_as="csv")
+    assert inline.counts["abandoned"] == abandoned + 1
+    assert service.pool_stats()["queries"] == queries + 1
+    assert isinstance(answer, service.Written) and isinstance(whole, service.Written)
+    assert answer.body == whole.body and len(answer.body.splitlines()) > 4
+
+
+def test_an_answer_over_the_time_budget_goes_to_a_query_process(
+        release: Release, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inline, "SECONDS", 0.0)  # past its deadline at the first chunk written
+    abandoned = inline.counts["abandoned"]
+    answer = service.execute(release, BOUNDED["measures"], settings=Settings(data_dir=data_dir), write_as="json")
+    assert inline.counts["abandoned"] == abandoned + 1
+    assert isinstance(answer, service.Written) and b'"bindings":[{' in answer.body
+
+
+def test_queries_not_bounded_by_their_form_go_to_a_query_process(release: Release, data_dir: Path) -> None:
+    answered, queries = inline.counts["answered"], service.pool_stats().get("queries", 0)
+    service.execute(release, "SELECT * WHERE { ?a a kusei:Measure . ?b a kusei:Plan } LIMIT 1",
+                    settings=Settings(data_dir=data_dir), write_as="json")
+    assert inline.counts["answered"] == answered
+    assert service.pool_stats()["queries"] == queries + 1
+
+
+def test_the_store_follows_a_release_switch(tmp_path: Path) -> None:
+    records = copy_input(tmp_path / "input", ["000_a9155f3b6863ac96.yaml"])
+    data_dir = tmp_path / "data"
+    quiet = lambda _: None  # noqa: E731
+    old = build(Settings(data_dir=data_dir, modified="2026-11-23"), records_dir=records, report=quiet).release_id
+    new = build(Settings(data_dir=data_dir, modified="2027-02-01"), records_dir=records, report=quiet).release_id
+    query = f"SELECT ?m WHERE {{ {DATASET} <http://purl.org/dc/terms/modified> ?m }}"
+    settings = Settings(data_dir=data_dir)
+    current = CurrentRelease(data_dir)
+    seen = []
+    for target in (old, new, old):
+        point_current(data_dir, target)
+        answered = inline.counts["answered"]
+        answer = service.execute(current.latest(), query, settings=settings, write_as="csv")
+        assert inline.counts["answered"] == answered + 1
+        assert isinstance(answer, service.Written)
+        seen.append(answer.body.split(b"\r\n")[1])
+    assert seen == [b"2026-11-23", b"2027-02-01", b"2026-11-23"]
+
+
+LINEAR = P + ('SELECT DISTINCT ?m ?t ?l WHERE { ?m a kusei:Measure ; dcterms:title ?t '
+              'OPTIONAL { ?m rdfs:label ?l FILTER(lang(?l) = "ja") } } ORDER BY ?m')
+
+
+def test_a_query_linear_in_the_data_is_answered_here_on_a_small_release(
+        release: Release, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here, there = _answers(release, data_dir, LINEAR, "json")
+    assert here == there and b'"bindings":[{' in here
+    # On a release over the size, the query processes answer it.
+    monkeypatch.setattr(inline, "SMALL_RELEASE", 10)
+    answered, queries = inline.counts["answered"], service.pool_stats().get("queries", 0)
+    again = service.execute(release, LINEAR, settings=Settings(data_dir=data_dir), write_as="json")
+    assert inline.counts["answered"] == answered and service.pool_stats()["queries"] == queries + 1
+    assert isinstance(again, service.Written) and again.body == there
