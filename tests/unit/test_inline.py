@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from graph_input import copy_input, point_current
+from graph_input import NO_SHAPES, copy_input, point_current
 
 from kusei.endpoint.query import inline, service
 from kusei.endpoint.query.errors import QueryRefused, ResultTooLarge
@@ -117,8 +117,13 @@ def test_the_store_follows_a_release_switch(tmp_path: Path) -> None:
     records = copy_input(tmp_path / "input", ["000_a9155f3b6863ac96.yaml"])
     data_dir = tmp_path / "data"
     quiet = lambda _: None  # noqa: E731
-    old = build(Settings(data_dir=data_dir, modified="2026-11-23"), records_dir=records, report=quiet).release_id
-    new = build(Settings(data_dir=data_dir, modified="2027-02-01"), records_dir=records, report=quiet).release_id
+    shapes = tmp_path / "no-shapes"  # what is tested is the switch, not the shapes: a unit test's gate
+    shapes.mkdir()
+    (shapes / "none.ttl").write_text(NO_SHAPES, encoding="utf-8")
+    old = build(Settings(data_dir=data_dir, modified="2026-11-23"), records_dir=records, shapes_dir=shapes,
+                report=quiet).release_id
+    new = build(Settings(data_dir=data_dir, modified="2027-02-01"), records_dir=records, shapes_dir=shapes,
+                report=quiet).release_id
     query = f"SELECT ?m WHERE {{ {DATASET} <http://purl.org/dc/terms/modified> ?m }}"
     settings = Settings(data_dir=data_dir)
     current = CurrentRelease(data_dir)

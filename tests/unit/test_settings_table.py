@@ -23,6 +23,8 @@ def other_value(name: str) -> str:
     if name in OTHER:
         return OTHER[name]
     default = Settings.model_fields[name].default
+    if isinstance(default, bool):  # before int: a bool is an int, and True + 1 is true again
+        return str(not default).lower()
     assert isinstance(default, int | float), f"no test value for {name}: add one to OTHER"
     return str(type(default)(default + 1))
 
