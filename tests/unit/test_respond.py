@@ -125,6 +125,7 @@ def test_an_unknown_format_gets_the_page_unless_the_page_is_strict(app: Flask) -
     with pytest.raises(NotAcceptable) as refused:
         answer(app, table_page(strict, strict=True, table=False), "/x?format=csv")
     assert refused.value.status == 406
+    assert "format=" in refused.value.message
     assert refused.value.details["offered"] == "text/html, application/json"
     assert strict.calls == []
 

@@ -125,8 +125,9 @@ def respond(page: Page, suffix: str | None = None) -> Response:
     else:
         chosen = negotiation.page(suffix, accept, format_param, offered=page.offered, strict=page.strict)
     if chosen is None:
-        raise NotAcceptable("None of the formats in Accept is offered here.",
-                            offered=", ".join(formats.media_types(page.offered)))
+        # A page is refused only for its format= (negotiation.page); a resource for Accept too.
+        said = "None of the formats in Accept is offered here." if resource else "format= names no format of this page."
+        raise NotAcceptable(said, offered=", ".join(formats.media_types(page.offered)))
     negotiated = not (resource and suffix is not None)
     if resource:
         cached = unchanged(chosen, negotiated=negotiated)
