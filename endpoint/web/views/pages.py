@@ -117,6 +117,8 @@ def resource(rest: str) -> Response:
 
 
 def _resource_context(iri: str, path: str) -> dict[str, object]:
+    """What the HTML page of a resource shows: its outline (a plan) or place (a part), its triples
+    as a table and as JSON-LD, and links to the query page and the other formats."""
     release = current.release()
     namer = page_namer()
     settings = current.settings()
