@@ -83,9 +83,24 @@ def _first(rows: list[dict], key: str) -> str | None:
 
 
 def _build(release: Release, namer: Namer) -> Catalogue:
-    ward_rows = run(release, "wards")
+    wards = _wards(release, namer)
+    plans = _plans(release, namer, wards)
+    measures = _measures(release, namer)
+    _add_projects(release, namer, plans, measures)
+    for _pos, item, plan_iri in sorted(measures.values(), key=lambda x: (x[0], natural_key(x[1].iri))):
+        if plan_iri in plans:
+            plans[plan_iri].measures.append(item)
+    ordered_plans = sorted(plans.values(), key=lambda p: (p.ward_code, p.year or 0, p.iri))
+    for summary in ordered_plans:
+        if summary.ward in wards:
+            wards[summary.ward].plans.append(summary)
+    return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, _areas(release, namer, measures))
+
+
+def _wards(release: Release, namer: Namer) -> dict[str, WardSummary]:
+    """The wards by IRI, with their Japanese and English names and reading."""
     wards: dict[str, WardSummary] = {}
-    for row in ward_rows:
+    for row in run(release, "wards"):
         iri = row["ward"].value
         ward = wards.setdefault(iri, WardSummary(
             iri=iri, href=namer.href(iri), page_href=f"/ward/{row['code'].value}", code=row["code"].value,
@@ -97,10 +112,13 @@ def _build(release: Release, namer: Namer) -> Catalogue:
             ward.label_en = row["label"].value
         elif lang == "ja-hrkt":
             ward.reading = row["label"].value
+    return wards
 
-    plan_rows = run(release, "plans")
+
+def _plans(release: Release, namer: Namer, wards: dict[str, WardSummary]) -> dict[str, PlanSummary]:
+    """The plans by IRI, each with its ward, year and basic goal (no measures yet)."""
     plans: dict[str, PlanSummary] = {}
-    for row in plan_rows:
+    for row in run(release, "plans"):
         iri = row["plan"].value
         if iri in plans:
             continue
@@ -117,10 +135,13 @@ def _build(release: Release, namer: Namer) -> Catalogue:
             goal_href=namer.href(row["goal"].value) if "goal" in row else None,
             goal_tagline=row["goalTagline"].value if "goalTagline" in row else None,
         )
+    return plans
 
-    measure_rows = run(release, "measures")
+
+def _measures(release: Release, namer: Namer) -> dict[str, tuple[int, Item, str]]:
+    """Measure IRI → (printed position, the measure with its policy areas, its plan's IRI)."""
     measures: dict[str, tuple[int, Item, str]] = {}
-    for row in measure_rows:
+    for row in run(release, "measures"):
         iri = row["m"].value
         if iri not in measures:
             pos = int(row["pos"].value) if "pos" in row else 0
@@ -130,10 +151,15 @@ def _build(release: Release, namer: Namer) -> Catalogue:
             measures[iri] = (pos, item, row["plan"].value)
         if "area" in row and row["area"].value not in measures[iri][1].areas:
             measures[iri][1].areas.append(row["area"].value)
-    project_rows = run(release, "projects")
+    return measures
+
+
+def _add_projects(release: Release, namer: Namer, plans: dict[str, PlanSummary],
+                  measures: dict[str, tuple[int, Item, str]]) -> None:
+    """Each measure's projects in printed order, and each plan's count of projects."""
     projects: dict[str, list[tuple[int, Item]]] = {}
     seen: set[str] = set()
-    for row in project_rows:
+    for row in run(release, "projects"):
         if row["p"].value in seen:
             continue
         seen.add(row["p"].value)
@@ -145,28 +171,20 @@ def _build(release: Release, namer: Namer) -> Catalogue:
         projects.setdefault(row["m"].value, []).append((pos, Item(iri, namer.href(iri), title)))
     for iri, (_, item, _plan) in measures.items():
         item.projects = [p for _, p in sorted(projects.get(iri, []), key=lambda x: (x[0], natural_key(x[1].iri)))]
-    for _pos, item, plan_iri in sorted(measures.values(), key=lambda x: (x[0], natural_key(x[1].iri))):
-        if plan_iri in plans:
-            plans[plan_iri].measures.append(item)
 
-    area_rows = run(release, "policy-areas")
+
+def _areas(release: Release, namer: Namer, measures: dict[str, tuple[int, Item, str]]) -> list[Area]:
+    """The policy areas, most used first: they are where plans can be compared at all."""
     usage: dict[str, int] = {}
     for _, item, _plan in measures.values():
         for area in item.areas:
             usage[area] = usage.get(area, 0) + 1
     areas: dict[str, Area] = {}
-    for row in area_rows:
+    for row in run(release, "policy-areas"):
         iri = row["area"].value
         areas.setdefault(iri, Area(iri, namer.href(iri), row["ja"].value if "ja" in row else namer.short(iri),
                                    row["en"].value if "en" in row else None))
-    # Most used areas first: they are where plans can be compared at all.
-    ordered_areas = sorted(areas.values(), key=lambda a: (-usage.get(a.iri, 0), natural_key(a.iri)))
-
-    ordered_plans = sorted(plans.values(), key=lambda p: (p.ward_code, p.year or 0, p.iri))
-    for summary in ordered_plans:
-        if summary.ward in wards:
-            wards[summary.ward].plans.append(summary)
-    return Catalogue(sorted(wards.values(), key=lambda w: w.code), ordered_plans, ordered_areas)
+    return sorted(areas.values(), key=lambda a: (-usage.get(a.iri, 0), natural_key(a.iri)))
 
 
 def catalogue(release: Release, namer: Namer) -> Catalogue:

@@ -7,6 +7,7 @@ bureau projects, then the ward's mascot, contacts and notices).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -147,14 +148,21 @@ def build_outline(release: Release, namer: Namer, plan: str, term_labels: Labels
 
 
 def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Outline | None:
-    kusei = terms(release.base).vocab
     rows = run(release, "outline-parts", plan=plan)
     if not rows:
         return None
     props: dict[str, dict[str, list]] = {}
     for row in rows:
         props.setdefault(row["s"].value, {}).setdefault(row["p"].value, []).append(row["o"])
+    document = next(iter(run(release, "plan-document", plan=plan)), None)
+    reader = _Parts(terms(release.base).vocab, namer, term_labels, props, _linked_labels(release, props),
+                    namer.href(document["d"].value) if document else None)
+    parts = {subject: reader.part(subject) for subject in props}
+    return Outline(plan=plan, document_href=reader.document_href, groups=_groups(_roots(reader, parts)))
 
+
+def _linked_labels(release: Release, props: dict[str, dict[str, list]]) -> Labels:
+    """The labels of what the parts link to outside the plan (areas, wards, classes of the data)."""
     linked = {
         term.value for by_pred in props.values() for values in by_pred.values()
         for term in values if isinstance(term, ox.NamedNode)
@@ -163,51 +171,59 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
     for row in run(release, "objects-of", subjects=linked, predicates=LABEL_PREDICATES) if linked else []:
         if isinstance(row["o"], ox.Literal):
             labels.add(row["s"].value, row["p"].value, row["o"])
-    document = next(iter(run(release, "plan-document", plan=plan)), None)
-    document_href = namer.href(document["d"].value) if document else None
+    return labels
 
-    def one(subject: str, predicate: str) -> ox.NamedNode | ox.BlankNode | ox.Literal | None:
-        values = props[subject].get(predicate, [])
+
+@dataclass
+class _Parts:
+    """The plan's parts as the query found them (subject → predicate → values), read into Parts."""
+
+    kusei: str
+    namer: Namer
+    term_labels: Labels
+    props: dict[str, dict[str, list]]
+    labels: Labels
+    document_href: str | None
+
+    def one(self, subject: str, predicate: str) -> ox.NamedNode | ox.BlankNode | ox.Literal | None:
+        values = self.props[subject].get(predicate, [])
         return min(values, key=lambda t: natural_key(t.value)) if values else None
 
-    def text(subject: str, predicate: str) -> str | None:
-        values = [t for t in props[subject].get(predicate, []) if isinstance(t, ox.Literal)]
+    def text(self, subject: str, predicate: str) -> str | None:
+        values = [t for t in self.props[subject].get(predicate, []) if isinstance(t, ox.Literal)]
         texts = _literal_text(values)
         return texts[0] if texts else None
 
-    def title_of(subject: str) -> str:
+    def title_of(self, subject: str) -> str:
         for predicate in (DCTERMS + "title", SCHEMA + "name", RDFS + "label"):
-            found = text(subject, predicate)
+            found = self.text(subject, predicate)
             if found:
                 return found
-        return namer.short(subject)
+        return self.namer.short(subject)
 
-    def label_of(iri: str) -> str:
-        if iri in props:
-            return title_of(iri)
-        return labels.best(iri) or term_labels.best(iri) or namer.short(iri)
+    def label_of(self, iri: str) -> str:
+        if iri in self.props:
+            return self.title_of(iri)
+        return self.labels.best(iri) or self.term_labels.best(iri) or self.namer.short(iri)
 
-    structural = STRUCTURAL | {kusei + local for local in (
-        "firstLine", "lastLine", "sourceDocument", "plan", "printedNumber", "marker", "tagline", "printing",
-        *PARENT_LOCALS, *REPEATED_LOCALS,
-    )}
+    @functools.cached_property
+    def structural(self) -> set[str]:
+        return STRUCTURAL | {self.kusei + local for local in (
+            "firstLine", "lastLine", "sourceDocument", "plan", "printedNumber", "marker", "tagline", "printing",
+            *PARENT_LOCALS, *REPEATED_LOCALS,
+        )}
 
-    parts: dict[str, Part] = {}
-    for subject in props:
-        classes = [t.value for t in props[subject].get(RDF_TYPE, []) if isinstance(t, ox.NamedNode)]
-        own = [c for c in classes if c.startswith(kusei)] or classes
-        kind = own[0] if own else None
-        first = _int(one(subject, kusei + "firstLine"))
-        last = _int(one(subject, kusei + "lastLine"))
+    def facts(self, subject: str) -> list[Fact]:
+        namer, term_labels, own = self.namer, self.term_labels, self.props[subject]
         facts = []
-        shown = set(props[subject]) - structural
+        shown = set(own) - self.structural
         # A value the document prints is shown as printed ("90,997世帯"), not also as the number
         # it normalises to (90997); the printed date likewise stands for the observation's period.
-        shown -= {p for p in shown if p + "Printed" in props[subject]}
-        if kusei + "asOfPrinted" in props[subject]:
+        shown -= {p for p in shown if p + "Printed" in own}
+        if self.kusei + "asOfPrinted" in own:
             shown.discard(SDMX_REF_PERIOD)
         for predicate in sorted(shown, key=lambda p: namer.curie(p) or p):
-            values = props[subject][predicate]
+            values = own[predicate]
             literals = [t for t in values if isinstance(t, ox.Literal)]
             iris = sorted({t.value for t in values if isinstance(t, ox.NamedNode)}, key=natural_key)
             if not literals and not iris:
@@ -217,49 +233,66 @@ def _build(release: Release, namer: Namer, plan: str, term_labels: Labels) -> Ou
                 label_ja=term_labels.get(predicate, "ja") or namer.short(predicate),
                 label_en=term_labels.get(predicate, "en"),
                 texts=_literal_text(literals),
-                links=[Link(label_of(iri), namer.href(iri)) for iri in iris],
+                links=[Link(self.label_of(iri), namer.href(iri)) for iri in iris],
             ))
-        parts[subject] = Part(
+        return facts
+
+    def part(self, subject: str) -> Part:
+        namer, term_labels, kusei = self.namer, self.term_labels, self.kusei
+        classes = [t.value for t in self.props[subject].get(RDF_TYPE, []) if isinstance(t, ox.NamedNode)]
+        own = [c for c in classes if c.startswith(kusei)] or classes
+        kind = own[0] if own else None
+        first = _int(self.one(subject, kusei + "firstLine"))
+        last = _int(self.one(subject, kusei + "lastLine"))
+        return Part(
             iri=subject,
             href=namer.href(subject),
             kind_ja=(term_labels.get(kind, "ja") if kind else None) or (namer.short(kind) if kind else ""),
             kind_en=term_labels.get(kind, "en") if kind else None,
             classes=[_local(c) for c in classes],
-            title=title_of(subject),
-            number=text(subject, kusei + "printedNumber"),
-            marker=text(subject, kusei + "marker"),
-            tagline=text(subject, kusei + "tagline"),
-            descriptions=_literal_text([t for t in props[subject].get(DCTERMS + "description", [])
+            title=self.title_of(subject),
+            number=self.text(subject, kusei + "printedNumber"),
+            marker=self.text(subject, kusei + "marker"),
+            tagline=self.text(subject, kusei + "tagline"),
+            descriptions=_literal_text([t for t in self.props[subject].get(DCTERMS + "description", [])
                                         if isinstance(t, ox.Literal)]),
             first=first,
             last=last,
-            source_href=lines_href(document_href, first, last) if document_href and first else None,
-            facts=facts,
-            position=_int(one(subject, SCHEMA + "position")),
+            source_href=lines_href(self.document_href, first, last) if self.document_href and first else None,
+            facts=self.facts(subject),
+            position=_int(self.one(subject, SCHEMA + "position")),
         )
 
+
+def _printed_order(part: Part) -> tuple:
+    return (part.first if part.first is not None else 10**9, part.position or 0, natural_key(part.iri))
+
+
+def _roots(reader: _Parts, parts: dict[str, Part]) -> list[Part]:
+    """Each part under its parent (in printed order); the parts with none, in printed order."""
     roots: list[Part] = []
     for subject, part in parts.items():
         parent = None
-        for predicate in [kusei + local for local in PARENT_LOCALS] + [DCTERMS + "isPartOf"]:
-            candidate = one(subject, predicate)
+        for predicate in [reader.kusei + local for local in PARENT_LOCALS] + [DCTERMS + "isPartOf"]:
+            candidate = reader.one(subject, predicate)
             if isinstance(candidate, ox.NamedNode) and candidate.value in parts and candidate.value != subject:
                 parent = candidate.value
                 break
         (parts[parent].children if parent else roots).append(part)
-
-    def printed_order(part: Part) -> tuple:
-        return (part.first if part.first is not None else 10**9, part.position or 0, natural_key(part.iri))
-
     for part in parts.values():
-        part.children.sort(key=printed_order)
+        part.children.sort(key=_printed_order)
+    return sorted(roots, key=_printed_order)
+
+
+def _groups(roots: list[Part]) -> list[Group]:
+    """The top-level parts in the plan's groups (GROUPS, then the rest), empty groups left out."""
     groups: dict[str, Group] = {}
     for key, ja, en, _ in (*GROUPS, (*OTHER_GROUP, ())):
         groups[key] = Group(key, ja, en, [])
-    for part in sorted(roots, key=printed_order):
+    for part in roots:
         key = next((g[0] for g in GROUPS if set(g[3]) & set(part.classes)), OTHER_GROUP[0])
         groups[key].parts.append(part)
-    return Outline(plan=plan, document_href=document_href, groups=[g for g in groups.values() if g.parts])
+    return [g for g in groups.values() if g.parts]
 
 
 @dataclass

@@ -102,74 +102,105 @@ def build_vocabulary(release: Release, namer: Namer, settings: Settings) -> Voca
 
 
 def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
-    namespace = terms(release.base).vocab
-    ontology_graph = terms(release.base).graph("ontology").value
-    triples = sorted(set(page_data.triples(release, "graph-triples", settings=settings, graph=ontology_graph)), key=str)
-    by_subject: dict[ox.NamedNode | ox.BlankNode | ox.Triple, list[ox.Triple]] = {}
-    labels = Labels()
-    labels.add_triples(triples)
-    for triple in triples:
-        by_subject.setdefault(triple.subject, []).append(triple)
+    ontology = _Ontology.read(release, namer, settings)
+    classes, properties = _terms(ontology)
+    counts = release.memo("instance-counts", lambda: _instance_counts(release, settings))
+    _add_neighbours(classes, properties, counts)
+    class_property_uses(release, namer, settings, classes, _superclasses(ontology.triples, classes))
+    return _document(ontology, classes, properties)
 
-    def link(term: AnyTerm) -> list[TermLink]:
+
+@dataclass
+class _Ontology:
+    """The ontology graph, by subject, with the links and definitions the document is made of."""
+
+    namespace: str
+    namer: Namer
+    triples: list[ox.Triple]
+    by_subject: dict[ox.NamedNode | ox.BlankNode | ox.Triple, list[ox.Triple]]
+    labels: Labels
+
+    @classmethod
+    def read(cls, release: Release, namer: Namer, settings: Settings) -> _Ontology:
+        ontology_graph = terms(release.base).graph("ontology").value
+        triples = sorted(set(page_data.triples(release, "graph-triples", settings=settings, graph=ontology_graph)),
+                         key=str)
+        by_subject: dict[ox.NamedNode | ox.BlankNode | ox.Triple, list[ox.Triple]] = {}
+        labels = Labels()
+        labels.add_triples(triples)
+        for triple in triples:
+            by_subject.setdefault(triple.subject, []).append(triple)
+        return cls(terms(release.base).vocab, namer, triples, by_subject, labels)
+
+    def link(self, term: AnyTerm) -> list[TermLink]:
         if isinstance(term, ox.NamedNode):
-            iri = term.value
-            text = namer.curie(iri) or namer.short(iri)
+            iri, namespace = term.value, self.namespace
+            text = self.namer.curie(iri) or self.namer.short(iri)
             # Our terms link to their section of this page; standard terms link out to their spec.
             href = "#" + iri[len(namespace) :] if iri.startswith(namespace) and iri != namespace else iri
-            return [TermLink(text, href, labels.best(iri))]
+            return [TermLink(text, href, self.labels.best(iri))]
         if isinstance(term, ox.BlankNode):
             # owl:unionOf lists, as used for a domain of several classes.
             members = []
-            for triple in by_subject.get(term, []):
+            for triple in self.by_subject.get(term, []):
                 if triple.predicate.value == OWL + "unionOf":
-                    members.extend(_rdf_list(by_subject, triple.object))
-            return [piece for member in members for piece in link(member)]
+                    members.extend(_rdf_list(self.by_subject, triple.object))
+            return [piece for member in members for piece in self.link(member)]
         return [TermLink(lexical(term), None)]
 
-    def definitions(subject: ox.NamedNode) -> list[tuple[str | None, str]]:
+    def definitions(self, subject: ox.NamedNode) -> list[tuple[str | None, str]]:
         found = [
             (t.object.language, t.object.value)
-            for t in by_subject.get(subject, [])
+            for t in self.by_subject.get(subject, [])
             if t.predicate.value in DEFINITION_PREDICATES and isinstance(t.object, ox.Literal)
         ]
         return sorted(found, key=lambda item: lang_rank(item[0]))
 
-    counts = release.memo("instance-counts", lambda: _instance_counts(release, settings))
+
+def _terms(ontology: _Ontology) -> tuple[list[Term], list[Term]]:
+    """The vocabulary's own classes and properties, in the graph's order."""
     classes: list[Term] = []
     properties: list[Term] = []
-    for subject, own in by_subject.items():
-        if not isinstance(subject, ox.NamedNode) or not subject.value.startswith(namespace):
+    for subject, own in ontology.by_subject.items():
+        if not isinstance(subject, ox.NamedNode) or not subject.value.startswith(ontology.namespace):
             continue
         types = {lexical(t.object) for t in own if t.predicate.value == RDF_TYPE}
         is_class = bool(types & CLASS_TYPES)
         kinds = [PROPERTY_TYPES[t] for t in sorted(types) if t in PROPERTY_TYPES]
-        if not is_class and not kinds:
+        local = subject.value[len(ontology.namespace) :]
+        if (not is_class and not kinds) or not local:
             continue
-        local = subject.value[len(namespace) :]
-        if not local:
-            continue
-        term = Term(
-            iri=subject.value,
-            anchor=local,
-            curie=namer.curie(subject.value) or subject.value,
-            kind="class" if is_class else ", ".join(kinds),
-            label_ja=labels.get(subject.value, "ja"),
-            label_en=labels.get(subject.value, "en"),
-            definitions=definitions(subject),
-            href=namer.href(subject.value),
-        )
-        for predicate, label_ja, label_en in RELATIONS:
-            links = [piece for t in own if t.predicate.value == predicate for piece in link(t.object)]
-            if links:
-                term.relations.append(Relation(label_ja, label_en, links))
-        extra = [t for t in own if t.predicate.value not in SKIPPED | RELATION_PREDICATES]
-        for triple in extra:
-            text = namer.curie(triple.predicate.value) or triple.predicate.value
-            term.relations.append(Relation(text, "", link(triple.object)))
-        (classes if is_class else properties).append(term)
+        (classes if is_class else properties).append(_term(ontology, subject, own, local,
+                                                           "class" if is_class else ", ".join(kinds)))
+    return classes, properties
 
-    # What a reader of a class wants next: the properties that apply to it and its subclasses.
+
+def _term(ontology: _Ontology, subject: ox.NamedNode, own: list[ox.Triple], local: str, kind: str) -> Term:
+    namer, labels = ontology.namer, ontology.labels
+    term = Term(
+        iri=subject.value,
+        anchor=local,
+        curie=namer.curie(subject.value) or subject.value,
+        kind=kind,
+        label_ja=labels.get(subject.value, "ja"),
+        label_en=labels.get(subject.value, "en"),
+        definitions=ontology.definitions(subject),
+        href=namer.href(subject.value),
+    )
+    for predicate, label_ja, label_en in RELATIONS:
+        links = [piece for t in own if t.predicate.value == predicate for piece in ontology.link(t.object)]
+        if links:
+            term.relations.append(Relation(label_ja, label_en, links))
+    extra = [t for t in own if t.predicate.value not in SKIPPED | RELATION_PREDICATES]
+    for triple in extra:
+        text = namer.curie(triple.predicate.value) or triple.predicate.value
+        term.relations.append(Relation(text, "", ontology.link(triple.object)))
+    return term
+
+
+def _add_neighbours(classes: list[Term], properties: list[Term], counts: dict[str, int]) -> None:
+    """What a reader of a class wants next: the properties that apply to it, its subclasses and
+    how many instances it has."""
     for cls in classes:
         uses = [
             TermLink(p.curie, "#" + p.anchor, p.label_en)
@@ -189,6 +220,9 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
             cls.relations.append(Relation("下位クラス", "Subclasses", subclasses))
         cls.instances = counts.get(cls.iri, 0)
 
+
+def _superclasses(triples: list[ox.Triple], classes: list[Term]) -> dict[str, set[str]]:
+    """Each class's superclasses, direct or not (rdfs:subClassOf followed to the top)."""
     superclasses: dict[str, set[str]] = {}
     parents: dict[str, set[str]] = {t.subject.value: set() for t in triples if isinstance(t.subject, ox.NamedNode)}
     for t in triples:
@@ -203,10 +237,14 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
                 seen.add(parent)
                 todo.extend(parents.get(parent, ()))
         superclasses[cls.iri] = seen
-    class_property_uses(release, namer, settings, classes, superclasses)
+    return superclasses
 
-    ontology = ox.NamedNode(namespace)
-    own = by_subject.get(ontology, [])
+
+def _document(ontology: _Ontology, classes: list[Term], properties: list[Term]) -> Vocabulary:
+    """The vocabulary with the ontology's own title, description and metadata, terms sorted."""
+    namespace = ontology.namespace
+    subject = ox.NamedNode(namespace)
+    own = ontology.by_subject.get(subject, [])
     metadata: list[tuple[str, list[TermLink | str]]] = []
     for triple in own:
         pred = triple.predicate.value
@@ -217,7 +255,7 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
             if isinstance(triple.object, ox.NamedNode)
             else lexical(triple.object)
         )
-        metadata.append((namer.curie(pred) or pred, [value]))
+        metadata.append((ontology.namer.curie(pred) or pred, [value]))
     titles = Labels()
     titles.add_triples(own)
 
@@ -228,11 +266,11 @@ def _build(release: Release, namer: Namer, settings: Settings) -> Vocabulary:
         iri=namespace,
         title_ja=titles.get(namespace, "ja"),
         title_en=titles.get(namespace, "en"),
-        descriptions=definitions(ontology),
+        descriptions=ontology.definitions(subject),
         metadata=metadata,
         classes=sorted(classes, key=term_key),
         properties=sorted(properties, key=term_key),
-        triples=triples,
+        triples=ontology.triples,
     )
 
 

@@ -1,6 +1,7 @@
 """The pages that list and compare: home, search, wards, years, the comparison and the browse lists.
 
-Each is also JSON (and CSV where it is a table), by suffix, ``format=`` or ``Accept``.
+Each view builds its page's data (a ``Page``): HTML, JSON and, where it is a table, CSV; ``respond``
+chooses one by suffix, ``format=`` or ``Accept`` and writes it.
 """
 
 from __future__ import annotations
@@ -19,16 +20,7 @@ from kusei.endpoint.web.pages.data import run
 from kusei.endpoint.web.pages.home import build_home
 from kusei.endpoint.web.pages.search import search as run_search
 from kusei.endpoint.web.pages.vocabulary import vocabulary_labels
-from kusei.endpoint.web.views.page_common import (
-    bp,
-    csv_response,
-    json_response,
-    page_namer,
-    render,
-    wants_csv,
-    wants_json,
-    with_suffix,
-)
+from kusei.endpoint.web.views.page_common import Page, bp, page_namer, respond, with_suffix
 from kusei.namespaces import terms
 
 
@@ -36,13 +28,9 @@ from kusei.namespaces import terms
 @bp.get("/index.<any(json, csv):suffix>")
 def home(suffix: str | None = None) -> Response:
     home = build_home(current.release(), page_namer())
-    if wants_csv(suffix):
-        return csv_response(export.wards_csv(home.wards), "wards")
-    if wants_json(suffix):
-        return json_response(home.as_json())
-    response = render("home.html", home=home, sparql_url=request.url_root + "sparql")
-    response.vary.add("Accept")
-    return response
+    return respond(Page("home.html", lambda: {"home": home, "sparql_url": request.url_root + "sparql"},
+                        data=home.as_json, table=lambda: export.wards_csv(home.wards), table_name="wards"),
+                   suffix)
 
 
 @bp.get("/search")
@@ -60,8 +48,15 @@ def search_page(suffix: str | None = None) -> Response:
         "area": {a.iri: a.label_ja for a in cat.areas},
     }
     results = run_search(release, namer, term_labels, query, filters=filters, facet_labels=facet_labels)
-    if wants_json(suffix):
-        return json_response({
+
+    def facet_href(name: str, value: str | None) -> str:
+        args = {"q": query, **{k: v for k, v in results.filters.items() if k != name}}
+        if value is not None:
+            args[name] = value
+        return "/search?" + urlencode(args)
+
+    def data() -> dict[str, object]:
+        return {
             "query": results.query,
             "terms": results.terms,
             "total": results.total,
@@ -71,18 +66,11 @@ def search_page(suffix: str | None = None) -> Response:
             "suggestion": ({"query": results.suggestion.query, "count": results.suggestion.count}
                            if results.suggestion else None),
             "results": [hit.as_json() for hit in results.hits],
-        })
+        }
 
-    def facet_href(name: str, value: str | None) -> str:
-        args = {"q": query, **{k: v for k, v in results.filters.items() if k != name}}
-        if value is not None:
-            args[name] = value
-        return "/search?" + urlencode(args)
-
-    response = render("search.html", results=results, search_query=query, facet_href=facet_href,
-                      json_href=with_suffix("/search", ".json"))
-    response.vary.add("Accept")
-    return response
+    return respond(Page("search.html", lambda: {"results": results, "search_query": query, "facet_href": facet_href,
+                                                "json_href": with_suffix("/search", ".json")},
+                        data=data), suffix)
 
 
 def _ward_or_404(code: str) -> cmp.WardSummary:
@@ -96,14 +84,10 @@ def _ward_or_404(code: str) -> cmp.WardSummary:
 @bp.get("/ward/<code>.<any(json, csv):suffix>")
 def ward_page(code: str, suffix: str | None = None) -> Response:
     ward = _ward_or_404(code)
-    if wants_csv(suffix):
-        return csv_response(export.wards_csv([ward]), f"ward-{code}")
-    if wants_json(suffix):
-        return json_response(export.ward_json(ward))
-    response = render("ward.html", ward=ward, json_href=f"/ward/{code}.json", csv_href=f"/ward/{code}.csv",
-                       years_href=f"/ward/{code}/years")
-    response.vary.add("Accept")
-    return response
+    return respond(Page("ward.html", lambda: {"ward": ward, "json_href": f"/ward/{code}.json",
+                                              "csv_href": f"/ward/{code}.csv", "years_href": f"/ward/{code}/years"},
+                        data=lambda: export.ward_json(ward),
+                        table=lambda: export.wards_csv([ward]), table_name=f"ward-{code}"), suffix)
 
 
 @bp.get("/ward/<code>/years")
@@ -111,19 +95,17 @@ def ward_page(code: str, suffix: str | None = None) -> Response:
 def years_page(code: str, suffix: str | None = None) -> Response:
     ward = _ward_or_404(code)
     steps = cmp.year_over_year(current.release(), page_namer(), ward)
-    if wants_csv(suffix):
-        return csv_response(export.years_csv(steps), f"ward-{code}-years")
-    if wants_json(suffix):
-        return json_response(export.years_json(ward, steps))
-    base = f"/ward/{code}/years"
-    term_labels, _ = vocabulary_labels(current.release(), current.settings())
-    kusei = terms(current.release().base).vocab
-    kinds = {kind: (term_labels.get(kusei + kind, "ja") or kind, term_labels.get(kusei + kind, "en") or kind)
-             for kind in cmp.STEP_TYPES}
-    response = render("years.html", ward=ward, steps=steps, kinds=kinds, json_href=base + ".json",
-                      csv_href=base + ".csv")
-    response.vary.add("Accept")
-    return response
+
+    def context() -> dict[str, object]:
+        base = f"/ward/{code}/years"
+        term_labels, _ = vocabulary_labels(current.release(), current.settings())
+        kusei = terms(current.release().base).vocab
+        kinds = {kind: (term_labels.get(kusei + kind, "ja") or kind, term_labels.get(kusei + kind, "en") or kind)
+                 for kind in cmp.STEP_TYPES}
+        return {"ward": ward, "steps": steps, "kinds": kinds, "json_href": base + ".json", "csv_href": base + ".csv"}
+
+    return respond(Page("years.html", context, data=lambda: export.years_json(ward, steps),
+                        table=lambda: export.years_csv(steps), table_name=f"ward-{code}-years"), suffix)
 
 
 @bp.get("/compare")
@@ -131,14 +113,12 @@ def years_page(code: str, suffix: str | None = None) -> Response:
 def compare_page(suffix: str | None = None) -> Response:
     cat = cmp.catalogue(current.release(), page_namer())
     comparison = cmp.compare(cat, request.args.getlist("plan"))
-    if wants_csv(suffix):
-        return csv_response(export.comparison_csv(comparison), "compare")
-    if wants_json(suffix):
-        return json_response(export.comparison_json(comparison))
-    response = render("compare.html", comparison=comparison, all_plans=cat.plans, chart=charts.chart(comparison),
-                       json_href=with_suffix("/compare", ".json"), csv_href=with_suffix("/compare", ".csv"))
-    response.vary.add("Accept")
-    return response
+    return respond(Page("compare.html",
+                        lambda: {"comparison": comparison, "all_plans": cat.plans, "chart": charts.chart(comparison),
+                                 "json_href": with_suffix("/compare", ".json"),
+                                 "csv_href": with_suffix("/compare", ".csv")},
+                        data=lambda: export.comparison_json(comparison),
+                        table=lambda: export.comparison_csv(comparison), table_name="compare"), suffix)
 
 
 @bp.get("/id/")
@@ -167,14 +147,12 @@ def browse_all(suffix: str | None = None) -> Response:
                       "text": term_labels.get(row["class"].value, "ja") or namer.short(row["class"].value),
                       "note": f"{int(row['n'].value)} 件"} for row in counts]},
     ]
-    if wants_json(suffix):
-        return json_response({"sections": sections})
-    response = render("browse.html", title_ja="一覧", title_en="Browse the data", sections=sections, crumbs=[],
-                       note_ja="このデータの運営方針、区、政策分野、種類ごとの件数です。",
-                       note_en="The plans, wards, policy areas and kinds of things in the data.",
-                       json_href="/id/index.json", csv_href=None)
-    response.vary.add("Accept")
-    return response
+    return respond(Page("browse.html", lambda: {
+        "title_ja": "一覧", "title_en": "Browse the data", "sections": sections, "crumbs": [],
+        "note_ja": "このデータの運営方針、区、政策分野、種類ごとの件数です。",
+        "note_en": "The plans, wards, policy areas and kinds of things in the data.",
+        "json_href": "/id/index.json", "csv_href": None,
+    }, data=lambda: {"sections": sections}), suffix)
 
 
 @bp.get("/id/plan/")
@@ -182,23 +160,22 @@ def browse_all(suffix: str | None = None) -> Response:
 def browse_plans(suffix: str | None = None) -> Response:
     cat = cmp.catalogue(current.release(), page_namer())
     with_plans = [w for w in cat.wards if w.plans]
-    if wants_csv(suffix):
-        return csv_response(export.wards_csv(with_plans), "plans")
-    if wants_json(suffix):
-        return json_response({"wards": [export.ward_json(w) for w in with_plans]})
-    sections = [
-        {"title_ja": w.label_ja, "title_en": w.label_en or "", "count": len(w.plans),
-         "entries": [{"href": p.href, "text": f"FY{p.year} {p.label}" if p.year else p.label,
-                      "note": f"{p.goal_title or ''} · 施策 {len(p.measures)} · 事業 {p.project_count}"}
-                     for p in w.plans]}
-        for w in with_plans
-    ]
-    response = render("browse.html", title_ja="運営方針の一覧", title_en="All plans", sections=sections,
-                       crumbs=[{"href": "/id/", "text": "一覧"}],
-                       note_ja="区ごと、年度順です。", note_en="By ward, in fiscal-year order.",
-                       json_href="/id/plan/index.json", csv_href="/id/plan/index.csv")
-    response.vary.add("Accept")
-    return response
+
+    def context() -> dict[str, object]:
+        sections = [
+            {"title_ja": w.label_ja, "title_en": w.label_en or "", "count": len(w.plans),
+             "entries": [{"href": p.href, "text": f"FY{p.year} {p.label}" if p.year else p.label,
+                          "note": f"{p.goal_title or ''} · 施策 {len(p.measures)} · 事業 {p.project_count}"}
+                         for p in w.plans]}
+            for w in with_plans
+        ]
+        return {"title_ja": "運営方針の一覧", "title_en": "All plans", "sections": sections,
+                "crumbs": [{"href": "/id/", "text": "一覧"}],
+                "note_ja": "区ごと、年度順です。", "note_en": "By ward, in fiscal-year order.",
+                "json_href": "/id/plan/index.json", "csv_href": "/id/plan/index.csv"}
+
+    return respond(Page("browse.html", context, data=lambda: {"wards": [export.ward_json(w) for w in with_plans]},
+                        table=lambda: export.wards_csv(with_plans), table_name="plans"), suffix)
 
 
 # -- for crawlers ---------------------------------------------------------------------------------

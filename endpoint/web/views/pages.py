@@ -16,18 +16,18 @@ from markupsafe import Markup
 
 from kusei import formats
 from kusei.endpoint.query import service
-from kusei.endpoint.query.errors import NotAcceptable, UnknownIRI
-from kusei.endpoint.web import current, negotiation
+from kusei.endpoint.query.errors import UnknownIRI
+from kusei.endpoint.web import current
 from kusei.endpoint.web.pages import compare as cmp
 from kusei.endpoint.web.pages.outline import build_outline, build_place
 from kusei.endpoint.web.pages.resource import ResourceBuilder
 from kusei.endpoint.web.pages.terms import PATH_SAFE
-from kusei.endpoint.web.pages.vocabulary import build_vocabulary, vocabulary_labels
+from kusei.endpoint.web.pages.vocabulary import Vocabulary, build_vocabulary, vocabulary_labels
 
 # The page routes live in modules by family, all on the one blueprint: importing them here
 # registers them, so the app registers ``pages.bp`` alone.
 from kusei.endpoint.web.views import browse, query_page  # noqa: F401
-from kusei.endpoint.web.views.page_common import bp, finish, page_namer, render, unchanged
+from kusei.endpoint.web.views.page_common import Page, bp, page_namer, respond
 
 __all__ = ["bp"]
 
@@ -63,18 +63,6 @@ def _json_ld_script(triples: list[ox.Triple], base: str) -> Markup:
     # \u escapes are the same JSON, and <, >, & occur only inside JSON strings.
     body = body.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(body)
-
-
-def _rdf(triples: list[ox.Triple], fmt: formats.Format, path: str, *, negotiated: bool) -> Response:
-    base = current.release().base
-    response = Response(fmt.write(triples, base), content_type=fmt.content_type)
-    response.headers["Link"] = _link_header(path)
-    return finish(response, negotiated=negotiated)
-
-
-def _not_acceptable() -> NotAcceptable:
-    offered = formats.media_types((negotiation.HTML, *formats.GRAPH_FORMATS))
-    return NotAcceptable("None of the formats in Accept is offered here.", offered=", ".join(offered))
 
 
 def _valid_iri(iri: str) -> bool:
@@ -122,18 +110,16 @@ def resource(rest: str) -> Response:
     path, suffix = _split_suffix(request.path, release.base)
     iri = release.base + path
     path = quote(path, safe=PATH_SAFE)  # as it goes into Link headers and hrefs
-    wanted = negotiation.resource(request.headers.get("Accept"), request.args.get("format"), suffix)
     if not _known(iri):
         raise UnknownIRI(iri)
-    if wanted is None:
-        raise _not_acceptable()
-    not_modified = unchanged(wanted, negotiated=suffix is None)
-    if not_modified is not None:
-        return not_modified
-    if wanted is not negotiation.HTML:
-        triples = _describe(iri)
-        return _rdf(triples, wanted, path, negotiated=suffix is None)
+    return respond(Page("resource.html", lambda: _resource_context(iri, path), triples=lambda: _describe(iri),
+                        link=_link_header(path)), suffix)
 
+
+def _resource_context(iri: str, path: str) -> dict[str, object]:
+    """What the HTML page of a resource shows: its outline (a plan) or place (a part), its triples
+    as a table and as JSON-LD, and links to the query page and the other formats."""
+    release = current.release()
     namer = page_namer()
     settings = current.settings()
     term_labels, _ = vocabulary_labels(release, settings)
@@ -147,43 +133,30 @@ def resource(rest: str) -> Response:
         ward = cmp.catalogue(release, namer).ward(path.rsplit("/", 1)[-1])
     vocabulary = build_vocabulary(release, namer, current.settings())
     graph_query = f"SELECT ?s ?p ?o WHERE {{\n  GRAPH <{iri}> {{ ?s ?p ?o }}\n}}\nORDER BY ?s ?p\nLIMIT 500"
-    response = render(
-        "resource.html",
-        view=view,
-        outline=outline,
-        place=place,
-        ward_page=ward.page_href if ward else None,
-        short=namer.short(iri),
-        alternates=_alternates(path),
-        jsonld=_json_ld_script(view.triples, release.base),
-        vocabulary_title=vocabulary.title_ja or vocabulary.title_en or "Kusei vocabulary",
-        graph_query_href="/query?" + urlencode({"query": graph_query}),
-        marked=_marked_lines(request.args.get("lines")),
-    )
-    response.headers["Link"] = _link_header(path)
-    return finish(response, negotiated=True)
+    return {
+        "view": view,
+        "outline": outline,
+        "place": place,
+        "ward_page": ward.page_href if ward else None,
+        "short": namer.short(iri),
+        "alternates": _alternates(path),
+        "jsonld": _json_ld_script(view.triples, release.base),
+        "vocabulary_title": vocabulary.title_ja or vocabulary.title_en or "Kusei vocabulary",
+        "graph_query_href": "/query?" + urlencode({"query": graph_query}),
+        "marked": _marked_lines(request.args.get("lines")),
+    }
 
 
 @bp.get("/def/")
 def vocabulary() -> Response:
-    release = current.release()
     path = request.path
-    wanted = negotiation.resource(request.headers.get("Accept"), request.args.get("format"))
-    if wanted is None:
-        raise _not_acceptable()
-    not_modified = unchanged(wanted, negotiated=True)
-    if not_modified is not None:
-        return not_modified
-    namer = page_namer()
-    vocab = build_vocabulary(release, namer, current.settings())
-    if wanted is not negotiation.HTML:
-        # The ontology IRI stands for the whole vocabulary, so its RDF is the ontology graph.
-        return _rdf(vocab.triples, wanted, path, negotiated=True)
-    response = render(
-        "vocabulary.html",
-        vocab=vocab,
-        alternates=_alternates(path),
-        jsonld=_json_ld_script(_describe(vocab.iri), release.base),
-    )
-    response.headers["Link"] = _link_header(path)
-    return finish(response, negotiated=True)
+
+    def vocab() -> Vocabulary:
+        return build_vocabulary(current.release(), page_namer(), current.settings())
+
+    # The ontology IRI stands for the whole vocabulary, so its RDF is the ontology graph.
+    return respond(Page("vocabulary.html", lambda: {
+        "vocab": vocab(),
+        "alternates": _alternates(path),
+        "jsonld": _json_ld_script(_describe(vocab().iri), current.release().base),
+    }, triples=lambda: vocab().triples, link=_link_header(path)))

@@ -5,6 +5,7 @@ for readers without JavaScript, and the script (static/query.js) does the same i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -78,22 +79,16 @@ def _query_page(query: str, release: Release, here: Callable[[dict[str, object]]
                 lane: service.Lane = service.Lane.SPARQL) -> Response:
     """The query page for ``query`` answered on ``release``; ``here(params)`` is this page's own
     link with more parameters (sorting, paging, view), ``pin`` what a pinned link says."""
-    namer = page_namer()
     examples = load_examples(release.base)
+    asked = _Asked.read()
     result: ResultTable | None = None
     error: QueryError | None = None
-    # Sorting and paging without the script: the column headers and the pager link back here.
-    sort = request.args.get("sort") or None
-    descending = request.args.get("order", "asc").lower() == "desc"
-    # The control's choice; empty means the query's own #view: line decides.
-    asked_view = request.args.get("view", "")
-    asked_view = asked_view if asked_view in VIEWS else ""
     if query.strip() and run:
-        page = request.args.get("page", "1")
-        outcome = run_query(query, namer, release, current.settings(), int(page) if page.isdigit() else 1,
-                            sort=sort, descending=descending, view=asked_view or None, lane=lane)
+        number = int(asked.page) if asked.page.isdigit() else 1
+        outcome = run_query(query, page_namer(), release, current.settings(), number, sort=asked.sort,
+                            descending=asked.descending, view=asked.view or None, lane=lane)
         if isinstance(outcome, ResultTable):
-            result, sort = outcome, outcome.sort
+            result, asked = outcome, replace(asked, sort=outcome.sort)
         else:
             error = outcome
     elif not query.strip() and examples:
@@ -101,58 +96,80 @@ def _query_page(query: str, release: Release, here: Callable[[dict[str, object]]
 
     made_from = canned.unfilled(query)
     current_example = next((ex for ex in examples if ex.query == made_from), None)
-    form = canned.form_for(release, query) if current_example and pin is None else []
-
-    def download(fmt: str) -> str:
-        return "/sparql?" + urlencode({"query": query, "format": fmt})
-
-    viewing: dict[str, object] = {"view": asked_view} if asked_view else {}
-
-    def page_href(number: int) -> str:
-        sorting = {"sort": sort, "order": "desc" if descending else "asc"} if sort else {}
-        return here({**viewing, **sorting, "page": number})
-
-    def sort_href(variable: str) -> str:
-        # A second click on the sorted column turns the order round, as the script's buttons do.
-        order = "desc" if variable == sort and not descending else "asc"
-        return here({**viewing, "sort": variable, "order": order})
-
-    share = pinned.link(release.id, query) if query.strip() else None
     return render(
         "query.html",
         status=status,
         query=query,
         examples=examples,
         current_example=current_example,
-        canned_form=form,
+        canned_form=canned.form_for(release, query) if current_example and pin is None else [],
         prefixes=formats.prefixes(release.base),
-        permalink="/query?" + urlencode({"query": query, **viewing}),
-        # Every result names its release; the share link pins it (None: too long for a link).
-        answered_on=release.id,
-        share_link=(share + ("?" + urlencode(viewing) if viewing else "")) if share else None,
-        share_post=f"/q/{release.id[:pinned.ID_CHARS]}",
         pin=pin,
         views=VIEWS,
         # The editor bundle is built by endpoint/web/editor/build.sh where Node is present; without
         # it the page keeps its plain text box.
         editor_bundle=editor_bundle_built(),
-        asked_view=asked_view,
-        chart_svg="/query/chart.svg?" + urlencode({"query": query, **viewing,
-                                                    **({"release": release.id} if pin else {})}),
-        downloads={
-            "table": [("CSV", download("csv")), ("CSV (Excel, BOM)", "/query/download?" + urlencode(
-                {"query": query, "format": "csv-bom"})), ("TSV", download("tsv")), ("JSON", download("json"))],
-            "graph": [("Turtle", download("ttl")), ("N-Triples", download("nt")), ("JSON-LD", download("jsonld"))],
-        },
-        page_href=page_href,
-        sort_href=sort_href,
+        asked_view=asked.view,
         sparql_path="/sparql",
         base=release.base,
         page_size=PAGE_SIZE,
         explanations=[{"pattern": p, "ja": ja, "en": en} for p, ja, en in EXPLANATIONS],
         result=result,
         error=error,
+        **_links(query, release, here, asked, pin),
     )
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the reader asked of the result by the page's own links, which work without the script."""
+
+    sort: str | None
+    descending: bool
+    view: str  # the control's choice; empty means the query's own #view: line decides
+    page: str  # as given; read as a number only when the query runs
+
+    @classmethod
+    def read(cls) -> _Asked:
+        view = request.args.get("view", "")
+        return cls(sort=request.args.get("sort") or None, descending=request.args.get("order", "asc").lower() == "desc",
+                   view=view if view in VIEWS else "", page=request.args.get("page", "1"))
+
+
+def _links(query: str, release: Release, here: Callable[[dict[str, object]], str], asked: _Asked,
+           pin: dict[str, object] | None) -> dict[str, object]:
+    """The page's links: to itself sorted, paged or shared, to the chart and to the downloads."""
+    viewing: dict[str, object] = {"view": asked.view} if asked.view else {}
+
+    def download(fmt: str) -> str:
+        return "/sparql?" + urlencode({"query": query, "format": fmt})
+
+    def page_href(number: int) -> str:
+        sorting = {"sort": asked.sort, "order": "desc" if asked.descending else "asc"} if asked.sort else {}
+        return here({**viewing, **sorting, "page": number})
+
+    def sort_href(variable: str) -> str:
+        # A second click on the sorted column turns the order round, as the script's buttons do.
+        order = "desc" if variable == asked.sort and not asked.descending else "asc"
+        return here({**viewing, "sort": variable, "order": order})
+
+    share = pinned.link(release.id, query) if query.strip() else None
+    return {
+        "permalink": "/query?" + urlencode({"query": query, **viewing}),
+        # Every result names its release; the share link pins it (None: too long for a link).
+        "answered_on": release.id,
+        "share_link": (share + ("?" + urlencode(viewing) if viewing else "")) if share else None,
+        "share_post": f"/q/{release.id[:pinned.ID_CHARS]}",
+        "chart_svg": "/query/chart.svg?" + urlencode({"query": query, **viewing,
+                                                      **({"release": release.id} if pin else {})}),
+        "downloads": {
+            "table": [("CSV", download("csv")), ("CSV (Excel, BOM)", "/query/download?" + urlencode(
+                {"query": query, "format": "csv-bom"})), ("TSV", download("tsv")), ("JSON", download("json"))],
+            "graph": [("Turtle", download("ttl")), ("N-Triples", download("nt")), ("JSON-LD", download("jsonld"))],
+        },
+        "page_href": page_href,
+        "sort_href": sort_href,
+    }
 
 
 def editor_bundle_built() -> bool:
