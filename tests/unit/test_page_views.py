@@ -444,6 +444,15 @@ def test_query_page_sorts_on_the_server(client: FlaskClient, app: Flask, base: s
     assert "aria-sort" not in html(client, "/query?" + urlencode({"query": query, "sort": "nosuch"}))
 
 
+@pytest.mark.parametrize("page", ["²", "٣", "-1", "0x2", ""])
+def test_a_page_number_that_is_no_plain_number_shows_the_first_page(client: FlaskClient, page: str) -> None:
+    # "²" is a digit to str.isdigit() but not to int(): it was a 500.
+    query = "SELECT ?s ?label WHERE { ?s rdfs:label ?label } LIMIT 180"
+    response = client.get("/query?" + urlencode({"query": query, "page": page}))
+    assert response.status_code == 200
+    assert "1–100 行目を表示" in response.get_data(as_text=True)
+
+
 def test_query_page_pages_through_a_sorted_result(client: FlaskClient) -> None:
     query = "SELECT ?s ?label WHERE { ?s rdfs:label ?label } LIMIT 180"
     first = html(client, "/query?" + urlencode({"query": query, "sort": "label", "order": "desc"}))

@@ -84,7 +84,8 @@ def _query_page(query: str, release: Release, here: Callable[[dict[str, object]]
     result: ResultTable | None = None
     error: QueryError | None = None
     if query.strip() and run:
-        number = int(asked.page) if asked.page.isdigit() else 1
+        # isascii too: "²" is a digit to Python but no number int() reads (it was a 500).
+        number = int(asked.page) if asked.page.isascii() and asked.page.isdigit() else 1
         outcome = run_query(query, page_namer(), release, current.settings(), number, sort=asked.sort,
                             descending=asked.descending, view=asked.view or None, lane=lane)
         if isinstance(outcome, ResultTable):
