@@ -139,7 +139,9 @@ def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = READY
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode} before serving {url}")
         try:
-            return requests.get(f"{url}/sparql", params={"query": "ASK {}"}, timeout=10).status_code == 200
+            # A query over the data, which a query process answers (`ASK {}` is answered in the web
+            # worker): ready means the query processes start too.
+            return requests.get(f"{url}/sparql", params={"query": "ASK { ?s ?p ?o }"}, timeout=10).status_code == 200
         except requests.RequestException:
             return False
 
