@@ -40,13 +40,15 @@ from flask import Flask
 from werkzeug.exceptions import RequestTimeout
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
+from kusei.endpoint.query import analysis, service, shares
 from kusei.endpoint.query import cache as result_cache
-from kusei.endpoint.query import service
 from kusei.endpoint.query.errors import Busy
 from kusei.endpoint.web import http as web
 from kusei.endpoint.web import negotiation
 from kusei.endpoint.web.requestlog import NOTE_KEY, query_id
-from kusei.release import ReleaseError
+from kusei.endpoint.web.views import sparql
+from kusei.formats import Format
+from kusei.release import Release, ReleaseError
 from kusei.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ _TO_FLASK_HEADERS = frozenset({"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_
 STATUS_200 = f"200 {HTTP_STATUS_CODES[200].upper()}"
 STATUS_304 = f"304 {HTTP_STATUS_CODES[304].upper()}"
 HIT = result_cache.status(hit=True)
+OTHER_CODING = "other"  # a content coding flask-compress writes and this layer does not (br, deflate, zstd)
 
 
 class LeanSparql:
@@ -138,28 +141,74 @@ class LeanSparql:
                 ("ETag", f'"{held}"'), ("Vary", "Accept"), ("Kusei-Release", release.id),
                 ("Cache-Control", web.CACHE_CONTROL), *self.security, *self.cors])
             return []
-        body = self.cache.get(result_cache.Key(release.id, parsed.query, parsed.default_graphs,
-                                               parsed.named_graphs, fmt.name))
-        if body is None or len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
+        key = sparql.cache_key(release, parsed.query, parsed.default_graphs, parsed.named_graphs, fmt)
+        body = self.cache.get(key)
+        if body is None:
+            return self._miss(environ, start_response, parsed, fmt, release, etag, key, note)
+        if len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
             return None
-        compressible = fmt.media_type in self.compressed_types
-        vary = "Accept, Accept-Encoding" if compressible else "Accept"
+        coding = self._coding(environ, fmt, body)
+        if coding == OTHER_CODING:
+            return None
+        return self._send(start_response, environ, body, fmt, coding, etag, HIT, release, note)
+
+    def _miss(self, environ: WSGIEnvironment, start_response: StartResponse, parsed: Parsed, fmt: Format,
+              release: Release, etag: str | None, key: result_cache.Key, note: dict[str, Any]) -> list[bytes] | None:
+        """A query not in the result cache: answered here if the query service would answer it in
+        this process (``service.tries_inline``), by the view's own steps (``views/sparql.py``:
+        ``answer_body``, ``check_size``, ``keep``). What this layer does not write (an error, a
+        large answer, another content coding) is handed to the view with the answer got here."""
+        if parsed.default_graphs or parsed.named_graphs:
+            return None  # never inline (service.tries_inline): a query process's, through Flask
+        analysed = analysis.analyse(parsed.query)
+        if not service.tries_inline(release, self.settings, analysed):
+            return None
+        # The client's fair share, named as throttle._name_client names it for Flask's requests.
+        shares.CLIENT.set(environ.get("REMOTE_ADDR"))
+        try:
+            body = sparql.answer_body(release, parsed.query, fmt, analysed, self.settings)
+            sparql.check_size(body, self.settings)
+        except Exception as exc:  # noqa: BLE001 - every refusal is the view's to answer, in its words
+            return self._hand_over(environ, parsed, fmt, exc)
+        coding = self._coding(environ, fmt, body)
+        if len(body) > web.SPOOL_ABOVE or coding == OTHER_CODING:
+            return self._hand_over(environ, parsed, fmt, body)  # spooled, or coded by flask-compress
+        cache_status = sparql.keep(self.cache, key, body)
+        return self._send(start_response, environ, body, fmt, coding, etag, cache_status, release, note)
+
+    def _hand_over(self, environ: WSGIEnvironment, parsed: Parsed, fmt: Format,
+                   result: bytes | Exception) -> None:
+        environ[sparql.HANDED_KEY] = sparql.Handed(parsed.query, fmt.name, result)
+
+    def _coding(self, environ: WSGIEnvironment, fmt: Format, body: bytes) -> str | None:
+        """The content coding flask-compress gives this answer: None, "gzip", or OTHER_CODING
+        (one this layer leaves to flask-compress)."""
+        if fmt.media_type not in self.compressed_types or len(body) < self.min_compressed:
+            return None
         coding = web.coding_for(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
-        if coding is None or not compressible or len(body) < self.min_compressed:
-            coding = None
-        elif coding == "gzip":
+        if coding is None or coding == "gzip":
+            return coding
+        return OTHER_CODING
+
+    def _send(self, start_response: StartResponse, environ: WSGIEnvironment, body: bytes, fmt: Format,
+              coding: str | None, etag: str | None, cache_status: str | None, release: Release,
+              note: dict[str, Any]) -> list[bytes]:
+        """A 200 with ``body`` (gzipped if ``coding`` says so) and the headers the app writes, in
+        its order."""
+        vary = "Accept, Accept-Encoding" if fmt.media_type in self.compressed_types else "Accept"
+        if coding == "gzip":
             body = gzip.compress(body, compresslevel=self.gzip_level)  # as flask-compress writes gzip
-        else:
-            return None  # another coding: flask-compress writes it
         headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))), ("Vary", vary)]
         if etag is not None:  # GET: the view's ETag (flask-compress names the compressed bytes' apart)
             headers.append(("ETag", f'"{etag}:{coding}"' if coding else f'"{etag}"'))
-        headers += [("Cache-Status", HIT), ("Kusei-Release", release.id)]
+        if cache_status is not None:
+            headers.append(("Cache-Status", cache_status))
+            note["cache"] = "hit" if cache_status == HIT else "miss"
+        headers.append(("Kusei-Release", release.id))
         if etag is not None:
             headers.append(("Cache-Control", web.CACHE_CONTROL))
         if coding:
             headers.append(("Content-Encoding", coding))
-        note["cache"] = "hit"
         environ[NOTE_KEY] = note
         start_response(STATUS_200, [*headers, *self.security, *self.cors])
         return [body]
