@@ -22,7 +22,7 @@ from flask import Flask
 from werkzeug.http import parse_date
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from kusei.endpoint.query import inline
+from kusei.endpoint.query import inline, service
 from kusei.endpoint.web.app import create_app
 from kusei.settings import Settings
 
@@ -264,25 +264,31 @@ def patient_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(inline, "SECONDS", 60.0)
 
 
+def evaluations(before: tuple[int, int, int] = (0, 0, 0)) -> tuple[int, int, int]:
+    now = (inline.counts["answered"], inline.counts["abandoned"], service.pool_stats().get("queries", 0))
+    return (now[0] - before[0], now[1] - before[1], now[2] - before[2])
+
+
 def both_missing(app: Flask, log: Path, flask_saw: list[str], path: str, method: str = "GET",
-                 **kwargs: object) -> tuple[tuple, tuple, bool, list[int]]:
-    """As :func:`both`, each path with an empty result cache; also how many answers the web
-    worker gave on each path (inline.counts)."""
+                 **kwargs: object) -> tuple[tuple, tuple, bool, list[tuple[int, int, int]]]:
+    """As :func:`both`, each path with an empty result cache; also, per path, how many answers
+    the web worker gave, how many it abandoned for a query process, and how many a query process
+    gave."""
     lean = app.extensions["kusei_lean"]
     cache = app.extensions["kusei_result_cache"]
     call(app, path, method, **kwargs)  # the inline store is opened, as a first request would
-    answered = []
+    answered: list[tuple[int, int, int]] = []
     cache.clear()
     lean.enabled = False
-    before = inline.counts["answered"]
+    before = evaluations()
     off = (*call(app, path, method, **kwargs), last_log(log))
-    answered.append(inline.counts["answered"] - before)
+    answered.append(evaluations(before))
     lean.enabled = True
     cache.clear()
     saw = len(flask_saw)
-    before = inline.counts["answered"]
+    before = evaluations()
     on = (*call(app, path, method, **kwargs), last_log(log))
-    answered.append(inline.counts["answered"] - before)
+    answered.append(evaluations(before))
     return off, on, len(flask_saw) > saw, answered
 
 
@@ -296,7 +302,8 @@ MISS_CASES = [
     # Turtle is written in the web layer (fmt.write), N-Triples by the evaluator.
     pytest.param("GET", url(query=INLINE_CONSTRUCT), {"Accept": "text/turtle"}, {}, id="construct-turtle"),
     pytest.param("GET", url(query=INLINE_CONSTRUCT), {"Accept": "application/n-triples"}, {}, id="construct-nt"),
-    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": INLINE_SELECT, "content_type": DIRECT}, id="post-direct"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": INLINE_SELECT, "content_type": DIRECT},
+                 id="post-direct"),
     pytest.param("POST", "/sparql", {"Accept": JSON, "Accept-Encoding": "gzip"},
                  {"data": {"query": INLINE_LINEAR, "format": "xml"}}, id="post-form-gzip"),
 ]
@@ -309,7 +316,7 @@ def test_inline_misses_are_answered_as_flask_does(setup: tuple, method: str, pat
     off, on, via_flask, answered = both_missing(app, log, flask_saw, path, method, headers=headers, **extra)
     same(off, on)
     assert not via_flask, "the lean layer should have answered this miss itself"
-    assert answered == [1, 1], "each path should have asked the web worker's evaluator once"
+    assert answered == [(1, 0, 0), (1, 0, 0)], "each path should have asked the web worker's evaluator once"
     assert on[0] == "200 OK"
     assert dict(on[1])["Cache-Status"] == "kusei; fwd=miss; stored"
     assert on[3]["cache"] == "miss"
@@ -343,8 +350,9 @@ def test_what_the_lean_layer_does_not_write_goes_to_the_view_with_the_answer(
     assert via_flask
     assert on[0].startswith(str(status))
     assert status < 400 or on[3]["error"] == off[3]["error"] != ""
-    # Asked once on the lean path; the view sent that answer rather than asking again.
-    assert answered == [1, 1]
+    # Over the web worker's budget (inline.ROWS < the server's row limit), then refused by a query
+    # process: asked once on the lean path too; the view sent that refusal rather than asking again.
+    assert answered == [(0, 1, 1), (0, 1, 1)]
 
 
 def test_misses_not_answered_in_the_web_worker_are_flasks(setup: tuple) -> None:
@@ -353,4 +361,4 @@ def test_misses_not_answered_in_the_web_worker_are_flasks(setup: tuple) -> None:
                  url(query=INLINE_ASK, **{"default-graph-uri": "https://example.org/g"})):  # a dataset
         off, on, via_flask, answered = both_missing(app, log, flask_saw, path, headers={"Accept": JSON})
         same(off, on)
-        assert via_flask and answered == [0, 0]
+        assert via_flask and answered == [(0, 0, 1), (0, 0, 1)]
