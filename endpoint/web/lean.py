@@ -1,9 +1,12 @@
-"""A lean path for the cheapest answers of ``/sparql``: result-cache hits and 304s.
+"""A lean path for the cheapest answers of ``/sparql``: result-cache hits, 304s, and misses the
+query service answers in the web worker.
 
 A cache hit through Flask cost ~200 µs in-process (``bench/layers.py``), nine tenths of it Flask's
-request context, response object, hooks and extensions around a dictionary lookup. This WSGI layer
-sits inside the request log (so the log line and the metrics are written as for any request) and
-answers, without Flask, only the requests whose answer it can write exactly as the app would:
+request context, response object, hooks and extensions around a dictionary lookup; a lookup the
+query service answers in the web worker (``endpoint/query/inline.py``) costs less than that in
+pyoxigraph. This WSGI layer sits inside the request log (so the log line and the metrics are
+written as for any request) and answers, without Flask, only the requests whose answer it can
+write exactly as the app would:
 
 - ``GET /sparql`` with a ``query`` (and optionally ``format``, ``default-graph-uri``,
   ``named-graph-uri`` or other parameters the endpoint ignores) and no body, or ``POST /sparql``
@@ -13,17 +16,24 @@ answers, without Flask, only the requests whose answer it can write exactly as t
 - whose query form and format are plain (a SELECT/ASK/CONSTRUCT/DESCRIBE keyword and a format the
   Accept header or ``format=`` chooses);
 - that either revalidate an ETag the app would give (304, GET only), or are in the result cache
-  (200, gzipped when the app would gzip).
+  (200, gzipped when the app would gzip), or are not and the query service would answer them in
+  this process (``service.tries_inline``: bounded by their form, no dataset parameters). A miss is
+  answered by the view's own steps (``views/sparql.py``: ``cache_key``, ``answer_body`` — the
+  service's guard, the client's share, the inline budget and its fallback to a query process —
+  ``check_size`` and ``keep``).
 
-Everything else — misses, errors, HEAD, throttled servers, large answers, chunked bodies,
-If-None-Match that does not match, the service description — goes to Flask; a body read here is
+Everything else — errors, HEAD, throttled servers, large answers, chunked bodies, If-None-Match
+that does not match, the service description, other misses — goes to Flask; a body read here is
 handed on in memory, and a body refused here (busy, late) is refused by the app in the same words
-without waiting again. The headers are those the app's hooks write, in their order
-(``tests/unit/test_lean.py`` compares both paths byte for byte): the view's, the request log's
-``Kusei-Release``, ``http._finish``'s, flask-compress's, then CORS. What it decides, it asks the
-app's own functions: the format (``negotiation.negotiate``), the ETag (``http.etag_of``), the 304
-(``http.fresh``), the content coding (``http.coding_for``); the headers it writes are the app's
-constants (``http.SECURITY_HEADERS``, ``http.CACHE_CONTROL``, ``http.EXPOSED_HEADERS``).
+without waiting again. What a miss got here but this layer does not write (a refusal, an answer to
+spool or to code other than gzip) is handed to the view in the environ (``sparql.Handed``), which
+sends it rather than asking the query service again: errors are rendered in one place. The headers
+are those the app's hooks write, in their order (``tests/unit/test_lean.py`` compares both paths
+byte for byte): the view's, the request log's ``Kusei-Release``, ``http._finish``'s,
+flask-compress's, then CORS. What it decides, it asks the app's own functions: the format
+(``negotiation.negotiate``), the ETag (``http.etag_of``), the 304 (``http.fresh``), the content
+coding (``http.coding_for``); the headers it writes are the app's constants
+(``http.SECURITY_HEADERS``, ``http.CACHE_CONTROL``, ``http.EXPOSED_HEADERS``).
 """
 
 from __future__ import annotations
@@ -72,7 +82,7 @@ OTHER_CODING = "other"  # a content coding flask-compress writes and this layer 
 
 
 class LeanSparql:
-    """WSGI middleware: answers cache hits and 304s of ``GET /sparql`` itself, the rest via ``app``."""
+    """WSGI middleware: answers cache hits, 304s and inline misses of ``/sparql`` itself, the rest via ``app``."""
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask, *, max_target: int,
                  read_body: Callable[[dict, Settings, threading.BoundedSemaphore], None]) -> None:
@@ -169,16 +179,14 @@ class LeanSparql:
             body = sparql.answer_body(release, parsed.query, fmt, analysed, self.settings)
             sparql.check_size(body, self.settings)
         except Exception as exc:  # noqa: BLE001 - every refusal is the view's to answer, in its words
-            return self._hand_over(environ, parsed, fmt, exc)
+            environ[sparql.HANDED_KEY] = sparql.Handed(key, exc)
+            return None
         coding = self._coding(environ, fmt, body)
         if len(body) > web.SPOOL_ABOVE or coding == OTHER_CODING:
-            return self._hand_over(environ, parsed, fmt, body)  # spooled, or coded by flask-compress
+            environ[sparql.HANDED_KEY] = sparql.Handed(key, body)  # spooled, or coded by flask-compress
+            return None
         cache_status = sparql.keep(self.cache, key, body)
         return self._send(start_response, environ, body, fmt, coding, etag, cache_status, release, note)
-
-    def _hand_over(self, environ: WSGIEnvironment, parsed: Parsed, fmt: Format,
-                   result: bytes | Exception) -> None:
-        environ[sparql.HANDED_KEY] = sparql.Handed(parsed.query, fmt.name, result)
 
     def _coding(self, environ: WSGIEnvironment, fmt: Format, body: bytes) -> str | None:
         """The content coding flask-compress gives this answer: None, "gzip", or OTHER_CODING

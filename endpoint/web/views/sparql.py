@@ -136,7 +136,7 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
             response.headers["Cache-Status"] = result_cache.status(hit=True)
             return response
         handed = request.environ.pop(HANDED_KEY, None)
-        if handed is not None and handed.query == parsed.query and handed.format == fmt.name:
+        if handed is not None and handed.key == key:
             if isinstance(handed.result, Exception):
                 raise handed.result
             body = handed.result
@@ -165,8 +165,7 @@ HANDED_KEY = "kusei.sparql.handed"
 
 @dataclass(frozen=True)
 class Handed:
-    query: str
-    format: str  # the decided Format's name
+    key: result_cache.Key  # what was asked: release, query, dataset and the decided format
     result: bytes | Exception
 
 
