@@ -12,9 +12,11 @@ A request is handed to WSGI callables that add one layer at a time:
 6. ``uncached``: the real app with the result cache off, i.e. a round trip to a query process;
 7. ``inline``: the same app answering an ASK tied to a constant (``LOOKUP``, bounded by its form:
    ``endpoint/query/bounded.py``) in the web worker, beside the same ASK sent to a query process
-   (``inline_queries`` off).
+   (``inline_queries`` off). Row 6 and the query process row go through the lean layer's check
+   (not answered in the web worker: handed to Flask).
 
-Rows 4 and 5, and a cache hit of the same ASK POSTed as a direct query, are measured twice:
+Rows 4 and 5, a cache hit of the same ASK POSTed as a direct query, and the inline lookup (GET and
+POSTed, result cache off) are measured twice:
 through Flask (the lean layer of ``endpoint/web/lean.py``
 switched off, as before it existed) and through the lean layer, in the same run.
 
@@ -135,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     via_flask = create_app(settings)
     via_flask.extensions["kusei_lean"].enabled = False
     uncached = create_app(settings.with_overrides(result_cache_bytes=0))
+    uncached_via_flask = create_app(settings.with_overrides(result_cache_bytes=0))
+    uncached_via_flask.extensions["kusei_lean"].enabled = False
     hop = create_app(settings.with_overrides(result_cache_bytes=0, inline_queries=False))
     lookup = EnvironBuilder(path="/sparql", query_string={"query": LOOKUP}, headers={"Accept": ACCEPT}).get_environ()
     cached_call = _caller(via_flask, environ)
@@ -149,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     posted = EnvironBuilder(path="/sparql", method="POST", data=ASK, content_type="application/sparql-query",
                             headers={"Accept": ACCEPT}).get_environ()
     _caller(kusei, posted, ASK.encode())()
+    posted_lookup = EnvironBuilder(path="/sparql", method="POST", data=LOOKUP,
+                                   content_type="application/sparql-query", headers={"Accept": ACCEPT}).get_environ()
     conditional = dict(environ, HTTP_IF_NONE_MATCH=etag or "")
     rows: list[tuple[str, Callable[[], bytes], int]] = [
         ("floor (WSGI call)", _caller(floor_app.app, environ), args.requests),
@@ -158,11 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         ("real app, result-cache hit", cached_call, args.requests),
         ("real app, query process", _caller(uncached, environ), max(50, args.requests // 10)),
         ("real app, lookup in a query process", _caller(hop, lookup), max(50, args.requests // 10)),
-        ("real app, lookup inline", _caller(uncached, lookup), max(50, args.requests // 10)),
+        ("real app, lookup inline", _caller(uncached_via_flask, lookup), max(50, args.requests // 10)),
+        ("real app, POST lookup inline", _caller(uncached_via_flask, posted_lookup, LOOKUP.encode()),
+         max(50, args.requests // 10)),
         ("real app, POST result-cache hit", _caller(via_flask, posted, ASK.encode()), args.requests),
         ("lean path, 304 from ETag", _caller(kusei, conditional), args.requests),
         ("lean path, result-cache hit", _caller(kusei, environ), args.requests),
         ("lean path, POST result-cache hit", _caller(kusei, posted, ASK.encode()), args.requests),
+        ("lean path, lookup inline", _caller(uncached, lookup), max(50, args.requests // 10)),
+        ("lean path, POST lookup inline", _caller(uncached, posted_lookup, LOOKUP.encode()),
+         max(50, args.requests // 10)),
     ]
     print(f"{'path':<34} {'µs/request':>11} {'layer adds':>11}")
     previous = None

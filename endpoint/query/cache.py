@@ -71,6 +71,11 @@ class ResultCache:
             self._entries[key] = entry
         return True
 
+    def clear(self) -> None:
+        """Forget every answer (tests compare two paths on the same miss)."""
+        with self._lock:
+            self._entries.clear()
+
     @property
     def size(self) -> int:
         with self._lock:

@@ -18,7 +18,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,8 +291,8 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
     # DESCRIBE answers with the bounded description of every IRI the query picks out (see describe()).
     bounded = executor.Describe(base=release.base) if form == "DESCRIBE" else None
     result = None
-    if (settings.inline_queries and lane is not Lane.PINNED and not default_graph_uris and not named_graph_uris
-            and inline.admits(release, analysed)):
+    if tries_inline(release, settings, analysed, lane=lane, default_graph_uris=default_graph_uris,
+                    named_graph_uris=named_graph_uris):
         result = _inline(release, settings, lane, query, results_format, rows_limit)
     if result is None:
         result = _run(release, settings, lane, query, timeout=limit, result_format=results_format,
@@ -309,6 +309,14 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
         return Outcome(boolean=bool(answer))
     variables = tuple(v.value for v in answer.variables)
     return Outcome(variables=variables, rows=[tuple(s[name] for name in variables) for s in answer])
+
+
+def tries_inline(release: Release, settings: Settings, analysed: analysis.Analysis, *, lane: Lane = Lane.SPARQL,
+                 default_graph_uris: Sequence[str] = (), named_graph_uris: Sequence[str] = ()) -> bool:
+    """Whether :func:`execute` first tries ``analysed`` in this process (``inline.py``): the web
+    layer asks it to know which misses are cheap enough to answer on its lean path."""
+    return (settings.inline_queries and lane is not Lane.PINNED and not default_graph_uris
+            and not named_graph_uris and inline.admits(release, analysed))
 
 
 def _inline(release: Release, settings: Settings, lane: Lane, query: str, results_format: str,

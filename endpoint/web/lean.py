@@ -1,9 +1,12 @@
-"""A lean path for the cheapest answers of ``/sparql``: result-cache hits and 304s.
+"""A lean path for the cheapest answers of ``/sparql``: result-cache hits, 304s, and misses the
+query service answers in the web worker.
 
 A cache hit through Flask cost ~200 µs in-process (``bench/layers.py``), nine tenths of it Flask's
-request context, response object, hooks and extensions around a dictionary lookup. This WSGI layer
-sits inside the request log (so the log line and the metrics are written as for any request) and
-answers, without Flask, only the requests whose answer it can write exactly as the app would:
+request context, response object, hooks and extensions around a dictionary lookup; a lookup the
+query service answers in the web worker (``endpoint/query/inline.py``) costs less than that in
+pyoxigraph. This WSGI layer sits inside the request log (so the log line and the metrics are
+written as for any request) and answers, without Flask, only the requests whose answer it can
+write exactly as the app would:
 
 - ``GET /sparql`` with a ``query`` (and optionally ``format``, ``default-graph-uri``,
   ``named-graph-uri`` or other parameters the endpoint ignores) and no body, or ``POST /sparql``
@@ -13,17 +16,24 @@ answers, without Flask, only the requests whose answer it can write exactly as t
 - whose query form and format are plain (a SELECT/ASK/CONSTRUCT/DESCRIBE keyword and a format the
   Accept header or ``format=`` chooses);
 - that either revalidate an ETag the app would give (304, GET only), or are in the result cache
-  (200, gzipped when the app would gzip).
+  (200, gzipped when the app would gzip), or are not and the query service would answer them in
+  this process (``service.tries_inline``: bounded by their form, no dataset parameters). A miss is
+  answered by the view's own steps (``views/sparql.py``: ``cache_key``, ``answer_body`` — the
+  service's guard, the client's share, the inline budget and its fallback to a query process —
+  ``check_size`` and ``keep``).
 
-Everything else — misses, errors, HEAD, throttled servers, large answers, chunked bodies,
-If-None-Match that does not match, the service description — goes to Flask; a body read here is
+Everything else — errors, HEAD, throttled servers, large answers, chunked bodies, If-None-Match
+that does not match, the service description, other misses — goes to Flask; a body read here is
 handed on in memory, and a body refused here (busy, late) is refused by the app in the same words
-without waiting again. The headers are those the app's hooks write, in their order
-(``tests/unit/test_lean.py`` compares both paths byte for byte): the view's, the request log's
-``Kusei-Release``, ``http._finish``'s, flask-compress's, then CORS. What it decides, it asks the
-app's own functions: the format (``negotiation.negotiate``), the ETag (``http.etag_of``), the 304
-(``http.fresh``), the content coding (``http.coding_for``); the headers it writes are the app's
-constants (``http.SECURITY_HEADERS``, ``http.CACHE_CONTROL``, ``http.EXPOSED_HEADERS``).
+without waiting again. What a miss got here but this layer does not write (a refusal, an answer to
+spool or to code other than gzip) is handed to the view in the environ (``sparql.Handed``), which
+sends it rather than asking the query service again: errors are rendered in one place. The headers
+are those the app's hooks write, in their order (``tests/unit/test_lean.py`` compares both paths
+byte for byte): the view's, the request log's ``Kusei-Release``, ``http._finish``'s,
+flask-compress's, then CORS. What it decides, it asks the app's own functions: the format
+(``negotiation.negotiate``), the ETag (``http.etag_of``), the 304 (``http.fresh``), the content
+coding (``http.coding_for``); the headers it writes are the app's constants
+(``http.SECURITY_HEADERS``, ``http.CACHE_CONTROL``, ``http.EXPOSED_HEADERS``).
 """
 
 from __future__ import annotations
@@ -40,13 +50,15 @@ from flask import Flask
 from werkzeug.exceptions import RequestTimeout
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
+from kusei.endpoint.query import analysis, service, shares
 from kusei.endpoint.query import cache as result_cache
-from kusei.endpoint.query import service
 from kusei.endpoint.query.errors import Busy
 from kusei.endpoint.web import http as web
 from kusei.endpoint.web import negotiation
 from kusei.endpoint.web.requestlog import NOTE_KEY, query_id
-from kusei.release import ReleaseError
+from kusei.endpoint.web.views import sparql
+from kusei.formats import Format
+from kusei.release import Release, ReleaseError
 from kusei.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,10 +78,11 @@ _TO_FLASK_HEADERS = frozenset({"HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_
 STATUS_200 = f"200 {HTTP_STATUS_CODES[200].upper()}"
 STATUS_304 = f"304 {HTTP_STATUS_CODES[304].upper()}"
 HIT = result_cache.status(hit=True)
+OTHER_CODING = "other"  # a content coding flask-compress writes and this layer does not (br, deflate, zstd)
 
 
 class LeanSparql:
-    """WSGI middleware: answers cache hits and 304s of ``GET /sparql`` itself, the rest via ``app``."""
+    """WSGI middleware: answers cache hits, 304s and inline misses of ``/sparql`` itself, the rest via ``app``."""
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask, *, max_target: int,
                  read_body: Callable[[dict, Settings, threading.BoundedSemaphore], None]) -> None:
@@ -138,28 +151,72 @@ class LeanSparql:
                 ("ETag", f'"{held}"'), ("Vary", "Accept"), ("Kusei-Release", release.id),
                 ("Cache-Control", web.CACHE_CONTROL), *self.security, *self.cors])
             return []
-        body = self.cache.get(result_cache.Key(release.id, parsed.query, parsed.default_graphs,
-                                               parsed.named_graphs, fmt.name))
-        if body is None or len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
+        key = sparql.cache_key(release, parsed.query, parsed.default_graphs, parsed.named_graphs, fmt)
+        body = self.cache.get(key)
+        if body is None:
+            return self._miss(environ, start_response, parsed, fmt, release, etag, key, note)
+        if len(body) > self.settings.max_result_bytes or len(body) > web.SPOOL_ABOVE:
             return None
-        compressible = fmt.media_type in self.compressed_types
-        vary = "Accept, Accept-Encoding" if compressible else "Accept"
+        coding = self._coding(environ, fmt, body)
+        if coding == OTHER_CODING:
+            return None
+        return self._send(start_response, environ, body, fmt, coding, etag, HIT, release, note)
+
+    def _miss(self, environ: WSGIEnvironment, start_response: StartResponse, parsed: Parsed, fmt: Format,
+              release: Release, etag: str | None, key: result_cache.Key, note: dict[str, Any]) -> list[bytes] | None:
+        """A query not in the result cache: answered here if the query service would answer it in
+        this process (``service.tries_inline``), by the view's own steps (``views/sparql.py``:
+        ``answer_body``, ``check_size``, ``keep``). What this layer does not write (an error, a
+        large answer, another content coding) is handed to the view with the answer got here."""
+        if parsed.default_graphs or parsed.named_graphs:
+            return None  # never inline (service.tries_inline): a query process's, through Flask
+        analysed = analysis.analyse(parsed.query)
+        if not service.tries_inline(release, self.settings, analysed):
+            return None
+        # The client's fair share, named as throttle._name_client names it for Flask's requests.
+        shares.CLIENT.set(environ.get("REMOTE_ADDR"))
+        try:
+            body = sparql.answer_body(release, parsed.query, fmt, analysed, self.settings)
+            sparql.check_size(body, self.settings)
+        except Exception as exc:  # noqa: BLE001 - every refusal is the view's to answer, in its words
+            environ[sparql.HANDED_KEY] = sparql.Handed(key, exc)
+            return None
+        coding = self._coding(environ, fmt, body)
+        if len(body) > web.SPOOL_ABOVE or coding == OTHER_CODING:
+            environ[sparql.HANDED_KEY] = sparql.Handed(key, body)  # spooled, or coded by flask-compress
+            return None
+        cache_status = sparql.keep(self.cache, key, body)
+        return self._send(start_response, environ, body, fmt, coding, etag, cache_status, release, note)
+
+    def _coding(self, environ: WSGIEnvironment, fmt: Format, body: bytes) -> str | None:
+        """The content coding flask-compress gives this answer: None, "gzip", or OTHER_CODING
+        (one this layer leaves to flask-compress)."""
+        if fmt.media_type not in self.compressed_types or len(body) < self.min_compressed:
+            return None
         coding = web.coding_for(self.algorithms, environ.get("HTTP_ACCEPT_ENCODING", ""))
-        if coding is None or not compressible or len(body) < self.min_compressed:
-            coding = None
-        elif coding == "gzip":
+        if coding is None or coding == "gzip":
+            return coding
+        return OTHER_CODING
+
+    def _send(self, start_response: StartResponse, environ: WSGIEnvironment, body: bytes, fmt: Format,
+              coding: str | None, etag: str | None, cache_status: str | None, release: Release,
+              note: dict[str, Any]) -> list[bytes]:
+        """A 200 with ``body`` (gzipped if ``coding`` says so) and the headers the app writes, in
+        its order."""
+        vary = "Accept, Accept-Encoding" if fmt.media_type in self.compressed_types else "Accept"
+        if coding == "gzip":
             body = gzip.compress(body, compresslevel=self.gzip_level)  # as flask-compress writes gzip
-        else:
-            return None  # another coding: flask-compress writes it
         headers = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))), ("Vary", vary)]
         if etag is not None:  # GET: the view's ETag (flask-compress names the compressed bytes' apart)
             headers.append(("ETag", f'"{etag}:{coding}"' if coding else f'"{etag}"'))
-        headers += [("Cache-Status", HIT), ("Kusei-Release", release.id)]
+        if cache_status is not None:
+            headers.append(("Cache-Status", cache_status))
+            note["cache"] = "hit" if cache_status == HIT else "miss"
+        headers.append(("Kusei-Release", release.id))
         if etag is not None:
             headers.append(("Cache-Control", web.CACHE_CONTROL))
         if coding:
             headers.append(("Content-Encoding", coding))
-        note["cache"] = "hit"
         environ[NOTE_KEY] = note
         start_response(STATUS_200, [*headers, *self.security, *self.cors])
         return [body]

@@ -22,6 +22,7 @@ from flask import Flask
 from werkzeug.http import parse_date
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from kusei.endpoint.query import inline, service
 from kusei.endpoint.web.app import create_app
 from kusei.settings import Settings
 
@@ -242,3 +243,122 @@ def test_a_throttled_server_answers_everything_through_flask(data_dir: Path, tmp
     app = create_app(Settings(data_dir=data_dir, access_log="off", rate_limit="2/minute"))
     statuses = [call(app, url(query=ASK), headers={"Accept": JSON})[0] for _ in range(3)]
     assert statuses[-1].startswith("429")
+
+
+# -- misses the query service answers in the web worker (service.tries_inline) ----------------------
+
+PLAN = "<https://w3id.org/kusei/id/plan/141089/2014>"
+DCT = "PREFIX dcterms: <http://purl.org/dc/terms/>\n"
+INLINE_ASK = f"ASK {{ {PLAN} a kusei:Plan }}"
+INLINE_SELECT = DCT + f"SELECT ?m ?t WHERE {{ ?m kusei:plan {PLAN} ; a kusei:Measure ; dcterms:title ?t }} ORDER BY ?m"
+INLINE_CONSTRUCT = DCT + (f"CONSTRUCT {{ ?m dcterms:title ?t }} WHERE {{ VALUES ?plan {{ {PLAN} }} "
+                          "?m kusei:plan ?plan ; dcterms:title ?t }")
+# Linear in the data, answered in the web worker on a small release such as the tests' (inline.SMALL_RELEASE).
+INLINE_LINEAR = f"SELECT ?p ?o WHERE {{ {PLAN} ?p ?o }} ORDER BY ?p ?o"
+
+
+@pytest.fixture(autouse=True)
+def patient_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loaded machine may take longer than the inline time budget, and the query would go to a
+    # query process: still the same answer, but these tests count where it was answered.
+    monkeypatch.setattr(inline, "SECONDS", 60.0)
+
+
+def evaluations(before: tuple[int, int, int] = (0, 0, 0)) -> tuple[int, int, int]:
+    now = (inline.counts["answered"], inline.counts["abandoned"], service.pool_stats().get("queries", 0))
+    return (now[0] - before[0], now[1] - before[1], now[2] - before[2])
+
+
+def both_missing(app: Flask, log: Path, flask_saw: list[str], path: str, method: str = "GET",
+                 **kwargs: object) -> tuple[tuple, tuple, bool, list[tuple[int, int, int]]]:
+    """As :func:`both`, each path with an empty result cache; also, per path, how many answers
+    the web worker gave, how many it abandoned for a query process, and how many a query process
+    gave."""
+    lean = app.extensions["kusei_lean"]
+    cache = app.extensions["kusei_result_cache"]
+    call(app, path, method, **kwargs)  # the inline store is opened, as a first request would
+    answered: list[tuple[int, int, int]] = []
+    cache.clear()
+    lean.enabled = False
+    before = evaluations()
+    off = (*call(app, path, method, **kwargs), last_log(log))
+    answered.append(evaluations(before))
+    lean.enabled = True
+    cache.clear()
+    saw = len(flask_saw)
+    before = evaluations()
+    on = (*call(app, path, method, **kwargs), last_log(log))
+    answered.append(evaluations(before))
+    return off, on, len(flask_saw) > saw, answered
+
+
+MISS_CASES = [
+    pytest.param("GET", url(query=INLINE_ASK), {"Accept": JSON}, {}, id="ask-json"),
+    pytest.param("GET", url(query=INLINE_SELECT), {"Accept": "application/sparql-results+xml"}, {}, id="select-xml"),
+    pytest.param("GET", url(query=INLINE_SELECT), {"Accept": "text/csv", "Accept-Encoding": "gzip"}, {},
+                 id="select-csv-gzip"),
+    pytest.param("GET", url(query=INLINE_LINEAR, format="tsv"), {"Origin": "https://example.org"}, {},
+                 id="linear-tsv-cors"),
+    # Turtle is written in the web layer (fmt.write), N-Triples by the evaluator.
+    pytest.param("GET", url(query=INLINE_CONSTRUCT), {"Accept": "text/turtle"}, {}, id="construct-turtle"),
+    pytest.param("GET", url(query=INLINE_CONSTRUCT), {"Accept": "application/n-triples"}, {}, id="construct-nt"),
+    pytest.param("POST", "/sparql", {"Accept": JSON}, {"data": INLINE_SELECT, "content_type": DIRECT},
+                 id="post-direct"),
+    pytest.param("POST", "/sparql", {"Accept": JSON, "Accept-Encoding": "gzip"},
+                 {"data": {"query": INLINE_LINEAR, "format": "xml"}}, id="post-form-gzip"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "extra"), MISS_CASES)
+def test_inline_misses_are_answered_as_flask_does(setup: tuple, method: str, path: str, headers: dict[str, str],
+                                                  extra: dict) -> None:
+    app, log, flask_saw = setup
+    off, on, via_flask, answered = both_missing(app, log, flask_saw, path, method, headers=headers, **extra)
+    same(off, on)
+    assert not via_flask, "the lean layer should have answered this miss itself"
+    assert answered == [(1, 0, 0), (1, 0, 0)], "each path should have asked the web worker's evaluator once"
+    assert on[0] == "200 OK"
+    assert dict(on[1])["Cache-Status"] == "kusei; fwd=miss; stored"
+    assert on[3]["cache"] == "miss"
+    # The answer was kept: the next request is a hit, answered by the lean layer too.
+    status, headers_after, _ = call(app, path, method, headers=headers, **extra)
+    assert status == "200 OK" and dict(headers_after)["Cache-Status"] == "kusei; hit"
+
+
+HANDED_CASES = [
+    # Over the server's byte limit: the view's refusal, from the answer got on the lean path.
+    pytest.param(url(query=INLINE_SELECT), {"Accept": JSON}, {"max_result_bytes": 200}, 422, id="too-large"),
+]
+
+
+@pytest.mark.parametrize(("path", "headers", "overrides", "status"), HANDED_CASES)
+def test_what_the_lean_layer_does_not_write_goes_to_the_view_with_the_answer(
+        data_dir: Path, tmp_path: Path, path: str, headers: dict[str, str], overrides: dict, status: int) -> None:
+    log = tmp_path / "access.log"
+    app = create_app(Settings(data_dir=data_dir, access_log=str(log), **overrides))
+    lean = app.extensions["kusei_lean"]
+    flask_saw: list[str] = []
+    inner = lean.wsgi_app
+
+    def flask_side(environ: dict, start_response: object) -> object:
+        flask_saw.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    lean.wsgi_app = flask_side
+    off, on, via_flask, answered = both_missing(app, log, flask_saw, path, headers=headers)
+    same(off, on)
+    assert via_flask
+    assert on[0].startswith(str(status))
+    assert status < 400 or on[3]["error"] == off[3]["error"] != ""
+    # Over the web worker's budget (inline.ROWS < the server's row limit), then refused by a query
+    # process: asked once on the lean path too; the view sent that refusal rather than asking again.
+    assert answered == [(0, 1, 1), (0, 1, 1)]
+
+
+def test_misses_not_answered_in_the_web_worker_are_flasks(setup: tuple) -> None:
+    app, log, flask_saw = setup
+    for path in (url(query=ASK),  # not bounded by its form: a query process's
+                 url(query=INLINE_ASK, **{"default-graph-uri": "https://example.org/g"})):  # a dataset
+        off, on, via_flask, answered = both_missing(app, log, flask_saw, path, headers={"Accept": JSON})
+        same(off, on)
+        assert via_flask and answered == [(0, 0, 1), (0, 0, 1)]

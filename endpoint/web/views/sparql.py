@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -128,32 +128,88 @@ def _answer(parsed: QueryRequest, settings: Settings) -> Response:
     cached = web.not_modified(etag, vary="Accept") if etag else None
     if cached is not None:
         return cached
-    key = None
     if fmt is not None:
-        key = result_cache.Key(release.id, parsed.query, tuple(parsed.default_graph_uris),
-                               tuple(parsed.named_graph_uris), fmt.name)
+        key = cache_key(release, parsed.query, parsed.default_graph_uris, parsed.named_graph_uris, fmt)
         body = _cache().get(key)
         if body is not None:
             response = _result_response(body, fmt, etag, settings)
             response.headers["Cache-Status"] = result_cache.status(hit=True)
             return response
+        handed = request.environ.pop(HANDED_KEY, None)
+        if handed is not None and handed.key == key:
+            if isinstance(handed.result, Exception):
+                raise handed.result
+            body = handed.result
+        else:
+            body = answer_body(release, parsed.query, fmt, analysed, settings, timeout=parsed.timeout,
+                               default_graph_uris=parsed.default_graph_uris,
+                               named_graph_uris=parsed.named_graph_uris)
+        return _result_response(body, fmt, etag, settings, key)
     outcome = service.execute(release, parsed.query, settings=settings, timeout=parsed.timeout,
                               default_graph_uris=parsed.default_graph_uris,
-                              named_graph_uris=parsed.named_graph_uris, write_as=fmt, analysed=analysed)
+                              named_graph_uris=parsed.named_graph_uris, write_as=None, analysed=analysed)
+    # The form was not plain to see (the service found it): decided now, once.
+    fmt = _negotiate("graph" if outcome.kind == "graph" else "results")
+    if cacheable:
+        etag = web.release_etag(request.full_path, fmt.name)
+    return _result_response(written(outcome, fmt, release), fmt, etag, settings)
+
+
+# -- the steps of an answer that the lean path (endpoint/web/lean.py) takes too -------------------
+
+# Where the lean path leaves, in the request's environ, the answer (or refusal) it got for a query
+# whose response it does not write itself (an error, a large answer, another content coding): the
+# view then sends that rather than asking the query service a second time.
+HANDED_KEY = "kusei.sparql.handed"
+
+
+@dataclass(frozen=True)
+class Handed:
+    key: result_cache.Key  # what was asked: release, query, dataset and the decided format
+    result: bytes | Exception
+
+
+def cache_key(release: Release, query: str, default_graph_uris: Sequence[str], named_graph_uris: Sequence[str],
+              fmt: formats.Format) -> result_cache.Key:
+    """What the answer is kept under in the result cache: everything its bytes depend on."""
+    return result_cache.Key(release.id, query, tuple(default_graph_uris), tuple(named_graph_uris), fmt.name)
+
+
+def answer_body(release: Release, query: str, fmt: formats.Format, analysed: analysis.Analysis, settings: Settings,
+                *, timeout: float | None = None, default_graph_uris: Sequence[str] = (),
+                named_graph_uris: Sequence[str] = ()) -> bytes:
+    """The answer to ``query`` written as ``fmt`` (decided before it ran); raises the error family.
+
+    The query service applies the guard, the client's share and the limits, and answers in this
+    process what its form bounds (``inline.py``)."""
+    outcome = service.execute(release, query, settings=settings, timeout=timeout,
+                              default_graph_uris=list(default_graph_uris), named_graph_uris=list(named_graph_uris),
+                              write_as=fmt, analysed=analysed)
+    return written(outcome, fmt, release)
+
+
+def written(outcome: service.Outcome | service.Written, fmt: formats.Format, release: Release) -> bytes:
+    """The bytes of ``outcome`` in ``fmt``: as the query process wrote them, or written here."""
     if isinstance(outcome, service.Written):
-        assert fmt is not None
-        return _result_response(outcome.body, fmt, etag, settings, key)
-    if fmt is None:
-        # The form was not plain to see (the service found it): decided now, once.
-        fmt = _negotiate("graph" if outcome.kind == "graph" else "results")
-        if cacheable:
-            etag = web.release_etag(request.full_path, fmt.name)
+        return outcome.body
     try:
-        body = fmt.write(outcome.triples or [] if outcome.kind == "graph" else outcome, release.base)
+        return fmt.write(outcome.triples or [] if outcome.kind == "graph" else outcome, release.base)
     except (ValueError, TypeError) as exc:
         # e.g. triple terms, which JSON-LD and RDF/XML cannot carry
         raise NotAcceptable(f"The result cannot be written as {fmt.media_type}: {exc}") from exc
-    return _result_response(body, fmt, etag, settings, key)
+
+
+def check_size(body: bytes, settings: Settings) -> None:
+    """Refuse an answer over the server's byte limit (never sent truncated)."""
+    if len(body) > settings.max_result_bytes:
+        raise ResultTooLarge(f"The result is larger than {settings.max_result_bytes} bytes; {RESULT_TOO_LARGE_HINT}")
+
+
+def keep(cache: result_cache.ResultCache, key: result_cache.Key, body: bytes) -> str | None:
+    """Keep a fresh answer in the result cache; its ``Cache-Status`` (None while the cache is off)."""
+    if not cache.enabled:
+        return None
+    return result_cache.status(hit=False, stored=cache.put(key, body))
 
 
 def _cache() -> result_cache.ResultCache:
@@ -163,15 +219,14 @@ def _cache() -> result_cache.ResultCache:
 def _result_response(body: bytes, fmt: formats.Format, etag: str | None,
                      settings: Settings, key: result_cache.Key | None = None) -> Response:
     """The answer as sent; kept under ``key`` in the result cache if that is given."""
-    if len(body) > settings.max_result_bytes:
-        raise ResultTooLarge(f"The result is larger than {settings.max_result_bytes} bytes; {RESULT_TOO_LARGE_HINT}")
+    check_size(body, settings)
     response = Response(body, content_type=fmt.content_type)
     response.vary.add("Accept")
     if etag:
         response.set_etag(etag)
-    cache = _cache()
-    if key is not None and cache.enabled:
-        response.headers["Cache-Status"] = result_cache.status(hit=False, stored=cache.put(key, body))
+    cache_status = keep(_cache(), key, body) if key is not None else None
+    if cache_status is not None:
+        response.headers["Cache-Status"] = cache_status
     if len(body) > web.SPOOL_ABOVE:
         web.spool(response, body)
     return response
