@@ -10,7 +10,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kusei import __version__
 from kusei.settings import BODY_READERS, Settings, SettingsError, options
 
 
@@ -230,10 +229,20 @@ def _add_draft_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--records-dir", default=None, help="where the record goes (default: graph/records)")
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked for (kusei.__version__ reads the package metadata)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from kusei import __version__
+
+        print(f"{parser.prog} {__version__}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = Settings.model_fields
     parser = argparse.ArgumentParser(prog="kusei", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (("build", "build and publish the graph"), ("serve", "serve the graph (builds if needed)")):
         sub.add_parser(name, help=helptext, description=helptext)
