@@ -130,7 +130,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.update(settings.environment())
 
     try:
-        CurrentRelease(settings.data_dir)
+        current = CurrentRelease(settings.data_dir)
     except ReleaseError as exc:
         print(f"cannot serve: {exc}", file=sys.stderr)
         return 2
@@ -149,6 +149,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # processes and slot files after the fork (kusei.endpoint.query.service), and removes this
     # server's slot directory once every worker has stopped.
     os.environ[SERVER_PID] = str(os.getpid())  # the root of the tree the memory bound covers
+    # The web workers are forked from this process: what it has loaded and validated they need not
+    # load and validate again (each would, and a restarted one once more). The modules are loaded
+    # once PROMETHEUS_MULTIPROC_DIR is set: prometheus_client reads it on import.
+    from kusei.endpoint.web import app
+
+    app.preload()
+    app.hand_over(current)
     # The web workers are forked from this process and share its heap until they write to it: kept
     # out of the garbage collector's reach, the objects loaded so far are not copied into every
     # worker by a collection that only reads them (bench/memory.py).

@@ -165,6 +165,15 @@ def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float]
         client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
 
 
+def start_fork_server() -> None:
+    """Start this server process's fork server in the background (executor/forks.py), as the pools
+    will want it, so the first query that needs a query process does not wait for it to load."""
+    from kusei.endpoint.query.executor import forks
+
+    if forks.available():
+        forks.start_soon(isolate_network=True)  # as every pool here asks for it (QueryExecutor's default)
+
+
 # One pool per server process, lane and the settings it is made from, made after the fork (a pool's
 # threads and children do not survive one), whether or not the app was preloaded in the master. A
 # server has one Settings, so one pool per lane; an app made with other settings in the same process
