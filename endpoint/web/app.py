@@ -28,7 +28,7 @@ MAX_TARGET_BYTES = 8190
 _handed_over: CurrentRelease | None = None
 
 
-def hand_over(current: CurrentRelease) -> None:
+def hand_over(current: CurrentRelease | None) -> None:
     """Give ``current``, validated by this process, to the web workers it is about to fork: the first
     app each of them makes for the same data directory takes it (fork copies it) instead of opening
     the manifest and the store again. A worker started later (a restart) gets it too, and follows
