@@ -165,9 +165,11 @@ def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float]
         client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
 
 
-def start_fork_server() -> None:
-    """Start this server process's fork server in the background (executor/forks.py), as the pools
-    will want it, so the first query that needs a query process does not wait for it to load."""
+def prepare(settings: Settings) -> None:
+    """Ready this server process for its first query that needs a query process, before any comes:
+    the server's query slots made, and the fork server started in the background
+    (executor/forks.py), as the pools will want it, so that query does not wait for it to load."""
+    _slots(settings)
     from kusei.endpoint.query.executor import forks
 
     if forks.available():

@@ -55,9 +55,10 @@ def preload() -> None:
 
 
 def create_app(settings: Settings | None = None, *, start_fork_server: bool = False) -> Flask:
-    """The app for ``settings`` (default: from the environment). ``start_fork_server``: start the
-    process that query processes are forked from now, in the background, rather than on the first
-    query that needs one (for a process that serves, not for one that only tests the app)."""
+    """The app for ``settings`` (default: from the environment). ``start_fork_server``: make the
+    server's query slots and start the process that query processes are forked from now (in the
+    background), not on the first query that needs them (for a process that serves, not for one
+    that only tests the app)."""
     settings = settings or Settings.load()
     app = Flask(__name__)
     app.config["KUSEI"] = settings
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None, *, start_fork_server: bool = Fa
     if start_fork_server:
         from kusei.endpoint.query import service
 
-        service.start_fork_server()
+        service.prepare(settings)
     return app
 
 
