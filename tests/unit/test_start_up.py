@@ -40,7 +40,7 @@ def test_the_cli_loads_no_server_until_a_command_needs_it() -> None:
         import kusei.cli
         print(json.dumps({"modules": sorted(sys.modules)}))
     """)["modules"]
-    for heavy in ("flask", "werkzeug", "rdflib", "pyoxigraph", "granian", "pyshacl"):
+    for heavy in ("flask", "werkzeug", "rdflib", "pyoxigraph", "granian", "pyshacl", "pydantic_settings"):
         assert heavy not in loaded, heavy
     version = subprocess.run([sys.executable, "-m", "kusei.cli", "--version"], cwd=PROJECT_ROOT,
                              capture_output=True, text=True, timeout=120)
@@ -64,15 +64,15 @@ def test_the_main_process_loads_and_validates_for_the_workers_before_it_forks(da
 
         granian.Granian.serve = forking
         cli.main(["serve", "--data-dir", {str(data_dir)!r}, "--port", "1"])  # never bound: serve() is replaced
-    """)
+    """, KUSEI_RATE_LIMIT="")
     loaded = set(seen["modules"])
     # The workers' modules, loaded once here and shared by every worker forked from here ...
     for module in ("flask", "kusei.endpoint.web.app", "kusei.endpoint.web.views.pages",
                    "kusei.endpoint.web.views.sparql", "kusei.endpoint.web.metrics", "kusei.endpoint.query.service"):
         assert module in loaded, module
-    # ... but nothing only some answers need.
-    assert "rdflib" not in loaded
-    assert "pyshacl" not in loaded
+    # ... but nothing only some answers or settings need: rdflib (JSON-LD), the rate limiter (off).
+    for unneeded in ("rdflib", "pyshacl", "flask_limiter", "limits"):
+        assert unneeded not in loaded, unneeded
     assert seen["handed_over"] == str(data_dir.resolve())
     assert seen["release"] == CurrentRelease(data_dir).latest().id
 
