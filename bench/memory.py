@@ -1,11 +1,15 @@
 """What `kusei serve` costs in memory and start-up on a data directory (issue 20, point 5).
 
-    python -m bench.memory --data-dir var [--seconds 20] [--concurrency 8] [--quiet 40] [--starts 3]
+    python -m bench.memory --data-dir var [--seconds 20] [--concurrency 8] [--quiet 40] [--starts 3] [--modules source]
 
 Cold start: from launching `kusei serve` to the first 200 of ``/sparql?query=ASK{}`` (answered in
 the web worker: kusei.endpoint.query.inline), and, asked right after it, to the first answer that
 needs a query process (``COUNT(*)``: the fork server and a process forked from it), with the CPU the
-tree has used by then (best and median of ``--starts`` launches). Then, on one server: the idle
+tree has used by then (best and median of ``--starts`` launches). The project's modules are compiled
+to bytecode first, as ``pip install`` does for an installed package: a checkout run with
+PYTHONDONTWRITEBYTECODE set (as the test machines are) otherwise compiles them from source at every
+start of every Python process (~0.1 s); ``--modules source`` removes that bytecode first and measures
+that. Then, on one server: the idle
 tree once every process it started on its own is up, the peak while ``--concurrency`` clients send the published example
 queries (each made new to the result cache) for ``--seconds``, and the idle tree again once the
 server has gone quiet for ``--quiet`` seconds. Memory is PSS summed over the server's whole process
@@ -18,7 +22,9 @@ are not.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -98,6 +104,21 @@ def _first_answer(proc: subprocess.Popen[bytes], port: int, probe: str = PROBE) 
         time.sleep(0.01)
 
 
+PACKAGES = ("kusei", "endpoint", "graph")  # the folders of the one import name, kusei
+
+
+def prepare_modules(kind: str) -> bool:
+    """``compiled``: write the bytecode of the project's modules beside them (``__pycache__``,
+    ignored by git), as installing the package would; ``source``: remove it. False if a module did
+    not compile."""
+    if kind == "source":
+        for package in PACKAGES:
+            for cache in (PROJECT_ROOT / package).rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
+        return True
+    return all(compileall.compile_dir(PROJECT_ROOT / package, quiet=1) for package in PACKAGES)
+
+
 def _summary(values: list[float]) -> str:
     return f"best {min(values):.2f} s, median {statistics.median(values):.2f} s"
 
@@ -121,7 +142,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--quiet", type=float, default=40.0, help="seconds of no queries before the last reading")
     parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--modules", choices=("compiled", "source"), default="compiled",
+                        help="run the project's modules from bytecode (as installed) or from source (see above)")
     args = parser.parse_args()
+    if not prepare_modules(args.modules):
+        parser.error("the project's modules did not all compile")
     data_dir = args.data_dir.resolve()
     log = Path(tempfile.mkdtemp(prefix="kusei-memory-")) / "serve.log"
     mib = 1 << 20
@@ -139,8 +164,8 @@ def main() -> None:
             by_process_cpu.append(tree_cpu(proc.pid))
         finally:
             _stop(proc)
-    print(f"cold start (kusei serve to the first answer), {len(starts)} starts: {_summary(starts)}; "
-          f"CPU of the tree by then: {_summary(cpu)}", flush=True)
+    print(f"cold start (kusei serve to the first answer; modules {args.modules}), {len(starts)} starts: "
+          f"{_summary(starts)}; CPU of the tree by then: {_summary(cpu)}", flush=True)
     print(f"  to the first answer from a query process (asked next): {_summary(by_process)}; "
           f"CPU by then: {_summary(by_process_cpu)}", flush=True)
     if args.quiet <= 0:
