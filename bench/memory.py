@@ -1,10 +1,16 @@
 """What `kusei serve` costs in memory and start-up on a data directory (issue 20, point 5).
 
-    python -m bench.memory --data-dir var [--seconds 20] [--concurrency 8] [--quiet 40] [--starts 3]
+    python -m bench.memory --data-dir var [--seconds 20] [--concurrency 8] [--quiet 40] [--starts 3] [--modules source]
 
-Cold start: from launching `kusei serve` to the first 200 of ``/sparql?query=ASK{}`` (best and
-median of ``--starts`` launches). Then, on one server: the idle tree once every process it
-started on its own is up, the peak while ``--concurrency`` clients send the published example
+Cold start: from launching `kusei serve` to the first 200 of ``/sparql?query=ASK{}`` (answered in
+the web worker: kusei.endpoint.query.inline), and, asked right after it, to the first answer that
+needs a query process (``COUNT(*)``: the fork server and a process forked from it), with the CPU the
+tree has used by then (best and median of ``--starts`` launches). The project's modules are compiled
+to bytecode first, as ``pip install`` does for an installed package: a checkout run with
+PYTHONDONTWRITEBYTECODE set (as the test machines are) otherwise compiles them from source at every
+start of every Python process (~0.1 s); ``--modules source`` removes that bytecode first and measures
+that. Then, on one server: the idle
+tree once every process it started on its own is up, the peak while ``--concurrency`` clients send the published example
 queries (each made new to the result cache) for ``--seconds``, and the idle tree again once the
 server has gone quiet for ``--quiet`` seconds. Memory is PSS summed over the server's whole process
 tree (``/proc/PID/smaps_rollup``): shared pages (the engine's library, the interpreter's heap a
@@ -16,7 +22,9 @@ are not.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -33,6 +41,8 @@ from bench.servers import PROJECT_ROOT, _die_with_parent, free_port, kusei_comma
 from kusei.endpoint.query.executor.memory import IDLE_TREE_BOUND, children_by_parent, tree_memory, tree_pss
 
 PROBE = "/sparql?" + urlencode({"query": "ASK {}"})
+# Not bounded by its form (kusei.endpoint.query.analysis): always answered by a query process.
+PROCESS_PROBE = "/sparql?" + urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
 
 
 def _descendants(root: int) -> list[int]:
@@ -81,17 +91,36 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _first_answer(proc: subprocess.Popen[bytes], port: int) -> float:
+def _first_answer(proc: subprocess.Popen[bytes], port: int, probe: str = PROBE) -> float:
     started = time.monotonic()
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"kusei serve exited ({proc.returncode})")
         try:
-            if get(port, PROBE, "127.0.0.1", timeout=60)[0] == 200:
+            if get(port, probe, "127.0.0.1", timeout=60)[0] == 200:
                 return time.monotonic() - started
         except OSError:
             pass
         time.sleep(0.01)
+
+
+PACKAGES = ("kusei", "endpoint", "graph")  # the folders of the one import name, kusei
+
+
+def prepare_modules(kind: str) -> bool:
+    """``compiled``: write the bytecode of the project's modules beside them (``__pycache__``,
+    ignored by git), as installing the package would; ``source``: remove it. False if a module did
+    not compile."""
+    if kind == "source":
+        for package in PACKAGES:
+            for cache in (PROJECT_ROOT / package).rglob("__pycache__"):
+                shutil.rmtree(cache, ignore_errors=True)
+        return True
+    return all(compileall.compile_dir(PROJECT_ROOT / package, quiet=1) for package in PACKAGES)
+
+
+def _summary(values: list[float]) -> str:
+    return f"best {min(values):.2f} s, median {statistics.median(values):.2f} s"
 
 
 def _settled(root: int, seconds: float = 3.0) -> tuple[int, int]:
@@ -113,23 +142,32 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--quiet", type=float, default=40.0, help="seconds of no queries before the last reading")
     parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--modules", choices=("compiled", "source"), default="compiled",
+                        help="run the project's modules from bytecode (as installed) or from source (see above)")
     args = parser.parse_args()
+    if not prepare_modules(args.modules):
+        parser.error("the project's modules did not all compile")
     data_dir = args.data_dir.resolve()
     log = Path(tempfile.mkdtemp(prefix="kusei-memory-")) / "serve.log"
     mib = 1 << 20
 
-    starts, cpu = [], []
+    starts, cpu, by_process, by_process_cpu = [], [], [], []
     for _ in range(args.starts):
         port = free_port()
+        launched = time.monotonic()
         proc = _start(data_dir, port, log)
         try:
             starts.append(_first_answer(proc, port))
             cpu.append(tree_cpu(proc.pid))
+            _first_answer(proc, port, PROCESS_PROBE)
+            by_process.append(time.monotonic() - launched)
+            by_process_cpu.append(tree_cpu(proc.pid))
         finally:
             _stop(proc)
-    print(f"cold start (kusei serve to the first answer), {len(starts)} starts: best {min(starts):.2f} s, "
-          f"median {statistics.median(starts):.2f} s; CPU of the tree by then: best {min(cpu):.2f} s, "
-          f"median {statistics.median(cpu):.2f} s", flush=True)
+    print(f"cold start (kusei serve to the first answer; modules {args.modules}), {len(starts)} starts: "
+          f"{_summary(starts)}; CPU of the tree by then: {_summary(cpu)}", flush=True)
+    print(f"  to the first answer from a query process (asked next): {_summary(by_process)}; "
+          f"CPU by then: {_summary(by_process_cpu)}", flush=True)
     if args.quiet <= 0:
         return
 

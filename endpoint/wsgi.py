@@ -2,4 +2,4 @@
 
 from kusei.endpoint.web.app import create_app
 
-app = create_app()
+app = create_app(start_fork_server=True)

@@ -165,6 +165,17 @@ def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float]
         client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
 
 
+def prepare(settings: Settings) -> None:
+    """Ready this server process for its first query that needs a query process, before any comes:
+    the server's query slots made, and the fork server started in the background
+    (executor/forks.py), as the pools will want it, so that query does not wait for it to load."""
+    _slots(settings)
+    from kusei.endpoint.query.executor import forks
+
+    if forks.available():
+        forks.start_soon(isolate_network=True)  # as every pool here asks for it (QueryExecutor's default)
+
+
 # One pool per server process, lane and the settings it is made from, made after the fork (a pool's
 # threads and children do not survive one), whether or not the app was preloaded in the master. A
 # server has one Settings, so one pool per lane; an app made with other settings in the same process

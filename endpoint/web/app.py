@@ -24,11 +24,45 @@ BODY_CHUNK = 8
 MAX_TARGET_BYTES = 8190
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+# The release `kusei serve`'s main process validated before forking the web workers (hand_over).
+_handed_over: CurrentRelease | None = None
+
+
+def hand_over(current: CurrentRelease | None) -> None:
+    """Give ``current``, validated by this process, to the web workers it is about to fork: the first
+    app each of them makes for the same data directory takes it (fork copies it) instead of opening
+    the manifest and the store again. A worker started later (a restart) gets it too, and follows
+    ``current`` from there as any worker does (:meth:`CurrentRelease.latest`)."""
+    global _handed_over
+    _handed_over = current
+
+
+def _validated(settings: Settings) -> CurrentRelease:
+    global _handed_over
+    current, _handed_over = _handed_over, None
+    if current is not None and current.link.parent.resolve() == settings.data_dir.resolve():
+        return current
+    return CurrentRelease(settings.data_dir)
+
+
+def preload() -> None:
+    """Import what :func:`create_app` and its views load, without making an app: `kusei serve` calls
+    this in its main process before forking the web workers, which then share these modules
+    (memory, and the import time paid once rather than once per worker and restart)."""
+    from kusei.endpoint.query import service  # noqa: F401
+    from kusei.endpoint.web import http, lean, metrics, proxies, requestlog, throttle  # noqa: F401
+    from kusei.endpoint.web.views import dumps, pages, sparql  # noqa: F401
+
+
+def create_app(settings: Settings | None = None, *, start_fork_server: bool = False) -> Flask:
+    """The app for ``settings`` (default: from the environment). ``start_fork_server``: make the
+    server's query slots and start the process that query processes are forked from now (in the
+    background), not on the first query that needs them (for a process that serves, not for one
+    that only tests the app)."""
     settings = settings or Settings.load()
     app = Flask(__name__)
     app.config["KUSEI"] = settings
-    app.extensions["kusei_release"] = CurrentRelease(settings.data_dir)
+    app.extensions["kusei_release"] = _validated(settings)
     app.extensions["kusei_result_cache"] = ResultCache(settings.result_cache_bytes)
     app.extensions["kusei_body_readers"] = threading.BoundedSemaphore(BODY_READERS)
     # First of all hooks, before any of them touches the body.
@@ -51,6 +85,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     requestlog.init_app(app)  # one JSON line per request; last, to see what the others decided
     # Outermost: every layer inside sees the client's address (KUSEI_TRUSTED_PROXIES).
     app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, networks(settings.trusted_proxies))  # type: ignore[method-assign]
+    if start_fork_server:
+        from kusei.endpoint.query import service
+
+        service.prepare(settings)
     return app
 
 

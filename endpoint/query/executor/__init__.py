@@ -18,6 +18,13 @@ One executor per process: it is thread-safe (threaded server workers share it) b
 cross a fork, so each server worker creates its own after forking (``kusei.endpoint.query.service``).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Eager: the query processes need it, and its name is also a submodule's (importing the submodule
+# would otherwise leave ``executor.answer`` naming the module).
 from kusei.endpoint.query.executor.answer import (
     Describe,
     ExecResult,
@@ -25,8 +32,23 @@ from kusei.endpoint.query.executor.answer import (
     make_request,
     read_reply,
 )
-from kusei.endpoint.query.executor.memory import server_root, tree_memory
-from kusei.endpoint.query.executor.pool import QueryExecutor
+
+if TYPE_CHECKING:
+    from kusei.endpoint.query.executor.memory import server_root, tree_memory
+    from kusei.endpoint.query.executor.pool import QueryExecutor
+
+# Loaded when first asked for: the fork server and the query processes start as
+# ``python -m kusei.endpoint.query.executor``, which runs this file first, and need neither the pool
+# nor what it imports (the release manifest, pydantic); the server processes get them on first use.
+_LAZY = {"server_root": "memory", "tree_memory": "memory", "QueryExecutor": "pool"}
 
 __all__ = ["Describe", "ExecResult", "QueryExecutor", "answer", "make_request", "read_reply",
            "server_root", "tree_memory"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

@@ -253,6 +253,28 @@ _keeper_pid = 0
 def shared(isolate_network: bool) -> ForkServer:
     """This process's fork server (started on first use, and again if it died): one for every pool
     of the process, so its heap is paid once per server process."""
+    done = threading.Event()
+    result: list[Any] = []
+    running = _ask_keeper(isolate_network, done, result)
+    if running is not None:
+        return running
+    done.wait()
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
+def start_soon(isolate_network: bool) -> None:
+    """Start this process's fork server in the background unless it runs: a server process calls
+    this once it is set up, so its first query that needs a query process does not also wait for
+    the fork server's interpreter to start and load pyoxigraph (~0.1 s). A failure here is left to
+    the first :func:`shared` call, which tries again and reports it."""
+    _ask_keeper(isolate_network, threading.Event(), [])
+
+
+def _ask_keeper(isolate_network: bool, done: threading.Event, result: list[Any]) -> ForkServer | None:
+    """The running fork server, or None once the keeper thread has been asked to start one (it
+    sets ``done`` with the server or the error in ``result``)."""
     global _keeper_pid
     key = (os.getpid(), isolate_network)
     with _shared_lock:
@@ -265,14 +287,9 @@ def shared(isolate_network: bool) -> ForkServer:
             _keeper_pid = os.getpid()
             _requests.clear()
             threading.Thread(target=_keep, name="kusei-fork-server-keeper", daemon=True).start()
-        done = threading.Event()
-        result: list[Any] = []
         _requests.append((isolate_network, done, result))
         _keeper_wake.notify_all()
-    done.wait()
-    if isinstance(result[0], BaseException):
-        raise result[0]
-    return result[0]
+    return None
 
 
 def _keep() -> None:
