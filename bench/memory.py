@@ -25,7 +25,6 @@ import argparse
 import compileall
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from urllib.parse import urlencode
 
 from bench.abuse import get
 from bench.mix import PROLOGUE
-from bench.servers import PROJECT_ROOT, _die_with_parent, free_port, kusei_command
+from bench.servers import PROJECT_ROOT, _die_with_parent, free_port, kusei_command, stop_group
 from kusei.endpoint.query.executor.memory import IDLE_TREE_BOUND, children_by_parent, tree_memory, tree_pss
 
 PROBE = "/sparql?" + urlencode({"query": "ASK {}"})
@@ -78,17 +77,6 @@ def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
         return subprocess.Popen(kusei_command(data_dir, port, 2, 30.0), cwd=PROJECT_ROOT, env=env, stdout=sink,
                                 stderr=sink, preexec_fn=_die_with_parent, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
 
 
 def _first_answer(proc: subprocess.Popen[bytes], port: int, probe: str = PROBE) -> float:
@@ -163,7 +151,7 @@ def main() -> None:
             by_process.append(time.monotonic() - launched)
             by_process_cpu.append(tree_cpu(proc.pid))
         finally:
-            _stop(proc)
+            stop_group(proc)
     print(f"cold start (kusei serve to the first answer; modules {args.modules}), {len(starts)} starts: "
           f"{_summary(starts)}; CPU of the tree by then: {_summary(cpu)}", flush=True)
     print(f"  to the first answer from a query process (asked next): {_summary(by_process)}; "
@@ -217,7 +205,7 @@ def main() -> None:
         print(f"idle {args.quiet:g} s after the load: PSS {pss / mib:.0f} MiB, RSS {tree_rss(proc.pid) / mib:.0f} MiB, "
               f"{count} processes (bound {IDLE_TREE_BOUND / mib:.0f} MiB)", flush=True)
     finally:
-        _stop(proc)
+        stop_group(proc)
 
 
 if __name__ == "__main__":
