@@ -123,9 +123,11 @@ def run_cell(endpoint: str, query: Query, mode: str, concurrency: int, duration:
                     if n >= max_requests:
                         return
                 base_text = query.text_for(name)
-                # The query's name is in the comment: two rows that send the same text (22 and
-                # 22-own) must not answer each other from the cache.
-                text = base_text if mode != "uncached" else f"{base_text}\n# bench {query.name} {n}\n"
+                # The query's name and the cell's concurrency are in the comment: two rows that
+                # send the same text (22 and 22-own), or the c=8 cell after the c=1 cell of one
+                # query (its counter starts again at 0), must not answer each other from the cache.
+                text = (base_text if mode != "uncached"
+                        else f"{base_text}\n# bench {query.name} c{concurrency} {n}\n")
                 url = f"{endpoint}?query={urllib.parse.quote(text)}"
                 headers = {"Accept": accept}
                 if mode == "revalidated" and etag:

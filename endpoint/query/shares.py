@@ -10,19 +10,33 @@ other clients are not touched: a client running runaway queries holds at most ``
 the slots, and only until its minute's budget is spent. Only the time a query runs is charged,
 not the time it waited.
 
-Both bounds hold across the web workers of one server, in files beside the query slots: a query
-holds an ``flock`` on one of its client's ``max_queries`` lock files (the kernel drops it if the
-process dies), and the query time a client used is a ledger of recent queries in a file of its
-own. Clients are hashed into :data:`BUCKETS` buckets, so the files are bounded however many
-addresses arrive; two clients sharing a bucket share their bounds.
+Both bounds hold across the web workers of one server, in two files beside the query slots, each
+opened once per process:
+
+- ``shares``: a query holds a POSIX record lock on one byte of its client's ``max_queries`` (the
+  kernel drops a process's record locks when it dies, so a killed worker never leaks a share);
+- ``budget``: per client, the query seconds charged in each of the last 64 seconds, a fixed table
+  mapped into memory, read and written under a record lock on the client's region.
+
+A query that is answered in the web worker takes both, so they are a few system calls on files
+already open rather than a path lookup, a read and a rewrite per query: with a file per share and a
+text ledger, holding a share cost ~200 µs, more than Oxigraph takes to answer such a query whole.
+Record locks belong to a process, not a thread, so the threads of one process also keep a set of
+the shares they hold. Clients are hashed into :data:`BUCKETS` buckets, so the files are bounded
+however many addresses arrive; two clients sharing a bucket share their bounds.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import functools
 import hashlib
 import math
+import mmap
 import os
+import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +50,15 @@ CLIENT: ContextVar[str | None] = ContextVar("kusei_client", default=None)
 WINDOW = 60.0  # seconds over which a client's query time is counted
 BUCKETS = 4096
 POLL_SECONDS = 0.005
+# A bucket's shares are bytes ``bucket * SHARE_STRIDE + index`` of the shares file: record locks may
+# lie past its end, so the file stays empty whatever ``max_queries`` is.
+SHARE_STRIDE = 1 << 16
+# A bucket's ledger: RECORDS records of (second of the monotonic clock, seconds charged in it), the
+# record of a second at ``second % RECORDS``. More records than seconds in the window, so a second
+# still in it is never overwritten by a newer one.
+RECORD = struct.Struct("=qd")
+RECORDS = 64
+REGION = RECORD.size * RECORDS
 
 
 class OverShare(Exception):
@@ -46,12 +69,59 @@ class OverShare(Exception):
         self.retry_after = retry_after
 
 
+class _Files:
+    """The two files of one directory, opened once in this process. They are never closed: closing
+    any descriptor of a file drops every record lock the process holds on it."""
+
+    def __init__(self, directory: Path) -> None:
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        self.shares = os.open(directory / "shares", flags, 0o600)
+        self.budget = os.open(directory / "budget", flags, 0o600)
+        if os.fstat(self.budget).st_size < BUCKETS * REGION:
+            os.ftruncate(self.budget, BUCKETS * REGION)  # sparse: a page is written when a client is
+        self.ledgers = mmap.mmap(self.budget, BUCKETS * REGION)
+        self.held: set[int] = set()  # offsets of the shares this process's threads hold
+        self.lock = threading.Lock()  # record locks do not exclude the threads of one process
+
+
+_opened: dict[str, _Files] = {}
+_opened_lock = threading.Lock()
+
+
+def _files(directory: Path) -> _Files:
+    key = os.path.realpath(directory)
+    with _opened_lock:
+        files = _opened.get(key)
+        if files is None:
+            files = _opened[key] = _Files(directory)
+        return files
+
+
+def _forget_after_fork() -> None:
+    # A child holds none of its parent's record locks, and the parent's threads (and their holds on
+    # the in-process locks) are not in it: it opens the files afresh.
+    global _opened_lock
+    _opened.clear()
+    _opened_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bucket(client: str) -> int:
+    return int.from_bytes(hashlib.sha256(client.encode()).digest()[:4], "big") % BUCKETS
+
+
 class ClientShares:
     def __init__(self, directory: Path, max_queries: int, seconds_per_minute: float) -> None:
+        if max_queries >= SHARE_STRIDE:
+            raise ValueError(f"max_queries must be under {SHARE_STRIDE}")
         self.directory = directory
         self.max_queries = max_queries
         self.seconds_per_minute = seconds_per_minute
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._files = _files(directory)
 
     @contextmanager
     def hold(self, client: str, wait: float, patience: float = 0.0) -> Iterator[Callable[[float], None]]:
@@ -62,66 +132,73 @@ class ClientShares:
         A client with nothing else running (its other shares free) may wait ``patience`` seconds for
         a query slot within the block (:data:`slots.PATIENCE`): when others' queries hold every
         slot, it waits its turn rather than be refused for their doing."""
-        bucket = int.from_bytes(hashlib.sha256(client.encode()).digest()[:4], "big") % BUCKETS
+        bucket = _bucket(client)
         if self.seconds_per_minute:
             retry = self._budget_wait(bucket, time.monotonic())
             if retry is not None:
                 raise OverShare(f"Your address used its {self.seconds_per_minute:g} s of query time in "
                                 f"the last minute; try again in {retry} s.", retry)
-        fd, index = self._take(bucket, wait) if self.max_queries else (None, -1)
+        share = self._take(bucket, wait) if self.max_queries else None
         used = [0.0]
         token = None
         if patience > 0:
-            token = slots.PATIENCE.set(patience if fd is not None and self._alone(bucket, index) else 0.0)
+            token = slots.PATIENCE.set(patience if share is not None and self._alone(bucket, share) else 0.0)
         try:
             yield lambda seconds: used.__setitem__(0, used[0] + seconds)
         finally:
             if token is not None:
                 slots.PATIENCE.reset(token)
-            if fd is not None:
-                os.close(fd)  # releases the share
+            if share is not None:
+                self._release(share)
             if self.seconds_per_minute and used[0] > 0:
                 self._charge(bucket, used[0])
 
-    def _take(self, bucket: int, wait: float) -> tuple[int, int]:
+    def _take(self, bucket: int, wait: float) -> int:
         deadline = time.monotonic() + wait
         while True:
             for index in range(self.max_queries):
-                fd = slots.try_lock(self._share(bucket, index), create=True)
-                if fd is not None:
-                    return fd, index
+                share = bucket * SHARE_STRIDE + index
+                if self._try(share):
+                    return share
             if time.monotonic() >= deadline:
                 raise OverShare(f"Your address already runs {self.max_queries} queries at once, the most "
                                 "one client may, and none ended in time; wait for one to finish.", 1)
             time.sleep(POLL_SECONDS)
 
-    def _share(self, bucket: int, index: int) -> Path:
-        return self.directory / f"client-{bucket}-{index}.lock"
+    def _try(self, share: int, keep: bool = True) -> bool:
+        """Whether ``share`` is free (held by no thread of any process); taken if ``keep``."""
+        files = self._files
+        with files.lock:
+            if share in files.held:
+                return False
+            try:
+                fcntl.lockf(files.shares, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, share)
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EAGAIN):
+                    return False
+                raise
+            if keep:
+                files.held.add(share)
+            else:
+                fcntl.lockf(files.shares, fcntl.LOCK_UN, 1, share)
+            return True
+
+    def _release(self, share: int) -> None:
+        files = self._files
+        with files.lock:
+            fcntl.lockf(files.shares, fcntl.LOCK_UN, 1, share)
+            files.held.discard(share)
 
     def _alone(self, bucket: int, mine: int) -> bool:
-        """Whether the client holds no share but ``mine``: each other one can be locked now. (Two of
-        its queries checking at once may each see the other's brief lock: both then count as not
-        alone, the cautious side.)"""
-        for index in range(self.max_queries):
-            if index == mine:
-                continue
-            fd = slots.try_lock(self._share(bucket, index), create=True)
-            if fd is None:
-                return False
-            os.close(fd)
-        return True
-
-    def _ledger(self, bucket: int) -> Path:
-        return self.directory / f"budget-{bucket}"
+        """Whether the client holds no share but ``mine``: each other one is free now. (Two of its
+        queries checking at once may each see the other's brief lock: both then count as not alone,
+        the cautious side.)"""
+        return all(self._try(bucket * SHARE_STRIDE + index, keep=False)
+                   for index in range(self.max_queries) if bucket * SHARE_STRIDE + index != mine)
 
     def _budget_wait(self, bucket: int, now: float) -> int | None:
         """Seconds until the client's recent query time is under the budget again; None if it is now."""
-        try:
-            with self._ledger(bucket).open("rb") as handle:
-                fcntl.flock(handle, fcntl.LOCK_SH)
-                spent = _recent(handle.read(), now)
-        except FileNotFoundError:
-            return None
+        spent = _recent(self._ledger(bucket), now)
         used = sum(spent.values())
         if used < self.seconds_per_minute:
             return None
@@ -131,27 +208,36 @@ class ClientShares:
                 return max(1, math.ceil(second + 1 + WINDOW - now))
         return 1
 
+    def _ledger(self, bucket: int) -> bytes:
+        files, start = self._files, bucket * REGION
+        with files.lock:
+            fcntl.lockf(files.budget, fcntl.LOCK_SH, REGION, start)
+            try:
+                return files.ledgers[start:start + REGION]
+            finally:
+                fcntl.lockf(files.budget, fcntl.LOCK_UN, REGION, start)
+
     def _charge(self, bucket: int, seconds: float) -> None:
-        now = time.monotonic()
-        fd = os.open(self._ledger(bucket), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "r+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            spent = _recent(handle.read(), now)
-            spent[int(now)] = spent.get(int(now), 0.0) + seconds
-            handle.seek(0)
-            handle.truncate()
-            handle.write("".join(f"{second} {used:.3f}\n" for second, used in sorted(spent.items())).encode())
+        second = int(time.monotonic())
+        files, start = self._files, bucket * REGION
+        offset = start + (second % RECORDS) * RECORD.size
+        with files.lock:
+            fcntl.lockf(files.budget, fcntl.LOCK_EX, REGION, start)
+            try:
+                stamp, used = RECORD.unpack_from(files.ledgers, offset)
+                if stamp != second or not 0 <= used < math.inf:  # an older second, or a torn record
+                    used = 0.0
+                RECORD.pack_into(files.ledgers, offset, second, used + seconds)
+            finally:
+                fcntl.lockf(files.budget, fcntl.LOCK_UN, REGION, start)
 
 
-def _recent(data: bytes, now: float) -> dict[int, float]:
-    """The ledger: query seconds charged per second (of the monotonic clock, which every process of
-    the machine shares) within the window before ``now``. At most one line per second."""
+def _recent(ledger: bytes, now: float) -> dict[int, float]:
+    """The query seconds charged per second (of the monotonic clock, which every process of the
+    machine shares) within the window before ``now``. A record of a process killed mid-write may be
+    torn: one that is not a plausible charge is left out."""
     spent: dict[int, float] = {}
-    for line in data.decode("ascii", "replace").splitlines():
-        try:
-            second, used = int(line.split()[0]), float(line.split()[1])
-        except (ValueError, IndexError):
-            continue  # a line cut short by a process killed mid-write
-        if second + 1 > now - WINDOW:
-            spent[second] = spent.get(second, 0.0) + used
+    for second, used in RECORD.iter_unpack(ledger):
+        if second + 1 > now - WINDOW and second <= now + 1 and 0 < used < math.inf:
+            spent[second] = used
     return spent

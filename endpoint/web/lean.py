@@ -1,5 +1,5 @@
-"""A lean path for the cheapest answers of ``/sparql``: result-cache hits, 304s, and misses the
-query service answers in the web worker.
+"""A lean path for the answers of ``/sparql``: result-cache hits, 304s, and misses, whether the
+query service answers them in the web worker or in a query process.
 
 A cache hit through Flask cost ~200 µs in-process (``bench/layers.py``), nine tenths of it Flask's
 request context, response object, hooks and extensions around a dictionary lookup; a lookup the
@@ -16,14 +16,15 @@ write exactly as the app would:
 - whose query form and format are plain (a SELECT/ASK/CONSTRUCT/DESCRIBE keyword and a format the
   Accept header or ``format=`` chooses);
 - that either revalidate an ETag the app would give (304, GET only), or are in the result cache
-  (200, gzipped when the app would gzip), or are not and the query service would answer them in
-  this process (``service.tries_inline``: bounded by their form, no dataset parameters). A miss is
+  (200, gzipped when the app would gzip), or are not: then the query service answers them, in this
+  process if their form bounds them (``service.tries_inline``), else in a query process, where
+  Flask's ~0.25 ms would be a fifth to a half of a cheap query's whole answer. A miss is
   answered by the view's own steps (``views/sparql.py``: ``cache_key``, ``answer_body`` — the
   service's guard, the client's share, the inline budget and its fallback to a query process —
   ``check_size`` and ``keep``).
 
 Everything else — errors, HEAD, throttled servers, large answers, chunked bodies, If-None-Match
-that does not match, the service description, other misses — goes to Flask; a body read here is
+that does not match, the service description, a ``timeout=`` parameter — goes to Flask; a body read here is
 handed on in memory, and a body refused here (busy, late) is refused by the app in the same words
 without waiting again. What a miss got here but this layer does not write (a refusal, an answer to
 spool or to code other than gzip) is handed to the view in the environ (``sparql.Handed``), which
@@ -164,19 +165,17 @@ class LeanSparql:
 
     def _miss(self, environ: WSGIEnvironment, start_response: StartResponse, parsed: Parsed, fmt: Format,
               release: Release, etag: str | None, key: result_cache.Key, note: dict[str, Any]) -> list[bytes] | None:
-        """A query not in the result cache: answered here if the query service would answer it in
-        this process (``service.tries_inline``), by the view's own steps (``views/sparql.py``:
-        ``answer_body``, ``check_size``, ``keep``). What this layer does not write (an error, a
-        large answer, another content coding) is handed to the view with the answer got here."""
-        if parsed.default_graphs or parsed.named_graphs:
-            return None  # never inline (service.tries_inline): a query process's, through Flask
+        """A query not in the result cache, answered by the view's own steps (``views/sparql.py``:
+        ``answer_body``, ``check_size``, ``keep``): in this process if its form bounds it
+        (``service.tries_inline``), else by a query process, as the view would. What this layer does
+        not write (an error, a large answer, another content coding) is handed to the view with the
+        answer got here."""
         analysed = analysis.analyse(parsed.query)
-        if not service.tries_inline(release, self.settings, analysed):
-            return None
         # The client's fair share, named as throttle._name_client names it for Flask's requests.
         shares.CLIENT.set(environ.get("REMOTE_ADDR"))
         try:
-            body = sparql.answer_body(release, parsed.query, fmt, analysed, self.settings)
+            body = sparql.answer_body(release, parsed.query, fmt, analysed, self.settings,
+                                      default_graph_uris=parsed.default_graphs, named_graph_uris=parsed.named_graphs)
             sparql.check_size(body, self.settings)
         except Exception as exc:  # noqa: BLE001 - every refusal is the view's to answer, in its words
             environ[sparql.HANDED_KEY] = sparql.Handed(key, exc)

@@ -128,7 +128,8 @@ def _query_text() -> str | None:
 
 
 class RequestLog:
-    """WSGI middleware: times each request to its last byte, then writes its line and counts it."""
+    """WSGI middleware: times each request to its last byte (a body held whole in memory: to its
+    hand-over to the server), then writes its line and counts it."""
 
     def __init__(self, app: WSGIApplication, sink: Sink) -> None:
         self.app = app
@@ -144,6 +145,12 @@ class RequestLog:
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         body = self.app(environ, starting)
+        if type(body) is list:
+            # A body already whole in memory (the lean path's answers) goes back as the list it is:
+            # granian writes a list in one call, but pulls any other iterable chunk by chunk across
+            # its threads (~0.1 ms more per request). Its line is written now, at the hand-over.
+            self._done(environ, seen.get("status", 0), sum(map(len, body)), started, arrived)
+            return body
         return _Counted(body, lambda sent: self._done(environ, seen.get("status", 0), sent, started, arrived))
 
     def _done(self, environ: WSGIEnvironment, status: int, sent: int, started: float, arrived: float) -> None:

@@ -355,10 +355,30 @@ def test_what_the_lean_layer_does_not_write_goes_to_the_view_with_the_answer(
     assert answered == [(0, 1, 1), (0, 1, 1)]
 
 
-def test_misses_not_answered_in_the_web_worker_are_flasks(setup: tuple) -> None:
+def test_misses_answered_by_a_query_process_take_the_lean_path_too(setup: tuple) -> None:
     app, log, flask_saw = setup
     for path in (url(query=ASK),  # not bounded by its form: a query process's
-                 url(query=INLINE_ASK, **{"default-graph-uri": "https://example.org/g"})):  # a dataset
+                 url(query=INLINE_ASK, **{"default-graph-uri": "https://example.org/g"}),  # a dataset
+                 url(query=INLINE_ASK, **{"named-graph-uri": "https://example.org/g"})):
         off, on, via_flask, answered = both_missing(app, log, flask_saw, path, headers={"Accept": JSON})
         same(off, on)
-        assert via_flask and answered == [(0, 0, 1), (0, 0, 1)]
+        assert not via_flask and answered == [(0, 0, 1), (0, 0, 1)]
+        assert on[0] == "200 OK" and dict(on[1])["Cache-Status"] == "kusei; fwd=miss; stored"
+
+
+def test_a_query_process_refusal_goes_to_the_view_asked_once(data_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    app = create_app(Settings(data_dir=data_dir, access_log=str(log), query_timeout=0.5))
+    lean = app.extensions["kusei_lean"]
+    flask_saw: list[str] = []
+    inner = lean.wsgi_app
+
+    def flask_side(environ: dict, start_response: object) -> object:
+        flask_saw.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    lean.wsgi_app = flask_side
+    slow = url(query="SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
+    off, on, via_flask, answered = both_missing(app, log, flask_saw, slow, headers={"Accept": JSON})
+    assert via_flask and answered[1] == (0, 0, 1), "the view sent the lean path's refusal without asking again"
+    assert on[0] == off[0] and on[0].startswith("5") and on[3]["error"] == off[3]["error"] == "timeout"
