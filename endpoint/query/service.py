@@ -152,17 +152,19 @@ def _no_charge(_: float) -> None:
     pass
 
 
-def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float], None]]:
-    """The share of the request's client (shares.CLIENT) that its query holds; none if unnamed."""
+def _client_share(settings: Settings, *, for_slot: bool = True) -> AbstractContextManager[Callable[[float], None]]:
+    """The share of the request's client (shares.CLIENT) that its query holds; none if unnamed.
+    ``for_slot``: the query will wait for a server slot (not so for an answer in this process)."""
     client = shares.CLIENT.get()
     if client is None or not (settings.client_max_queries or settings.client_query_seconds):
         return nullcontext(_no_charge)
     # A client with nothing else running may wait for a slot as long as a query may run: every
     # slot is then freed by its query's end, its time limit or the memory watch before it gives up
-    # (issue 17.4: a bystander never gets a 5xx because others' queries hold the slots).
+    # (issue 17.4: a bystander never gets a 5xx because others' queries hold the slots). An answer
+    # in this process waits for no slot, so it need not ask whether the client is alone.
     return _server_shares(settings.data_dir, settings.max_concurrent_queries, settings.client_max_queries,
                           settings.client_query_seconds, os.getppid()).hold(
-        client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
+        client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT if for_slot else 0.0)
 
 
 def prepare(settings: Settings) -> None:
@@ -345,7 +347,7 @@ def _inline(release: Release, settings: Settings, lane: Lane, query: str, result
     # time), and this answer takes none. The client's share is held and charged as for any query:
     # a client that spent its query time waits for cheap queries too.
     try:
-        with _client_share(settings) as charge:
+        with _client_share(settings, for_slot=False) as charge:
             started = time.monotonic()
             try:
                 return answer()

@@ -198,10 +198,11 @@ class ClientShares:
 
     def _budget_wait(self, bucket: int, now: float) -> int | None:
         """Seconds until the client's recent query time is under the budget again; None if it is now."""
-        spent = _recent(self._ledger(bucket), now)
-        used = sum(spent.values())
-        if used < self.seconds_per_minute:
+        ledger = self._ledger(bucket)
+        if _total(ledger, now) < self.seconds_per_minute:  # nearly always: no table of seconds needed
             return None
+        spent = _recent(ledger, now)
+        used = sum(spent.values())
         for second in sorted(spent):  # the oldest leave the window first
             used -= spent[second]
             if used < self.seconds_per_minute:
@@ -230,6 +231,13 @@ class ClientShares:
                 RECORD.pack_into(files.ledgers, offset, second, used + seconds)
             finally:
                 fcntl.lockf(files.budget, fcntl.LOCK_UN, REGION, start)
+
+
+def _total(ledger: bytes, now: float) -> float:
+    """The query seconds charged within the window before ``now`` (as :func:`_recent`, summed)."""
+    oldest = now - WINDOW - 1
+    return sum(used for second, used in RECORD.iter_unpack(ledger)
+               if oldest < second <= now + 1 and 0 < used < math.inf)
 
 
 def _recent(ledger: bytes, now: float) -> dict[int, float]:
