@@ -124,6 +124,28 @@ def test_one_line_per_request_with_its_fields(data_dir: Path, tmp_path: Path) ->
     assert str(first["time"]).endswith("Z")
 
 
+def test_a_body_whole_in_memory_reaches_the_server_as_a_list_with_its_line_written(
+        data_dir: Path, tmp_path: Path) -> None:
+    # granian writes a list in one call but pulls any other iterable chunk by chunk across its
+    # threads: the lean path's answers must reach it as the lists they are.
+    from werkzeug.test import EnvironBuilder
+
+    log = tmp_path / "access.log"
+    app = make_app(data_dir, access_log=str(log))
+    environ = EnvironBuilder(path="/sparql", query_string={"query": "ASK { ?s ?p ?o }"},
+                             headers={"Accept": "application/sparql-results+json"}).get_environ()
+    statuses: list[str] = []
+    body = app.wsgi_app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    assert type(body) is list and statuses == ["200 OK"]
+    (line,) = log_lines(log)  # written at the hand-over, with the bytes the list holds
+    assert (line["status"], line["bytes"]) == (200, sum(map(len, body)))
+    page = app.wsgi_app(EnvironBuilder(path="/").get_environ(), lambda *args: None)
+    assert type(page) is not list and len(log_lines(log)) == 1  # Flask's: counted as it is sent
+    b"".join(page)
+    page.close()  # type: ignore[attr-defined]
+    assert len(log_lines(log)) == 2
+
+
 def test_the_log_can_be_turned_off(data_dir: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     client = make_app(data_dir, access_log="off").test_client()
     assert client.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200
