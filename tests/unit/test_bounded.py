@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import pyoxigraph as ox
+import pytest
 
 from kusei.endpoint.query import bounded
 from kusei.endpoint.query.analysis import analyse, query_form
@@ -142,7 +141,8 @@ LINEAR = {
                                          "kusei:number ?k ; dcterms:title ?t } GROUP BY ?p ORDER BY ASC(?s) ?hi",
     "GROUP_CONCAT with a separator": P + 'SELECT ?p (GROUP_CONCAT(DISTINCT ?t; separator=" / ") AS ?ts) WHERE { '
                                          "?m a kusei:Measure ; kusei:plan ?p ; dcterms:title ?t } GROUP BY ?p",
-    "GROUP_CONCAT without one, lower case": P + "select distinct (group_concat(?t) as ?ts) where { ?m dcterms:title ?t }",
+    "GROUP_CONCAT without one, lower case": P + "select distinct (group_concat(?t) as ?ts) where { "
+                                                "?m dcterms:title ?t }",
     "GROUP BY without aggregates": P + "SELECT ?w WHERE { ?s dcterms:spatial ?w } GROUP BY ?w LIMIT 10",
     "an aggregate with OPTIONAL walks": P + "SELECT ?m (COUNT(?l) AS ?n) WHERE { ?m a kusei:Measure OPTIONAL { "
                                             "?m rdfs:label ?l } } GROUP BY ?m",
@@ -235,7 +235,8 @@ HOSTILE_LINEAR = {
     "a count of a cartesian product": "SELECT (COUNT(*) AS ?n) WHERE { ?a a kusei:Measure . ?b a kusei:Project }",
     "a count of a join through a shared value": "PREFIX schema: <http://schema.org/>\nSELECT (COUNT(*) AS ?n) "
                                                 "WHERE { ?a schema:position ?p . ?b schema:position ?p }",
-    "a BIND made a join key": "SELECT * WHERE { ?a a kusei:Measure BIND(?a AS ?b) ?b kusei:plan ?p . ?x kusei:plan ?p }",
+    "a BIND made a join key": "SELECT * WHERE { ?a a kusei:Measure BIND(?a AS ?b) ?b kusei:plan ?p . "
+                              "?x kusei:plan ?p }",
     "a BIND starting a fan-in": f"SELECT * WHERE {{ BIND({PLAN} AS ?p) ?x kusei:plan ?p }}",
     "a BIND hiding a subquery": "SELECT * WHERE { ?m a kusei:Measure BIND((SELECT (COUNT(*) AS ?n) WHERE "
                                 "{ ?a ?b ?c }) AS ?x) }",
