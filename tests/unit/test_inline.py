@@ -157,10 +157,10 @@ def test_a_query_linear_in_the_data_is_answered_here_on_a_small_release(
 
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "endpoint" / "queries"
-# The published examples that aggregates, BIND and GRAPH made linear in the data (bounded.py); and
-# the aggregates no example uses, with the GRAPH of one named graph.
+# The published examples that aggregates and BIND made linear in the data (bounded.py); and the
+# aggregates no example uses, with a GRAPH group.
 NEWLY_LINEAR = {path.stem: path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.rq"))
-                if path.stem[:2] in ("01", "07", "14", "16")}
+                if path.stem[:2] in ("01", "07", "16")}
 NEWLY_LINEAR["titles per plan"] = P + (
     'SELECT ?p (GROUP_CONCAT(DISTINCT ?t; separator=" / ") AS ?ts) (COUNT(?m) AS ?n) (SAMPLE(?t) AS ?one) '
     "(MIN(?t) AS ?first) (MAX(?t) AS ?last) WHERE { ?m a kusei:Measure ; kusei:plan ?p ; dcterms:title ?t } "
