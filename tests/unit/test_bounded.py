@@ -143,6 +143,7 @@ LINEAR = {
                                          "?m a kusei:Measure ; kusei:plan ?p ; dcterms:title ?t } GROUP BY ?p",
     "GROUP_CONCAT without one, lower case": P + "select distinct (group_concat(?t) as ?ts) where { "
                                                 "?m dcterms:title ?t }",
+    "COUNT(DISTINCT *)": "SELECT (COUNT(DISTINCT *) AS ?n) WHERE { ?m a kusei:Measure ; kusei:plan ?p }",
     "GROUP BY without aggregates": P + "SELECT ?w WHERE { ?s dcterms:spatial ?w } GROUP BY ?w LIMIT 10",
     "an aggregate with OPTIONAL walks": P + "SELECT ?m (COUNT(?l) AS ?n) WHERE { ?m a kusei:Measure OPTIONAL { "
                                             "?m rdfs:label ?l } } GROUP BY ?m",
@@ -217,6 +218,7 @@ NOT_LINEAR = {
     "two GRAPH groups": "SELECT * WHERE { GRAPH ?g { ?m a kusei:Measure } GRAPH ?h { ?n a kusei:Plan } }",
     "GRAPH in OPTIONAL": "SELECT * WHERE { ?m a kusei:Measure OPTIONAL { GRAPH ?g { ?m ?p ?o } } }",
     "GRAPH in GRAPH": "SELECT * WHERE { GRAPH ?g { GRAPH ?h { ?m a kusei:Measure } } }",
+    "BIND of the graph's variable": "SELECT * WHERE { GRAPH ?g { ?m a kusei:Measure BIND(1 AS ?g) } }",
     "GRAPH of a literal": "SELECT * WHERE { GRAPH 'g' { ?m a kusei:Measure } }",
     "a cartesian product inside GRAPH": "SELECT * WHERE { GRAPH ?g { ?a a kusei:Measure . ?b a kusei:Project } }",
     "a path inside GRAPH": "SELECT * WHERE { GRAPH ?g { ?a kusei:plan/kusei:plan ?b } }",

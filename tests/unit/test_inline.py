@@ -187,3 +187,17 @@ def test_newly_linear_queries_give_the_same_bytes_as_a_query_process(
             # Every aggregate and BIND gave a value somewhere: the answer shows them computed.
             answer = json.loads(here)
             assert {name for row in answer["results"]["bindings"] for name in row} == set(answer["head"]["vars"])
+
+
+def test_an_aggregate_goes_to_a_query_process_on_a_large_release(
+        release: Release, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Aggregates, BIND and GRAPH are linear only: never bounded by their form, so a release over
+    # the small size sends them to the query processes, as any query linear in the data.
+    query = NEWLY_LINEAR["16-measures-per-ward-year"]
+    whole = service.execute(release, query, settings=Settings(data_dir=data_dir, inline_queries=False),
+                            write_as="csv")
+    monkeypatch.setattr(inline, "SMALL_RELEASE", 10)
+    answered, queries = inline.counts["answered"], service.pool_stats().get("queries", 0)
+    answer = service.execute(release, query, settings=Settings(data_dir=data_dir), write_as="csv")
+    assert inline.counts["answered"] == answered and service.pool_stats()["queries"] == queries + 1
+    assert isinstance(answer, service.Written) and isinstance(whole, service.Written) and answer.body == whole.body
