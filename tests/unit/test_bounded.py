@@ -235,8 +235,9 @@ NOT_LINEAR = {
     "every triple joined on its object": "SELECT * WHERE { ?s ?p ?o . ?x kusei:plan ?o }",
 }
 
-# Written to look linear to a reader that skims: each would cost the square of the data (or more)
-# before its first row, which an aggregate does not write until the end.
+# Written to slip past the new rules: products hidden under an aggregate (which writes nothing
+# until all of it is computed, so no budget stops it), BIND made a join key or a start, and
+# keywords hidden by escapes, comments, brackets or a GRAPH name.
 HOSTILE_LINEAR = {
     "a count of a cartesian product": "SELECT (COUNT(*) AS ?n) WHERE { ?a a kusei:Measure . ?b a kusei:Project }",
     "a count of a join through a shared value": "PREFIX schema: <http://schema.org/>\nSELECT (COUNT(*) AS ?n) "
