@@ -4,12 +4,14 @@ process, and the store that follows release switches. Real pyoxigraph stores, re
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from graph_input import NO_SHAPES, copy_input, point_current
 
 from kusei.endpoint.query import inline, service
+from kusei.endpoint.query.analysis import analyse
 from kusei.endpoint.query.errors import QueryRefused, ResultTooLarge
 from kusei.graph.build import build
 from kusei.release import CurrentRelease, Release
@@ -152,3 +154,50 @@ def test_a_query_linear_in_the_data_is_answered_here_on_a_small_release(
     again = service.execute(release, LINEAR, settings=Settings(data_dir=data_dir), write_as="json")
     assert inline.counts["answered"] == answered and service.pool_stats()["queries"] == queries + 1
     assert isinstance(again, service.Written) and again.body == there
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "endpoint" / "queries"
+# The published examples that aggregates and BIND made linear in the data (bounded.py); and the
+# aggregates no example uses, with a GRAPH group.
+NEWLY_LINEAR = {path.stem: path.read_text(encoding="utf-8") for path in sorted(EXAMPLES.glob("*.rq"))
+                if path.stem[:2] in ("01", "07", "16")}
+NEWLY_LINEAR["titles per plan"] = P + (
+    'SELECT ?p (GROUP_CONCAT(DISTINCT ?t; separator=" / ") AS ?ts) (COUNT(?m) AS ?n) (SAMPLE(?t) AS ?one) '
+    "(MIN(?t) AS ?first) (MAX(?t) AS ?last) WHERE { ?m a kusei:Measure ; kusei:plan ?p ; dcterms:title ?t } "
+    "GROUP BY ?p ORDER BY ?p")
+NEWLY_LINEAR["numbers per graph"] = (
+    "SELECT ?g (SUM(?k) AS ?sum) (AVG(?k) AS ?avg) (COUNT(DISTINCT ?m) AS ?n) WHERE { GRAPH ?g { ?m "
+    "<https://w3id.org/kusei/def/number> ?k BIND(?k * 2 - 1 AS ?odd) FILTER(?odd > 0) } } GROUP BY ?g ORDER BY ?g")
+
+
+@pytest.mark.parametrize("name", list(NEWLY_LINEAR))
+def test_newly_linear_queries_give_the_same_bytes_as_a_query_process(
+        name: str, release: Release, data_dir: Path) -> None:
+    query = NEWLY_LINEAR[name]
+    assert analyse(query).linear and not analyse(query).bounded
+    for fmt in ("json", "xml", "csv", "tsv"):
+        here, there = _answers(release, data_dir, query, fmt)
+        assert here == there
+        rows = {"json": lambda body: len(json.loads(body)["results"]["bindings"]),
+                "xml": lambda body: body.count(b"<result>"),
+                "csv": lambda body: len(body.rstrip().split(b"\r\n")) - 1,
+                "tsv": lambda body: len(body.rstrip().split(b"\n")) - 1}[fmt](here)
+        assert rows >= 1, f"the query found nothing: {here[:300]!r}"
+        if fmt == "json":
+            # Every aggregate and BIND gave a value somewhere: the answer shows them computed.
+            answer = json.loads(here)
+            assert {name for row in answer["results"]["bindings"] for name in row} == set(answer["head"]["vars"])
+
+
+def test_an_aggregate_goes_to_a_query_process_on_a_large_release(
+        release: Release, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Aggregates, BIND and GRAPH are linear only: never bounded by their form, so a release over
+    # the small size sends them to the query processes, as any query linear in the data.
+    query = NEWLY_LINEAR["16-measures-per-ward-year"]
+    whole = service.execute(release, query, settings=Settings(data_dir=data_dir, inline_queries=False),
+                            write_as="csv")
+    monkeypatch.setattr(inline, "SMALL_RELEASE", 10)
+    answered, queries = inline.counts["answered"], service.pool_stats().get("queries", 0)
+    answer = service.execute(release, query, settings=Settings(data_dir=data_dir), write_as="csv")
+    assert inline.counts["answered"] == answered and service.pool_stats()["queries"] == queries + 1
+    assert isinstance(answer, service.Written) and isinstance(whole, service.Written) and answer.body == whole.body
