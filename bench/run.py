@@ -104,8 +104,9 @@ class Cell:
 
 
 def run_cell(endpoint: str, query: Query, mode: str, concurrency: int, duration: float,
-             max_requests: int, name: str) -> Cell:
-    """``concurrency`` client threads with keep-alive connections, for ``duration`` s at most."""
+             max_requests: int, name: str, tag: str = "") -> Cell:
+    """``concurrency`` client threads with keep-alive connections, for ``duration`` s at most.
+    ``tag`` marks the texts of a warm-up cell, so the measured cell after it sends others."""
     cell = Cell(name, query.name, mode, concurrency)
     accept = ACCEPT_GRAPH if query.graph else ACCEPT_RESULTS
     parts = urllib.parse.urlsplit(endpoint)
@@ -127,7 +128,7 @@ def run_cell(endpoint: str, query: Query, mode: str, concurrency: int, duration:
                 # send the same text (22 and 22-own), or the c=8 cell after the c=1 cell of one
                 # query (its counter starts again at 0), must not answer each other from the cache.
                 text = (base_text if mode != "uncached"
-                        else f"{base_text}\n# bench {query.name} c{concurrency} {n}\n")
+                        else f"{base_text}\n# bench {query.name} c{concurrency} {tag}{n}\n")
                 url = f"{endpoint}?query={urllib.parse.quote(text)}"
                 headers = {"Accept": accept}
                 if mode == "revalidated" and etag:
@@ -247,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-floor", action="store_true",
                         help="leave out the fixed-answer app that measures the HTTP stack alone")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell (server x query x …)")
+    parser.add_argument("--warmup", type=float, default=0.0,
+                        help="seconds each server is sent the cell's requests, unmeasured, before the cell "
+                             "(Kusei's pools grow to the concurrency and their new query processes warm "
+                             "their caches; 0: measure from the first request)")
     parser.add_argument("--max-requests", type=int, default=5000, help="requests per cell at most")
     parser.add_argument("--max-total", type=float, default=1800.0,
                         help="start no new cell after this many seconds")
@@ -276,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
               f"these queries find nothing: {', '.join(empty)}", file=sys.stderr, flush=True)
         if not args.allow_empty:
             return 2
-    results: dict = {"wards": args.wards, "years": args.years, "queries": [q.name for q in queries]}
+    results: dict = {"wards": args.wards, "years": args.years, "queries": [q.name for q in queries],
+                     "duration": args.duration, "warmup": args.warmup}
     began = time.monotonic()
 
     if not args.skip_http:
@@ -323,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
                             if time.monotonic() - began > args.max_total:
                                 print("--max-total reached; skipping the remaining cells", file=sys.stderr)
                                 break
+                            if args.warmup > 0:
+                                run_cell(endpoints[name], query, mode, conc, args.warmup, args.max_requests,
+                                         name, tag="warm-up ")
                             cell = run_cell(endpoints[name], query, mode, conc, args.duration,
                                             args.max_requests, name)
                             cells.append(cell)
