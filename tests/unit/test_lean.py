@@ -32,10 +32,10 @@ CONSTRUCT = "CONSTRUCT { ?s ?p ?o } WHERE { ?s a ?o . BIND(?p AS ?p) } LIMIT 5"
 JSON = "application/sparql-results+json"
 
 
-@pytest.fixture
-def setup(data_dir: Path, tmp_path: Path) -> Iterator[tuple[Flask, Path, list[str]]]:
+def counted_app(data_dir: Path, tmp_path: Path, **overrides: object) -> tuple[Flask, Path, list[str]]:
+    """An app logging to a file, and the paths of the requests its lean layer handed to Flask."""
     log = tmp_path / "access.log"
-    app = create_app(Settings(data_dir=data_dir, access_log=str(log)))
+    app = create_app(Settings(data_dir=data_dir, access_log=str(log), **overrides))
     flask_saw: list[str] = []
     lean = app.extensions["kusei_lean"]
     inner = lean.wsgi_app
@@ -45,7 +45,12 @@ def setup(data_dir: Path, tmp_path: Path) -> Iterator[tuple[Flask, Path, list[st
         return inner(environ, start_response)
 
     lean.wsgi_app = flask_side
-    yield app, log, flask_saw
+    return app, log, flask_saw
+
+
+@pytest.fixture
+def setup(data_dir: Path, tmp_path: Path) -> Iterator[tuple[Flask, Path, list[str]]]:
+    yield counted_app(data_dir, tmp_path)
 
 
 def call(app: Flask, path: str, method: str = "GET", **kwargs: object) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -334,17 +339,7 @@ HANDED_CASES = [
 @pytest.mark.parametrize(("path", "headers", "overrides", "status"), HANDED_CASES)
 def test_what_the_lean_layer_does_not_write_goes_to_the_view_with_the_answer(
         data_dir: Path, tmp_path: Path, path: str, headers: dict[str, str], overrides: dict, status: int) -> None:
-    log = tmp_path / "access.log"
-    app = create_app(Settings(data_dir=data_dir, access_log=str(log), **overrides))
-    lean = app.extensions["kusei_lean"]
-    flask_saw: list[str] = []
-    inner = lean.wsgi_app
-
-    def flask_side(environ: dict, start_response: object) -> object:
-        flask_saw.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    lean.wsgi_app = flask_side
+    app, log, flask_saw = counted_app(data_dir, tmp_path, **overrides)
     off, on, via_flask, answered = both_missing(app, log, flask_saw, path, headers=headers)
     same(off, on)
     assert via_flask
@@ -367,17 +362,7 @@ def test_misses_answered_by_a_query_process_take_the_lean_path_too(setup: tuple)
 
 
 def test_a_query_process_refusal_goes_to_the_view_asked_once(data_dir: Path, tmp_path: Path) -> None:
-    log = tmp_path / "access.log"
-    app = create_app(Settings(data_dir=data_dir, access_log=str(log), query_timeout=0.5))
-    lean = app.extensions["kusei_lean"]
-    flask_saw: list[str] = []
-    inner = lean.wsgi_app
-
-    def flask_side(environ: dict, start_response: object) -> object:
-        flask_saw.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
-    lean.wsgi_app = flask_side
+    app, log, flask_saw = counted_app(data_dir, tmp_path, query_timeout=0.5)
     slow = url(query="SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }")
     off, on, via_flask, answered = both_missing(app, log, flask_saw, slow, headers={"Accept": JSON})
     assert via_flask and answered[1] == (0, 0, 1), "the view sent the lean path's refusal without asking again"
