@@ -326,8 +326,8 @@ def execute(release: Release, query: str, *, settings: Settings, timeout: float 
 
 def tries_inline(release: Release, settings: Settings, analysed: analysis.Analysis, *, lane: Lane = Lane.SPARQL,
                  default_graph_uris: Sequence[str] = (), named_graph_uris: Sequence[str] = ()) -> bool:
-    """Whether :func:`execute` first tries ``analysed`` in this process (``inline.py``): the web
-    layer asks it to know which misses are cheap enough to answer on its lean path."""
+    """Whether :func:`execute` first tries ``analysed`` in this process (``inline.py``) rather
+    than in a query process."""
     return (settings.inline_queries and lane is not Lane.PINNED and not default_graph_uris
             and not named_graph_uris and inline.admits(release, analysed))
 

@@ -148,7 +148,7 @@ class RequestLog:
         if type(body) is list:
             # A body already whole in memory (the lean path's answers) goes back as the list it is:
             # granian writes a list in one call, but pulls any other iterable chunk by chunk across
-            # its threads (~0.1 ms more per request). Its line is written now, at the hand-over.
+            # its threads (~0.03 ms more per request, one client here). Its line is written at the hand-over.
             self._done(environ, seen.get("status", 0), sum(map(len, body)), started, arrived)
             return body
         return _Counted(body, lambda sent: self._done(environ, seen.get("status", 0), sent, started, arrived))
