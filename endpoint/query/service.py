@@ -98,11 +98,6 @@ class Outcome:
                 for row in self.rows or ()]
 
 
-def query_form(query: str) -> str | None:
-    """The first keyword after the prologue, upper-cased (``SELECT`` … or an update keyword)."""
-    return analysis.query_form(query)
-
-
 def _check_graph_iris(*iris: str) -> None:
     for iri in iris:
         try:

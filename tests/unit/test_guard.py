@@ -29,6 +29,7 @@ ACCEPTED = [
     "SELECT $service WHERE { $service ?p ?o }",
     "SELECT * WHERE { ?s ?p ?o } # SERVICE <http://x> { }",
     "# SERVICE in a comment\nSELECT * WHERE { ?s ?p ?o }",
+    "  # with, add, copy, insert: a comment line\n\t# and SERVICE <http://x> in another\nASK { ?s ?p ?o }",
     "SELECT * WHERE { ?s ?p ?o FILTER(?o < 3 && ?o > 1) }",
     "SELECT * WHERE { ?s ?p ?o FILTER(CONTAINS(STR(?o), \"service\")) }",
     'SELECT * WHERE { ?s ?p "x"@en-service }'.replace("en-service", "en"),
@@ -51,6 +52,11 @@ REFUSED_SERVICE = [
     "SELECT * WHERE { ?s ?p ?o SERVICE\t<http://x> {} }",
     "SELECT * WHERE { ?s ?p ?o # comment\nSERVICE <http://x> {} }",
     "SELECT * WHERE { ?s ?p ?o SERVICE#comment\n<http://x> {} }",
+    # A comment line ends at a carriage return too: what follows it on the line is code.
+    "# a comment line\rSERVICE <http://x> {}\nSELECT * WHERE { ?s ?p ?o }",
+    "SELECT * WHERE {\n  # service, with and add in a comment line\r SERVICE <http://x> {} }",
+    # A `#` starting a line inside a long string is no comment.
+    "SELECT * WHERE { ?s ?p '''\n# x''' SERVICE <http://x> {} }",
     "SELECT * WHERE { GRAPH ?g { ?s ?p ?o SERVICE <http://x> {} } }",
     "SELECT * WHERE { { SELECT * WHERE { SERVICE <http://x> { ?s ?p ?o } } } }",
     "SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE <http://x> { ?s ?p ?o } } }",

@@ -367,3 +367,24 @@ def test_a_query_process_refusal_goes_to_the_view_asked_once(data_dir: Path, tmp
     off, on, via_flask, answered = both_missing(app, log, flask_saw, slow, headers={"Accept": JSON})
     assert via_flask and answered[1] == (0, 0, 1), "the view sent the lean path's refusal without asking again"
     assert on[0] == off[0] and on[0].startswith("5") and on[3]["error"] == off[3]["error"] == "timeout"
+
+
+# Pieces a query string is made of: plain characters, the separators, `+`, escapes of ASCII, of
+# UTF-8 (whole and cut), of bytes that are no UTF-8, a `%` that starts no escape, a backslash (the
+# escape character of the codec the fast path uses) and characters outside ASCII.
+_PIECES = ["a", "Q", "0", "=", "&", "+", " ", "%", "%2", "%zz", "%20", "%25", "%2B", "%26", "%3D", "%5C", "%5c",
+           "\\", "\\x41", "%E3%81%82", "%e3%81", "%81", "%FF", "%C3%A9", "%00", "é", "あ", "#", ";"]
+
+
+def test_the_query_string_parse_agrees_with_urllib_on_every_kind_of_input() -> None:
+    import random
+    from urllib.parse import parse_qsl
+
+    from kusei.endpoint.web import lean
+
+    chosen = random.Random(20)
+    texts = ["", "&", "=", "query", "query=", "=x", "a=1&&b=2&", urlencode({"query": "SELECT * { ?s ?p ?o } # 区"}),
+             urlencode({"query": open(Path(__file__).parents[2] / "endpoint/queries/06-sections-missions.rq").read()})]
+    texts += ["".join(chosen.choice(_PIECES) for _ in range(chosen.randint(1, 14))) for _ in range(20000)]
+    for text in texts:
+        assert lean.parse_qsl(text) == parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"), text

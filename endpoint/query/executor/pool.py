@@ -216,6 +216,12 @@ class QueryExecutor:
         is ignored: requests that still hold it while releases switch fast must not flip the pool
         back (their run() is still answered from their own release).
         """
+        with self._cond:
+            # Compared as given first: the path and the prefixes are the caller's same objects on
+            # every request, and copying them cost more than the rest of this call.
+            if (store_path == self._store_path and (prefixes is None or prefixes == self._prefixes)
+                    and (base_iri is None or base_iri == self._base_iri)):
+                return
         store_path = Path(store_path)
         with self._cond:
             new_prefixes = self._prefixes if prefixes is None else dict(prefixes)
