@@ -27,7 +27,11 @@ def receive(conn: Connection) -> tuple[dict[str, Any], bytes]:
     """The next frame; EOFError if the other side is gone."""
     try:
         data = conn.recv_bytes()
-    except ConnectionResetError as exc:  # a peer that died with unread data resets instead of closing
+    except OSError as exc:
+        # A peer that died with unread data resets instead of closing (ConnectionResetError), and
+        # one that died in the middle of its frame (killed for memory while it wrote a large
+        # answer) is "got end of file during message": either way it is gone, and the pool then
+        # says why (process.death) rather than fail the request with an OSError.
         raise EOFError(str(exc)) from exc
     head, _, body = data.partition(b"\n")
     return json.loads(head), body
