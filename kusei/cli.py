@@ -225,7 +225,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from kusei.distribute import PublishError, publish
 
     try:
-        published = publish(Path(args.source), [Path(target) for target in args.to])
+        published = publish(Path(args.source), [Path(target) for target in args.to],
+                            keep=_settings(args).keep_releases)
     except PublishError as exc:
         print(f"kusei publish: {exc}\nnothing was switched: every target keeps its current release.",
               file=sys.stderr)

@@ -116,9 +116,10 @@ def copy_release(source: Path, work: Path, copy: Copy = copy_file) -> tuple[int,
 
 
 def publish(source: Path, targets: list[Path], *, copy: Copy = copy_file,
-            report: Callable[[str], None] = print) -> Published:
+            report: Callable[[str], None] = print, keep: int = release_dir.KEEP_RELEASES) -> Published:
     """Copy the release ``source`` names to every data directory in ``targets`` and switch them
-    all to it, or none (see the module docstring)."""
+    all to it, or none (see the module docstring). Each target then keeps its ``keep`` newest
+    releases (``keep_releases``), as a build does."""
     if not targets:
         raise PublishError("no target data directory given")
     release = source_release(source)
@@ -137,6 +138,6 @@ def publish(source: Path, targets: list[Path], *, copy: Copy = copy_file,
             raise PublishError(f"copy failed: {release_dir.disk_problem(exc)}") from exc
         raise
     for target, work in works.items():
-        release_dir.publish(work, target, release_id)
+        release_dir.publish(work, target, release_id, keep=keep)
         report(f"{target}: current -> releases/{release_id}")
     return Published(release_id, list(targets), files, size)

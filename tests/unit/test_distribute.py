@@ -107,3 +107,16 @@ def test_the_command_reports_and_runs_the_hook(data_dir: Path, tmp_path: Path, c
     assert marker.read_text() == current_id(data_dir)
     assert cli.main(["publish", "--from", str(tmp_path / "nothing"), "--to", str(tmp_path / "r")]) == 1
     assert "nothing was switched" in capsys.readouterr().err
+
+
+def test_the_command_keeps_as_many_releases_as_the_setting_says(data_dir: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "r"
+    assert cli.main(["publish", "--from", str(data_dir), "--to", str(target)]) == 0
+    first = current_id(target)
+    monkeypatch.setenv("KUSEI_KEEP_RELEASES", "1")
+    source = derived_release(data_dir, tmp_path / "next")
+    assert cli.main(["publish", "--from", str(source), "--to", str(target)]) == 0
+    # Only the current release is kept: the one before it is removed, as a build with this setting does.
+    assert [path.name for path in (target / "releases").iterdir()] == [current_id(target)]
+    assert current_id(target) != first
