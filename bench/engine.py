@@ -2,7 +2,7 @@
 
 Run on demand (not part of the tests), on the data `bench.run` builds (bench/out/, reused):
 
-    python -m bench.engine                         # 18 wards x 20 years, the engine-bound mix
+    python -m bench.engine                         # 18 wards x 11 years (bench.run's data), the engine-bound mix
     python -m bench.engine --queries 27 --profile  # plus a cProfile of executor.answer per query
     python -m bench.engine --describe-only
 
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=PROJECT_ROOT / "bench" / "out")
     parser.add_argument("--wards", type=int, default=18)
-    parser.add_argument("--years", type=int, default=20)
+    parser.add_argument("--years", type=int, default=11, help="as bench.run's default: the same data")
     parser.add_argument("--queries", nargs="*", default=["27", "23", "20", "21"])
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per query")
     parser.add_argument("--profile", action="store_true", help="a cProfile of each contender path")

@@ -45,13 +45,13 @@ MAX_VALUES = 16
 
 RDF_TYPE = RDF + "type"
 
-# Keywords of the admitted subset; any other word (UNION, MINUS, HAVING, EXISTS, SERVICE, FROM, a
-# second SELECT …) leaves the query to a query process. OPTIONAL, GRAPH, BIND, GROUP BY and the
-# aggregates are read where the rules allow them (linear verdict only).
+# The admitted subset's keywords are those _Reader reads where its grammar expects them (SELECT,
+# ASK, CONSTRUCT, WHERE, DISTINCT, REDUCED, VALUES, FILTER, ORDER BY, ASC, DESC, LIMIT, OFFSET, a,
+# true, false, PREFIX); any other word (UNION, MINUS, HAVING, EXISTS, SERVICE, FROM, a second
+# SELECT …) leaves the query to a query process, at once for those in _NEVER. OPTIONAL, GRAPH, BIND,
+# GROUP BY and the aggregates are read where the rules allow them (linear verdict only).
 # OPTIONAL and UNION could be bounded too, but each adds a way to multiply that the rules would
 # have to follow; these queries are rare among lookups.
-_QUERY_WORDS = frozenset({"select", "ask", "construct", "where", "distinct", "reduced", "values", "filter",
-                          "order", "by", "asc", "desc", "limit", "offset", "a", "true", "false", "prefix"})
 # Functions admitted in FILTER: each costs a constant per row on a term it is given. Excluded:
 # REGEX and REPLACE (a pattern per row, and REPLACE builds strings), CONCAT, STRBEFORE, ENCODE_FOR_URI,
 # the hashes, NOW/RAND/UUID, IRI construction, and every aggregate.
