@@ -239,13 +239,14 @@ class Analysis:
     @functools.cached_property
     def finding(self) -> Finding | None:
         """SERVICE or an update keyword where code is (in the text, or once its escapes are decoded)."""
-        lower = self.text.lower()
-        if "'''" not in lower and '"""' not in lower:
+        code = self.text
+        if "'''" not in code and '"""' not in code:
             # Without long strings, no token but a comment starts a line with `#` (IRIs and short
             # strings end on their line), so a keyword in such a line is no finding. The published
             # examples describe themselves in them ("... with ...", "add"), and a text that names a
             # keyword is tokenised and read here token by token.
-            lower = _COMMENT_LINES.sub("", lower)
+            code = _COMMENT_LINES.sub("", code)
+        lower = code.lower()
         maybe = "\\" in self.text or "service" in lower or (
             any(word in lower for word in UPDATE_WORDS) and _NEEDLES.search(lower) is not None)
         if not maybe:
