@@ -70,22 +70,17 @@ def tokens(text: str) -> Iterator[re.Match[str]]:
 
 # --- the query form ------------------------------------------------------------------------------
 
-# A prologue item (BASE <iri> or PREFIX p: <iri>), whitespace or a comment; what follows is the
-# query form keyword. Only the prologue is scanned, and its grammar is this small.
+# The prologue: BASE <iri> and PREFIX p: <iri> items, whitespace and comments, matched at once (the
+# items' grammar is this small); the query form keyword follows it.
 _PROLOGUE = re.compile(
-    r"""\s+|\#[^\n]*|(?i:BASE)\s*<[^<>"{}|^`\\\s]*>|(?i:PREFIX)\s*[^\s:<]*:\s*<[^<>"{}|^`\\\s]*>"""
+    r"""(?:\s+|\#[^\n]*|(?i:BASE)\s*<[^<>"{}|^`\\\s]*>|(?i:PREFIX)\s*[^\s:<]*:\s*<[^<>"{}|^`\\\s]*>)*+"""
 )
 _KEYWORD = re.compile(r"[A-Za-z]+")
 
 
 def query_form(query: str) -> str | None:
     """The first keyword after the prologue, upper-cased (``SELECT`` … or an update keyword)."""
-    pos = 0
-    while match := _PROLOGUE.match(query, pos):
-        if match.end() == pos:
-            break
-        pos = match.end()
-    keyword = _KEYWORD.match(query, pos)
+    keyword = _KEYWORD.match(query, _PROLOGUE.match(query).end())
     return keyword.group().upper() if keyword else None
 
 
@@ -245,7 +240,7 @@ class Analysis:
             # strings end on their line), so a keyword in such a line is no finding. The published
             # examples describe themselves in them ("... with ...", "add"), and a text that names a
             # keyword is tokenised and read here token by token.
-            code = _COMMENT_LINES.sub("", code)
+            code = _strip_comment_lines(code)
         lower = code.lower()
         maybe = "\\" in self.text or "service" in lower or (
             any(word in lower for word in UPDATE_WORDS) and _NEEDLES.search(lower) is not None)
@@ -281,8 +276,19 @@ class Analysis:
         return self.nonlinear is None
 
 
-# A line whose first character but blanks is `#`, to its end (a comment also ends at a carriage return).
-_COMMENT_LINES = re.compile(r"^[ \t]*#[^\r\n]*", re.MULTILINE)
+# A line whose first character but blanks is `#`, to its end (a comment also ends at a carriage
+# return). Searched from the line break before it, which the regex engine finds fast.
+_COMMENT_LINE_AFTER_BREAK = re.compile(r"\n[ \t]*#[^\r\n]*")
+_COMMENT_FIRST_LINE = re.compile(r"[ \t]*#[^\r\n]*")
+
+
+def _strip_comment_lines(text: str) -> str:
+    """``text`` without its comment lines (each line break kept)."""
+    text = _COMMENT_LINE_AFTER_BREAK.sub("\n", text)
+    first = _COMMENT_FIRST_LINE.match(text)
+    return text[first.end():] if first else text
+
+
 # Cheap pre-check: a query mentioning none of these words anywhere has no guard finding. Matched
 # against the lower-cased text: a case-insensitive regex is ~6x slower on Japanese text.
 _NEEDLES = re.compile(r"service|\b(?:" + "|".join(sorted(UPDATE_WORDS)) + r")\b")

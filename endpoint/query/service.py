@@ -147,19 +147,32 @@ def _no_charge(_: float) -> None:
     pass
 
 
-def _client_share(settings: Settings, *, for_slot: bool = True) -> AbstractContextManager[Callable[[float], None]]:
-    """The share of the request's client (shares.CLIENT) that its query holds; none if unnamed.
-    ``for_slot``: the query will wait for a server slot (not so for an answer in this process)."""
+def _shares(settings: Settings) -> shares.ClientShares:
+    return _server_shares(settings.data_dir, settings.max_concurrent_queries, settings.client_max_queries,
+                          settings.client_query_seconds, os.getppid())
+
+
+def _client_share(settings: Settings) -> AbstractContextManager[Callable[[float], None]]:
+    """The share of the request's client (shares.CLIENT) that its query holds; none if unnamed."""
     client = shares.CLIENT.get()
     if client is None or not (settings.client_max_queries or settings.client_query_seconds):
         return nullcontext(_no_charge)
     # A client with nothing else running may wait for a slot as long as a query may run: every
     # slot is then freed by its query's end, its time limit or the memory watch before it gives up
-    # (issue 17.4: a bystander never gets a 5xx because others' queries hold the slots). An answer
-    # in this process waits for no slot, so it need not ask whether the client is alone.
-    return _server_shares(settings.data_dir, settings.max_concurrent_queries, settings.client_max_queries,
-                          settings.client_query_seconds, os.getppid()).hold(
-        client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT if for_slot else 0.0)
+    # (issue 17.4: a bystander never gets a 5xx because others' queries hold the slots).
+    return _shares(settings).hold(client, wait=QUEUE_WAIT, patience=settings.query_timeout + QUEUE_WAIT)
+
+
+def _check_budget(settings: Settings) -> None:
+    """TooManyQueries if the request's client has spent its minute's query time (shares.py: an answer
+    in this process holds no share and is not charged)."""
+    client = shares.CLIENT.get()
+    if client is None or not settings.client_query_seconds:
+        return
+    try:
+        _shares(settings).check(client)
+    except shares.OverShare as exc:
+        raise TooManyQueries(str(exc), retry_after=exc.retry_after) from exc
 
 
 def prepare(settings: Settings) -> None:
@@ -329,27 +342,14 @@ def tries_inline(release: Release, settings: Settings, analysed: analysis.Analys
 
 def _inline(release: Release, settings: Settings, lane: Lane, query: str, results_format: str,
             rows_limit: int) -> executor.ExecResult | None:
-    """The answer from this process (inline.py), or None if it went over its budget."""
+    """The answer from this process (inline.py), or None if it went over its budget. It takes no
+    server slot and no share of the client; a client that spent its minute's query time is
+    refused cheap queries too (shares.py)."""
+    if lane is not Lane.PAGES:
+        _check_budget(settings)
     prefixes_, base_iri = _query_options(release.base)
-
-    def answer() -> executor.ExecResult | None:
-        return inline.answer(release, query, prefixes=prefixes_, base_iri=base_iri, result_format=results_format,
-                             max_rows=rows_limit, max_bytes=settings.max_result_bytes)
-
-    if lane is Lane.PAGES:
-        return answer()
-    # No server slot is held: the slots bound the query processes (their number, memory and
-    # time), and this answer takes none. The client's share is held and charged as for any query:
-    # a client that spent its query time waits for cheap queries too.
-    try:
-        with _client_share(settings, for_slot=False) as charge:
-            started = time.monotonic()
-            try:
-                return answer()
-            finally:
-                charge(time.monotonic() - started)
-    except shares.OverShare as exc:
-        raise TooManyQueries(str(exc), retry_after=exc.retry_after) from exc
+    return inline.answer(release, query, prefixes=prefixes_, base_iri=base_iri, result_format=results_format,
+                         max_rows=rows_limit, max_bytes=settings.max_result_bytes)
 
 
 def _run(release: Release, settings: Settings, lane: Lane, query: str, **request: object) -> executor.ExecResult:

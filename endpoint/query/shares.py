@@ -18,9 +18,17 @@ opened once per process:
 - ``budget``: per client, the query seconds charged in each of the last 64 seconds, a fixed table
   mapped into memory, read and written under a record lock on the client's region.
 
-A query that is answered in the web worker takes both, so they are a few system calls on files
-already open rather than a path lookup, a read and a rewrite per query: with a file per share and a
-text ledger, holding a share cost ~200 µs, more than Oxigraph takes to answer such a query whole.
+Both are a few system calls on files already open rather than a path lookup, a read and a rewrite
+per query: with a file per share and a text ledger, holding a share cost ~200 µs, more than
+Oxigraph takes to answer a lookup whole.
+
+A query answered in the web worker (``inline.py``) is only checked against the budget
+(:meth:`ClientShares.check`): a client whose minute is spent is refused cheap queries too. It takes
+no share and is not charged. The shares bound how many of the server's query processes one client
+holds, and such an answer holds none; it is stopped at ``inline.SECONDS`` (50 ms), like any other
+request of the web worker it is bounded by the request rate (``KUSEI_RATE_LIMIT``), and what the
+budget bounds is the time of the queries that may run for ``query_timeout``. Holding and charging
+cost ~20 µs of the web worker's CPU per answer, a tenth of a lookup's.
 Record locks belong to a process, not a thread, so the threads of one process also keep a set of
 the shares they hold. Clients are hashed into :data:`BUCKETS` buckets, so the files are bounded
 however many addresses arrive; two clients sharing a bucket share their bounds.
@@ -133,11 +141,7 @@ class ClientShares:
         a query slot within the block (:data:`slots.PATIENCE`): when others' queries hold every
         slot, it waits its turn rather than be refused for their doing."""
         bucket = _bucket(client)
-        if self.seconds_per_minute:
-            retry = self._budget_wait(bucket, time.monotonic())
-            if retry is not None:
-                raise OverShare(f"Your address used its {self.seconds_per_minute:g} s of query time in "
-                                f"the last minute; try again in {retry} s.", retry)
+        self._check_budget(bucket)
         share = self._take(bucket, wait) if self.max_queries else None
         used = [0.0]
         token = None
@@ -152,6 +156,19 @@ class ClientShares:
                 self._release(share)
             if self.seconds_per_minute and used[0] > 0:
                 self._charge(bucket, used[0])
+
+    def check(self, client: str) -> None:
+        """:class:`OverShare` if ``client``'s minute's query time is spent, as :meth:`hold` refuses
+        it; nothing is held or charged (an answer in the web worker, see the module docstring)."""
+        self._check_budget(_bucket(client))
+
+    def _check_budget(self, bucket: int) -> None:
+        if not self.seconds_per_minute:
+            return
+        retry = self._budget_wait(bucket, time.monotonic())
+        if retry is not None:
+            raise OverShare(f"Your address used its {self.seconds_per_minute:g} s of query time in "
+                            f"the last minute; try again in {retry} s.", retry)
 
     def _take(self, bucket: int, wait: float) -> int:
         deadline = time.monotonic() + wait

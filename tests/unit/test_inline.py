@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from graph_input import NO_SHAPES, copy_input, point_current
 
-from kusei.endpoint.query import inline, service
+from kusei.endpoint.query import inline, service, shares
 from kusei.endpoint.query.analysis import analyse
-from kusei.endpoint.query.errors import QueryRefused, ResultTooLarge
+from kusei.endpoint.query.errors import QueryRefused, ResultTooLarge, TooManyQueries
 from kusei.graph.build import build
 from kusei.release import CurrentRelease, Release
 from kusei.settings import Settings
@@ -201,3 +201,24 @@ def test_an_aggregate_goes_to_a_query_process_on_a_large_release(
     answer = service.execute(release, query, settings=Settings(data_dir=data_dir), write_as="csv")
     assert inline.counts["answered"] == answered and service.pool_stats()["queries"] == queries + 1
     assert isinstance(answer, service.Written) and isinstance(whole, service.Written) and answer.body == whole.body
+
+
+def test_an_answer_here_holds_no_share_is_not_charged_but_is_refused_once_the_minute_is_spent(
+        release: Release, data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, client_max_queries=1, client_query_seconds=1)
+    client = "192.0.2.77"
+    token = shares.CLIENT.set(client)
+    budget = service._shares(settings)
+    ledger = budget._ledger(shares._bucket(client))
+    try:
+        with budget.hold(client, wait=0):  # the client's one share is held (a query in a query process)
+            answered = inline.counts["answered"]
+            service.execute(release, BOUNDED["ask"], settings=settings, write_as="json")
+            assert inline.counts["answered"] == answered + 1
+        assert budget._ledger(shares._bucket(client)) == ledger, "an answer here was charged"
+        with budget.hold(client, wait=0) as charge:
+            charge(1.5)  # its minute's query time spent
+        with pytest.raises(TooManyQueries, match="query time"):
+            service.execute(release, BOUNDED["ask"], settings=settings, write_as="json")
+    finally:
+        shares.CLIENT.reset(token)
