@@ -67,6 +67,7 @@ SHARE_STRIDE = 1 << 16
 RECORD = struct.Struct("=qd")
 RECORDS = 64
 REGION = RECORD.size * RECORDS
+LEDGER = struct.Struct("=" + "qd" * RECORDS)  # a bucket's records at once
 
 
 class OverShare(Exception):
@@ -253,7 +254,13 @@ class ClientShares:
 def _total(ledger: bytes, now: float) -> float:
     """The query seconds charged within the window before ``now`` (as :func:`_recent`, summed)."""
     oldest = now - WINDOW - 1
-    return sum(used for second, used in RECORD.iter_unpack(ledger)
+    values = LEDGER.unpack(ledger)
+    seconds = values[0::2]
+    if max(seconds) <= oldest:
+        # Nothing charged within the window (a client of cheap queries only, which are not
+        # charged): no record to read one by one.
+        return 0.0
+    return sum(used for second, used in zip(seconds, values[1::2], strict=True)
                if oldest < second <= now + 1 and 0 < used < math.inf)
 
 

@@ -117,3 +117,25 @@ def test_a_torn_ledger_record_is_not_a_charge(tmp_path: Path) -> None:
             charge(0.4)
         with budget.hold(CLIENT, wait=0):
             pass
+
+
+def test_only_charges_within_the_last_minute_count(tmp_path: Path) -> None:
+    budget = ClientShares(tmp_path, max_queries=1, seconds_per_minute=1)
+    start = shares._bucket(CLIENT) * shares.REGION
+    now = int(time.monotonic())
+
+    def ledger_of(*records: tuple[int, float]) -> None:
+        with open(tmp_path / "budget", "r+b") as ledger:
+            ledger.seek(start)
+            ledger.write(bytes(shares.REGION))
+            for second, used in records:
+                ledger.seek(start + (second % shares.RECORDS) * shares.RECORD.size)
+                ledger.write(shares.RECORD.pack(second, used))
+
+    ledger_of((now - 90, 5.0), (now - 70, 5.0))  # spent, but more than a minute ago
+    budget.check(CLIENT)
+    ledger_of((now - 90, 5.0), (now - 30, 0.6), (now - 1, 0.6))
+    with pytest.raises(OverShare, match="try again in"):
+        budget.check(CLIENT)
+    ledger_of((now - 30, 0.6))
+    budget.check(CLIENT)
