@@ -80,7 +80,8 @@ _KEYWORD = re.compile(r"[A-Za-z]+")
 
 def query_form(query: str) -> str | None:
     """The first keyword after the prologue, upper-cased (``SELECT`` … or an update keyword)."""
-    keyword = _KEYWORD.match(query, _PROLOGUE.match(query).end())
+    prologue = _PROLOGUE.match(query)  # always a match, if only of the empty prologue
+    keyword = _KEYWORD.match(query, prologue.end() if prologue else 0)
     return keyword.group().upper() if keyword else None
 
 
