@@ -231,6 +231,7 @@ class CurrentRelease:
 
     def __init__(self, data_dir: Path) -> None:
         self.link = current_link(data_dir)
+        self._link_text = os.fspath(self.link)  # read on every request: converted once
         self._lock = threading.Lock()
         self._target: str | None = None
         self._release: Release | None = None
@@ -242,7 +243,7 @@ class CurrentRelease:
         """The release ``current`` points at now (opened on the first call after a switch), or the
         last good one while that is broken."""
         try:
-            target = os.readlink(self.link)
+            target = os.readlink(self._link_text)
         except OSError as exc:
             if self._release is not None:
                 return self._release  # keep serving what we have

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
-NOTE_KEY = "kusei.log"  # what the app tells the log about a request, in its environ
+# What the app tells the log about a request, in its environ: route, error, query (the text), release, cache.
+NOTE_KEY = "kusei.log"
 QUERY_VIEWS = {"sparql.sparql", "pages.query_page"}
 DIRECT = "application/sparql-query"
 
@@ -210,7 +211,11 @@ def _line(ended: Ended) -> str:
         record["peer"] = ended.peer
     record.update({"method": ended.method, "path": ended.path, "route": route, "status": ended.status,
                    "bytes": ended.sent, "duration": round(ended.duration, 4)})
-    for field in ("error", "query", "release", "cache"):
+    if "error" in note:
+        record["error"] = note["error"]
+    if "query" in note:
+        record["query"] = query_id(note["query"])
+    for field in ("release", "cache"):
         if field in note:
             record[field] = note[field]
     return _ENCODER.encode(record) + "\n"
@@ -235,7 +240,7 @@ def _note(response: Response) -> Response:
     if request.endpoint in QUERY_VIEWS:
         text = _query_text()
         if text:
-            note["query"] = query_id(text)
+            note["query"] = text  # its id is computed with the line, off the request thread
     release = g.get("kusei_release")
     if release is None:
         try:
