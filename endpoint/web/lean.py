@@ -57,7 +57,7 @@ from kusei.endpoint.query import cache as result_cache
 from kusei.endpoint.query.errors import Busy
 from kusei.endpoint.web import http as web
 from kusei.endpoint.web import negotiation
-from kusei.endpoint.web.requestlog import NOTE_KEY
+from kusei.endpoint.web.requestlog import NOTE_KEY, query_id
 from kusei.endpoint.web.views import sparql
 from kusei.formats import Format
 from kusei.release import Release, ReleaseError
@@ -142,7 +142,7 @@ class LeanSparql:
             return None  # 406
         release = self.releases.latest()
         etag = None if post else web.etag_of(release.id, parsed.full_path, fmt.name)
-        note: dict[str, Any] = {"route": ROUTE, "query": parsed.query, "release": release.id}
+        note: dict[str, Any] = {"route": ROUTE, "query": parsed.query_id, "release": release.id}
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match and etag is not None:
             held = web.fresh(if_none_match, etag)
@@ -271,6 +271,7 @@ class Parsed(NamedTuple):
     default_graphs: tuple[str, ...]
     named_graphs: tuple[str, ...]
     kind: str  # of the answer: "results" or "graph" (negotiation.kind_of_form)
+    query_id: str
     full_path: str
 
 
@@ -313,7 +314,8 @@ def _interpret(params: list[tuple[str, str]], body: str | None, full_path: str) 
     kind = negotiation.kind_of_form(analysis.analyse(query).form)  # the analysis the miss reads again
     if kind is None:
         return None
-    return Parsed(query, format_param, tuple(default_graphs), tuple(named_graphs), kind, full_path)
+    return Parsed(query, format_param, tuple(default_graphs), tuple(named_graphs), kind, query_id(query),
+                  full_path)
 
 
 def parse_qsl(text: str) -> list[tuple[str, str]]:

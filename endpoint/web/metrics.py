@@ -19,7 +19,7 @@ import ipaddress
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,15 +188,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-# Called before a scrape is written: the request log counts requests in batches, and this
-# process's own are counted first (another web worker's count within its batch's delay).
-before_scrape: list[Callable[[], None]] = []
-
-
 def exposition(app: Flask) -> bytes:
     """The text a scrape gets: the whole server's counts and its state now."""
-    for hook in before_scrape:
-        hook()
     registry = CollectorRegistry(auto_describe=True)
     directory = os.environ.get(MULTIPROC_ENV)
     if directory and Path(directory).is_dir():

@@ -1,9 +1,7 @@
 """One JSON line per request (the request log), and the request counts of :mod:`.metrics`.
 
-A request is timed to the server's taking its response's last byte (a body held whole in memory:
-to its hand-over), so ``duration`` covers sending the body too. Its line is then made, counted and
-written by a thread of the process, in a batch with the other requests answered within
-:data:`FLUSH_SECONDS`: the request thread only queues what the line will say. Fields:
+The line is written when the server has taken the response's last byte, so ``duration`` covers
+sending the body too. Fields:
 
 ``time`` (arrival, UTC, ISO 8601), ``client`` (the client's address; behind a trusted proxy the one
 it forwarded, see :mod:`.proxies`), ``peer`` (the TCP peer, only when it differs), ``method``,
@@ -14,28 +12,22 @@ first 12 hex digits of the SHA-256 of its text, the same for the same text, so a
 query can be followed across lines without logging what users ask), ``release`` (the release the
 answer is from) and ``cache`` (``hit``/``miss`` of the result cache).
 
-``access_log`` says where the lines go: ``-`` (stderr, the default), a file (appended to), or
-``off``. A batch is written in ``write`` calls of whole lines of at most :data:`PIPE_BUF` bytes
-together, to a file opened for appending: the web workers' lines never interleave, in a file or in
-a pipe. The lines of a process are written in the order its requests ended; a process killed (not
-stopped) loses those of its last :data:`FLUSH_SECONDS`.
+``access_log`` says where the lines go: ``-`` (stderr, the default), a file (appended to; each line
+is one ``write`` to a file opened for appending, so the web workers' lines never interleave), or
+``off``.
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import io
 import json
-import logging
 import os
 import sys
-import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -49,9 +41,7 @@ from kusei.release import ReleaseError
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-logger = logging.getLogger(__name__)
-# What the app tells the log about a request, in its environ: route, error, query (the text), release, cache.
-NOTE_KEY = "kusei.log"
+NOTE_KEY = "kusei.log"  # what the app tells the log about a request, in its environ
 QUERY_VIEWS = {"sparql.sparql", "pages.query_page"}
 DIRECT = "application/sparql-query"
 
@@ -76,149 +66,14 @@ class Sink:
         else:
             self.fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
 
-    def write(self, lines: list[str]) -> None:
-        """Write ``lines`` (each ending with a newline) in as few writes of whole lines as
-        :data:`PIPE_BUF` allows."""
+    def write(self, record: dict[str, Any]) -> None:
         if self.fd is None:
             return
-        chunk: list[bytes] = []
-        size = 0
-        for line in lines:
-            data = line.encode("utf-8", "replace")
-            if chunk and size + len(data) > PIPE_BUF:
-                self._write(b"".join(chunk))
-                chunk, size = [], 0
-            chunk.append(data)
-            size += len(data)
-        if chunk:
-            self._write(b"".join(chunk))
-
-    def _write(self, data: bytes) -> None:
-        assert self.fd is not None
+        line = _ENCODER.encode(record) + "\n"
         try:
-            os.write(self.fd, data)
+            os.write(self.fd, line.encode("utf-8", "replace"))
         except OSError:
-            pass  # a full disk or a closed stderr loses lines, never a request
-
-
-# How long after the first request of a batch its lines are written. A request then costs its thread
-# one append to a queue: making, counting and writing its line cost a lookup's request thread ~20 µs
-# of its ~0.5 ms, and as much again in the engine's time after it, whose data the log's code had
-# pushed out of the CPU's caches (bench/README.md, fifth pass). In batches the code stays warm and a
-# batch takes one write.
-FLUSH_SECONDS = 0.02
-# The size a write to a pipe is atomic up to (POSIX: at least 512; 4096 on Linux).
-PIPE_BUF = 4096
-
-class Ended(NamedTuple):
-    """What a request's line will say, and where it goes."""
-
-    sink: Sink
-    method: str
-    client: str
-    peer: str | None  # None if it is the client
-    path: str
-    note: dict[str, Any]  # what the app noted (NOTE_KEY)
-    status: int
-    sent: int
-    duration: float
-    arrived: float
-
-
-class _Pending:
-    """The requests this process answered whose lines are not yet counted and written, and the
-    thread that writes them."""
-
-    def __init__(self) -> None:
-        self.ended: deque[Ended] = deque()
-        self.scheduled = False  # a batch is due: the thread has been woken for it
-        self.wake = threading.Event()
-        self.writing = threading.Lock()  # one batch at a time, so lines keep their order
-        self.started = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def add(self, ended: Ended) -> None:
-        self.ended.append(ended)
-        if not self.scheduled:
-            self.scheduled = True
-            if self.thread is None:
-                self._start()
-            self.wake.set()
-
-    def _start(self) -> None:
-        with self.started:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="kusei-request-log", daemon=True)
-                self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self.wake.wait()
-            time.sleep(FLUSH_SECONDS)
-            # Cleared before the batch is declared taken: a request that finds none due after this
-            # wakes the thread again, and its line is written by this batch or the next.
-            self.wake.clear()
-            self.scheduled = False
-            self.flush()
-
-    def flush(self) -> None:
-        """Count and write every ended request now."""
-        with self.writing:
-            lines: dict[Sink, list[str]] = {}
-            while self.ended:
-                ended = self.ended.popleft()
-                try:
-                    line = _line(ended)
-                except Exception:  # one bad line must not stop the thread that writes them all
-                    logger.exception("could not write the request log line of %s %s", ended.method, ended.path)
-                    continue
-                if ended.sink.fd is not None:
-                    lines.setdefault(ended.sink, []).append(line)
-            for sink, batch in lines.items():
-                sink.write(batch)
-
-
-_pending = _Pending()
-
-
-def flush() -> None:
-    """Count and write the lines of every request this process has answered (a scrape of /metrics
-    and the tests read them at once; the process's exit writes them too)."""
-    _pending.flush()
-
-
-def _forget_after_fork() -> None:
-    # A forked child has no writing thread, and its copy of the queue is its parent's to write.
-    global _pending
-    _pending = _Pending()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
-atexit.register(flush)
-metrics.before_scrape.append(flush)
-
-
-def _line(ended: Ended) -> str:
-    """The request's line (counted in metrics as it is made)."""
-    note = ended.note
-    route = note["route"]
-    metrics.count(route, ended.method, ended.status, ended.duration, ended.sent, note.get("error"), note.get("cache"))
-    record: dict[str, Any] = {
-        "time": datetime.fromtimestamp(ended.arrived, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "client": ended.client,
-    }
-    if ended.peer is not None and ended.peer != ended.client:
-        record["peer"] = ended.peer
-    record.update({"method": ended.method, "path": ended.path, "route": route, "status": ended.status,
-                   "bytes": ended.sent, "duration": round(ended.duration, 4)})
-    if "error" in note:
-        record["error"] = note["error"]
-    if "query" in note:
-        record["query"] = query_id(note["query"])
-    for field in ("release", "cache"):
-        if field in note:
-            record[field] = note[field]
-    return _ENCODER.encode(record) + "\n"
+            pass  # a full disk or a closed stderr must not fail the request
 
 
 def _error_code(exc: BaseException) -> str:
@@ -240,7 +95,7 @@ def _note(response: Response) -> Response:
     if request.endpoint in QUERY_VIEWS:
         text = _query_text()
         if text:
-            note["query"] = text  # its id is computed with the line, off the request thread
+            note["query"] = query_id(text)
     release = g.get("kusei_release")
     if release is None:
         try:
@@ -274,7 +129,7 @@ def _query_text() -> str | None:
 
 class RequestLog:
     """WSGI middleware: times each request to its last byte (a body held whole in memory: to its
-    hand-over to the server), then queues its line and count (:class:`_Pending`)."""
+    hand-over to the server), then writes its line and counts it."""
 
     def __init__(self, app: WSGIApplication, sink: Sink) -> None:
         self.app = app
@@ -293,16 +148,31 @@ class RequestLog:
         if type(body) is list:
             # A body already whole in memory (the lean path's answers) goes back as the list it is:
             # granian writes a list in one call, but pulls any other iterable chunk by chunk across
-            # its threads (~0.03 ms more per request, one client here). Its line is queued at the hand-over.
+            # its threads (~0.03 ms more per request, one client here). Its line is written at the hand-over.
             self._done(environ, seen.get("status", 0), sum(map(len, body)), started, arrived)
             return body
         return _Counted(body, lambda sent: self._done(environ, seen.get("status", 0), sent, started, arrived))
 
     def _done(self, environ: WSGIEnvironment, status: int, sent: int, started: float, arrived: float) -> None:
         duration = time.monotonic() - started
-        _pending.add(Ended(self.sink, environ.get("REQUEST_METHOD", ""), environ.get("REMOTE_ADDR", ""),
-                           environ.get(PEER_KEY), environ.get("PATH_INFO", ""),
-                           environ.get(NOTE_KEY) or {"route": "unmatched"}, status, sent, duration, arrived))
+        note: dict[str, Any] = environ.get(NOTE_KEY) or {"route": "unmatched"}
+        route = note["route"]
+        method = environ.get("REQUEST_METHOD", "")
+        metrics.count(route, method, status, duration, sent, note.get("error"), note.get("cache"))
+        client = environ.get("REMOTE_ADDR", "")
+        record: dict[str, Any] = {
+            "time": datetime.fromtimestamp(arrived, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "client": client,
+        }
+        peer = environ.get(PEER_KEY, client)
+        if peer != client:
+            record["peer"] = peer
+        record.update({"method": method, "path": environ.get("PATH_INFO", ""), "route": route,
+                       "status": status, "bytes": sent, "duration": round(duration, 4)})
+        for field in ("error", "query", "release", "cache"):
+            if field in note:
+                record[field] = note[field]
+        self.sink.write(record)
 
 
 class _Counted:

@@ -23,7 +23,6 @@ from werkzeug.http import parse_date
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from kusei.endpoint.query import inline, service
-from kusei.endpoint.web import requestlog
 from kusei.endpoint.web.app import create_app
 from kusei.settings import Settings
 
@@ -61,7 +60,6 @@ def call(app: Flask, path: str, method: str = "GET", **kwargs: object) -> tuple[
 
 
 def last_log(log: Path) -> dict:
-    requestlog.flush()
     record = json.loads(log.read_text().splitlines()[-1])
     del record["time"], record["duration"]
     return record

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,6 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug.test import TestResponse
 
-from kusei.endpoint.web import requestlog
 from kusei.endpoint.web.app import create_app
 from kusei.endpoint.web.proxies import client_address
 from kusei.endpoint.web.requestlog import query_id
@@ -41,7 +37,6 @@ def make_app(data_dir: Path, **settings: object) -> Flask:
 
 
 def log_lines(path: Path) -> list[dict[str, object]]:
-    requestlog.flush()  # the lines of the requests answered so far, not only of past batches
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
@@ -142,7 +137,7 @@ def test_a_body_whole_in_memory_reaches_the_server_as_a_list_with_its_line_writt
     statuses: list[str] = []
     body = app.wsgi_app(environ, lambda status, headers, exc_info=None: statuses.append(status))
     assert type(body) is list and statuses == ["200 OK"]
-    (line,) = log_lines(log)  # queued at the hand-over, with the bytes the list holds
+    (line,) = log_lines(log)  # written at the hand-over, with the bytes the list holds
     assert (line["status"], line["bytes"]) == (200, sum(map(len, body)))
     page = app.wsgi_app(EnvironBuilder(path="/").get_environ(), lambda *args: None)
     assert type(page) is not list and len(log_lines(log)) == 1  # Flask's: counted as it is sent
@@ -154,14 +149,12 @@ def test_a_body_whole_in_memory_reaches_the_server_as_a_list_with_its_line_writt
 def test_the_log_can_be_turned_off(data_dir: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     client = make_app(data_dir, access_log="off").test_client()
     assert client.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200
-    requestlog.flush()
     assert '"path":"/sparql"' not in capfd.readouterr().err
 
 
 def test_the_log_goes_to_stderr_by_default(data_dir: Path, capfd: pytest.CaptureFixture[str]) -> None:
     client = make_app(data_dir).test_client()
     assert client.get("/sparql", query_string={"query": "ASK {}"}).status_code == 200
-    requestlog.flush()
     lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
     assert [line["path"] for line in lines] == ["/sparql"]
 
@@ -219,28 +212,3 @@ def test_slots_in_use_are_read_without_taking_a_lock(tmp_path: Path) -> None:
         with slots.hold(wait=1):
             assert slots_in_use(slots.paths) == 3
     assert slots_in_use(slots.paths) == 0
-
-
-def test_lines_are_written_in_batches_by_a_thread_of_their_own(
-        data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = tmp_path / "access.log"
-    client = make_app(data_dir, access_log=str(log)).test_client()
-    requestlog.flush()
-    writes: list[tuple[str, int]] = []
-    real_write = os.write
-
-    def write(fd: int, data: bytes) -> int:  # the real write, noted with the thread that made it
-        writes.append((threading.current_thread().name, len(data)))
-        return real_write(fd, data)
-
-    monkeypatch.setattr(requestlog.os, "write", write)
-    for n in range(40):
-        assert client.get("/sparql", query_string={"query": f"ASK {{ ?s ?p {n} }}"}).status_code == 200
-    deadline = time.monotonic() + 30
-    while len(log.read_text(encoding="utf-8").splitlines()) < 40 and time.monotonic() < deadline:
-        time.sleep(0.01)  # no flush() here: the log's own thread writes them
-    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert [line["query"] for line in lines] == [query_id(f"ASK {{ ?s ?p {n} }}") for n in range(40)]
-    assert writes and {name for name, _ in writes} == {"kusei-request-log"}
-    assert len(writes) < 40 and all(size <= requestlog.PIPE_BUF for _, size in writes)
-
