@@ -29,7 +29,8 @@ class Query:
     same_answer: bool = True
 
     def text_for(self, server: str) -> str:
-        return self.peer_text if server == "oxigraph" and self.peer_text else self.text
+        # The minimal app (bench/minimal_app.py) answers with pyoxigraph's own DESCRIBE, as Oxigraph does.
+        return self.peer_text if server in ("oxigraph", "minimal") and self.peer_text else self.text
 
 
 PEER_SUFFIX = ".oxigraph.rq"

@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
                              "what the worker processes cost over HTTP")
     parser.add_argument("--no-floor", action="store_true",
                         help="leave out the fixed-answer app that measures the HTTP stack alone")
+    parser.add_argument("--minimal", action="store_true",
+                        help="also serve the least app that answers queries (bench/minimal_app.py: parse, "
+                             "pyoxigraph, serialise; no guard, limits or log), Kusei's ceiling on this stack")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell (server x query x …)")
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="seconds each server is sent the cell's requests, unmeasured, before the cell "
@@ -292,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             apps["hop"] = "kusei.endpoint.wsgi:app"
         if args.inprocess:
             apps["inproc"] = "bench.inprocess_app:app"
+        if args.minimal:
+            apps["minimal"] = "bench.minimal_app:app"
         if not args.no_floor:
             apps["floor"] = "bench.floor_app:app"
         ports = {name: free_port() for name in [*apps, "oxigraph"]}
