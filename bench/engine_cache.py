@@ -4,7 +4,7 @@ step of the request's own work run before each answer.
 The query is answered as the web worker answers it (``executor.answer`` on a read-only store, the
 inline path's function), one distinct text after another. Before each answer one step of a
 request runs on that text, as in the server: reading the query string (``lean._parse``), the
-analysis and cost rules (``analyse(...).bounded``), making the log line (``requestlog._line``),
+analysis and cost rules (``analyse(...).bounded``), the log line and its counts (``RequestLog._done``),
 keeping the answer in the result cache, all of them, or a sleep as long as a client's turn-around.
 Reported: the thread CPU of the answer alone (not of the step), p50. A step that leaves the
 engine's data out of the CPU's caches makes the answer after it slower.
@@ -16,6 +16,7 @@ engine's data out of the CPU's caches makes the answer after it slower.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -51,12 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     options = {"prefixes": prefixes, "base_iri": base_iri}
     query = PROLOGUE + args.query.read_text(encoding="utf-8")
     cache = ResultCache(64 << 20)
-    sink = requestlog.Sink("off")
-    note = {"route": "/sparql", "release": release.id, "cache": "miss"}
+    log = requestlog.RequestLog(lambda environ, start_response: [], requestlog.Sink(os.devnull))
 
     def log_line(text: str) -> None:
-        requestlog._line(requestlog.Ended(sink, "GET", "127.0.0.1", None, "/sparql", {**note, "query": text},
-                                          200, 700, 0.001, time.time()))
+        note = {"route": "/sparql", "query": requestlog.query_id(text), "release": release.id, "cache": "miss"}
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/sparql", "REMOTE_ADDR": "127.0.0.1",
+                   requestlog.NOTE_KEY: note}
+        log._done(environ, 200, 700, time.monotonic(), time.time())
 
     four = ("read the query string", "analysis and cost rules", "the log line", "the result cache")
     steps: dict[str, Callable[[str], object]] = {
