@@ -25,10 +25,11 @@ Oxigraph takes to answer a lookup whole.
 A query answered in the web worker (``inline.py``) is only checked against the budget
 (:meth:`ClientShares.check`): a client whose minute is spent is refused cheap queries too. It takes
 no share and is not charged. The shares bound how many of the server's query processes one client
-holds, and such an answer holds none; it is stopped at ``inline.SECONDS`` (50 ms), like any other
-request of the web worker it is bounded by the request rate (``KUSEI_RATE_LIMIT``), and what the
-budget bounds is the time of the queries that may run for ``query_timeout``. Holding and charging
-cost ~20 µs of the web worker's CPU per answer, a tenth of a lookup's.
+holds, and such an answer holds none. It is stopped at ``inline.SECONDS`` (50 ms); like any other
+request of the web worker, it is bounded by the request rate (``KUSEI_RATE_LIMIT``). The budget
+bounds the time of the queries that may run up to ``query_timeout``. Holding a share and charging
+it cost ~20 µs of the web worker's CPU per answer, a tenth of a lookup's.
+
 Record locks belong to a process, not a thread, so the threads of one process also keep a set of
 the shares they hold. Clients are hashed into :data:`BUCKETS` buckets, so the files are bounded
 however many addresses arrive; two clients sharing a bucket share their bounds.
