@@ -255,6 +255,20 @@ class Analysis:
         return _scan(decoded) if decoded != self.text else None
 
     @functools.cached_property
+    def may_be_bounded(self) -> bool:
+        """False when the text surely is not bounded by its form (a keyword the admitted subset has
+        none of stands in its code), so the tokens and rules need not be read to say so; True when
+        only the rules can tell (:attr:`bounded`).
+
+        A screen, cheaper than the rules: it may say True of a text the rules refuse, and False of
+        one they would admit only when such a word stands where no keyword can (in a string): that
+        query then goes to a query process, as any the rules refuse."""
+        code = self.text
+        if "'''" not in code and '"""' not in code:
+            code = _strip_comment_lines(code)
+        return _NOT_BOUNDED_WORD.search(code.lower()) is None
+
+    @functools.cached_property
     def _cost(self) -> tuple[str | None, str | None]:
         return bounded.judge(self.text, self.form, self, refused=self.finding is not None)
 
@@ -293,6 +307,15 @@ def _strip_comment_lines(text: str) -> str:
 # Cheap pre-check: a query mentioning none of these words anywhere has no guard finding. Matched
 # against the lower-cased text: a case-insensitive regex is ~6x slower on Japanese text.
 _NEEDLES = re.compile(r"service|\b(?:" + "|".join(sorted(UPDATE_WORDS)) + r")\b")
+
+# A word no query bounded by its form holds as a keyword (bounded._NEVER; OPTIONAL, GRAPH, BIND,
+# GROUP BY and the aggregates, which the linear verdict alone admits), standing as a keyword stands:
+# not part of a variable (`?count`), a prefixed name (`ex:graph`, `graph:x`), an IRI's path
+# (`<…/optional>`, `<urn:graph>`) or a language tag (`@graph`).
+_NOT_BOUNDED_WORD = re.compile(
+    r"(?<![\w?$:/#.@<-])(?:optional|graph|bind|group|count|sum|min|max|avg|sample|group_concat|union|minus"
+    r"|having|service|exists|from|regex|replace|concat|describe|insert|delete|load|clear|drop|create)(?![\w:-])"
+)
 
 # Texts up to this long are remembered: the lean path, the view and the pool ask about the same
 # text in one request, and clients repeat their queries. 256 entries of at most 8 KiB.

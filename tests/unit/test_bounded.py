@@ -411,3 +411,34 @@ def test_every_truncation_is_read_without_error() -> None:
             cut = analyse(text[:end])
             assert cut.unbounded is None or cut.unbounded  # computed
             assert cut.nonlinear is None or cut.nonlinear
+
+
+# Bounded lookups whose variables, prefixed names, IRIs or language tags hold a word the screen
+# looks for: the screen must let each through to the rules, which admit it.
+SCREEN_PASSES = {
+    "a variable named like an aggregate": "SELECT ?count ?graph WHERE { <http://example.org/x> "
+                                          "<http://example.org/p> ?count ; <http://example.org/q> ?graph }",
+    "prefixed names": "PREFIX graph: <http://example.org/g#>\nPREFIX ex: <http://example.org/>\n"
+                      "ASK { ex:optional graph:union ex:count }",
+    "IRIs": "ASK { <urn:graph> <http://example.org/optional> <http://example.org/x#count> }",
+    "a comment": "# how to count: OPTIONAL would not be bounded\n"
+                 "ASK { <http://example.org/x> a <http://example.org/C> }",
+}
+
+
+@pytest.mark.parametrize("name", list(SCREEN_PASSES))
+def test_the_screen_lets_through_words_that_are_no_keywords(name: str) -> None:
+    analysis = analyse(SCREEN_PASSES[name])
+    assert analysis.may_be_bounded and analysis.bounded, analysis.unbounded
+
+
+def test_the_screen_never_refuses_a_query_the_rules_admit() -> None:
+    examples = Path(__file__).resolve().parents[2] / "endpoint" / "queries"
+    lookups = Path(__file__).resolve().parents[2] / "bench" / "queries"
+    texts = [*QUALIFY.values(), *NOT_QUALIFY.values(), *HOSTILE.values(), *LINEAR.values(), *LINEAR_ONLY.values(),
+             *(path.read_text(encoding="utf-8") for path in [*examples.glob("*.rq"), *lookups.glob("*.rq")])]
+    screened = [text for text in texts if not analyse(text).may_be_bounded]
+    assert len(screened) > 40  # it does screen: OPTIONAL, aggregates, UNION, GRAPH …
+    assert not [text for text in screened if analyse(text).bounded]
+    assert all(analyse(text).may_be_bounded for text in QUALIFY.values())
+    assert not analyse(NOT_QUALIFY["OPTIONAL"]).may_be_bounded

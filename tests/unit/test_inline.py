@@ -222,3 +222,13 @@ def test_an_answer_here_holds_no_share_is_not_charged_but_is_refused_once_the_mi
             service.execute(release, BOUNDED["ask"], settings=settings, write_as="json")
     finally:
         shares.CLIENT.reset(token)
+
+
+def test_on_a_large_release_a_text_the_screen_refuses_goes_to_a_query_process_unread(
+        release: Release, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inline, "SMALL_RELEASE", 10)
+    query = P + f"SELECT ?m ?t WHERE {{ ?m kusei:plan {PLAN} OPTIONAL {{ ?m dcterms:title ?t }} }}"
+    analysed = analyse(query)
+    assert not inline.admits(release, analysed)
+    assert "tokens" not in analysed.__dict__  # neither tokenised nor judged by the rules
+    assert inline.admits(release, analyse(BOUNDED["measures"]))  # a lookup still is, as before
