@@ -32,5 +32,6 @@ def app(environ: dict, start_response: Callable[..., object]) -> Iterable[bytes]
         body, media_type = result.serialize(format=ox.RdfFormat.N_TRIPLES), TRIPLES
     else:
         body, media_type = result.serialize(format=ox.QueryResultsFormat.JSON), RESULTS
+    assert body is not None  # with no output given, serialize returns the bytes
     start_response("200 OK", [("Content-Type", media_type), ("Content-Length", str(len(body)))])
     return [body]
