@@ -235,14 +235,7 @@ class Analysis:
     @functools.cached_property
     def finding(self) -> Finding | None:
         """SERVICE or an update keyword where code is (in the text, or once its escapes are decoded)."""
-        code = self.text
-        if "'''" not in code and '"""' not in code:
-            # Without long strings, no token but a comment starts a line with `#` (IRIs and short
-            # strings end on their line), so a keyword in such a line is no finding. The published
-            # examples describe themselves in them ("... with ...", "add"), and a text that names a
-            # keyword is tokenised and read here token by token.
-            code = _strip_comment_lines(code)
-        lower = code.lower()
+        lower = self._code_lower
         maybe = "\\" in self.text or "service" in lower or (
             any(word in lower for word in UPDATE_WORDS) and _NEEDLES.search(lower) is not None)
         if not maybe:
@@ -263,10 +256,18 @@ class Analysis:
         A screen, cheaper than the rules: it may say True of a text the rules refuse, and False of
         one they would admit only when such a word stands where no keyword can (in a string): that
         query then goes to a query process, as any the rules refuse."""
+        return _NOT_BOUNDED_WORD.search(self._code_lower) is None
+
+    @functools.cached_property
+    def _code_lower(self) -> str:
+        """The text lower-cased, without its comment lines when it has no long string. Without long
+        strings, no token but a comment starts a line with `#` (IRIs and short strings end on their
+        line), so a keyword in such a line is none. The published examples describe themselves in
+        them ("... with ...", "add"): the guard's pre-check and the cost screen read this."""
         code = self.text
         if "'''" not in code and '"""' not in code:
             code = _strip_comment_lines(code)
-        return _NOT_BOUNDED_WORD.search(code.lower()) is None
+        return code.lower()
 
     @functools.cached_property
     def _cost(self) -> tuple[str | None, str | None]:
@@ -308,13 +309,15 @@ def _strip_comment_lines(text: str) -> str:
 # against the lower-cased text: a case-insensitive regex is ~6x slower on Japanese text.
 _NEEDLES = re.compile(r"service|\b(?:" + "|".join(sorted(UPDATE_WORDS)) + r")\b")
 
-# A word no query bounded by its form holds as a keyword (bounded._NEVER; OPTIONAL, GRAPH, BIND,
-# GROUP BY and the aggregates, which the linear verdict alone admits), standing as a keyword stands:
-# not part of a variable (`?count`), a prefixed name (`ex:graph`, `graph:x`), an IRI's path
-# (`<…/optional>`, `<urn:graph>`) or a language tag (`@graph`).
+# A word no query bounded by its form holds as a keyword: those its rules refuse at once
+# (bounded.NEVER; SELECT may stand once) and those the linear verdict alone admits (OPTIONAL, GRAPH,
+# BIND, GROUP BY, the aggregates), standing as a keyword stands: not part of a variable (`?count`),
+# a prefixed name (`ex:graph`, `graph:x`), an IRI's path (`<…/optional>`, `<urn:graph>`) or a
+# language tag (`@graph`).
 _NOT_BOUNDED_WORD = re.compile(
-    r"(?<![\w?$:/#.@<-])(?:optional|graph|bind|group|count|sum|min|max|avg|sample|group_concat|union|minus"
-    r"|having|service|exists|from|regex|replace|concat|describe|insert|delete|load|clear|drop|create)(?![\w:-])"
+    r"(?<![\w?$:/#.@<-])(?:"
+    + "|".join(sorted((bounded.NEVER - {"select"}) | bounded.AGGREGATES | bounded.LINEAR_ONLY_WORDS))
+    + r")(?![\w:-])"
 )
 
 # Texts up to this long are remembered: the lean path, the view and the pool ask about the same

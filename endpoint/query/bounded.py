@@ -48,7 +48,7 @@ RDF_TYPE = RDF + "type"
 # The admitted subset's keywords are those _Reader reads where its grammar expects them (SELECT,
 # ASK, CONSTRUCT, WHERE, DISTINCT, REDUCED, VALUES, FILTER, ORDER BY, ASC, DESC, LIMIT, OFFSET, a,
 # true, false, PREFIX); any other word (UNION, MINUS, HAVING, EXISTS, SERVICE, FROM, a second
-# SELECT …) leaves the query to a query process, at once for those in _NEVER. OPTIONAL, GRAPH, BIND,
+# SELECT …) leaves the query to a query process, at once for those in NEVER. OPTIONAL, GRAPH, BIND,
 # GROUP BY and the aggregates are read where the rules allow them (linear verdict only).
 # OPTIONAL and UNION could be bounded too, but each adds a way to multiply that the rules would
 # have to follow; these queries are rare among lookups.
@@ -66,7 +66,7 @@ _BIND_WORDS = _FILTER_WORDS | {"round", "abs", "ceil", "floor"}
 _MINUS = re.compile(r"-[0-9]*")
 # Aggregates admitted in the projection, over one variable (or `*` for COUNT): each costs one
 # accumulator step per solution of its group (see :meth:`_Reader.aggregate`).
-_AGGREGATES = frozenset({"count", "sum", "min", "max", "avg", "sample", "group_concat"})
+AGGREGATES = frozenset({"count", "sum", "min", "max", "avg", "sample", "group_concat"})
 # In a FILTER, `<` may be read by the parser as "less than"; a would-be IRI there is admitted only
 # when it could not hide code (no brackets, spaces, quotes, variables or operators).
 _PLAIN_IRI = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9/._~%#:\-]*>")
@@ -88,8 +88,11 @@ Term = tuple[str, str]  # ("var", name) | ("iri", iri) | ("literal", text)
 
 # Words no admitted query holds: a query with one of them as a keyword is left to a query process
 # without being read further (its reader would refuse it at the word anyway).
-_NEVER = frozenset({"union", "minus", "having", "service", "exists", "from", "regex", "replace", "concat",
-                    "describe", "insert", "delete", "load", "clear", "drop", "create", "select"})
+NEVER = frozenset({"union", "minus", "having", "service", "exists", "from", "regex", "replace", "concat",
+                   "describe", "insert", "delete", "load", "clear", "drop", "create", "select"})
+# The words of the constructs the linear verdict alone admits (besides the aggregates): a query with
+# one as its keyword is never bounded by its form (analysis.Analysis.may_be_bounded screens for them).
+LINEAR_ONLY_WORDS = frozenset({"optional", "graph", "bind", "group"})
 
 
 class _Tokens(Protocol):
@@ -124,7 +127,7 @@ def judge(text: str, form: str | None, analysis: _Tokens, *, refused: bool) -> t
     for kind, value, _ in analysis.tokens:
         if kind == "comment" or (kind == "other" and value in " \t\r\n"):
             continue
-        if kind == "word" and (lower := value.lower()) in _NEVER:
+        if kind == "word" and (lower := value.lower()) in NEVER:
             # One SELECT is the form; a second one is a subquery.
             selects += lower == "select"
             if lower != "select" or selects > 1:
@@ -264,7 +267,7 @@ class _Reader:
         and any expression in the projection that is no aggregate.
         """
         name = self.word()
-        if name not in _AGGREGATES:
+        if name not in AGGREGATES:
             # `(expression AS ?x)` computes per row; the rules bound aggregates of variables only.
             raise Unbounded("an expression in the SELECT clause")
         self.next()
